@@ -1,0 +1,814 @@
+/* HTTP/1.1 head parser and chunked decoder; see include/tulip/http_parser.h.
+ *
+ * A head is handled in two passes. The first, scan(), is a resumable state
+ * machine that checks every byte once, however the input is split, and
+ * remembers only offsets and a few counters, so the caller's buffer may
+ * move between calls. Once it has seen the blank line that ends the head,
+ * the second pass (fill_*) walks the now known-good head line by line with
+ * memchr to cut out the slices and interpret the framing headers; it needs
+ * no checks because the first pass already rejected everything odd. */
+#include "tulip/http_parser.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <string.h>
+
+/* ---- character classes ------------------------------------------------ */
+
+enum {
+    C_TCHAR = 1,   /* token: header names, methods, transfer codings */
+    C_VALUE = 2,   /* field values and reason phrases: HTAB SP VCHAR obs-text */
+    C_TARGET = 4,  /* request-target: visible ASCII only */
+    C_DIGIT = 8,
+    C_HEX = 16,
+};
+
+/* Built by the compiler from the RFC grammar rather than typed as 256
+ * numbers, so the table can be checked against the definitions by eye. */
+#define IS_DIGIT(c) ((c) >= '0' && (c) <= '9')
+#define IS_ALPHA(c) (((c) >= 'a' && (c) <= 'z') || ((c) >= 'A' && (c) <= 'Z'))
+#define IS_HEX(c) (IS_DIGIT(c) || ((c) >= 'a' && (c) <= 'f') || ((c) >= 'A' && (c) <= 'F'))
+#define IS_TCHAR(c)                                                                      \
+    (IS_ALPHA(c) || IS_DIGIT(c) || (c) == '!' || (c) == '#' || (c) == '$' || (c) == '%' || \
+     (c) == '&' || (c) == '\'' || (c) == '*' || (c) == '+' || (c) == '-' || (c) == '.' ||  \
+     (c) == '^' || (c) == '_' || (c) == '`' || (c) == '|' || (c) == '~')
+#define CLS(c)                                                          \
+    ((IS_TCHAR(c) ? C_TCHAR : 0) |                                      \
+     (((c) == '\t' || ((c) >= 0x20 && (c) != 0x7f)) ? C_VALUE : 0) |   \
+     (((c) > 0x20 && (c) < 0x7f) ? C_TARGET : 0) | (IS_DIGIT(c) ? C_DIGIT : 0) | \
+     (IS_HEX(c) ? C_HEX : 0))
+#define R4(b) CLS(b), CLS((b) + 1), CLS((b) + 2), CLS((b) + 3)
+#define R16(b) R4(b), R4((b) + 4), R4((b) + 8), R4((b) + 12)
+#define R64(b) R16(b), R16((b) + 16), R16((b) + 32), R16((b) + 48)
+
+static const unsigned char cls[256] = {R64(0), R64(64), R64(128), R64(192)};
+
+#define HEXVAL(c) ((c) <= '9' ? (unsigned)(c) - '0' : ((unsigned)(c) | 0x20) - 'a' + 10)
+#define IS_WS(c) ((c) == ' ' || (c) == '\t')
+
+/* ---- head parser state -------------------------------------------------- */
+
+enum { K_NONE, K_REQUEST, K_RESPONSE };
+
+enum {
+    S_REQ_START,     /* before the method; empty lines are skipped here */
+    S_REQ_START_LF,
+    S_METHOD,
+    S_TARGET0,
+    S_TARGET,
+    S_VERSION,       /* k indexes "HTTP/d.d" */
+    S_REQ_CR,
+    S_RES_SP,
+    S_STATUS,        /* k counts digits */
+    S_STATUS_END,
+    S_REASON,
+    S_LINE_LF,
+    S_FIELD_START,
+    S_NAME,
+    S_VALUE,
+    S_END_LF,
+    S_DONE,
+    S_ERROR,
+};
+
+struct parser {
+    tulip_http_header *headers;
+    size_t max_headers;
+    size_t max_head;
+    size_t pos;        /* bytes of the buffer already checked */
+    size_t nheaders;   /* header lines started so far */
+    unsigned flags;
+    int err;           /* sticky once in S_ERROR */
+    unsigned char kind, state, k, major;
+};
+
+_Static_assert(sizeof(struct parser) <= sizeof(tulip_http_parser), "tulip_http_parser too small");
+_Static_assert(_Alignof(struct parser) <= _Alignof(tulip_http_parser), "tulip_http_parser misaligned");
+
+int tulip_http_parser_init(tulip_http_parser *p, tulip_http_header *headers, size_t max_headers,
+                           size_t max_head, unsigned flags)
+{
+    struct parser ps;
+
+    if (!p || (!headers && max_headers) || max_head > INT_MAX ||
+        (flags & ~TULIP_HTTP_RESPONSE_TO_HEAD))
+        return -EINVAL;
+    memset(&ps, 0, sizeof ps);
+    ps.headers = headers;
+    ps.max_headers = max_headers;
+    ps.max_head = max_head ? max_head : TULIP_HTTP_DEFAULT_MAX_HEAD;
+    ps.flags = flags;
+    memset(p, 0, sizeof *p);
+    memcpy(p, &ps, sizeof ps);
+    return 0;
+}
+
+/* Pass 1. Returns the head length once the blank line is seen, else an
+ * error. Runs over buf[pos..min(len, max_head)) only, so every byte is
+ * looked at once across calls and never past the limit. */
+static int scan(struct parser *ps, const unsigned char *buf, size_t len)
+{
+    size_t lim = len < ps->max_head ? len : ps->max_head;
+    const unsigned char *p = buf + ps->pos, *end = buf + lim;
+    unsigned st = ps->state, k = ps->k;
+    size_t nh = ps->nheaders;
+    int rc;
+
+    if (st == S_DONE)
+        return (int)ps->pos;
+    while (p < end) {
+        unsigned c = *p;
+
+        switch (st) {
+        case S_REQ_START:
+            if (c == '\r') {
+                st = S_REQ_START_LF;
+            } else if (cls[c] & C_TCHAR) {
+                st = S_METHOD;
+            } else {
+                goto bad;
+            }
+            p++;
+            break;
+        case S_REQ_START_LF:
+            if (c != '\n')
+                goto bad;
+            st = S_REQ_START;
+            p++;
+            break;
+        case S_METHOD:
+            while (p < end && (cls[*p] & C_TCHAR))
+                p++;
+            if (p == end)
+                goto more;
+            if (*p++ != ' ')
+                goto bad;
+            st = S_TARGET0;
+            break;
+        case S_TARGET0:
+            if (!(cls[c] & C_TARGET))
+                goto bad;
+            st = S_TARGET;
+            p++;
+            break;
+        case S_TARGET:
+            while (p < end && (cls[*p] & C_TARGET))
+                p++;
+            if (p == end)
+                goto more;
+            if (*p++ != ' ')
+                goto bad;
+            st = S_VERSION;
+            k = 0;
+            break;
+        case S_VERSION:
+            if (k < 5) {
+                if (c != (unsigned char)"HTTP/"[k])
+                    goto bad;
+            } else if (k == 5) {
+                if (!(cls[c] & C_DIGIT))
+                    goto bad;
+                ps->major = (unsigned char)c;
+            } else if (k == 6) {
+                if (c != '.')
+                    goto bad;
+            } else {
+                if (!(cls[c] & C_DIGIT))
+                    goto bad;
+                /* Only now is it a well-formed version we can call
+                 * unsupported rather than garbage. */
+                if (ps->major != '1') {
+                    rc = -EPROTONOSUPPORT;
+                    goto fail;
+                }
+                st = ps->kind == K_REQUEST ? S_REQ_CR : S_RES_SP;
+            }
+            k++;
+            p++;
+            break;
+        case S_REQ_CR:
+            if (c != '\r')
+                goto bad;
+            st = S_LINE_LF;
+            p++;
+            break;
+        case S_RES_SP:
+            if (c != ' ')
+                goto bad;
+            st = S_STATUS;
+            k = 0;
+            p++;
+            break;
+        case S_STATUS:
+            if (!(cls[c] & C_DIGIT) || (k == 0 && (c < '1' || c > '5')))
+                goto bad;
+            if (++k == 3)
+                st = S_STATUS_END;
+            p++;
+            break;
+        case S_STATUS_END:
+            if (c == ' ')
+                st = S_REASON;
+            else if (c == '\r')
+                st = S_LINE_LF;
+            else
+                goto bad;
+            p++;
+            break;
+        case S_REASON:
+        case S_VALUE:
+            while (p < end && (cls[*p] & C_VALUE))
+                p++;
+            if (p == end)
+                goto more;
+            if (*p++ != '\r')
+                goto bad;
+            st = S_LINE_LF;
+            break;
+        case S_LINE_LF:
+            if (c != '\n')
+                goto bad;
+            st = S_FIELD_START;
+            p++;
+            break;
+        case S_FIELD_START:
+            /* SP/HTAB here is obs-fold, or whitespace before the first
+             * field; both are rejected along with every non-token byte. */
+            if (c == '\r') {
+                st = S_END_LF;
+            } else if (cls[c] & C_TCHAR) {
+                if (nh == ps->max_headers) {
+                    rc = -E2BIG;
+                    goto fail;
+                }
+                nh++;
+                st = S_NAME;
+            } else {
+                goto bad;
+            }
+            p++;
+            break;
+        case S_NAME:
+            while (p < end && (cls[*p] & C_TCHAR))
+                p++;
+            if (p == end)
+                goto more;
+            if (*p++ != ':')
+                goto bad;
+            st = S_VALUE;
+            break;
+        case S_END_LF:
+            if (c != '\n')
+                goto bad;
+            p++;
+            ps->state = S_DONE;
+            ps->pos = (size_t)(p - buf);
+            ps->nheaders = nh;
+            return (int)ps->pos;
+        default:
+            rc = -EINVAL;
+            goto fail;
+        }
+    }
+more:
+    ps->state = (unsigned char)st;
+    ps->k = (unsigned char)k;
+    ps->pos = (size_t)(p - buf);
+    ps->nheaders = nh;
+    return lim < len ? -EMSGSIZE : -EAGAIN;
+bad:
+    rc = -EBADMSG;
+fail:
+    return rc;
+}
+
+/* ---- pass 2: slices and framing ------------------------------------------ */
+
+struct framing {
+    int64_t content_length;
+    bool has_cl, te, te_last_chunked, te_bad, conn_close, conn_keep_alive;
+    int hosts;
+};
+
+/* name is a token, so OR-ing 0x20 can only map an upper-case letter onto
+ * the lower-case literal; no other token byte collides. */
+static bool name_is(const char *name, const char *lower, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (((unsigned char)name[i] | 0x20) != (unsigned char)lower[i])
+            return false;
+    return true;
+}
+
+/* Next non-empty element of a comma-separated list, OWS trimmed. */
+static bool list_next(const char **pp, const char *end, const char **tok, size_t *tok_len)
+{
+    const char *p = *pp, *s, *e;
+
+    while (p < end && (IS_WS(*p) || *p == ','))
+        p++;
+    if (p == end)
+        return false;
+    s = p;
+    while (p < end && *p != ',')
+        p++;
+    e = p;
+    while (e > s && IS_WS(e[-1]))
+        e--;
+    *tok = s;
+    *tok_len = (size_t)(e - s);
+    *pp = p;
+    return true;
+}
+
+/* 1*DIGIT, or a list of identical such values (RFC 9110 8.6 lets us take
+ * "42, 42" as 42); anything else, or more than INT64_MAX, is malformed. */
+static int parse_content_length(const char *p, const char *end, int64_t *out)
+{
+    int64_t first = -1;
+
+    for (;;) {
+        const char *s = p;
+        int64_t x = 0;
+
+        while (p < end && IS_DIGIT(*p)) {
+            int d = *p++ - '0';
+            if (x > (INT64_MAX - d) / 10)
+                return -EBADMSG;
+            x = x * 10 + d;
+        }
+        if (p == s || (first >= 0 && x != first))
+            return -EBADMSG;
+        first = x;
+        while (p < end && IS_WS(*p))
+            p++;
+        if (p == end)
+            break;
+        if (*p++ != ',')
+            return -EBADMSG;
+        while (p < end && IS_WS(*p))
+            p++;
+    }
+    *out = first;
+    return 0;
+}
+
+static int framing_header(struct framing *f, const tulip_http_header *h)
+{
+    const char *v = h->value, *end = h->value + h->value_len, *tok;
+    size_t n;
+
+    switch (h->name_len) {
+    case 4:
+        if (name_is(h->name, "host", 4))
+            f->hosts++;
+        break;
+    case 10:
+        if (!name_is(h->name, "connection", 10))
+            break;
+        while (list_next(&v, end, &tok, &n)) {
+            if (n == 5 && name_is(tok, "close", 5))
+                f->conn_close = true;
+            else if (n == 10 && name_is(tok, "keep-alive", 10))
+                f->conn_keep_alive = true;
+        }
+        break;
+    case 14: {
+        int64_t cl;
+        if (!name_is(h->name, "content-length", 14))
+            break;
+        if (parse_content_length(v, end, &cl) < 0 || (f->has_cl && cl != f->content_length))
+            return -EBADMSG;
+        f->has_cl = true;
+        f->content_length = cl;
+        break;
+    }
+    case 17:
+        if (!name_is(h->name, "transfer-encoding", 17))
+            break;
+        f->te = true;
+        while (list_next(&v, end, &tok, &n)) {
+            const char *semi = memchr(tok, ';', n);
+            if (semi) /* parameters do not change which coding it is */
+                for (n = (size_t)(semi - tok); n && IS_WS(tok[n - 1]); n--)
+                    ;
+            if (n == 7 && name_is(tok, "chunked", 7)) {
+                /* chunked may be applied once, and only last */
+                if (f->te_last_chunked)
+                    f->te_bad = true;
+                f->te_last_chunked = true;
+            } else {
+                if (f->te_last_chunked)
+                    f->te_bad = true;
+                f->te_last_chunked = false;
+            }
+        }
+        break;
+    default:
+        break;
+    }
+    return 0;
+}
+
+/* Cuts header lines starting at p (known valid) into ps->headers. */
+static int fill_headers(const struct parser *ps, const char *p, const char *end, size_t *count,
+                        struct framing *f)
+{
+    size_t n = 0;
+
+    memset(f, 0, sizeof *f);
+    f->content_length = -1;
+    while (*p != '\r') {
+        tulip_http_header *h = &ps->headers[n++];
+        const char *colon = memchr(p, ':', (size_t)(end - p));
+        const char *v = colon + 1, *eol = memchr(v, '\r', (size_t)(end - v)), *ve = eol;
+        int rc;
+
+        while (v < ve && IS_WS(*v))
+            v++;
+        while (ve > v && IS_WS(ve[-1]))
+            ve--;
+        h->name = p;
+        h->name_len = (size_t)(colon - p);
+        h->value = v;
+        h->value_len = (size_t)(ve - v);
+        if ((rc = framing_header(f, h)) < 0)
+            return rc;
+        p = eol + 2;
+    }
+    *count = n;
+    return 0;
+}
+
+static int fill_request(const struct parser *ps, const char *buf, size_t head_len,
+                        tulip_http_request *out)
+{
+    const char *p = buf, *end = buf + head_len, *sp;
+    tulip_http_request r;
+    struct framing f;
+    int rc;
+
+    while (*p == '\r')
+        p += 2;
+    sp = memchr(p, ' ', (size_t)(end - p));
+    r.method = p;
+    r.method_len = (size_t)(sp - p);
+    p = sp + 1;
+    sp = memchr(p, ' ', (size_t)(end - p));
+    r.target = p;
+    r.target_len = (size_t)(sp - p);
+    p = sp + 1;
+    r.minor_version = p[7] - '0';
+    p += sizeof "HTTP/1.1\r\n" - 1;
+    r.headers = ps->headers;
+    if ((rc = fill_headers(ps, p, end, &r.num_headers, &f)) < 0)
+        return rc;
+
+    /* A request that two hops could frame differently is refused rather
+     * than guessed at (RFC 9112 6.1, 6.3). */
+    if (f.te) {
+        if (r.minor_version == 0 || f.has_cl || !f.te_last_chunked || f.te_bad)
+            return -EBADMSG;
+        r.body = TULIP_HTTP_BODY_CHUNKED;
+        r.content_length = -1;
+    } else {
+        r.body = f.has_cl ? TULIP_HTTP_BODY_LENGTH : TULIP_HTTP_BODY_NONE;
+        r.content_length = f.content_length;
+    }
+    if (f.hosts > 1 || (r.minor_version >= 1 && f.hosts == 0))
+        return -EBADMSG;
+    r.chunked = r.body == TULIP_HTTP_BODY_CHUNKED;
+    r.keep_alive = !f.conn_close && (r.minor_version >= 1 || f.conn_keep_alive);
+    *out = r;
+    return (int)head_len;
+}
+
+static int fill_response(const struct parser *ps, const char *buf, size_t head_len,
+                         tulip_http_response *out)
+{
+    const char *p = buf, *end = buf + head_len, *eol;
+    tulip_http_response r;
+    struct framing f;
+    int rc;
+
+    r.minor_version = p[7] - '0';
+    r.status = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
+    p += sizeof "HTTP/1.1 200" - 1;
+    if (*p == ' ')
+        p++;
+    eol = memchr(p, '\r', (size_t)(end - p));
+    r.reason = p;
+    r.reason_len = (size_t)(eol - p);
+    r.headers = ps->headers;
+    if ((rc = fill_headers(ps, eol + 2, end, &r.num_headers, &f)) < 0)
+        return rc;
+    if (f.te && f.te_bad)
+        return -EBADMSG;
+
+    r.keep_alive = !f.conn_close && (r.minor_version >= 1 || f.conn_keep_alive);
+    r.content_length = f.te ? -1 : f.content_length;
+    if (r.status < 200 || r.status == 204 || r.status == 304 ||
+        (ps->flags & TULIP_HTTP_RESPONSE_TO_HEAD))
+        r.body = TULIP_HTTP_BODY_NONE;
+    else if (f.te)
+        r.body = f.te_last_chunked ? TULIP_HTTP_BODY_CHUNKED : TULIP_HTTP_BODY_UNTIL_CLOSE;
+    else
+        r.body = f.has_cl ? TULIP_HTTP_BODY_LENGTH : TULIP_HTTP_BODY_UNTIL_CLOSE;
+    /* RFC 9112 6.1/6.3: a message framed both ways, or chunked over
+     * HTTP/1.0, may have been read differently upstream; don't reuse the
+     * connection after it. */
+    if (f.te && (f.has_cl || r.minor_version == 0))
+        r.keep_alive = false;
+    if (r.body == TULIP_HTTP_BODY_UNTIL_CLOSE)
+        r.keep_alive = false;
+    r.chunked = r.body == TULIP_HTTP_BODY_CHUNKED;
+    r.until_close = r.body == TULIP_HTTP_BODY_UNTIL_CLOSE;
+    *out = r;
+    return (int)head_len;
+}
+
+/* Shared driver: load state, scan, fill on completion, store state. */
+static int parse(tulip_http_parser *pp, unsigned kind, const char *buf, size_t len, void *out)
+{
+    struct parser ps;
+    int rc;
+
+    if (!pp || !out || (!buf && len))
+        return -EINVAL;
+    memcpy(&ps, pp, sizeof ps);
+    if (ps.kind == K_NONE) {
+        ps.kind = (unsigned char)kind;
+        ps.state = kind == K_REQUEST ? S_REQ_START : S_VERSION;
+    } else if (ps.kind != kind) {
+        return -EINVAL;
+    }
+    if (ps.state == S_ERROR)
+        return ps.err;
+    rc = scan(&ps, (const unsigned char *)buf, len);
+    if (rc >= 0)
+        rc = kind == K_REQUEST ? fill_request(&ps, buf, (size_t)rc, out)
+                               : fill_response(&ps, buf, (size_t)rc, out);
+    if (rc < 0 && rc != -EAGAIN) {
+        ps.state = S_ERROR;
+        ps.err = rc;
+    }
+    memcpy(pp, &ps, sizeof ps);
+    return rc;
+}
+
+int tulip_http_parse_request(tulip_http_parser *p, const char *buf, size_t len,
+                             tulip_http_request *req)
+{
+    return parse(p, K_REQUEST, buf, len, req);
+}
+
+int tulip_http_parse_response(tulip_http_parser *p, const char *buf, size_t len,
+                              tulip_http_response *res)
+{
+    return parse(p, K_RESPONSE, buf, len, res);
+}
+
+ssize_t tulip_http_header_find(const tulip_http_header *headers, size_t n, const char *name,
+                               size_t from)
+{
+    size_t len;
+
+    if ((!headers && n) || !name)
+        return -EINVAL;
+    len = strlen(name);
+    for (size_t i = from; i < n; i++) {
+        const tulip_http_header *h = &headers[i];
+        size_t j;
+
+        if (h->name_len != len)
+            continue;
+        for (j = 0; j < len; j++) {
+            unsigned a = (unsigned char)h->name[j], b = (unsigned char)name[j];
+            if (a - 'A' < 26)
+                a |= 0x20;
+            if (b - 'A' < 26)
+                b |= 0x20;
+            if (a != b)
+                break;
+        }
+        if (j == len)
+            return (ssize_t)i;
+    }
+    return -ENOENT;
+}
+
+/* ---- chunked decoder ------------------------------------------------------ */
+
+enum {
+    D_SIZE0,       /* first hex digit of a chunk size */
+    D_SIZE,
+    D_BWS,         /* whitespace after the size: only ';' may follow */
+    D_EXT,
+    D_SIZE_LF,
+    D_DATA,
+    D_DATA_CR,
+    D_DATA_LF,
+    D_TRAILER,     /* start of a trailer line, or the final CRLF */
+    D_TNAME,
+    D_TVALUE,
+    D_TLF,
+    D_END_LF,
+    D_DONE,
+    D_ERROR,
+};
+
+struct chunked {
+    uint64_t max_body;
+    uint64_t total;       /* data bytes decoded so far */
+    uint64_t remaining;   /* of the current chunk (its size while parsing the size line) */
+    uint64_t meta;        /* extension and trailer bytes so far */
+    int err;
+    unsigned char state;
+};
+
+_Static_assert(sizeof(struct chunked) <= sizeof(tulip_http_chunked), "tulip_http_chunked too small");
+_Static_assert(_Alignof(struct chunked) <= _Alignof(tulip_http_chunked), "tulip_http_chunked misaligned");
+
+int tulip_http_chunked_init(tulip_http_chunked *dp, uint64_t max_body)
+{
+    struct chunked d;
+
+    if (!dp)
+        return -EINVAL;
+    memset(&d, 0, sizeof d);
+    d.max_body = max_body;
+    d.state = D_SIZE0;
+    memset(dp, 0, sizeof *dp);
+    memcpy(dp, &d, sizeof d);
+    return 0;
+}
+
+ssize_t tulip_http_chunked_decode(tulip_http_chunked *dp, char *buf, size_t *len)
+{
+    struct chunked d;
+    unsigned char *src, *end, *dst;
+    size_t left;
+    int rc;
+
+    if (!dp || !len || (!buf && *len))
+        return -EINVAL;
+    memcpy(&d, dp, sizeof d);
+    if (d.state == D_ERROR)
+        return d.err;
+    src = dst = (unsigned char *)buf;
+    end = src + *len;
+    if (d.state == D_DONE)
+        goto done;
+    while (src < end) {
+        unsigned c = *src;
+
+        if (d.meta > TULIP_HTTP_CHUNKED_MAX_META)
+            goto too_much_meta;
+        switch (d.state) {
+        case D_SIZE0:
+            if (!(cls[c] & C_HEX))
+                goto bad;
+            d.remaining = 0;
+            d.state = D_SIZE;
+            /* fall through */
+        case D_SIZE:
+            while (src < end && (cls[*src] & C_HEX)) {
+                if (d.remaining >> 60)
+                    goto bad; /* one more digit would overflow */
+                d.remaining = d.remaining << 4 | HEXVAL(*src);
+                /* Refuse as soon as the size is known, not after the data. */
+                if (d.remaining > d.max_body - d.total) {
+                    rc = -EFBIG;
+                    goto fail;
+                }
+                src++;
+            }
+            if (src == end)
+                goto more;
+            c = *src++;
+            if (c == '\r')
+                d.state = D_SIZE_LF;
+            else if (c == ';')
+                d.state = D_EXT;
+            else if (IS_WS(c))
+                d.state = D_BWS;
+            else
+                goto bad;
+            d.meta += c != '\r';
+            break;
+        case D_BWS:
+            if (c == ';')
+                d.state = D_EXT;
+            else if (!IS_WS(c))
+                goto bad;
+            d.meta++;
+            src++;
+            break;
+        case D_EXT:
+        case D_TVALUE: {
+            unsigned char *s = src;
+            while (src < end && (cls[*src] & C_VALUE))
+                src++;
+            d.meta += (uint64_t)(src - s);
+            if (src == end)
+                goto more;
+            if (*src++ != '\r')
+                goto bad;
+            d.state = d.state == D_EXT ? D_SIZE_LF : D_TLF;
+            break;
+        }
+        case D_SIZE_LF:
+            if (c != '\n')
+                goto bad;
+            src++;
+            d.state = d.remaining ? D_DATA : D_TRAILER;
+            break;
+        case D_DATA: {
+            size_t n = (size_t)(end - src);
+            if (n > d.remaining)
+                n = (size_t)d.remaining;
+            if (dst != src)
+                memmove(dst, src, n);
+            dst += n;
+            src += n;
+            d.remaining -= n;
+            d.total += n;
+            if (!d.remaining)
+                d.state = D_DATA_CR;
+            break;
+        }
+        case D_DATA_CR:
+            if (c != '\r')
+                goto bad;
+            src++;
+            d.state = D_DATA_LF;
+            break;
+        case D_DATA_LF:
+            if (c != '\n')
+                goto bad;
+            src++;
+            d.state = D_SIZE0;
+            break;
+        case D_TRAILER:
+            if (c == '\r')
+                d.state = D_END_LF;
+            else if (cls[c] & C_TCHAR)
+                d.state = D_TNAME;
+            else
+                goto bad;
+            src++;
+            break;
+        case D_TNAME: {
+            unsigned char *s = src;
+            while (src < end && (cls[*src] & C_TCHAR))
+                src++;
+            d.meta += (uint64_t)(src - s);
+            if (src == end)
+                goto more;
+            if (*src++ != ':')
+                goto bad;
+            d.state = D_TVALUE;
+            break;
+        }
+        case D_TLF:
+            if (c != '\n')
+                goto bad;
+            src++;
+            d.meta += 2; /* the line's CRLF counts, so empty-valued lines cannot be free */
+            d.state = D_TRAILER;
+            break;
+        case D_END_LF:
+            if (c != '\n')
+                goto bad;
+            src++;
+            d.state = D_DONE;
+            goto done;
+        default:
+            rc = -EINVAL;
+            goto fail;
+        }
+    }
+more:
+    if (d.meta > TULIP_HTTP_CHUNKED_MAX_META)
+        goto too_much_meta;
+    *len = (size_t)(dst - (unsigned char *)buf);
+    memcpy(dp, &d, sizeof d);
+    return -EAGAIN;
+done:
+    left = (size_t)(end - src);
+    if (left && dst != src)
+        memmove(dst, src, left);
+    *len = (size_t)(dst - (unsigned char *)buf);
+    memcpy(dp, &d, sizeof d);
+    return (ssize_t)left;
+too_much_meta:
+    rc = -EMSGSIZE;
+    goto fail;
+bad:
+    rc = -EBADMSG;
+fail:
+    d.state = D_ERROR;
+    d.err = rc;
+    memcpy(dp, &d, sizeof d);
+    return rc;
+}
