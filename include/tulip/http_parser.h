@@ -116,7 +116,8 @@ TULIP_API int tulip_http_parser_init(tulip_http_parser *p, tulip_http_header *he
  *   -EPROTONOSUPPORT well-formed HTTP version whose major is not 1 (505)
  *   -EMSGSIZE        the head is longer than max_head (431)
  *   -E2BIG           more headers than max_headers (431)
- *   -EINVAL          NULL argument, or p was used for a response */
+ *   -EINVAL          NULL argument, len shorter than in the previous
+ *                    call, or p was used for a response */
 TULIP_API int tulip_http_parse_request(tulip_http_parser *p, const char *buf, size_t len,
                                        tulip_http_request *req);
 
@@ -131,7 +132,8 @@ TULIP_API int tulip_http_parse_request(tulip_http_parser *p, const char *buf, si
  *   -EPROTONOSUPPORT well-formed HTTP version whose major is not 1
  *   -EMSGSIZE        the head is longer than max_head
  *   -E2BIG           more headers than max_headers
- *   -EINVAL          NULL argument, or p was used for a request */
+ *   -EINVAL          NULL argument, len shorter than in the previous
+ *                    call, or p was used for a request */
 TULIP_API int tulip_http_parse_response(tulip_http_parser *p, const char *buf, size_t len,
                                         tulip_http_response *res);
 

@@ -544,6 +544,10 @@ static int parse(tulip_http_parser *pp, unsigned kind, const char *buf, size_t l
     }
     if (ps.state == S_ERROR)
         return ps.err;
+    if (len < ps.pos) /* the caller lost bytes we already accepted */
+        return -EINVAL;
+    if (!len) /* also keeps NULL + 0 out of scan() */
+        return -EAGAIN;
     rc = scan(&ps, (const unsigned char *)buf, len);
     if (rc >= 0)
         rc = kind == K_REQUEST ? fill_request(&ps, buf, (size_t)rc, out)
@@ -655,6 +659,8 @@ ssize_t tulip_http_chunked_decode(tulip_http_chunked *dp, char *buf, size_t *len
     memcpy(&d, dp, sizeof d);
     if (d.state == D_ERROR)
         return d.err;
+    if (!*len) /* also keeps NULL + 0 away from the pointer arithmetic */
+        return d.state == D_DONE ? 0 : -EAGAIN;
     src = dst = (unsigned char *)buf;
     end = src + *len;
     if (d.state == D_DONE)
