@@ -525,6 +525,10 @@ static void test_request_bad(void **state)
     (void)state;
     static const struct bad cases[] = {
         BAD("GET  / HTTP/1.1\r\nHost: a\r\n\r\n", -EBADMSG),
+        BAD("GET  / HTTP/1.0\r\n\r\n", -EBADMSG),
+        BAD("GET \x01/ HTTP/1.0\r\n\r\n", -EBADMSG),
+        BAD("GET  HTTP/1.0\r\n\r\n", -EBADMSG),
+        BAD("GET / HTTP/1.0 \r\n\r\n", -EBADMSG),
         BAD("GET /  HTTP/1.1\r\nHost: a\r\n\r\n", -EBADMSG),
         BAD("GET / HTTP/1.1 \r\nHost: a\r\n\r\n", -EBADMSG),
         BAD("GET\t/ HTTP/1.1\r\nHost: a\r\n\r\n", -EBADMSG),

@@ -675,8 +675,8 @@ ssize_t tulip_http_chunked_decode(tulip_http_chunked *dp, char *buf, size_t *len
             if (!(cls[c] & C_HEX))
                 goto bad;
             d.remaining = 0;
-            d.state = D_SIZE;
-            /* fall through */
+            d.state = D_SIZE; /* the digit itself is taken there */
+            break;
         case D_SIZE:
             while (src < end && (cls[*src] & C_HEX)) {
                 if (d.remaining >> 60)
