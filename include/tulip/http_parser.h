@@ -105,7 +105,8 @@ TULIP_API int tulip_http_parser_init(tulip_http_parser *p, tulip_http_header *he
  * checked again, so feeding a head in many small pieces stays linear.
  * On success fills *req (slices point into buf) and returns the length of
  * the head, i.e. where the body starts; bytes after it are not looked at.
- * *req is untouched on failure.
+ * On failure *req is untouched and the header array's contents are
+ * unspecified.
  * Errors:
  *   -EAGAIN          the head is not complete yet: read more, call again
  *   -EBADMSG         malformed head or framing (answer 400): syntax, bad
