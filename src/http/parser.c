@@ -7,6 +7,7 @@
  * the second pass (fill_*) walks the now known-good head line by line with
  * memchr to cut out the slices and interpret the framing headers; it needs
  * no checks because the first pass already rejected everything odd. */
+#define _GNU_SOURCE
 #include "tulip/http_parser.h"
 
 #include <errno.h>

@@ -1,0 +1,66 @@
+/* Conventions shared by every tulip header: export macro, time, errors,
+ * configuration. */
+#ifndef TULIP_COMMON_H
+#define TULIP_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <errno.h>
+
+#if defined(TULIP_BUILDING) && defined(__GNUC__)
+#define TULIP_API __attribute__((visibility("default")))
+#else
+#define TULIP_API
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Time: int64_t nanoseconds on the monotonic clock. Deadlines are absolute. */
+#define TULIP_NS(x)  ((int64_t)(x))
+#define TULIP_US(x)  ((int64_t)(x) * 1000)
+#define TULIP_MS(x)  ((int64_t)(x) * 1000000)
+#define TULIP_SEC(x) ((int64_t)(x) * 1000000000)
+#define TULIP_FOREVER INT64_MAX
+
+/* Current time on the current loop's clock (cached once per loop
+ * iteration; virtual in deterministic mode). Outside a loop: the
+ * monotonic clock. */
+TULIP_API int64_t tulip_now(void);
+
+/* Errors are negative errno values. The table lives in src/common/error.c. */
+
+/* A message for err (either sign accepted); never NULL, never changes. */
+TULIP_API const char *tulip_strerror(int err);
+/* The symbolic name ("ECANCELED") for err; "UNKNOWN" if not in the table. */
+TULIP_API const char *tulip_err_name(int err);
+
+/* Which readiness a task waits for. */
+#define TULIP_READABLE 1
+#define TULIP_WRITABLE 2
+
+typedef struct tulip_config {
+    /* Task stack size in bytes; 0 = default (256 KiB), rounded up to pages.
+     * Minimum 16 KiB. */
+    size_t stack_size;
+    /* "epoll", "poll" or NULL for the default (TULIP_BACKEND in the
+     * environment, else epoll). */
+    const char *backend;
+    /* Virtual clock: time stands still while tasks run and jumps to the
+     * next timer when the loop would otherwise sleep. For deterministic
+     * tests of timeouts. */
+    int virtual_clock;
+    /* Debug mode: -1 = read TULIP_DEBUG from the environment, 0 off, 1 on. */
+    int debug;
+    /* Free stacks kept for reuse (0 = default 256). */
+    unsigned stack_cache;
+} tulip_config;
+
+/* Fill cfg with defaults. */
+TULIP_API void tulip_config_init(tulip_config *cfg);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

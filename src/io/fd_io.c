@@ -1,0 +1,262 @@
+/* Waiting on fds from tasks, and the read/write calls built on it.
+ * Internally, I/O is always attempted first and the task parks only after
+ * EAGAIN; that is what makes the edge-triggered registration in the epoll
+ * backend safe (a readiness edge can only be missed if nobody has seen
+ * EAGAIN since the last one). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "io_internal.h"
+#include "../backend/backend.h"
+
+struct fd_waiter {
+    struct tulip__fdwait rd, wr;   /* the halves actually linked */
+    tulip_task *task;
+    tulip_loop *loop;
+    struct tulip__fd *f;
+    int events;
+};
+
+static void unlink_waiter(struct fd_waiter *w, int update)
+{
+    struct tulip__fd *f = w->f;
+    if (f->reader == &w->rd)
+        f->reader = NULL;
+    if (f->writer == &w->wr)
+        f->writer = NULL;
+    f->interest &= ~w->events;
+    if (update)
+        tulip__fd_update(w->loop, f);
+}
+
+static void waiter_ready(struct fd_waiter *w, int events)
+{
+    unlink_waiter(w, events >= 0);
+    tulip__task_wake(w->task, events);
+}
+
+static void rd_ready(struct tulip__fdwait *fw, int events)
+{
+    waiter_ready((struct fd_waiter *)((char *)fw - offsetof(struct fd_waiter, rd)),
+                 events < 0 ? events : TULIP_READABLE);
+}
+
+static void wr_ready(struct tulip__fdwait *fw, int events)
+{
+    waiter_ready((struct fd_waiter *)((char *)fw - offsetof(struct fd_waiter, wr)),
+                 events < 0 ? events : TULIP_WRITABLE);
+}
+
+static void waiter_cancel(void *ctx)
+{
+    unlink_waiter(ctx, 1);
+}
+
+/* A regular file (or anything epoll refuses with EPERM) is always ready. */
+int tulip__wait_fd(int fd, int events, int check_level)
+{
+    tulip_task *t = tulip__current();
+    if (!t)
+        return -EPERM;
+    if (!events || (events & ~(TULIP_READABLE | TULIP_WRITABLE)))
+        return -EINVAL;
+    tulip_loop *l = t->loop;
+    int st = tulip__checkpoint_status(t);
+    if (st)
+        return st;
+    struct tulip__fd *f = tulip__fd_get(l, fd);
+    if (!f)
+        return -errno;
+    if (f->mode == TULIP__FD_WATCH) {
+        if (f->reader || f->writer)
+            return -EBUSY;
+        f->mode = TULIP__FD_TASK;
+    }
+    f->mode = TULIP__FD_TASK;
+    if (((events & TULIP_READABLE) && f->reader) || ((events & TULIP_WRITABLE) && f->writer))
+        return -EBUSY;
+    int ready = f->ready_bits & events;
+    if (ready) {
+        f->ready_bits &= (uint8_t)~ready;
+        return ready;
+    }
+    if (!f->registered) {
+        int rc = tulip__fd_update(l, f);
+        if (rc == -EPERM)
+            return events;
+        if (rc < 0)
+            return rc;
+    }
+    if (check_level && l->backend == &tulip__backend_epoll) {
+        /* The public call promises level semantics: an edge consumed by an
+         * earlier wait says nothing about data still unread. */
+        struct pollfd p = {.fd = fd, .events = 0};
+        if (events & TULIP_READABLE)
+            p.events |= POLLIN;
+        if (events & TULIP_WRITABLE)
+            p.events |= POLLOUT;
+        int n = poll(&p, 1, 0);
+        if (n > 0) {
+            if (p.revents & POLLNVAL)
+                return -EBADF;
+            int r = 0;
+            if (p.revents & (POLLIN | POLLHUP | POLLERR))
+                r |= TULIP_READABLE;
+            if (p.revents & (POLLOUT | POLLHUP | POLLERR))
+                r |= TULIP_WRITABLE;
+            if (r & events)
+                return r & events;
+        }
+    }
+    struct fd_waiter w;
+    w.rd.ready = rd_ready;
+    w.wr.ready = wr_ready;
+    w.task = t;
+    w.loop = l;
+    w.f = f;
+    w.events = events;
+    if (events & TULIP_READABLE)
+        f->reader = &w.rd;
+    if (events & TULIP_WRITABLE)
+        f->writer = &w.wr;
+    f->interest |= events;
+    int rc = tulip__fd_update(l, f);
+    if (rc < 0) {
+        unlink_waiter(&w, 0);
+        return rc;
+    }
+    l->fds_watched++;
+    rc = tulip__park_nocheck((events & TULIP_READABLE) ? TULIP__WAIT_FD_READ : TULIP__WAIT_FD_WRITE,
+                             (const void *)(intptr_t)fd, waiter_cancel, &w);
+    l->fds_watched--;
+    return rc;
+}
+
+int tulip_wait_fd(int fd, int events)
+{
+    return tulip__wait_fd(fd, events, 1);
+}
+
+int tulip__fd_prepare(tulip_loop *l, int fd, struct tulip__fd **out)
+{
+    struct tulip__fd *f = tulip__fd_get(l, fd);
+    if (!f)
+        return -errno;
+    if (!f->nonblock) {
+        int fl = fcntl(fd, F_GETFL);
+        if (fl < 0)
+            return -errno;
+        if (!(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+            return -errno;
+        f->nonblock = 1;
+    }
+    *out = f;
+    return 0;
+}
+
+int tulip_fd_nonblock(int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0)
+        return -errno;
+    if (!(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+        return -errno;
+    int fdfl = fcntl(fd, F_GETFD);
+    if (fdfl >= 0 && !(fdfl & FD_CLOEXEC))
+        fcntl(fd, F_SETFD, fdfl | FD_CLOEXEC);
+    return 0;
+}
+
+/* Common entry of every I/O call: a cancellation point that also charges
+ * the fairness budget before touching the fd, so nothing is consumed when
+ * it returns an error. */
+int tulip__io_enter(int fd, struct tulip__fd **f)
+{
+    tulip_task *t = tulip__current();
+    if (!t)
+        return -EPERM;
+    int st = tulip__checkpoint_status(t);
+    if (st)
+        return st;
+    st = tulip__budget_charge();
+    if (st)
+        return st;
+    return tulip__fd_prepare(t->loop, fd, f);
+}
+
+ssize_t tulip_read(int fd, void *buf, size_t n)
+{
+    struct tulip__fd *f;
+    int rc = tulip__io_enter(fd, &f);
+    if (rc < 0)
+        return rc;
+    for (;;) {
+        ssize_t r = read(fd, buf, n);
+        if (r >= 0)
+            return r;
+        if (errno == EINTR)
+            continue;
+        if (errno != EAGAIN)
+            return -errno;
+        rc = tulip__wait_fd(fd, TULIP_READABLE, 0);
+        if (rc < 0)
+            return rc;
+    }
+}
+
+static ssize_t write_once(struct tulip__fd *f, int fd, const void *buf, size_t n)
+{
+    /* send(MSG_NOSIGNAL) turns a write to a closed peer into -EPIPE instead
+     * of SIGPIPE killing the process. */
+    if (f->is_socket != 2) {
+        ssize_t r = send(fd, buf, n, MSG_NOSIGNAL);
+        if (r >= 0 || errno != ENOTSOCK) {
+            f->is_socket = 1;
+            return r;
+        }
+        f->is_socket = 2;
+    }
+    return write(fd, buf, n);
+}
+
+ssize_t tulip_write(int fd, const void *buf, size_t n)
+{
+    struct tulip__fd *f;
+    int rc = tulip__io_enter(fd, &f);
+    if (rc < 0)
+        return rc;
+    for (;;) {
+        ssize_t r = write_once(f, fd, buf, n);
+        if (r >= 0)
+            return r;
+        if (errno == EINTR)
+            continue;
+        if (errno != EAGAIN)
+            return -errno;
+        rc = tulip__wait_fd(fd, TULIP_WRITABLE, 0);
+        if (rc < 0)
+            return rc;
+        f = tulip__fd_peek(tulip__current()->loop, fd);
+        if (!f)
+            return -EBADF;
+    }
+}
+
+ssize_t tulip_write_all(int fd, const void *buf, size_t n, size_t *done)
+{
+    size_t off = 0;
+    ssize_t rc = 0;
+    while (off < n) {
+        rc = tulip_write(fd, (const char *)buf + off, n - off);
+        if (rc < 0)
+            break;
+        off += (size_t)rc;
+    }
+    if (done)
+        *done = off;
+    return rc < 0 ? rc : (ssize_t)n;
+}

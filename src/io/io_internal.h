@@ -1,0 +1,17 @@
+/* Shared by the io layer's files (sockets, streams, processes...). */
+#ifndef TULIP_IO_INTERNAL_H
+#define TULIP_IO_INTERNAL_H
+
+#include "tulip/io.h"
+#include "../task/task_internal.h"
+
+/* Park until fd is ready. check_level: also check the current state with
+ * poll(2) (for callers that have not just seen EAGAIN). Returns the ready
+ * directions or -errno. */
+int tulip__wait_fd(int fd, int events, int check_level);
+/* Cancellation point + fairness budget + make fd non-blocking. */
+int tulip__io_enter(int fd, struct tulip__fd **f);
+/* Make fd non-blocking and return its state. */
+int tulip__fd_prepare(tulip_loop *l, int fd, struct tulip__fd **out);
+
+#endif

@@ -1,0 +1,291 @@
+/* The event loop: one thread, one event at a time. Each iteration polls the
+ * backend (without blocking if anything is ready), fires due timers, then
+ * runs a bounded batch of ready callbacks and tasks. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "loop_internal.h"
+#include "../backend/backend.h"
+#include "../common/fault.h"
+#include "../platform/clock.h"
+
+_Thread_local struct tulip__thread_state tulip__tls __attribute__((tls_model("initial-exec")));
+
+
+#define DEFAULT_STACK_SIZE ((size_t)256 * 1024)
+
+void tulip_config_init(tulip_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->debug = -1;
+}
+
+int64_t tulip_now(void)
+{
+    tulip_loop *l = tulip__tls.loop;
+    return l ? l->now : tulip__clock_ns();
+}
+
+static const struct tulip__backend *pick_backend(const char *name)
+{
+    if (!name || !*name)
+        name = getenv("TULIP_BACKEND");
+    if (!name || !*name || strcmp(name, "epoll") == 0)
+        return &tulip__backend_epoll;
+    if (strcmp(name, "poll") == 0)
+        return &tulip__backend_poll;
+    return NULL;
+}
+
+tulip_loop *tulip_loop_new(const tulip_config *cfg)
+{
+    tulip_config defaults;
+    if (!cfg) {
+        tulip_config_init(&defaults);
+        cfg = &defaults;
+    }
+    const struct tulip__backend *be = pick_backend(cfg->backend);
+    if (!be) {
+        errno = EINVAL;
+        return NULL;
+    }
+    tulip_loop *l = tulip__calloc(1, sizeof *l);
+    if (!l)
+        return NULL;
+    l->backend = be;
+    l->backend_fd = -1;
+    l->wake_fd = -1;
+    l->owner = pthread_self();
+    l->virtual_clock = cfg->virtual_clock;
+    if (cfg->debug >= 0) {
+        l->debug = cfg->debug;
+    } else {
+        const char *d = getenv("TULIP_DEBUG");
+        l->debug = d && *d && strcmp(d, "0") != 0;
+    }
+    l->now = l->virtual_clock ? 0 : tulip__clock_ns();
+    int rc = tulip__stack_pool_init(&l->stacks, cfg->stack_size ? cfg->stack_size : DEFAULT_STACK_SIZE,
+                                    cfg->stack_cache ? cfg->stack_cache : 256);
+    if (rc < 0)
+        goto fail;
+    rc = be->init(l);
+    if (rc < 0)
+        goto fail;
+    rc = tulip__wake_init(l);
+    if (rc < 0)
+        goto fail_backend;
+    rc = tulip__overflow_handler_install();
+    if (rc < 0)
+        goto fail_wake;
+    return l;
+
+fail_wake:
+    tulip__wake_fini(l);
+fail_backend:
+    tulip__fds_free(l);
+    be->fini(l);
+fail:
+    free(l);
+    errno = -rc;
+    return NULL;
+}
+
+void tulip_loop_free(tulip_loop *l)
+{
+    if (!l)
+        return;
+    if (l->running) {
+        fprintf(stderr, "tulip: tulip_loop_free called on a running loop\n");
+        abort();
+    }
+    tulip_loop *saved = tulip__tls.loop;
+    tulip__tls.loop = l;
+    tulip__tasks_free_all(l);
+    tulip__signals_loop_free(l);
+    tulip__posts_discard(l);
+    tulip__timer_handles_free(l);
+    tulip__heap_fini(&l->timers);
+    tulip__wake_fini(l);
+    tulip__fds_free(l);
+    l->backend->fini(l);
+    tulip__stack_pool_fini(&l->stacks);
+    tulip__overflow_handler_thread_fini();
+    tulip__tls.loop = saved == l ? NULL : saved;
+    free(l);
+}
+
+tulip_loop *tulip_loop_current(void)
+{
+    return tulip__tls.loop;
+}
+
+const char *tulip_loop_backend(const tulip_loop *l)
+{
+    return l ? l->backend->name : NULL;
+}
+
+void tulip_loop_stop(tulip_loop *l)
+{
+    atomic_store(&l->stop_requested, 1);
+    if (!pthread_equal(pthread_self(), l->owner) || !l->running)
+        tulip__wake(l);
+}
+
+static int alive(const tulip_loop *l)
+{
+    return l->ready.n || l->user_timers || l->fds_watched || l->tasks_alive;
+}
+
+static void update_time(tulip_loop *l)
+{
+    if (!l->virtual_clock)
+        l->now = tulip__clock_ns();
+}
+
+static void fire_timers(tulip_loop *l)
+{
+    struct tulip__timer *t;
+    while ((t = tulip__heap_top(&l->timers)) && t->when <= l->now) {
+        tulip__heap_remove(&l->timers, t);
+        t->fire(t);
+    }
+}
+
+static void poll_io(tulip_loop *l, int block)
+{
+    int64_t timeout = 0;
+    if (block && !l->ready.n && !atomic_load_explicit(&l->stop_requested, memory_order_relaxed)) {
+        struct tulip__timer *t = tulip__heap_top(&l->timers);
+        timeout = t ? (t->when > l->now ? t->when - l->now : 0) : -1;
+        if (l->virtual_clock && t) {
+            /* Deterministic mode: never sleep on a timer; see what I/O is
+             * ready now, and if none, jump the clock to the deadline. */
+            int n = l->backend->wait(l, 0);
+            l->stats.polls++;
+            if (n == 0 && !l->ready.n && t->when > l->now)
+                l->now = t->when;
+            return;
+        }
+    }
+    /* Skip the system call when it cannot tell us anything: nothing is
+     * watched but the wake-up fd, and no post is pending. */
+    if (timeout == 0 && !l->fds_watched && !atomic_load_explicit(&l->wake_pending, memory_order_relaxed))
+        return;
+    int64_t before = l->now;
+    l->stats.polls++;
+    l->backend->wait(l, timeout);
+    update_time(l);
+    if (timeout != 0)
+        l->stats.idle_ns += l->now - before;
+}
+
+static void run_ready(tulip_loop *l)
+{
+    size_t budget = l->ready.n < TULIP__POLL_EVERY ? l->ready.n : TULIP__POLL_EVERY;
+    int64_t start = l->now;
+    while (budget-- && l->ready.head) {
+        struct tulip__runnable *r = l->ready.head;
+        l->ready.head = r->next;
+        if (!l->ready.head)
+            l->ready.tail = NULL;
+        l->ready.n--;
+        if (r->kind == TULIP__RUN_TASK)
+            tulip__task_resume(l, (tulip_task *)r);
+        else
+            tulip__run_callback(l, r);
+    }
+    if (l->debug || !l->virtual_clock) {
+        update_time(l);
+        l->stats.busy_ns += l->now - start;
+    }
+}
+
+static int iterate(tulip_loop *l, int block)
+{
+    l->stats.iterations++;
+    poll_io(l, block);
+    if (atomic_load_explicit(&l->posts, memory_order_relaxed) ||
+        atomic_load_explicit(&l->signals_pending, memory_order_relaxed))
+        tulip__posts_drain(l);
+    fire_timers(l);
+    run_ready(l);
+    return alive(l);
+}
+
+static int enter(tulip_loop *l)
+{
+    if (l->running)
+        return -EBUSY;
+    if (!pthread_equal(pthread_self(), l->owner))
+        return -EINVAL;
+    if (tulip__tls.loop && tulip__tls.loop != l && tulip__tls.loop->running)
+        return -EBUSY;
+    l->running = 1;
+    l->prev_tls_loop = tulip__tls.loop;
+    tulip__tls.loop = l;
+    update_time(l);
+    return 0;
+}
+
+static void leave(tulip_loop *l)
+{
+    l->running = 0;
+    tulip__tls.loop = l->prev_tls_loop;
+}
+
+int tulip_loop_run(tulip_loop *l)
+{
+    int rc = enter(l);
+    if (rc < 0)
+        return rc;
+    while (!atomic_exchange_explicit(&l->stop_requested, 0, memory_order_relaxed)) {
+        if (!iterate(l, 1))
+            break;
+    }
+    leave(l);
+    return 0;
+}
+
+int tulip_loop_run_once(tulip_loop *l, int block)
+{
+    int rc = enter(l);
+    if (rc < 0)
+        return rc;
+    rc = iterate(l, block);
+    leave(l);
+    return rc;
+}
+
+/* Internal: run until pred(arg) holds or nothing is alive (used by
+ * tulip_run). Returns 0 or -EBUSY. */
+int tulip__loop_run_until(tulip_loop *l, int (*pred)(void *), void *arg)
+{
+    int rc = enter(l);
+    if (rc < 0)
+        return rc;
+    while (!pred(arg)) {
+        if (atomic_exchange_explicit(&l->stop_requested, 0, memory_order_relaxed))
+            break;
+        if (!iterate(l, 1))
+            break;
+    }
+    leave(l);
+    return 0;
+}
+
+int tulip_loop_stats_get(tulip_loop *l, tulip_loop_stats *out)
+{
+    if (!l)
+        l = tulip__tls.loop;
+    if (!l || !out)
+        return -EINVAL;
+    *out = l->stats;
+    out->tasks_alive = l->tasks_alive;
+    out->timers_pending = l->timers.n;
+    out->fds_watched = l->fds_watched;
+    return 0;
+}

@@ -1,0 +1,184 @@
+/* The loop's insides, shared by the loop, backends, task and io layers. */
+#ifndef TULIP_LOOP_INTERNAL_H
+#define TULIP_LOOP_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+#include <pthread.h>
+
+#include "tulip/loop.h"
+#include "tulip/task.h"
+#include "timer_heap.h"
+#include "../platform/context.h"
+#include "../platform/stack.h"
+
+/* Poll for I/O after this many ready entries even if the ready queue never
+ * empties, so a storm of ready tasks cannot starve sockets (Tokio and Go use
+ * the same number). */
+#define TULIP__POLL_EVERY 61
+
+/* Something in the ready queue: a callback or a task. */
+enum { TULIP__RUN_CALLBACK = 1, TULIP__RUN_TASK = 2 };
+struct tulip__runnable {
+    struct tulip__runnable *next;
+    uint8_t kind;
+};
+
+struct tulip__readyq {
+    struct tulip__runnable *head, *tail;
+    size_t n;
+};
+
+/* Intrusive MPSC stack for posts from other threads and signal handlers:
+ * a push is one CAS, so it is lock-free and async-signal-safe; the loop
+ * takes the whole stack at once (no ABA) and reverses it into FIFO order. */
+struct tulip__post {
+    struct tulip__post *next;
+    void (*run)(struct tulip__post *);
+    void (*drop)(struct tulip__post *);  /* loop freed before run; may be NULL */
+};
+
+/* A wait on one direction of an fd: a parked task or a callback watcher. */
+struct tulip__fdwait {
+    void (*ready)(struct tulip__fdwait *w, int events);
+};
+
+/* Per-fd state, indexed by fd number. In task mode the fd is registered
+ * once, edge-triggered for both directions (as Go's netpoller does), and
+ * readiness edges that arrive with nobody waiting are remembered in
+ * ready_bits, so a park after EAGAIN costs no epoll_ctl. Watch mode
+ * (tulip_watch_fd) is level-triggered on the requested directions. */
+enum { TULIP__FD_TASK = 1, TULIP__FD_WATCH = 2 };
+struct tulip__fd {
+    int fd;
+    uint8_t mode;                  /* 0 until first use */
+    uint8_t registered;            /* known to the backend */
+    uint8_t ready_bits;            /* edges not yet consumed (task mode) */
+    uint8_t is_socket;             /* 0 unknown, 1 yes, 2 no */
+    uint8_t nonblock;              /* O_NONBLOCK set by us or found set */
+    int interest;                  /* directions with a waiter (watch mode: wanted) */
+    struct tulip__fdwait *reader, *writer;
+    int backend_slot;              /* backend private (poll array index) */
+};
+
+struct tulip__backend;
+
+struct tulip_timer {
+    struct tulip__runnable run;    /* call_soon: in the ready queue */
+    struct tulip__timer timer;     /* call_later: in the heap */
+    tulip_loop *loop;
+    void (*cb)(void *);
+    void *arg;
+    uint8_t state;
+    struct tulip_timer *next_free;
+};
+
+struct tulip__signal_slot;
+
+struct tulip_loop {
+    const struct tulip__backend *backend;
+    int backend_fd;                /* epoll fd, or -1 */
+    void *backend_data;
+    pthread_t owner;
+    int running;
+    tulip_loop *prev_tls_loop;     /* restored when run returns */
+    int stop;                      /* set by tulip_loop_stop (any thread) */
+    atomic_int stop_requested;
+
+    int64_t now;                   /* cached per iteration */
+    int virtual_clock;
+    int debug;
+
+    struct tulip__readyq ready;
+    struct tulip__timer_heap timers;
+    size_t user_timers;            /* call_later/soon handles pending */
+    struct tulip_timer *timer_free;  /* recycled handles */
+    size_t timer_free_n;
+
+    struct tulip__fd **fds;
+    int nfds;
+    size_t fds_watched;            /* fds with user-visible interest */
+
+    /* Cross-thread wake-up. */
+    int wake_fd;                   /* eventfd */
+    struct tulip__fd *wake_fdstate;
+    struct tulip__fdwait wake_wait;
+    _Atomic(struct tulip__post *) posts;
+    atomic_int wake_pending;       /* coalesces eventfd writes */
+    atomic_uint signals_pending;   /* bit per signal below 32, set by handlers */
+
+    /* Tasks. */
+    tulip__ctx sched_ctx;
+    void *sched_fake_stack;        /* ASan */
+    const void *sched_stack_bottom;  /* ASan: the thread's own stack */
+    size_t sched_stack_size;
+    struct tulip__stack_pool stacks;
+    tulip_task *current;
+    tulip_task *all_tasks;         /* every live task, for shutdown and dumps */
+    size_t tasks_alive;
+    tulip_task *dead_task;         /* finished; stack to release after switching out */
+
+    tulip_loop_stats stats;
+};
+
+/* The loop and task running on this thread. initial-exec TLS keeps each
+ * access a single instruction in the shared library. */
+struct tulip__thread_state {
+    tulip_loop *loop;
+    tulip_task *task;
+};
+extern _Thread_local struct tulip__thread_state tulip__tls __attribute__((tls_model("initial-exec")));
+
+/* Ready queue. */
+static inline void tulip__ready_push(tulip_loop *l, struct tulip__runnable *r)
+{
+    r->next = NULL;
+    if (l->ready.tail)
+        l->ready.tail->next = r;
+    else
+        l->ready.head = r;
+    l->ready.tail = r;
+    l->ready.n++;
+}
+
+/* Timers (internal, embedded). Errors: -ENOMEM. */
+int tulip__timer_start(tulip_loop *l, struct tulip__timer *t, int64_t when);
+void tulip__timer_stop(tulip_loop *l, struct tulip__timer *t);
+
+/* fd table. NULL with errno ENOMEM / EBADF. */
+struct tulip__fd *tulip__fd_get(tulip_loop *l, int fd);
+static inline struct tulip__fd *tulip__fd_peek(tulip_loop *l, int fd)
+{
+    return (fd >= 0 && fd < l->nfds) ? l->fds[fd] : NULL;
+}
+/* Recompute registration after reader/writer/interest changed. */
+int tulip__fd_update(tulip_loop *l, struct tulip__fd *f);
+/* Called by backends for each event (TULIP_READABLE|TULIP_WRITABLE bits;
+ * errors and hang-ups are reported as both). */
+void tulip__fd_event(tulip_loop *l, struct tulip__fd *f, int events);
+
+/* Post from any thread (and, for signals, from a handler). */
+void tulip__post(tulip_loop *l, struct tulip__post *p);
+void tulip__wake(tulip_loop *l);
+
+/* Task hooks used by the loop (implemented in src/task). */
+void tulip__task_resume(tulip_loop *l, tulip_task *t);
+void tulip__tasks_free_all(tulip_loop *l);
+
+/* Loop-private pieces split across files. */
+int tulip__wake_init(tulip_loop *l);
+void tulip__wake_fini(tulip_loop *l);
+void tulip__posts_drain(tulip_loop *l);
+void tulip__posts_discard(tulip_loop *l);
+void tulip__timer_handles_free(tulip_loop *l);
+void tulip__fds_free(tulip_loop *l);
+void tulip__run_callback(tulip_loop *l, struct tulip__runnable *r);
+/* Run l until pred(arg) holds, tulip_loop_stop, or nothing is alive.
+ * Errors: -EBUSY, -EINVAL (as tulip_loop_run). */
+int tulip__loop_run_until(tulip_loop *l, int (*pred)(void *), void *arg);
+
+/* Signal dispatch (src/loop/signal.c). */
+void tulip__signals_dispatch(tulip_loop *l);
+void tulip__signals_loop_free(tulip_loop *l);
+
+#endif

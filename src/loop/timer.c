@@ -1,0 +1,188 @@
+/* call_soon / call_later handles. Handles are recycled through a per-loop
+ * free list so scheduling a callback allocates nothing in steady state. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+
+#include "loop_internal.h"
+#include "../common/fault.h"
+#include "../platform/clock.h"
+
+enum { TIMER_SOON = 1, TIMER_LATER, TIMER_RUNNING, TIMER_CANCELLED };
+#define TIMER_FREE_MAX 1024
+
+int tulip__timer_start(tulip_loop *l, struct tulip__timer *t, int64_t when)
+{
+    return tulip__heap_push(&l->timers, t, when);
+}
+
+void tulip__timer_stop(tulip_loop *l, struct tulip__timer *t)
+{
+    tulip__heap_remove(&l->timers, t);
+}
+
+static tulip_timer *handle_alloc(tulip_loop *l)
+{
+    tulip_timer *h = l->timer_free;
+    if (h) {
+        l->timer_free = h->next_free;
+        l->timer_free_n--;
+        return h;
+    }
+    return tulip__malloc(sizeof *h);
+}
+
+static void handle_release(tulip_loop *l, tulip_timer *h)
+{
+    if (l->timer_free_n < TIMER_FREE_MAX) {
+        h->next_free = l->timer_free;
+        l->timer_free = h;
+        l->timer_free_n++;
+    } else {
+        free(h);
+    }
+}
+
+static void run_handle(tulip_loop *l, tulip_timer *h)
+{
+    h->state = TIMER_RUNNING;
+    l->user_timers--;
+    l->stats.callbacks++;
+    h->cb(h->arg);
+    handle_release(l, h);
+}
+
+/* A due timer joins the ready queue behind what is already there, as in
+ * asyncio: call_soon'ed work is never overtaken by a timer of delay 0. */
+static void later_fire(struct tulip__timer *t)
+{
+    tulip_timer *h = (tulip_timer *)((char *)t - offsetof(tulip_timer, timer));
+    h->state = TIMER_SOON;
+    h->run.kind = TULIP__RUN_CALLBACK;
+    tulip__ready_push(h->loop, &h->run);
+}
+
+/* Called by the loop for ready-queue callbacks. */
+void tulip__run_callback(tulip_loop *l, struct tulip__runnable *r)
+{
+    tulip_timer *h = (tulip_timer *)r;
+    if (h->state == TIMER_CANCELLED) {
+        handle_release(l, h);
+        return;
+    }
+    run_handle(l, h);
+}
+
+tulip_timer *tulip_call_soon(tulip_loop *l, void (*cb)(void *), void *arg)
+{
+    if (!l || !cb) {
+        errno = EINVAL;
+        return NULL;
+    }
+    tulip_timer *h = handle_alloc(l);
+    if (!h)
+        return NULL;
+    h->loop = l;
+    h->cb = cb;
+    h->arg = arg;
+    h->state = TIMER_SOON;
+    h->run.kind = TULIP__RUN_CALLBACK;
+    tulip__ready_push(l, &h->run);
+    l->user_timers++;
+    return h;
+}
+
+tulip_timer *tulip_call_at(tulip_loop *l, int64_t deadline, void (*cb)(void *), void *arg)
+{
+    if (!l || !cb) {
+        errno = EINVAL;
+        return NULL;
+    }
+    tulip_timer *h = handle_alloc(l);
+    if (!h)
+        return NULL;
+    h->loop = l;
+    h->cb = cb;
+    h->arg = arg;
+    h->state = TIMER_LATER;
+    tulip__timer_init(&h->timer, later_fire);
+    int rc = tulip__timer_start(l, &h->timer, deadline);
+    if (rc < 0) {
+        handle_release(l, h);
+        errno = -rc;
+        return NULL;
+    }
+    l->user_timers++;
+    return h;
+}
+
+tulip_timer *tulip_call_later(tulip_loop *l, int64_t delay_ns, void (*cb)(void *), void *arg)
+{
+    if (delay_ns < 0) {
+        errno = EINVAL;
+        return NULL;
+    }
+    if (!l) {
+        errno = EINVAL;
+        return NULL;
+    }
+    if (!l->running && !l->virtual_clock)
+        l->now = tulip__clock_ns(); /* the cached time is stale between runs */
+    int64_t when = l->now > INT64_MAX - delay_ns ? INT64_MAX : l->now + delay_ns;
+    return tulip_call_at(l, when, cb, arg);
+}
+
+void tulip_timer_cancel(tulip_timer *h)
+{
+    if (!h)
+        return;
+    tulip_loop *l = h->loop;
+    switch (h->state) {
+    case TIMER_SOON:
+        /* Still linked in the ready queue: the loop frees it when it pops
+         * it, which keeps cancel O(1) without a doubly linked queue. */
+        h->state = TIMER_CANCELLED;
+        l->user_timers--;
+        break;
+    case TIMER_LATER:
+        tulip__timer_stop(l, &h->timer);
+        l->user_timers--;
+        handle_release(l, h);
+        break;
+    default:
+        break;
+    }
+}
+
+void tulip__timer_handles_free(tulip_loop *l)
+{
+    /* Pending call_later handles sit in the heap; call_soon ones in the
+     * ready queue (drained by the task teardown before this). */
+    for (size_t i = 0; i < l->timers.n; i++) {
+        struct tulip__timer *t = l->timers.items[i];
+        if (t->fire == later_fire) {
+            t->slot = TULIP__NOT_IN_HEAP;
+            free((char *)t - offsetof(tulip_timer, timer));
+            l->timers.items[i] = NULL;
+        }
+    }
+    size_t j = 0;
+    for (size_t i = 0; i < l->timers.n; i++)
+        if (l->timers.items[i])
+            l->timers.items[j++] = l->timers.items[i];
+    l->timers.n = j;
+    while (l->ready.head) {
+        struct tulip__runnable *r = l->ready.head;
+        l->ready.head = r->next;
+        if (r->kind == TULIP__RUN_CALLBACK)
+            free(r);
+    }
+    l->ready.tail = NULL;
+    l->ready.n = 0;
+    while (l->timer_free) {
+        tulip_timer *h = l->timer_free;
+        l->timer_free = h->next_free;
+        free(h);
+    }
+    l->timer_free_n = 0;
+}

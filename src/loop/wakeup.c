@@ -1,0 +1,158 @@
+/* Cross-thread wake-up: one eventfd per loop plus a lock-free MPSC stack of
+ * posts. wake_pending coalesces: however many threads post before the loop
+ * looks, the eventfd is written once. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "loop_internal.h"
+#include "../backend/backend.h"
+#include "../common/fault.h"
+
+static void wake_readable(struct tulip__fdwait *w, int events)
+{
+    tulip_loop *l = (tulip_loop *)((char *)w - offsetof(tulip_loop, wake_wait));
+    if (events < 0)
+        return;
+    uint64_t v;
+    /* Clear the flag before draining: a post racing with us then writes
+     * again and the edge is not lost. */
+    atomic_store(&l->wake_pending, 0);
+    while (read(l->wake_fd, &v, sizeof v) > 0) {
+    }
+    /* Edge-triggered: stay armed. */
+    l->wake_fdstate->reader = &l->wake_wait;
+}
+
+int tulip__wake_init(tulip_loop *l)
+{
+    if (tulip__fault(TULIP_FAULT_FD))
+        return -EMFILE;
+    l->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (l->wake_fd < 0)
+        return -errno;
+    struct tulip__fd *f = tulip__fd_get(l, l->wake_fd);
+    if (!f) {
+        int err = errno;
+        close(l->wake_fd);
+        l->wake_fd = -1;
+        return -err;
+    }
+    l->wake_wait.ready = wake_readable;
+    f->mode = TULIP__FD_TASK;
+    f->reader = &l->wake_wait;
+    f->interest = TULIP_READABLE;
+    l->wake_fdstate = f;
+    int rc = tulip__fd_update(l, f);
+    if (rc < 0) {
+        l->fds[l->wake_fd] = NULL;
+        free(f);
+        close(l->wake_fd);
+        l->wake_fd = -1;
+        return rc;
+    }
+    return 0;
+}
+
+void tulip__wake_fini(tulip_loop *l)
+{
+    if (l->wake_fd >= 0) {
+        struct tulip__fd *f = tulip__fd_peek(l, l->wake_fd);
+        if (f) {
+            l->backend->forget(l, f);
+            l->fds[l->wake_fd] = NULL;
+            free(f);
+        }
+        close(l->wake_fd);
+        l->wake_fd = -1;
+    }
+}
+
+void tulip__wake(tulip_loop *l)
+{
+    if (atomic_exchange(&l->wake_pending, 1) == 0) {
+        uint64_t one = 1;
+        ssize_t n = write(l->wake_fd, &one, sizeof one);
+        (void)n; /* EAGAIN means the counter is already nonzero: awake anyway */
+    }
+}
+
+void tulip__post(tulip_loop *l, struct tulip__post *p)
+{
+    struct tulip__post *head = atomic_load_explicit(&l->posts, memory_order_relaxed);
+    do {
+        p->next = head;
+    } while (!atomic_compare_exchange_weak_explicit(&l->posts, &head, p, memory_order_release,
+                                                    memory_order_relaxed));
+    tulip__wake(l);
+}
+
+/* At loop teardown: posts nobody will run release their memory. */
+void tulip__posts_discard(tulip_loop *l)
+{
+    struct tulip__post *p = atomic_exchange_explicit(&l->posts, NULL, memory_order_acquire);
+    while (p) {
+        struct tulip__post *next = p->next;
+        if (p->drop)
+            p->drop(p);
+        p = next;
+    }
+}
+
+void tulip__posts_drain(tulip_loop *l)
+{
+    if (atomic_load_explicit(&l->signals_pending, memory_order_relaxed))
+        tulip__signals_dispatch(l);
+    struct tulip__post *p = atomic_exchange_explicit(&l->posts, NULL, memory_order_acquire);
+    struct tulip__post *fifo = NULL;
+    while (p) {
+        struct tulip__post *next = p->next;
+        p->next = fifo;
+        fifo = p;
+        p = next;
+    }
+    while (fifo) {
+        struct tulip__post *next = fifo->next;
+        fifo->run(fifo);
+        fifo = next;
+    }
+}
+
+struct threadsafe_call {
+    struct tulip__post post;
+    tulip_loop *loop;
+    void (*cb)(void *);
+    void *arg;
+};
+
+static void threadsafe_run(struct tulip__post *p)
+{
+    struct threadsafe_call *c = (struct threadsafe_call *)p;
+    void (*cb)(void *) = c->cb;
+    void *arg = c->arg;
+    free(c);
+    cb(arg);
+}
+
+static void threadsafe_drop(struct tulip__post *p)
+{
+    free(p);
+}
+
+int tulip_call_soon_threadsafe(tulip_loop *l, void (*cb)(void *), void *arg)
+{
+    if (!l || !cb)
+        return -EINVAL;
+    struct threadsafe_call *c = tulip__malloc(sizeof *c);
+    if (!c)
+        return -ENOMEM;
+    c->post.run = threadsafe_run;
+    c->post.drop = threadsafe_drop;
+    c->loop = l;
+    c->cb = cb;
+    c->arg = arg;
+    tulip__post(l, &c->post);
+    return 0;
+}

@@ -1,0 +1,38 @@
+/* Tell AddressSanitizer and valgrind about coroutine stacks. Without these,
+ * ASan sees each switch as a wild jump of the stack pointer (false
+ * stack-buffer-overflow reports, broken fake stacks) and valgrind mistakes a
+ * switch for a huge stack growth. */
+#ifndef TULIP_ANNOTATE_H
+#define TULIP_ANNOTATE_H
+
+#include <stddef.h>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define TULIP_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TULIP_ASAN 1
+#endif
+#endif
+
+#ifdef TULIP_ASAN
+#include <sanitizer/common_interface_defs.h>
+#define tulip__asan_start_switch(save, bottom, size) __sanitizer_start_switch_fiber((save), (bottom), (size))
+#define tulip__asan_finish_switch(save) __sanitizer_finish_switch_fiber((save), NULL, NULL)
+#define tulip__asan_finish_switch_from(save, bottom, size) __sanitizer_finish_switch_fiber((save), (bottom), (size))
+#else
+#define tulip__asan_finish_switch_from(save, bottom, size) ((void)(save), (void)(bottom), (void)(size))
+#define tulip__asan_start_switch(save, bottom, size) ((void)(save), (void)(bottom), (void)(size))
+#define tulip__asan_finish_switch(save) ((void)(save))
+#endif
+
+#if defined(TULIP_HAVE_VALGRIND)
+#include <valgrind/valgrind.h>
+#define tulip__vg_stack_register(lo, hi) VALGRIND_STACK_REGISTER((lo), (hi))
+#define tulip__vg_stack_deregister(id) VALGRIND_STACK_DEREGISTER(id)
+#else
+#define tulip__vg_stack_register(lo, hi) ((void)(lo), (void)(hi), 0u)
+#define tulip__vg_stack_deregister(id) ((void)(id))
+#endif
+
+#endif

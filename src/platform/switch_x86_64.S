@@ -1,0 +1,51 @@
+/* x86-64 System V context switch.
+ *   void tulip__ctx_switch(tulip__ctx *from, tulip__ctx *to)
+ * Pushes the callee-saved registers and the MXCSR / x87 control words
+ * (callee-saved by the ABI), stores %rsp in from->sp, loads to->sp and pops
+ * the same frame. A fresh context's frame "returns" into
+ * tulip__ctx_trampoline with entry in %r12 and its argument in %r13. */
+    .text
+    .globl  tulip__ctx_switch
+    .hidden tulip__ctx_switch
+    .type   tulip__ctx_switch, @function
+    .p2align 4
+tulip__ctx_switch:
+    .cfi_startproc
+    pushq   %rbp
+    pushq   %rbx
+    pushq   %r12
+    pushq   %r13
+    pushq   %r14
+    pushq   %r15
+    subq    $8, %rsp
+    stmxcsr (%rsp)
+    fnstcw  4(%rsp)
+    movq    %rsp, (%rdi)
+    movq    (%rsi), %rsp
+    ldmxcsr (%rsp)
+    fldcw   4(%rsp)
+    addq    $8, %rsp
+    popq    %r15
+    popq    %r14
+    popq    %r13
+    popq    %r12
+    popq    %rbx
+    popq    %rbp
+    ret
+    .cfi_endproc
+    .size   tulip__ctx_switch, .-tulip__ctx_switch
+
+    .globl  tulip__ctx_trampoline
+    .hidden tulip__ctx_trampoline
+    .type   tulip__ctx_trampoline, @function
+    .p2align 4
+tulip__ctx_trampoline:
+    .cfi_startproc
+    .cfi_undefined rip      /* outermost frame: unwinders stop here */
+    movq    %r13, %rdi
+    callq   *%r12
+    ud2                     /* entry never returns */
+    .cfi_endproc
+    .size   tulip__ctx_trampoline, .-tulip__ctx_trampoline
+
+    .section .note.GNU-stack,"",@progbits

@@ -1,0 +1,171 @@
+/* Futures: a one-shot value from any producer to tasks on one loop.
+ * Settling from another thread is a CAS plus a post of the future's own
+ * embedded node, so it needs no allocation and cannot fail half-way. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "task_internal.h"
+#include "../common/fault.h"
+
+enum { FUT_PENDING = 0, FUT_SETTLING, FUT_DONE };
+
+struct fut_cb {
+    struct fut_cb *next;
+    void (*cb)(void *arg, tulip_future *f);
+    void *arg;
+};
+
+struct tulip_future {
+    struct tulip__post post;       /* cross-thread settle */
+    tulip_loop *loop;
+    atomic_int state;
+    void *value;
+    int err;
+    struct tulip__waitq waiters;
+    struct fut_cb *callbacks;
+};
+
+tulip_future *tulip_future_new(void)
+{
+    tulip_loop *l = tulip__tls.loop;
+    if (!l) {
+        errno = EPERM;
+        return NULL;
+    }
+    tulip_future *f = tulip__calloc(1, sizeof *f);
+    if (f)
+        f->loop = l;
+    return f;
+}
+
+static void complete(tulip_future *f)
+{
+    atomic_store_explicit(&f->state, FUT_DONE, memory_order_release);
+    tulip__waitq_wake_all(&f->waiters, 0);
+    struct fut_cb *c = f->callbacks;
+    f->callbacks = NULL;
+    /* Registration order. */
+    struct fut_cb *fifo = NULL;
+    while (c) {
+        struct fut_cb *next = c->next;
+        c->next = fifo;
+        fifo = c;
+        c = next;
+    }
+    while (fifo) {
+        struct fut_cb *next = fifo->next;
+        fifo->cb(fifo->arg, f);
+        free(fifo);
+        fifo = next;
+    }
+}
+
+static void complete_post(struct tulip__post *p)
+{
+    complete((tulip_future *)p);
+}
+
+static int settle(tulip_future *f, void *value, int err)
+{
+    if (!f)
+        return -EINVAL;
+    int expected = FUT_PENDING;
+    if (!atomic_compare_exchange_strong(&f->state, &expected, FUT_SETTLING))
+        return -EALREADY;
+    f->value = value;
+    f->err = err;
+    if (tulip__tls.loop == f->loop && f->loop->running) {
+        complete(f);
+    } else {
+        f->post.run = complete_post;
+        f->post.drop = NULL;
+        tulip__post(f->loop, &f->post);
+    }
+    return 0;
+}
+
+int tulip_future_resolve(tulip_future *f, void *value)
+{
+    return settle(f, value, 0);
+}
+
+int tulip_future_reject(tulip_future *f, int err)
+{
+    if (err >= 0)
+        return -EINVAL;
+    return settle(f, NULL, err);
+}
+
+int tulip_future_result(const tulip_future *f, void **value)
+{
+    if (!f)
+        return -EINVAL;
+    if (atomic_load_explicit(&((tulip_future *)f)->state, memory_order_acquire) != FUT_DONE)
+        return -EAGAIN;
+    if (f->err)
+        return f->err;
+    if (value)
+        *value = f->value;
+    return 0;
+}
+
+int tulip_future_await(tulip_future *f, void **value)
+{
+    tulip_task *t = tulip__current();
+    if (!f)
+        return -EINVAL;
+    if (!t || t->loop != f->loop)
+        return -EPERM;
+    if (atomic_load_explicit(&f->state, memory_order_acquire) != FUT_DONE) {
+        struct tulip__waiter w = {0};
+        int rc = tulip__waitq_wait(&f->waiters, &w, TULIP__WAIT_FUTURE, f);
+        if (rc < 0)
+            return rc;
+    }
+    return tulip_future_result(f, value);
+}
+
+int tulip_future_done(const tulip_future *f)
+{
+    return f && atomic_load_explicit(&((tulip_future *)f)->state, memory_order_acquire) == FUT_DONE;
+}
+
+int tulip_future_on_done(tulip_future *f, void (*cb)(void *arg, tulip_future *f), void *arg)
+{
+    if (!f || !cb)
+        return -EINVAL;
+    if (tulip_future_done(f)) {
+        cb(arg, f);
+        return 0;
+    }
+    struct fut_cb *c = tulip__malloc(sizeof *c);
+    if (!c)
+        return -ENOMEM;
+    c->cb = cb;
+    c->arg = arg;
+    c->next = f->callbacks;
+    f->callbacks = c;
+    return 0;
+}
+
+void tulip_future_free(tulip_future *f)
+{
+    if (!f)
+        return;
+    if (f->waiters.n) {
+        fprintf(stderr, "tulip: tulip_future_free: %zu tasks still wait on this future\n", f->waiters.n);
+        abort();
+    }
+    if (atomic_load(&f->state) == FUT_SETTLING) {
+        fprintf(stderr, "tulip: tulip_future_free: settled from another thread, not yet seen by its loop\n");
+        abort();
+    }
+    while (f->callbacks) {
+        struct fut_cb *c = f->callbacks;
+        f->callbacks = c->next;
+        free(c);
+    }
+    free(f);
+}

@@ -1,0 +1,256 @@
+/* Task groups (nurseries) and the gather/race helpers built on them. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+
+#include "task_internal.h"
+#include "../common/fault.h"
+
+struct tulip_group {
+    tulip_loop *loop;
+    tulip_task *children;
+    size_t running;
+    int first_error;
+    uint8_t failed;
+    uint8_t cancelled;
+    tulip_task *waiter;
+};
+
+tulip_group *tulip_group_new(void)
+{
+    tulip_loop *l = tulip__tls.loop;
+    if (!l) {
+        errno = EPERM;
+        return NULL;
+    }
+    tulip_group *g = tulip__calloc(1, sizeof *g);
+    if (g)
+        g->loop = l;
+    return g;
+}
+
+int tulip_group_spawn(tulip_group *g, tulip_fn fn, void *arg)
+{
+    if (!g || !fn)
+        return -EINVAL;
+    if (g->cancelled || g->failed)
+        return -ECANCELED;
+    tulip_task *t = tulip_spawn_on(g->loop, fn, arg);
+    if (!t)
+        return -errno;
+    t->detached = 1;
+    t->group = g;
+    t->group_prev = NULL;
+    t->group_next = g->children;
+    if (g->children)
+        g->children->group_prev = t;
+    g->children = t;
+    g->running++;
+    return 0;
+}
+
+static void cancel_children(tulip_group *g)
+{
+    for (tulip_task *c = g->children; c; c = c->group_next)
+        tulip_cancel(c);
+}
+
+void tulip__group_child_done(tulip_task *t)
+{
+    tulip_group *g = t->group;
+    if (t->group_prev)
+        t->group_prev->group_next = t->group_next;
+    else
+        g->children = t->group_next;
+    if (t->group_next)
+        t->group_next->group_prev = t->group_prev;
+    t->group = NULL;
+    g->running--;
+    if (t->result < 0 && t->result != -ECANCELED && !g->failed) {
+        g->failed = 1;
+        g->first_error = t->result;
+        cancel_children(g);
+    }
+    if (g->running == 0 && g->waiter)
+        tulip__task_wake(g->waiter, 0);
+}
+
+static void wait_cancel(void *ctx)
+{
+    ((tulip_group *)ctx)->waiter = NULL;
+}
+
+int tulip_group_wait(tulip_group *g)
+{
+    tulip_task *self = tulip__current();
+    if (!self)
+        return -EPERM;
+    if (!g)
+        return -EINVAL;
+    if (g->waiter)
+        return -EBUSY;
+    while (g->running) {
+        g->waiter = self;
+        int rc = tulip__park(TULIP__WAIT_GROUP, g, wait_cancel, g);
+        g->waiter = NULL;
+        if (rc < 0) {
+            /* Children never outlive the wait: cancel them and wait for them
+             * to unwind, uninterruptibly, before reporting. */
+            tulip_group_cancel(g);
+            while (g->running) {
+                g->waiter = self;
+                tulip__park_nocheck(TULIP__WAIT_GROUP, g, NULL, NULL);
+                g->waiter = NULL;
+            }
+            return rc;
+        }
+    }
+    if (g->failed)
+        return g->first_error;
+    if (g->cancelled)
+        return -ECANCELED;
+    return 0;
+}
+
+void tulip_group_cancel(tulip_group *g)
+{
+    if (!g)
+        return;
+    g->cancelled = 1;
+    cancel_children(g);
+}
+
+size_t tulip_group_size(const tulip_group *g)
+{
+    return g ? g->running : 0;
+}
+
+void tulip_group_free(tulip_group *g)
+{
+    if (!g)
+        return;
+    while (g->children) {
+        tulip_task *c = g->children;
+        g->children = c->group_next;
+        c->group = NULL;
+        c->group_next = c->group_prev = NULL;
+        tulip_cancel(c);
+    }
+    free(g);
+}
+
+/* ---- gather / race ------------------------------------------------------ */
+
+struct member {
+    tulip_fn fn;
+    void *arg;
+    int *result;
+    size_t index;
+    struct race *race;
+};
+
+struct race {
+    tulip_group *group;
+    int have_winner;
+    size_t winner;
+    int result;
+};
+
+static int gather_member(void *p)
+{
+    struct member *m = p;
+    int r = m->fn(m->arg);
+    if (m->result)
+        *m->result = r;
+    return r;
+}
+
+int tulip_gather(size_t n, const tulip_fn *fns, void *const *args, int *results)
+{
+    if (!tulip__current())
+        return -EPERM;
+    if (n == 0)
+        return 0;
+    if (!fns)
+        return -EINVAL;
+    struct member *m = tulip__calloc(n, sizeof *m);
+    if (!m)
+        return -ENOMEM;
+    tulip_group *g = tulip_group_new();
+    if (!g) {
+        free(m);
+        return -ENOMEM;
+    }
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        m[i].fn = fns[i];
+        m[i].arg = args ? args[i] : NULL;
+        m[i].result = results ? &results[i] : NULL;
+        if (results)
+            results[i] = -ECANCELED;
+        rc = tulip_group_spawn(g, gather_member, &m[i]);
+        if (rc < 0) {
+            tulip_group_cancel(g);
+            break;
+        }
+    }
+    int wrc = tulip_group_wait(g);
+    tulip_group_free(g);
+    free(m);
+    return rc < 0 ? rc : wrc;
+}
+
+static int race_member(void *p)
+{
+    struct member *m = p;
+    int r = m->fn(m->arg);
+    struct race *race = m->race;
+    if (!race->have_winner) {
+        race->have_winner = 1;
+        race->winner = m->index;
+        race->result = r;
+        tulip_group_cancel(race->group);
+    }
+    /* The outcome travels in race->result; a member never fails the group. */
+    return r < 0 ? -ECANCELED : 0;
+}
+
+int tulip_race(size_t n, const tulip_fn *fns, void *const *args, size_t *winner)
+{
+    if (!tulip__current())
+        return -EPERM;
+    if (n == 0 || !fns)
+        return -EINVAL;
+    struct member *m = tulip__calloc(n, sizeof *m);
+    if (!m)
+        return -ENOMEM;
+    struct race race = {0};
+    race.group = tulip_group_new();
+    if (!race.group) {
+        free(m);
+        return -ENOMEM;
+    }
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        m[i].fn = fns[i];
+        m[i].arg = args ? args[i] : NULL;
+        m[i].index = i;
+        m[i].race = &race;
+        rc = tulip_group_spawn(race.group, race_member, &m[i]);
+        if (rc < 0) {
+            tulip_group_cancel(race.group);
+            break;
+        }
+    }
+    int wrc = tulip_group_wait(race.group);
+    tulip_group_free(race.group);
+    free(m);
+    int own = tulip__checkpoint_status(tulip__current());
+    if (own)
+        return own; /* the caller itself was cancelled or timed out */
+    if (!race.have_winner)
+        return rc < 0 ? rc : (wrc < 0 ? wrc : -ECANCELED);
+    if (winner)
+        *winner = race.winner;
+    return race.result;
+}

@@ -1,0 +1,73 @@
+/* tulip_run: asyncio.run for C. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+
+#include "task_internal.h"
+
+
+static int task_is_done(void *p)
+{
+    return ((tulip_task *)p)->state == TULIP__TASK_DONE;
+}
+
+static int no_tasks(void *p)
+{
+    return ((tulip_loop *)p)->tasks_alive == 0;
+}
+
+static void on_sigint(void *arg, int signo)
+{
+    tulip_task *main_task = arg;
+    tulip_loop *l = main_task->loop;
+    /* One SIGINT asks for a clean shutdown; the next one, with the
+     * default action restored, ends the process if that hangs. */
+    tulip_signal_unwatch(l, signo);
+    tulip_cancel(main_task);
+}
+
+int tulip_run_ex(tulip_fn main_fn, void *arg, const tulip_config *cfg)
+{
+    if (!main_fn)
+        return -EINVAL;
+    if (tulip__tls.loop && tulip__tls.loop->running)
+        return -EBUSY;
+    tulip_loop *l = tulip_loop_new(cfg);
+    if (!l)
+        return -errno;
+    tulip_task *t = tulip_spawn_on(l, main_fn, arg);
+    if (!t) {
+        int err = errno;
+        tulip_loop_free(l);
+        return -err;
+    }
+    tulip_task_set_name(t, "main");
+
+    int sigint_watched = 0;
+    struct sigaction current;
+    if (sigaction(SIGINT, NULL, &current) == 0 && current.sa_handler == SIG_DFL &&
+        !(current.sa_flags & SA_SIGINFO))
+        sigint_watched = tulip_signal_watch(l, SIGINT, on_sigint, t) == 0;
+
+    tulip__loop_run_until(l, task_is_done, t);
+    if (t->state != TULIP__TASK_DONE)
+        tulip_cancel(t); /* stopped with tulip_loop_stop */
+
+    /* Leftovers: cancel everything and let it unwind. */
+    for (tulip_task *x = l->all_tasks; x; x = x->all_next)
+        if (x->state != TULIP__TASK_DONE)
+            tulip_cancel(x);
+    tulip__loop_run_until(l, no_tasks, l);
+
+    int result = t->state == TULIP__TASK_DONE ? t->result : -ECANCELED;
+    if (sigint_watched)
+        tulip_signal_unwatch(l, SIGINT);
+    tulip_loop_free(l); /* frees t and every finished, unjoined task */
+    return result;
+}
+
+int tulip_run(tulip_fn main_fn, void *arg)
+{
+    return tulip_run_ex(main_fn, arg, NULL);
+}

@@ -1,0 +1,134 @@
+/* Cancel scopes. Cancellation is level-triggered: once a scope is cancelled
+ * or past its deadline, every suspension inside it fails until the scope is
+ * exited, so code unwinds without having to remember it was told once.
+ * The state lives in the scope, not the task, which is why an inner scope's
+ * exit can never swallow an outer scope's cancellation. */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "task_internal.h"
+
+#define SCOPE_MAGIC 0x5c09e5c0u
+
+_Static_assert(sizeof(struct tulip__scope) <= sizeof(tulip_scope), "tulip_scope storage too small");
+_Static_assert(_Alignof(struct tulip__scope) <= _Alignof(tulip_scope), "tulip_scope storage misaligned");
+
+static struct tulip__scope *S(tulip_scope *s)
+{
+    return (struct tulip__scope *)(void *)s;
+}
+
+static void misuse(const char *what)
+{
+    fprintf(stderr, "tulip: %s\n", what);
+    abort();
+}
+
+static void scope_fire(struct tulip__timer *tm)
+{
+    struct tulip__scope *s = (struct tulip__scope *)((char *)tm - offsetof(struct tulip__scope, timer));
+    s->expired = 1;
+    tulip__task_recheck(s->task);
+}
+
+static void arm(struct tulip__scope *s)
+{
+    tulip_loop *l = s->task->loop;
+    tulip__timer_stop(l, &s->timer);
+    if (s->deadline == TULIP_FOREVER)
+        return;
+    if (s->deadline <= l->now) {
+        s->expired = 1;
+        return;
+    }
+    /* On ENOMEM the deadline is still seen at every suspension point (see
+     * tulip__checkpoint_status); only a wait already parked would overrun. */
+    (void)tulip__timer_start(l, &s->timer, s->deadline);
+}
+
+static void enter(tulip_scope *ps, int64_t deadline, int shield)
+{
+    tulip_task *t = tulip__current();
+    if (!t)
+        misuse("tulip_scope_enter called outside a task");
+    struct tulip__scope *s = S(ps);
+    s->parent = t->scope;
+    s->task = t;
+    s->deadline = deadline;
+    s->cancelled = 0;
+    s->expired = 0;
+    s->shield = (uint8_t)shield;
+    s->open = 1;
+    s->magic = SCOPE_MAGIC;
+    tulip__timer_init(&s->timer, scope_fire);
+    t->scope = s;
+    arm(s);
+}
+
+void tulip_scope_enter(tulip_scope *s, int64_t deadline)
+{
+    enter(s, deadline, 0);
+}
+
+void tulip_scope_enter_shielded(tulip_scope *s, int64_t deadline)
+{
+    enter(s, deadline, 1);
+}
+
+void tulip_scope_enter_timeout(tulip_scope *s, int64_t timeout_ns)
+{
+    int64_t now = tulip_now();
+    int64_t d = timeout_ns < 0 ? now : (now > INT64_MAX - timeout_ns ? TULIP_FOREVER : now + timeout_ns);
+    enter(s, d, 0);
+}
+
+int tulip_scope_exit(tulip_scope *ps)
+{
+    struct tulip__scope *s = S(ps);
+    tulip_task *t = tulip__current();
+    if (s->magic != SCOPE_MAGIC || !s->open)
+        misuse("tulip_scope_exit on a scope that is not open");
+    if (!t || t->scope != s)
+        misuse("tulip_scope_exit: scopes must be exited in reverse order, by the task that entered them");
+    tulip__timer_stop(t->loop, &s->timer);
+    t->scope = s->parent;
+    s->open = 0;
+    if (s->cancelled)
+        return -ECANCELED;
+    if (s->expired || (s->deadline != TULIP_FOREVER && s->deadline <= t->loop->now))
+        return -ETIMEDOUT;
+    return 0;
+}
+
+void tulip_scope_cancel(tulip_scope *ps)
+{
+    struct tulip__scope *s = S(ps);
+    if (s->magic != SCOPE_MAGIC)
+        misuse("tulip_scope_cancel on an uninitialised scope");
+    if (s->cancelled)
+        return;
+    s->cancelled = 1;
+    if (s->open)
+        tulip__task_recheck(s->task);
+}
+
+void tulip_scope_set_deadline(tulip_scope *ps, int64_t deadline)
+{
+    struct tulip__scope *s = S(ps);
+    if (s->magic != SCOPE_MAGIC || !s->open)
+        misuse("tulip_scope_set_deadline on a scope that is not open");
+    s->deadline = deadline;
+    s->expired = 0;
+    arm(s);
+    if (s->expired)
+        tulip__task_recheck(s->task);
+}
+
+int tulip_scope_triggered(const tulip_scope *ps)
+{
+    const struct tulip__scope *s = (const struct tulip__scope *)(const void *)ps;
+    if (s->cancelled || s->expired)
+        return 1;
+    return s->deadline != TULIP_FOREVER && s->open && s->deadline <= s->task->loop->now;
+}

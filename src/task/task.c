@@ -1,0 +1,487 @@
+/* Tasks: spawn, the switch into and out of a task, park/wake, join,
+ * detach, cancel, sleep, yield, names and task-local values.
+ *
+ * Every switch goes through the loop's own context (loop -> task -> loop),
+ * never task to task: the loop is the only place that decides what runs
+ * next, which keeps ordering predictable and the code small. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "task_internal.h"
+#include "../common/fault.h"
+#include "../platform/annotate.h"
+
+_Thread_local int tulip__io_budget;
+static atomic_uint_fast64_t next_task_id = 1;
+
+static void task_free(tulip_task *t);
+
+static void run_local_dtors(tulip_task *t)
+{
+    while (t->locals) {
+        struct tulip__local *v = t->locals;
+        t->locals = v->next;
+        if (v->dtor)
+            v->dtor(v->value);
+        free(v);
+    }
+}
+
+/* Leave the running task for the loop. */
+static void switch_to_loop(tulip_task *t)
+{
+    tulip_loop *l = t->loop;
+    tulip__asan_start_switch(&t->fake_stack, l->sched_stack_bottom, l->sched_stack_size);
+    tulip__ctx_switch(&t->ctx, &l->sched_ctx);
+    tulip__asan_finish_switch(t->fake_stack);
+}
+
+static void task_entry(void *p)
+{
+    tulip_task *t = p;
+    tulip_loop *l = t->loop;
+    tulip__asan_finish_switch_from(NULL, &l->sched_stack_bottom, &l->sched_stack_size);
+
+    t->result = t->fn(t->arg);
+
+    run_local_dtors(t);
+    t->state = TULIP__TASK_DONE;
+    l->tasks_alive--;
+    if (t->group)
+        tulip__group_child_done(t);
+    else if (t->joiner)
+        tulip__task_wake(t->joiner, 0);
+    l->dead_task = t;
+    /* Final switch: NULL tells ASan this fiber's fake stack can go. */
+    tulip__asan_start_switch(NULL, l->sched_stack_bottom, l->sched_stack_size);
+    tulip__ctx_switch(&t->ctx, &l->sched_ctx);
+    fprintf(stderr, "tulip: finished task %llu was resumed\n", (unsigned long long)t->id);
+    abort();
+}
+
+void tulip__task_resume(tulip_loop *l, tulip_task *t)
+{
+    t->state = TULIP__TASK_RUNNING;
+    tulip__tls.task = t;
+    l->current = t;
+    tulip__running.stack = t->stack;
+    tulip__running.task_id = t->id;
+    tulip__running.task_name = t->name;
+    tulip__running.guard_size = l->stacks.guard_size;
+    tulip__io_budget = TULIP__IO_BUDGET;
+    l->stats.switches++;
+
+    tulip__asan_start_switch(&l->sched_fake_stack, t->stack->lo, t->stack->size);
+    tulip__ctx_switch(&l->sched_ctx, &t->ctx);
+    tulip__asan_finish_switch(l->sched_fake_stack);
+
+    tulip__tls.task = NULL;
+    l->current = NULL;
+    tulip__running.stack = NULL;
+    tulip_task *dead = l->dead_task;
+    if (dead) {
+        l->dead_task = NULL;
+        tulip__stack_put(&l->stacks, dead->stack);
+        dead->stack = NULL;
+        if (dead->detached)
+            task_free(dead);
+    }
+}
+
+tulip_task *tulip_spawn_on(tulip_loop *l, tulip_fn fn, void *arg)
+{
+    if (!fn) {
+        errno = EINVAL;
+        return NULL;
+    }
+    if (!l) {
+        errno = EPERM;
+        return NULL;
+    }
+    tulip_task *t = tulip__malloc(sizeof *t);
+    if (!t)
+        return NULL;
+    memset(t, 0, offsetof(tulip_task, name));
+    t->name[0] = 0;
+    t->stack = tulip__stack_get(&l->stacks);
+    if (!t->stack) {
+        int err = errno;
+        if (l->debug)
+            fprintf(stderr, "tulip: spawn failed: cannot get a %zu-byte task stack: %s (%d tasks alive)\n",
+                    l->stacks.stack_size, tulip_strerror(err), (int)l->tasks_alive);
+        free(t);
+        errno = err;
+        return NULL;
+    }
+    tulip__ctx_make(&t->ctx, t->stack->lo, t->stack->size, task_entry, t);
+    t->run.kind = TULIP__RUN_TASK;
+    t->loop = l;
+    t->fn = fn;
+    t->arg = arg;
+    t->id = atomic_fetch_add_explicit(&next_task_id, 1, memory_order_relaxed);
+    t->created = l->now;
+    tulip__timer_init(&t->timer, NULL);
+    t->all_next = l->all_tasks;
+    if (l->all_tasks)
+        l->all_tasks->all_prev = t;
+    l->all_tasks = t;
+    l->tasks_alive++;
+    l->stats.tasks_spawned++;
+    t->state = TULIP__TASK_READY;
+    tulip__ready_push(l, &t->run);
+    return t;
+}
+
+tulip_task *tulip_spawn(tulip_fn fn, void *arg)
+{
+    return tulip_spawn_on(tulip__tls.loop, fn, arg);
+}
+
+static void task_free(tulip_task *t)
+{
+    tulip_loop *l = t->loop;
+    if (t->all_prev)
+        t->all_prev->all_next = t->all_next;
+    else
+        l->all_tasks = t->all_next;
+    if (t->all_next)
+        t->all_next->all_prev = t->all_prev;
+    free(t);
+}
+
+/* Loop teardown: tasks that never finished are dropped without resuming
+ * them (tulip_run cancels and joins them first; a bare loop cannot). */
+void tulip__tasks_free_all(tulip_loop *l)
+{
+    while (l->all_tasks) {
+        tulip_task *t = l->all_tasks;
+        if (t->state != TULIP__TASK_DONE) {
+            tulip__timer_stop(l, &t->timer);
+            run_local_dtors(t);
+            if (t->stack)
+                tulip__stack_put(&l->stacks, t->stack);
+            l->tasks_alive--;
+        }
+        task_free(t);
+    }
+    /* Ready entries that were tasks are gone now; keep only callbacks. */
+    struct tulip__runnable **pp = &l->ready.head;
+    l->ready.tail = NULL;
+    size_t n = 0;
+    while (*pp) {
+        if ((*pp)->kind == TULIP__RUN_TASK) {
+            *pp = (*pp)->next;
+        } else {
+            l->ready.tail = *pp;
+            pp = &(*pp)->next;
+            n++;
+        }
+    }
+    l->ready.n = n;
+}
+
+/* ---- parking ---------------------------------------------------------- */
+
+int tulip__checkpoint_status(tulip_task *t)
+{
+    for (struct tulip__scope *s = t->scope; s; s = s->parent) {
+        if (s->cancelled)
+            return -ECANCELED;
+        if (s->expired || s->deadline <= t->loop->now) {
+            s->expired = 1;
+            return -ETIMEDOUT;
+        }
+        if (s->shield)
+            return 0;
+    }
+    return t->cancelled ? -ECANCELED : 0;
+}
+
+int tulip__park_nocheck(uint8_t reason, const void *object, void (*cancel)(void *ctx), void *ctx)
+{
+    tulip_task *t = tulip__tls.task;
+    t->state = TULIP__TASK_PARKED;
+    t->wait_reason = reason;
+    t->wait_object = object;
+    t->park_cancel = cancel;
+    t->park_ctx = ctx;
+    switch_to_loop(t);
+    t->wait_reason = TULIP__WAIT_NONE;
+    t->wait_object = NULL;
+    return t->wake_result;
+}
+
+int tulip__park(uint8_t reason, const void *object, void (*cancel)(void *ctx), void *ctx)
+{
+    tulip_task *t = tulip__tls.task;
+    if (!t) {
+        if (cancel)
+            cancel(ctx);
+        return -EPERM;
+    }
+    if (cancel) {
+        int st = tulip__checkpoint_status(t);
+        if (st) {
+            cancel(ctx);
+            return st;
+        }
+    }
+    return tulip__park_nocheck(reason, object, cancel, ctx);
+}
+
+void tulip__task_wake(tulip_task *t, int result)
+{
+    if (t->state != TULIP__TASK_PARKED)
+        return;
+    t->park_cancel = NULL;
+    t->wake_result = result;
+    t->state = TULIP__TASK_READY;
+    tulip__ready_push(t->loop, &t->run);
+}
+
+void tulip__task_interrupt(tulip_task *t, int err)
+{
+    if (t->state != TULIP__TASK_PARKED || !t->park_cancel)
+        return;
+    void (*cancel)(void *) = t->park_cancel;
+    t->park_cancel = NULL;
+    cancel(t->park_ctx);
+    tulip__task_wake(t, err);
+}
+
+void tulip__task_recheck(tulip_task *t)
+{
+    if (t->state != TULIP__TASK_PARKED || !t->park_cancel)
+        return;
+    int st = tulip__checkpoint_status(t);
+    if (st)
+        tulip__task_interrupt(t, st);
+}
+
+int tulip__budget_charge(void)
+{
+    if (--tulip__io_budget > 0)
+        return 0;
+    return tulip_yield();
+}
+
+/* ---- public task API -------------------------------------------------- */
+
+static void join_cancel(void *ctx)
+{
+    ((tulip_task *)ctx)->joiner = NULL;
+}
+
+int tulip_join(tulip_task *t)
+{
+    tulip_task *self = tulip__tls.task;
+    if (!self)
+        return -EPERM;
+    if (!t || t->detached || t->group)
+        return -EINVAL;
+    if (t == self)
+        return -EDEADLK;
+    if (t->joiner)
+        return -EBUSY;
+    if (t->state != TULIP__TASK_DONE) {
+        t->joiner = self;
+        int rc = tulip__park(TULIP__WAIT_JOIN, t, join_cancel, t);
+        if (rc < 0)
+            return rc;
+    }
+    int result = t->result;
+    task_free(t);
+    return result;
+}
+
+int tulip_detach(tulip_task *t)
+{
+    if (!t || t->detached || t->group)
+        return -EINVAL;
+    if (t->joiner)
+        return -EBUSY;
+    if (t->state == TULIP__TASK_DONE && !t->stack) {
+        task_free(t);
+        return 0;
+    }
+    t->detached = 1;
+    return 0;
+}
+
+int tulip_cancel(tulip_task *t)
+{
+    if (!t)
+        return -EINVAL;
+    if (t->state == TULIP__TASK_DONE)
+        return -EALREADY;
+    t->cancelled = 1;
+    tulip__task_recheck(t);
+    return 0;
+}
+
+tulip_task *tulip_self(void)
+{
+    return tulip__tls.task;
+}
+
+static void sleep_fire(struct tulip__timer *tm)
+{
+    tulip_task *t = (tulip_task *)((char *)tm - offsetof(tulip_task, timer));
+    tulip__task_wake(t, 0);
+}
+
+static void sleep_cancel(void *ctx)
+{
+    tulip_task *t = ctx;
+    tulip__timer_stop(t->loop, &t->timer);
+}
+
+int tulip_sleep_until(int64_t deadline)
+{
+    tulip_task *t = tulip__tls.task;
+    if (!t)
+        return -EPERM;
+    int st = tulip__checkpoint_status(t);
+    if (st)
+        return st;
+    if (deadline <= t->loop->now)
+        return tulip_yield();
+    t->timer.fire = sleep_fire;
+    int rc = tulip__timer_start(t->loop, &t->timer, deadline);
+    if (rc < 0)
+        return rc;
+    return tulip__park_nocheck(TULIP__WAIT_SLEEP, NULL, sleep_cancel, t);
+}
+
+int tulip_sleep(int64_t ns)
+{
+    tulip_task *t = tulip__tls.task;
+    if (!t)
+        return -EPERM;
+    if (ns <= 0)
+        return tulip_yield();
+    int64_t now = t->loop->now;
+    return tulip_sleep_until(now > INT64_MAX - ns ? INT64_MAX : now + ns);
+}
+
+int tulip_yield(void)
+{
+    tulip_task *t = tulip__tls.task;
+    if (!t)
+        return -EPERM;
+    int st = tulip__checkpoint_status(t);
+    if (st)
+        return st;
+    t->state = TULIP__TASK_READY;
+    tulip__ready_push(t->loop, &t->run);
+    switch_to_loop(t);
+    return 0;
+}
+
+uint64_t tulip_task_id(const tulip_task *t)
+{
+    return t ? t->id : 0;
+}
+
+int tulip_task_set_name(tulip_task *t, const char *name)
+{
+    if (!t || !name)
+        return -EINVAL;
+    size_t n = strlen(name);
+    if (n >= sizeof t->name)
+        n = sizeof t->name - 1;
+    memcpy(t->name, name, n);
+    t->name[n] = 0;
+    return 0;
+}
+
+const char *tulip_task_name(const tulip_task *t)
+{
+    return t ? t->name : NULL;
+}
+
+int tulip_task_cancelled(const tulip_task *t)
+{
+    return t ? t->cancelled : 0;
+}
+
+int tulip_task_done(const tulip_task *t)
+{
+    return t ? t->state == TULIP__TASK_DONE : 0;
+}
+
+int tulip_local_set(const void *key, void *value, void (*dtor)(void *))
+{
+    tulip_task *t = tulip__tls.task;
+    if (!t)
+        return -EPERM;
+    if (!key)
+        return -EINVAL;
+    for (struct tulip__local *v = t->locals; v; v = v->next) {
+        if (v->key == key) {
+            if (v->dtor && v->value != value)
+                v->dtor(v->value);
+            v->value = value;
+            v->dtor = dtor;
+            return 0;
+        }
+    }
+    struct tulip__local *v = tulip__malloc(sizeof *v);
+    if (!v)
+        return -ENOMEM;
+    v->key = key;
+    v->value = value;
+    v->dtor = dtor;
+    v->next = t->locals;
+    t->locals = v;
+    return 0;
+}
+
+void *tulip_local_get(const void *key)
+{
+    tulip_task *t = tulip__tls.task;
+    if (!t)
+        return NULL;
+    for (struct tulip__local *v = t->locals; v; v = v->next)
+        if (v->key == key)
+            return v->value;
+    return NULL;
+}
+
+/* ---- wait queues ------------------------------------------------------- */
+
+static void waiter_cancel(void *ctx)
+{
+    tulip__waitq_remove(ctx);
+}
+
+int tulip__waitq_wait(struct tulip__waitq *q, struct tulip__waiter *w, uint8_t reason, const void *object)
+{
+    w->task = tulip__tls.task;
+    if (!w->task)
+        return -EPERM;
+    tulip__waitq_push(q, w);
+    return tulip__park(reason, object, waiter_cancel, w);
+}
+
+struct tulip__waiter *tulip__waitq_wake_one(struct tulip__waitq *q, int result)
+{
+    struct tulip__waiter *w = tulip__waitq_pop(q);
+    if (w) {
+        w->result = result;
+        tulip__task_wake(w->task, result);
+    }
+    return w;
+}
+
+size_t tulip__waitq_wake_all(struct tulip__waitq *q, int result)
+{
+    size_t n = 0;
+    while (tulip__waitq_wake_one(q, result))
+        n++;
+    return n;
+}

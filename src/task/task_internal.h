@@ -1,0 +1,186 @@
+/* Task insides, shared by the task, sync and io layers.
+ *
+ * Parking protocol. A task that must wait links itself into some wait
+ * structure and calls tulip__park() with a cancel hook that unlinks it
+ * again. Whoever satisfies the wait calls tulip__task_wake(t, result); a
+ * cancellation or deadline instead runs the hook and wakes it with -ECANCELED
+ * or -ETIMEDOUT. The hook runs exactly when the wait was not satisfied, so a
+ * primitive never has to guess whether the item it handed over was taken:
+ * "a cancelled get took nothing" follows from the protocol. */
+#ifndef TULIP_TASK_INTERNAL_H
+#define TULIP_TASK_INTERNAL_H
+
+#include "tulip/task.h"
+#include "../loop/loop_internal.h"
+
+enum tulip__task_state {
+    TULIP__TASK_READY = 1,  /* in the ready queue */
+    TULIP__TASK_RUNNING,
+    TULIP__TASK_PARKED,
+    TULIP__TASK_DONE,
+};
+
+/* What a parked task waits on, for dumps and debugging. */
+enum tulip__wait_reason {
+    TULIP__WAIT_NONE = 0,
+    TULIP__WAIT_SLEEP,
+    TULIP__WAIT_JOIN,
+    TULIP__WAIT_FUTURE,
+    TULIP__WAIT_GROUP,
+    TULIP__WAIT_FD_READ,
+    TULIP__WAIT_FD_WRITE,
+    TULIP__WAIT_LOCK,
+    TULIP__WAIT_EVENT,
+    TULIP__WAIT_COND,
+    TULIP__WAIT_SEM,
+    TULIP__WAIT_BARRIER,
+    TULIP__WAIT_QUEUE,
+    TULIP__WAIT_CHAN,
+    TULIP__WAIT_SELECT,
+    TULIP__WAIT_POOL,
+    TULIP__WAIT_PROCESS,
+    TULIP__WAIT_SIGNAL,
+    TULIP__WAIT_OTHER,
+};
+
+struct tulip__scope {
+    struct tulip__scope *parent;
+    tulip_task *task;
+    int64_t deadline;
+    struct tulip__timer timer;
+    uint8_t cancelled;
+    uint8_t expired;
+    uint8_t shield;
+    uint8_t open;
+    uint32_t magic;
+};
+
+struct tulip__local {
+    struct tulip__local *next;
+    const void *key;
+    void *value;
+    void (*dtor)(void *);
+};
+
+struct tulip_task {
+    struct tulip__runnable run;    /* first: the ready queue casts */
+    tulip__ctx ctx;
+    tulip_loop *loop;
+    struct tulip__stack *stack;
+    tulip_fn fn;
+    void *arg;
+    int result;
+    int wake_result;
+    uint8_t state;
+    uint8_t detached;
+    uint8_t cancelled;             /* tulip_cancel was called */
+    uint8_t wait_reason;
+    const void *wait_object;
+    void (*park_cancel)(void *ctx);  /* NULL: this park is not interruptible */
+    void *park_ctx;
+    tulip_task *joiner;
+    struct tulip__scope *scope;    /* innermost open scope */
+    struct tulip__timer timer;     /* sleeps */
+    struct tulip__local *locals;
+    struct tulip_group *group;     /* owning group, if any */
+    tulip_task *group_prev, *group_next;
+    tulip_task *all_prev, *all_next;
+    uint64_t id;
+    int64_t created;
+    void *fake_stack;              /* ASan */
+    char name[32];
+};
+
+/* The running task, or NULL. */
+static inline tulip_task *tulip__current(void)
+{
+    return tulip__tls.task;
+}
+
+/* 0, or the error a suspension must return now: -ECANCELED / -ETIMEDOUT
+ * from the task or an enclosing scope not hidden behind a shield. */
+int tulip__checkpoint_status(tulip_task *t);
+
+/* Suspend the running task (see the protocol above). cancel may be NULL
+ * for a wait that cannot be interrupted. Checks for cancellation first and
+ * returns its error without parking. Returns the wake result. */
+int tulip__park(uint8_t reason, const void *object, void (*cancel)(void *ctx), void *ctx);
+/* Same, but skips the entry check (used after partial progress). */
+int tulip__park_nocheck(uint8_t reason, const void *object, void (*cancel)(void *ctx), void *ctx);
+/* Make a parked task ready with result. No-op unless it is parked. */
+void tulip__task_wake(tulip_task *t, int result);
+/* Cancel a parked task's wait with err if the wait is interruptible. */
+void tulip__task_interrupt(tulip_task *t, int err);
+/* Re-check t against its scopes and interrupt its wait if it must stop. */
+void tulip__task_recheck(tulip_task *t);
+
+/* Per-task budget charged by I/O calls that complete without waiting, so a
+ * task whose socket is always ready still yields (cooperative fairness). */
+#define TULIP__IO_BUDGET 64
+extern _Thread_local int tulip__io_budget;
+int tulip__budget_charge(void);
+
+/* Group hooks (src/task/group.c). */
+void tulip__group_child_done(tulip_task *t);
+
+/* Wait queues: FIFO lists of parked tasks for the sync primitives. */
+struct tulip__waiter {
+    struct tulip__waiter *prev, *next;
+    struct tulip__waitq *q;        /* NULL once unlinked */
+    tulip_task *task;
+    void *data;                    /* primitive-specific */
+    int result;
+};
+struct tulip__waitq {
+    struct tulip__waiter *head, *tail;
+    size_t n;
+};
+
+static inline void tulip__waitq_push(struct tulip__waitq *q, struct tulip__waiter *w)
+{
+    w->q = q;
+    w->next = NULL;
+    w->prev = q->tail;
+    if (q->tail)
+        q->tail->next = w;
+    else
+        q->head = w;
+    q->tail = w;
+    q->n++;
+}
+
+static inline void tulip__waitq_remove(struct tulip__waiter *w)
+{
+    struct tulip__waitq *q = w->q;
+    if (!q)
+        return;
+    if (w->prev)
+        w->prev->next = w->next;
+    else
+        q->head = w->next;
+    if (w->next)
+        w->next->prev = w->prev;
+    else
+        q->tail = w->prev;
+    q->n--;
+    w->q = NULL;
+    w->prev = w->next = NULL;
+}
+
+static inline struct tulip__waiter *tulip__waitq_pop(struct tulip__waitq *q)
+{
+    struct tulip__waiter *w = q->head;
+    if (w)
+        tulip__waitq_remove(w);
+    return w;
+}
+
+/* Link w (for the running task) at the tail of q and park; on cancellation
+ * w is unlinked before the error is returned. */
+int tulip__waitq_wait(struct tulip__waitq *q, struct tulip__waiter *w, uint8_t reason, const void *object);
+/* Unlink the head waiter and wake it with result; returns it or NULL. */
+struct tulip__waiter *tulip__waitq_wake_one(struct tulip__waitq *q, int result);
+/* Wake every waiter with result; returns how many. */
+size_t tulip__waitq_wake_all(struct tulip__waitq *q, int result);
+
+#endif
