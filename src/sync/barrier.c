@@ -1,0 +1,78 @@
+/* Barrier. A waiter cancelled before the trip withdraws its arrival
+ * instead of breaking the barrier (Python's BrokenBarrierError): the
+ * others keep waiting and the barrier trips when parties tasks are there
+ * together, which is what a group that replaces a cancelled worker wants.
+ * The cancel hook runs only for a wait not yet satisfied, so it never
+ * withdraws an arrival that already counted in a trip. */
+#define _GNU_SOURCE
+#include <errno.h>
+
+#include "sync_internal.h"
+
+struct tulip__barrier {
+    uint32_t magic;
+    unsigned parties;
+    unsigned arrived;
+    uint64_t cycles;
+    struct tulip__waitq waiters;
+};
+
+_Static_assert(sizeof(struct tulip__barrier) <= sizeof(tulip_barrier), "tulip_barrier storage too small");
+_Static_assert(_Alignof(struct tulip__barrier) <= _Alignof(tulip_barrier), "tulip_barrier storage misaligned");
+
+static struct tulip__barrier *B(tulip_barrier *pb)
+{
+    struct tulip__barrier *b = (struct tulip__barrier *)(void *)pb;
+    return b && b->magic == TULIP__BARRIER_MAGIC ? b : NULL;
+}
+
+int tulip_barrier_init(tulip_barrier *pb, unsigned parties)
+{
+    if (!pb || parties == 0)
+        return -EINVAL;
+    struct tulip__barrier *b = (struct tulip__barrier *)(void *)pb;
+    b->magic = TULIP__BARRIER_MAGIC;
+    b->parties = parties;
+    b->arrived = 0;
+    b->cycles = 0;
+    b->waiters = (struct tulip__waitq){0};
+    return 0;
+}
+
+static void withdraw(void *ctx)
+{
+    struct tulip__waiter *w = ctx;
+    struct tulip__barrier *b = w->data;
+    tulip__waitq_remove(w);
+    b->arrived--;
+}
+
+int tulip_barrier_wait(tulip_barrier *pb)
+{
+    struct tulip__barrier *b = B(pb);
+    if (!b)
+        return -EINVAL;
+    tulip_task *self = tulip__current();
+    if (!self)
+        return -EPERM;
+    int st = tulip__checkpoint_status(self);
+    if (st)
+        return st;
+    if (++b->arrived == b->parties) {
+        b->arrived = 0;
+        b->cycles++;
+        tulip__waitq_wake_all(&b->waiters, 0);
+        return TULIP_BARRIER_SERIAL;
+    }
+    struct tulip__waiter w;
+    w.task = self;
+    w.data = b;
+    tulip__waitq_push(&b->waiters, &w);
+    return tulip__park_nocheck(TULIP__WAIT_BARRIER, b, withdraw, &w);
+}
+
+unsigned tulip_barrier_waiting(const tulip_barrier *pb)
+{
+    const struct tulip__barrier *b = (const struct tulip__barrier *)(const void *)pb;
+    return b && b->magic == TULIP__BARRIER_MAGIC ? b->arrived : 0;
+}

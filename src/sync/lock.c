@@ -1,0 +1,99 @@
+/* Lock: FIFO-fair mutex for tasks. unlock hands ownership straight to the
+ * first waiter instead of freeing the lock and letting whoever runs next
+ * grab it, so a task that keeps re-locking cannot starve the queue (the
+ * barging that makes plain mutexes unfair). */
+#define _GNU_SOURCE
+#include <errno.h>
+
+#include "sync_internal.h"
+
+_Static_assert(sizeof(struct tulip__lock) <= sizeof(tulip_lock), "tulip_lock storage too small");
+_Static_assert(_Alignof(struct tulip__lock) <= _Alignof(tulip_lock), "tulip_lock storage misaligned");
+
+int tulip_lock_init(tulip_lock *pl)
+{
+    if (!pl)
+        return -EINVAL;
+    struct tulip__lock *l = (struct tulip__lock *)(void *)pl;
+    l->magic = TULIP__LOCK_MAGIC;
+    l->owner = NULL;
+    l->waiters = (struct tulip__waitq){0};
+    return 0;
+}
+
+int tulip_lock_lock(tulip_lock *pl)
+{
+    struct tulip__lock *l = tulip__lock_of(pl);
+    if (!l)
+        return -EINVAL;
+    tulip_task *self = tulip__current();
+    if (!self)
+        return -EPERM;
+    if (l->owner == self)
+        return -EDEADLK;
+    int st = tulip__checkpoint_status(self);
+    if (st)
+        return st;
+    if (!l->owner) {
+        l->owner = self;
+        return 0;
+    }
+    /* Woken with 0 means the releaser already made us the owner. */
+    struct tulip__waiter w;
+    return tulip__waitq_wait(&l->waiters, &w, TULIP__WAIT_LOCK, l);
+}
+
+int tulip_lock_trylock(tulip_lock *pl)
+{
+    struct tulip__lock *l = tulip__lock_of(pl);
+    if (!l)
+        return -EINVAL;
+    tulip_task *self = tulip__current();
+    if (!self)
+        return -EPERM;
+    if (l->owner == self)
+        return -EDEADLK;
+    if (l->owner)
+        return -EBUSY;
+    l->owner = self;
+    return 0;
+}
+
+void tulip__lock_release(struct tulip__lock *l)
+{
+    struct tulip__waiter *w = tulip__waitq_wake_one(&l->waiters, 0);
+    l->owner = w ? w->task : NULL;
+}
+
+int tulip_lock_unlock(tulip_lock *pl)
+{
+    struct tulip__lock *l = tulip__lock_of(pl);
+    if (!l)
+        return -EINVAL;
+    tulip_task *self = tulip__current();
+    if (!self || l->owner != self)
+        return -EPERM;
+    tulip__lock_release(l);
+    return 0;
+}
+
+void tulip__lock_acquire_uninterruptible(struct tulip__lock *l)
+{
+    tulip_task *self = tulip__current();
+    if (!l->owner) {
+        l->owner = self;
+        return;
+    }
+    /* No cancel hook: neither cancellation nor a deadline can take this
+     * waiter out of the queue, so the only wake is the hand-off. */
+    struct tulip__waiter w;
+    w.task = self;
+    tulip__waitq_push(&l->waiters, &w);
+    (void)tulip__park_nocheck(TULIP__WAIT_LOCK, l, NULL, NULL);
+}
+
+int tulip_lock_locked(const tulip_lock *pl)
+{
+    const struct tulip__lock *l = (const struct tulip__lock *)(const void *)pl;
+    return l && l->magic == TULIP__LOCK_MAGIC && l->owner != NULL;
+}

@@ -1,0 +1,84 @@
+/* Counting semaphore, optionally bounded. A release with waiters passes
+ * the permit straight to the first of them, so the count stays 0 and a
+ * newcomer's try_acquire cannot steal it. */
+#define _GNU_SOURCE
+#include <errno.h>
+
+#include "sync_internal.h"
+
+struct tulip__sem {
+    uint32_t magic;
+    size_t value;
+    size_t max;                    /* 0: unbounded */
+    struct tulip__waitq waiters;
+};
+
+_Static_assert(sizeof(struct tulip__sem) <= sizeof(tulip_sem), "tulip_sem storage too small");
+_Static_assert(_Alignof(struct tulip__sem) <= _Alignof(tulip_sem), "tulip_sem storage misaligned");
+
+static struct tulip__sem *S(tulip_sem *ps)
+{
+    struct tulip__sem *s = (struct tulip__sem *)(void *)ps;
+    return s && s->magic == TULIP__SEM_MAGIC ? s : NULL;
+}
+
+int tulip_sem_init(tulip_sem *ps, size_t value, size_t max)
+{
+    if (!ps || (max && value > max))
+        return -EINVAL;
+    struct tulip__sem *s = (struct tulip__sem *)(void *)ps;
+    s->magic = TULIP__SEM_MAGIC;
+    s->value = value;
+    s->max = max;
+    s->waiters = (struct tulip__waitq){0};
+    return 0;
+}
+
+int tulip_sem_acquire(tulip_sem *ps)
+{
+    struct tulip__sem *s = S(ps);
+    if (!s)
+        return -EINVAL;
+    tulip_task *self = tulip__current();
+    if (!self)
+        return -EPERM;
+    int st = tulip__checkpoint_status(self);
+    if (st)
+        return st;
+    if (s->value > 0) {
+        s->value--;
+        return 0;
+    }
+    struct tulip__waiter w;
+    return tulip__waitq_wait(&s->waiters, &w, TULIP__WAIT_SEM, s);
+}
+
+int tulip_sem_try_acquire(tulip_sem *ps)
+{
+    struct tulip__sem *s = S(ps);
+    if (!s)
+        return -EINVAL;
+    if (s->value == 0)
+        return -EAGAIN;
+    s->value--;
+    return 0;
+}
+
+int tulip_sem_release(tulip_sem *ps)
+{
+    struct tulip__sem *s = S(ps);
+    if (!s)
+        return -EINVAL;
+    if (tulip__waitq_wake_one(&s->waiters, 0))
+        return 0;
+    if (s->max ? s->value >= s->max : s->value == SIZE_MAX)
+        return -EOVERFLOW;
+    s->value++;
+    return 0;
+}
+
+size_t tulip_sem_value(const tulip_sem *ps)
+{
+    const struct tulip__sem *s = (const struct tulip__sem *)(const void *)ps;
+    return s && s->magic == TULIP__SEM_MAGIC ? s->value : 0;
+}

@@ -1,0 +1,82 @@
+/* Insides shared by the sync primitives: the lock (the condition variable
+ * re-acquires it), and channels (select parks on several at once). */
+#ifndef TULIP_SYNC_INTERNAL_H
+#define TULIP_SYNC_INTERNAL_H
+
+#include "tulip/sync.h"
+#include "../task/task_internal.h"
+
+/* Distinct per type, so passing one primitive where another is expected,
+ * or one never initialised, is caught. */
+#define TULIP__LOCK_MAGIC 0x10c4b10cu
+#define TULIP__EVENT_MAGIC 0xe7e47e7eu
+#define TULIP__COND_MAGIC 0xc04dc04du
+#define TULIP__SEM_MAGIC 0x5e3a5e3au
+#define TULIP__BARRIER_MAGIC 0xba44ba44u
+#define TULIP__QUEUE_MAGIC 0x0e0e0e0eu
+#define TULIP__CHAN_MAGIC 0xc4a4c4a4u
+struct tulip__lock {
+    uint32_t magic;
+    tulip_task *owner;
+    struct tulip__waitq waiters;
+};
+
+static inline struct tulip__lock *tulip__lock_of(tulip_lock *l)
+{
+    struct tulip__lock *in = (struct tulip__lock *)(void *)l;
+    return in && in->magic == TULIP__LOCK_MAGIC ? in : NULL;
+}
+
+/* Take l for the running task, waiting without interruption: the
+ * condition variable's re-acquisition, which must succeed even for a
+ * cancelled task. */
+void tulip__lock_acquire_uninterruptible(struct tulip__lock *l);
+/* Hand l to its first waiter, or free it. The caller checked ownership. */
+void tulip__lock_release(struct tulip__lock *l);
+
+/* A task waiting on a channel: alone (sel NULL), or as one case of a
+ * select parked on several channels at once. */
+struct tulip__select;
+struct tulip__chan_waiter {
+    struct tulip__waiter w;        /* first; w.data is the item buffer */
+    struct tulip__select *sel;
+    int index;                     /* case index within sel */
+};
+
+struct tulip__select {
+    struct tulip__chan_waiter *ws; /* one per case */
+    tulip_select_case *cases;
+    size_t n;
+};
+
+struct tulip_chan {
+    uint32_t magic;
+    uint8_t closed;
+    size_t item_size;
+    size_t capacity;
+    size_t head, count;            /* ring buffer of capacity items */
+    unsigned char *buf;
+    struct tulip__waitq recvq, sendq;
+};
+
+static inline tulip_chan *tulip__chan_valid(tulip_chan *c)
+{
+    return c && c->magic == TULIP__CHAN_MAGIC ? c : NULL;
+}
+
+/* Whether a recv/send on c would complete (or fail because c is closed)
+ * without waiting. */
+int tulip__chan_recv_ready(const tulip_chan *c);
+int tulip__chan_send_ready(const tulip_chan *c);
+/* Do it now: 0, -ESHUTDOWN / -EPIPE (closed), or -EAGAIN (would wait). */
+int tulip__chan_recv_now(tulip_chan *c, void *item);
+int tulip__chan_send_now(tulip_chan *c, const void *item);
+
+/* Copy n bytes; n may be 0 with NULL pointers. */
+static inline void tulip__copy(void *dst, const void *src, size_t n)
+{
+    if (n)
+        __builtin_memcpy(dst, src, n);
+}
+
+#endif
