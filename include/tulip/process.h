@@ -1,0 +1,98 @@
+/* Subprocesses (asyncio.create_subprocess_exec): spawn with argv, env and
+ * cwd; each of stdin/stdout/stderr inherited, piped (then a tulip stream),
+ * /dev/null or a given fd; wait (parks, cancellable), kill. Every child is
+ * reaped: by tulip_process_wait, or at the latest by tulip_process_free. */
+#ifndef TULIP_PROCESS_H
+#define TULIP_PROCESS_H
+
+#include <sys/types.h>
+#include "tulip/common.h"
+#include "tulip/stream.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct tulip_process tulip_process;
+
+/* What a child's stdin/stdout/stderr is connected to. */
+typedef enum tulip_stdio_mode {
+    TULIP_STDIO_INHERIT = 0,  /* the parent's same fd (the default) */
+    TULIP_STDIO_PIPE,         /* a pipe whose other end is a tulip stream */
+    TULIP_STDIO_NULL,         /* /dev/null */
+    TULIP_STDIO_FD,           /* the fd given in .fd (duplicated; the caller keeps it) */
+    TULIP_STDIO_STDOUT        /* stderr only: the same as the child's stdout (2>&1) */
+} tulip_stdio_mode;
+
+typedef struct tulip_stdio {
+    tulip_stdio_mode mode;
+    int fd;                   /* for TULIP_STDIO_FD */
+} tulip_stdio;
+
+typedef struct tulip_process_opts {
+    /* The program; NULL means argv[0]. Without a '/', it is searched in
+     * the parent's PATH. */
+    const char *path;
+    /* NULL-terminated; argv[0] required. */
+    char *const *argv;
+    /* NULL-terminated "NAME=value" strings; NULL inherits the parent's. */
+    char *const *envp;
+    /* Working directory of the child; NULL inherits. */
+    const char *cwd;
+    /* stdin, stdout, stderr. */
+    tulip_stdio stdio[3];
+} tulip_process_opts;
+
+/* Fill opts with defaults (everything inherited, no argv). */
+TULIP_API void tulip_process_opts_init(tulip_process_opts *opts);
+
+/* Start a child. Signal dispositions and mask are reset to the defaults in
+ * the child; only its stdio fds are inherited (every fd tulip makes is
+ * close-on-exec). Does not park, callable outside tasks; the pipe streams
+ * are for tasks of the calling thread's loop.
+ * NULL with errno: EINVAL (NULL opts/argv/argv[0], bad stdio mode or fd),
+ * ENOMEM, EMFILE/ENFILE (no fds for the pipes), EAGAIN (process limit), and
+ * the exec failure reported by the child: ENOENT (no such program), EACCES,
+ * ENOEXEC, ENOTDIR/ENOENT (bad cwd), ... Nothing is left running or leaked
+ * on failure. */
+TULIP_API tulip_process *tulip_process_spawn(const tulip_process_opts *opts);
+
+/* Park until the child exits and reap it; *status (may be NULL) gets the
+ * waitpid(2) status: use WIFEXITED/WEXITSTATUS/WIFSIGNALED/WTERMSIG. Once
+ * reaped, later calls return the same status at once.
+ * Errors: -ECANCELED, -ETIMEDOUT (the child is untouched and can be waited
+ * for again), -EBUSY (another task is already waiting on p), -ECHILD (the
+ * child was reaped behind tulip's back, e.g. waitpid(-1)), -EPERM (not in
+ * a task), -EINVAL (NULL p). */
+TULIP_API int tulip_process_wait(tulip_process *p, int *status);
+
+/* Send signal sig to the child. Errors: -ESRCH (already reaped), -EINVAL
+ * (NULL p or bad sig), -EPERM. */
+TULIP_API int tulip_process_kill(tulip_process *p, int sig);
+
+/* The child's pid (still meaningful after it was reaped, for logs). */
+TULIP_API pid_t tulip_process_pid(const tulip_process *p);
+
+/* The parent's end of a piped stdio as a stream owned by p (do not close
+ * it yourself); NULL if that stdio is not a pipe or was closed. */
+TULIP_API tulip_stream *tulip_process_stdin(tulip_process *p);
+TULIP_API tulip_stream *tulip_process_stdout(tulip_process *p);
+TULIP_API tulip_stream *tulip_process_stderr(tulip_process *p);
+
+/* Flush and close the stdin pipe, so the child reads end of file. The
+ * stream is closed even if the flush fails (as tulip_stream_close).
+ * Errors: those of tulip_stream_close (-EPIPE if the child stopped
+ * reading, -ECANCELED...), -ENOENT (stdin is not a pipe or already
+ * closed), -EINVAL. */
+TULIP_API int tulip_process_close_stdin(tulip_process *p);
+
+/* Release p: close the pipe streams (unsent stdin data is discarded; never
+ * parks), and if the child has not been reaped, kill it with SIGKILL and
+ * reap it (a short blocking waitpid: SIGKILL cannot be caught). No tasks
+ * may be parked on p or its streams. NULL is a no-op. */
+TULIP_API void tulip_process_free(tulip_process *p);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,367 @@
+/* Subprocesses. Spawning is vfork + exec (see spawn()). Waiting parks on a pidfd, which becomes readable when the child
+ * exits; without pidfd_open (Linux < 5.3, or no fd left) the wait polls
+ * waitpid(WNOHANG) with a backoff instead, which needs no process-wide
+ * SIGCHLD handler that an application might want for itself. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tulip/process.h"
+#include "stream_internal.h"
+#include "../common/fault.h"
+
+extern char **environ;
+
+struct tulip_process {
+    pid_t pid;
+    int pidfd;                 /* -1: poll waitpid instead */
+    int reaped;
+    int status;
+    int waiting;               /* a task is in tulip_process_wait */
+    tulip_stream *stdio[3];
+};
+
+void tulip_process_opts_init(tulip_process_opts *opts)
+{
+    memset(opts, 0, sizeof *opts);
+}
+
+static int open_pidfd(pid_t pid)
+{
+#ifdef SYS_pidfd_open
+    static int unsupported;
+    if (unsupported || tulip__fault(TULIP_FAULT_FD))
+        return -1;
+    /* pidfd_open's fds are close-on-exec. */
+    int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+    if (fd < 0 && errno == ENOSYS)
+        unsupported = 1;
+    return fd;
+#else
+    (void)pid;
+    return -1;
+#endif
+}
+
+static int check_opts(const tulip_process_opts *o)
+{
+    if (!o || !o->argv || !o->argv[0])
+        return -EINVAL;
+    for (int i = 0; i < 3; i++) {
+        tulip_stdio_mode m = o->stdio[i].mode;
+        if ((unsigned)m > TULIP_STDIO_STDOUT || (m == TULIP_STDIO_STDOUT && i != 2))
+            return -EINVAL;
+        if (m == TULIP_STDIO_FD && (o->stdio[i].fd < 0 || fcntl(o->stdio[i].fd, F_GETFD) < 0))
+            return -EINVAL;
+    }
+    return 0;
+}
+
+static void close_pair(int p[2])
+{
+    for (int i = 0; i < 2; i++)
+        if (p[i] >= 0)
+            close(p[i]);
+    p[0] = p[1] = -1;
+}
+
+/* Pipes and streams first, so that once the child runs nothing can fail. */
+static int make_pipes(tulip_process *p, const tulip_process_opts *o, int pipes[3][2])
+{
+    for (int i = 0; i < 3; i++) {
+        if (o->stdio[i].mode != TULIP_STDIO_PIPE)
+            continue;
+        if (tulip__fault(TULIP_FAULT_FD))
+            return -errno;
+        if (pipe2(pipes[i], O_CLOEXEC) < 0)
+            return -errno;
+        int mine = i == 0 ? pipes[i][1] : pipes[i][0];
+        p->stdio[i] = tulip_stream_new_fd(mine, TULIP_STREAM_OWN_FD);
+        if (!p->stdio[i])
+            return -errno;
+        /* The stream owns it now. */
+        if (i == 0)
+            pipes[i][1] = -1;
+        else
+            pipes[i][0] = -1;
+    }
+    return 0;
+}
+
+static int child_end(const tulip_process_opts *o, int pipes[3][2], int i)
+{
+    switch (o->stdio[i].mode) {
+    case TULIP_STDIO_PIPE:
+        return i == 0 ? pipes[i][0] : pipes[i][1];
+    case TULIP_STDIO_FD:
+        return o->stdio[i].fd;
+    default:
+        return -1;
+    }
+}
+
+/* The child, between vfork and exec: it shares the parent's memory, so it
+ * only touches its own locals and makes async-signal-safe calls. All
+ * signals are blocked on entry, so no parent handler can run in it. */
+static void child(const tulip_process_opts *o, int src[3], int errfd, const char *path,
+                  char *const *env, const sigset_t *mask)
+{
+    /* Handlers are reset by exec anyway, but ignored signals (SIGPIPE!)
+     * would leak into the child; the mask is restored just before exec. */
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    for (int sig = 1; sig < NSIG; sig++)
+        sigaction(sig, &dfl, NULL);
+    /* A source among 0..2 could be overwritten by an earlier dup2: move
+     * it out of the way first. */
+    for (int i = 0; i < 3; i++)
+        if (src[i] >= 0 && src[i] < 3 && src[i] != i && (src[i] = fcntl(src[i], F_DUPFD_CLOEXEC, 3)) < 0)
+            goto fail;
+    for (int i = 0; i < 3; i++) {
+        int fd = src[i];
+        if (o->stdio[i].mode == TULIP_STDIO_NULL) {
+            fd = open("/dev/null", i == 0 ? O_RDONLY : O_WRONLY);
+            if (fd < 0)
+                goto fail;
+        } else if (o->stdio[i].mode == TULIP_STDIO_STDOUT) {
+            fd = 1;
+        }
+        if (fd < 0)
+            continue;
+        if (fd == i) {
+            int fl = fcntl(fd, F_GETFD);
+            if (fl < 0 || fcntl(fd, F_SETFD, fl & ~FD_CLOEXEC) < 0)
+                goto fail;
+        } else if (dup2(fd, i) < 0) {
+            goto fail;
+        }
+        if (o->stdio[i].mode == TULIP_STDIO_NULL)
+            close(fd);
+    }
+    if (o->cwd && chdir(o->cwd) < 0)
+        goto fail;
+    sigprocmask(SIG_SETMASK, mask, NULL);
+    if (strchr(path, '/'))
+        execve(path, o->argv, env);
+    else
+        execvpe(path, o->argv, env);
+fail:;
+    int err = errno;
+    ssize_t w = write(errfd, &err, sizeof err);
+    (void)w;
+    _exit(127);
+}
+
+/* vfork + exec with a close-on-exec pipe: the child writes its errno into
+ * it only if exec fails, so the parent reads either that or EOF. vfork
+ * shares the address space (no page-table copy however many task stacks
+ * are mapped); the pipe keeps error reporting exact even where vfork is
+ * emulated by fork (valgrind). */
+static int spawn(tulip_process *p, const tulip_process_opts *o, int pipes[3][2])
+{
+    int errp[2];
+    if (tulip__fault(TULIP_FAULT_FD))
+        return -errno;
+    if (pipe2(errp, O_CLOEXEC) < 0)
+        return -errno;
+    int src[3];
+    for (int i = 0; i < 3; i++)
+        src[i] = child_end(o, pipes, i);
+    const char *path = o->path ? o->path : o->argv[0];
+    char *const *env = o->envp ? o->envp : environ;
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pid_t pid = vfork();
+    if (pid == 0)
+        child(o, src, errp[1], path, env, &old);
+    int err = pid < 0 ? errno : 0;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    close(errp[1]);
+    if (pid > 0) {
+        int child_err;
+        ssize_t r;
+        do
+            r = read(errp[0], &child_err, sizeof child_err);
+        while (r < 0 && errno == EINTR);
+        if (r == (ssize_t)sizeof child_err) {
+            err = child_err;
+            while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+                ;
+        }
+    }
+    close(errp[0]);
+    if (err)
+        return -err;
+    p->pid = pid;
+    return 0;
+}
+
+static void free_streams(tulip_process *p)
+{
+    for (int i = 0; i < 3; i++)
+        if (p->stdio[i]) {
+            tulip__stream_discard(p->stdio[i]);
+            tulip_stream_close(p->stdio[i]);
+            p->stdio[i] = NULL;
+        }
+}
+
+tulip_process *tulip_process_spawn(const tulip_process_opts *opts)
+{
+    int rc = check_opts(opts);
+    if (rc) {
+        errno = -rc;
+        return NULL;
+    }
+    tulip_process *p = tulip__calloc(1, sizeof *p);
+    if (!p) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    p->pid = -1;
+    p->pidfd = -1;
+    int pipes[3][2] = {{-1, -1}, {-1, -1}, {-1, -1}};
+    rc = make_pipes(p, opts, pipes);
+    if (rc == 0)
+        rc = spawn(p, opts, pipes);
+    for (int i = 0; i < 3; i++)
+        close_pair(pipes[i]);
+    if (rc < 0) {
+        free_streams(p);
+        free(p);
+        errno = -rc;
+        return NULL;
+    }
+    p->pidfd = open_pidfd(p->pid);
+    return p;
+}
+
+static void reaped(tulip_process *p, int status)
+{
+    p->reaped = 1;
+    p->status = status;
+    if (p->pidfd >= 0) {
+        tulip_close(p->pidfd);
+        p->pidfd = -1;
+    }
+}
+
+int tulip_process_wait(tulip_process *p, int *status)
+{
+    if (!p)
+        return -EINVAL;
+    int rc = 0;
+    int64_t backoff = TULIP_MS(1);
+    tulip_task *t = tulip__current();
+    if (!p->reaped) {
+        if (!t)
+            return -EPERM;
+        if (p->waiting)
+            return -EBUSY;
+        if ((rc = tulip__checkpoint_status(t)))
+            return rc;
+        p->waiting = 1;
+    }
+    while (!p->reaped) {
+        int st;
+        pid_t r = waitpid(p->pid, &st, WNOHANG);
+        if (r == p->pid) {
+            reaped(p, st);
+            break;
+        }
+        if (r < 0 && errno != EINTR) {
+            rc = -errno;
+            break;
+        }
+        if (r < 0)
+            continue;
+        if (p->pidfd >= 0) {
+            rc = tulip__wait_fd(p->pidfd, TULIP_READABLE, 1);
+        } else {
+            rc = tulip_sleep(backoff);
+            if (backoff < TULIP_MS(50))
+                backoff *= 2;
+        }
+        if (rc < 0)
+            break;
+        rc = 0;
+    }
+    p->waiting = 0;
+    if (rc < 0)
+        return rc;
+    if (status)
+        *status = p->status;
+    return 0;
+}
+
+int tulip_process_kill(tulip_process *p, int sig)
+{
+    if (!p || sig < 0 || sig >= NSIG)
+        return -EINVAL;
+    if (p->reaped)
+        return -ESRCH;
+    /* Until reaped the pid cannot be reused, so kill(2) is exact. */
+    return kill(p->pid, sig) == 0 ? 0 : -errno;
+}
+
+pid_t tulip_process_pid(const tulip_process *p)
+{
+    return p ? p->pid : -1;
+}
+
+tulip_stream *tulip_process_stdin(tulip_process *p)
+{
+    return p ? p->stdio[0] : NULL;
+}
+
+tulip_stream *tulip_process_stdout(tulip_process *p)
+{
+    return p ? p->stdio[1] : NULL;
+}
+
+tulip_stream *tulip_process_stderr(tulip_process *p)
+{
+    return p ? p->stdio[2] : NULL;
+}
+
+int tulip_process_close_stdin(tulip_process *p)
+{
+    if (!p)
+        return -EINVAL;
+    if (!p->stdio[0])
+        return -ENOENT;
+    tulip_stream *s = p->stdio[0];
+    p->stdio[0] = NULL;
+    return tulip_stream_close(s);
+}
+
+void tulip_process_free(tulip_process *p)
+{
+    if (!p)
+        return;
+    if (p->waiting) {
+        fprintf(stderr, "tulip: tulip_process_free(%p) while a task waits on it\n", (void *)p);
+        abort();
+    }
+    free_streams(p);
+    if (!p->reaped) {
+        kill(p->pid, SIGKILL);
+        int st = 0;
+        pid_t r;
+        do
+            r = waitpid(p->pid, &st, 0);
+        while (r < 0 && errno == EINTR);
+        reaped(p, st);
+    }
+    free(p);
+}

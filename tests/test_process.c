@@ -1,0 +1,452 @@
+/* Subprocesses: spawn, pipes as streams, exit and signal statuses, kill,
+ * cancelled waits, a pipeline, stdio modes, faults; never a zombie. */
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "test_util.h"
+#include "tulip/testing.h"
+
+static void assert_no_children(void)
+{
+    errno = 0;
+    assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
+    assert_int_equal(errno, ECHILD);
+}
+
+static tulip_process *spawn_argv(char *const *argv, int in, int out, int err)
+{
+    tulip_process_opts o;
+    tulip_process_opts_init(&o);
+    o.argv = argv;
+    o.stdio[0].mode = (tulip_stdio_mode)in;
+    o.stdio[1].mode = (tulip_stdio_mode)out;
+    o.stdio[2].mode = (tulip_stdio_mode)err;
+    tulip_process *p = tulip_process_spawn(&o);
+    if (!p)
+        fail_msg("spawn %s: %s", argv[0], strerror(errno));
+    return p;
+}
+
+/* Read a stream to its end into buf (NUL-terminated); returns the length. */
+static size_t slurp(tulip_stream *s, char *buf, size_t cap)
+{
+    size_t n = 0;
+    ssize_t r;
+    while ((r = tulip_stream_read(s, buf + n, cap - 1 - n)) > 0)
+        n += (size_t)r;
+    assert_int_equal(r, 0);
+    buf[n] = 0;
+    return n;
+}
+
+static int wait_status(tulip_process *p)
+{
+    int st = -1;
+    assert_int_equal(tulip_process_wait(p, &st), 0);
+    return st;
+}
+
+/* ---- echo, cat ---------------------------------------------------------- */
+
+static int main_echo(void *arg)
+{
+    (void)arg;
+    char *argv[] = {"/bin/echo", "hello", "world", NULL};
+    tulip_process *p = spawn_argv(argv, TULIP_STDIO_INHERIT, TULIP_STDIO_PIPE, TULIP_STDIO_INHERIT);
+    assert_true(tulip_process_pid(p) > 0);
+    assert_null(tulip_process_stdin(p));
+    assert_null(tulip_process_stderr(p));
+    char buf[64];
+    assert_int_equal(tulip_stream_readline(tulip_process_stdout(p), buf, sizeof buf), 12);
+    assert_memory_equal(buf, "hello world\n", 12);
+    assert_int_equal(tulip_stream_read(tulip_process_stdout(p), buf, sizeof buf), 0);
+    int st = wait_status(p);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    /* Reaped: the same status again, and no more signals. */
+    assert_int_equal(wait_status(p), st);
+    assert_int_equal(tulip_process_kill(p, SIGTERM), -ESRCH);
+    tulip_process_free(p);
+    assert_no_children();
+    return 0;
+}
+
+static void test_echo(void **state)
+{
+    (void)state;
+    assert_int_equal(test_run(main_echo, NULL), 0);
+}
+
+struct feed {
+    tulip_process *p;
+    const char *data;
+    size_t len;
+};
+
+static int feeder(void *arg)
+{
+    struct feed *f = arg;
+    tulip_stream *in = tulip_process_stdin(f->p);
+    for (size_t off = 0; off < f->len; off += 1000) {
+        size_t k = f->len - off < 1000 ? f->len - off : 1000;
+        assert_int_equal(tulip_stream_write(in, f->data + off, k), (ssize_t)k);
+    }
+    return tulip_process_close_stdin(f->p);
+}
+
+static int main_cat(void *arg)
+{
+    (void)arg;
+    char *argv[] = {"/bin/cat", NULL};
+    tulip_process *p = spawn_argv(argv, TULIP_STDIO_PIPE, TULIP_STDIO_PIPE, TULIP_STDIO_INHERIT);
+    /* More than a pipe holds, so feeding and reading must overlap. */
+    size_t len = 300000;
+    char *data = malloc(len), *back = malloc(len + 1);
+    for (size_t i = 0; i < len; i++)
+        data[i] = (char)('a' + i % 26);
+    struct feed f = {p, data, len};
+    tulip_task *t = tulip_spawn(feeder, &f);
+    assert_int_equal(slurp(tulip_process_stdout(p), back, len + 1), len);
+    assert_memory_equal(back, data, len);
+    assert_int_equal(tulip_join(t), 0);
+    assert_null(tulip_process_stdin(p));
+    assert_int_equal(tulip_process_close_stdin(p), -ENOENT);
+    int st = wait_status(p);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    tulip_process_free(p);
+    free(data);
+    free(back);
+    assert_no_children();
+    return 0;
+}
+
+static void test_cat(void **state)
+{
+    (void)state;
+    assert_int_equal(test_run(main_cat, NULL), 0);
+}
+
+/* ---- failures, statuses, kill -------------------------------------------- */
+
+static int main_statuses(void *arg)
+{
+    (void)arg;
+    tulip_process_opts o;
+    tulip_process_opts_init(&o);
+    char *missing[] = {"/nonexistent/program", NULL};
+    o.argv = missing;
+    assert_null(tulip_process_spawn(&o));
+    assert_int_equal(errno, ENOENT);
+    char *missing_path[] = {"tulip-no-such-program-in-path", NULL};
+    o.argv = missing_path;
+    assert_null(tulip_process_spawn(&o));
+    assert_int_equal(errno, ENOENT);
+    char *truearg[] = {"/bin/true", NULL};
+    o.argv = truearg;
+    o.cwd = "/nonexistent/dir";
+    assert_null(tulip_process_spawn(&o));
+    assert_int_equal(errno, ENOENT);
+    o.cwd = NULL;
+    o.stdio[1].mode = TULIP_STDIO_FD;
+    o.stdio[1].fd = -1;
+    assert_null(tulip_process_spawn(&o));
+    assert_int_equal(errno, EINVAL);
+    o.stdio[1].mode = TULIP_STDIO_STDOUT; /* only for stderr */
+    assert_null(tulip_process_spawn(&o));
+    assert_int_equal(errno, EINVAL);
+    assert_null(tulip_process_spawn(NULL));
+    assert_int_equal(errno, EINVAL);
+
+    char *exit3[] = {"/bin/sh", "-c", "exit 3", NULL};
+    tulip_process *p = spawn_argv(exit3, TULIP_STDIO_NULL, TULIP_STDIO_NULL, TULIP_STDIO_INHERIT);
+    int st = wait_status(p);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 3);
+    tulip_process_free(p);
+
+    char *selfkill[] = {"/bin/sh", "-c", "kill -TERM $$", NULL};
+    p = spawn_argv(selfkill, TULIP_STDIO_NULL, TULIP_STDIO_NULL, TULIP_STDIO_INHERIT);
+    st = wait_status(p);
+    assert_true(WIFSIGNALED(st));
+    assert_int_equal(WTERMSIG(st), SIGTERM);
+    tulip_process_free(p);
+
+    /* cat blocks on its stdin pipe until killed. */
+    char *cat[] = {"/bin/cat", NULL};
+    p = spawn_argv(cat, TULIP_STDIO_PIPE, TULIP_STDIO_NULL, TULIP_STDIO_INHERIT);
+    assert_int_equal(tulip_process_kill(p, SIGKILL), 0);
+    st = wait_status(p);
+    assert_true(WIFSIGNALED(st));
+    assert_int_equal(WTERMSIG(st), SIGKILL);
+    assert_int_equal(tulip_process_kill(p, -1), -EINVAL);
+    tulip_process_free(p);
+
+    /* Freed while running: killed and reaped. */
+    p = spawn_argv(cat, TULIP_STDIO_PIPE, TULIP_STDIO_NULL, TULIP_STDIO_INHERIT);
+    assert_int_equal(tulip_stream_write(tulip_process_stdin(p), "unsent", 6), 6);
+    tulip_process_free(p);
+    assert_no_children();
+    return 0;
+}
+
+static void test_statuses(void **state)
+{
+    (void)state;
+    assert_int_equal(test_run(main_statuses, NULL), 0);
+}
+
+/* ---- cancelled waits ------------------------------------------------------- */
+
+static int waiter(void *arg)
+{
+    return tulip_process_wait(arg, NULL);
+}
+
+static int main_cancel_wait(void *arg)
+{
+    (void)arg;
+    char *cat[] = {"/bin/cat", NULL};
+    tulip_process *p = spawn_argv(cat, TULIP_STDIO_PIPE, TULIP_STDIO_PIPE, TULIP_STDIO_INHERIT);
+    tulip_scope sc;
+    tulip_scope_enter_timeout(&sc, TULIP_MS(20));
+    assert_int_equal(tulip_process_wait(p, NULL), -ETIMEDOUT);
+    assert_int_equal(tulip_scope_exit(&sc), -ETIMEDOUT);
+
+    /* One waiter at a time; a cancelled waiter leaves p waitable. */
+    tulip_task *t = tulip_spawn(waiter, p);
+    assert_int_equal(tulip_yield(), 0);
+    assert_int_equal(tulip_process_wait(p, NULL), -EBUSY);
+    assert_int_equal(tulip_cancel(t), 0);
+    assert_int_equal(tulip_join(t), -ECANCELED);
+
+    /* Still running, still reapable: end it by closing its stdin. */
+    assert_int_equal(tulip_stream_write(tulip_process_stdin(p), "last\n", 5), 5);
+    assert_int_equal(tulip_process_close_stdin(p), 0);
+    char buf[16];
+    assert_int_equal(slurp(tulip_process_stdout(p), buf, sizeof buf), 5);
+    int st = wait_status(p);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    tulip_process_free(p);
+    assert_no_children();
+    return 0;
+}
+
+static void test_cancel_wait(void **state)
+{
+    (void)state;
+    assert_int_equal(test_run_virtual(main_cancel_wait, NULL), 0);
+    /* Outside a task a running child cannot be waited for. */
+    char *cat[] = {"/bin/cat", NULL};
+    tulip_process *p = spawn_argv(cat, TULIP_STDIO_NULL, TULIP_STDIO_NULL, TULIP_STDIO_INHERIT);
+    assert_int_equal(tulip_process_wait(p, NULL), -EPERM);
+    tulip_process_free(p);
+    assert_no_children();
+}
+
+/* ---- pipeline: producer | tr a-z A-Z | (copy task) | wc -c ---------------- */
+
+#define LINE "hello pipeline\n"
+
+struct pipeline {
+    tulip_process *tr, *wc;
+    size_t lines;
+    size_t copied;
+    int bad;
+};
+
+static int produce(void *arg)
+{
+    struct pipeline *pl = arg;
+    tulip_stream *in = tulip_process_stdin(pl->tr);
+    for (size_t i = 0; i < pl->lines; i++)
+        assert_int_equal(tulip_stream_write(in, LINE, sizeof LINE - 1), (ssize_t)sizeof LINE - 1);
+    return tulip_process_close_stdin(pl->tr);
+}
+
+static int copy_upper(void *arg)
+{
+    struct pipeline *pl = arg;
+    tulip_stream *from = tulip_process_stdout(pl->tr), *to = tulip_process_stdin(pl->wc);
+    char line[64];
+    ssize_t n;
+    while ((n = tulip_stream_readline(from, line, sizeof line)) > 0) {
+        if (n != (ssize_t)sizeof LINE - 1 || memcmp(line, "HELLO PIPELINE\n", (size_t)n) != 0)
+            pl->bad = 1;
+        assert_int_equal(tulip_stream_write(to, line, (size_t)n), n);
+        pl->copied += (size_t)n;
+    }
+    assert_int_equal(n, -ENODATA); /* EOF on a line boundary: nothing left */
+    assert_int_equal(tulip_stream_buffered(from), 0);
+    return tulip_process_close_stdin(pl->wc);
+}
+
+static int main_pipeline(void *arg)
+{
+    (void)arg;
+    char *tr[] = {"tr", "a-z", "A-Z", NULL};
+    char *wc[] = {"wc", "-c", NULL};
+    struct pipeline pl = {0};
+    pl.tr = spawn_argv(tr, TULIP_STDIO_PIPE, TULIP_STDIO_PIPE, TULIP_STDIO_INHERIT);
+    pl.wc = spawn_argv(wc, TULIP_STDIO_PIPE, TULIP_STDIO_PIPE, TULIP_STDIO_INHERIT);
+    pl.lines = 20000;
+    tulip_group *g = tulip_group_new();
+    assert_int_equal(tulip_group_spawn(g, produce, &pl), 0);
+    assert_int_equal(tulip_group_spawn(g, copy_upper, &pl), 0);
+    char out[64];
+    slurp(tulip_process_stdout(pl.wc), out, sizeof out);
+    assert_int_equal(tulip_group_wait(g), 0);
+    tulip_group_free(g);
+    size_t total = pl.lines * (sizeof LINE - 1);
+    assert_int_equal(strtoul(out, NULL, 10), total);
+    assert_int_equal(pl.copied, total);
+    assert_int_equal(pl.bad, 0);
+    assert_int_equal(wait_status(pl.tr), 0);
+    assert_int_equal(wait_status(pl.wc), 0);
+    tulip_process_free(pl.tr);
+    tulip_process_free(pl.wc);
+    assert_no_children();
+    return 0;
+}
+
+static void test_pipeline(void **state)
+{
+    (void)state;
+    assert_int_equal(test_run(main_pipeline, NULL), 0);
+}
+
+/* ---- env, cwd and stdio modes --------------------------------------------- */
+
+static int main_stdio(void *arg)
+{
+    (void)arg;
+    char buf[256];
+    tulip_process_opts o;
+    tulip_process_opts_init(&o);
+    char *sh[] = {"/bin/sh", "-c", "echo \"$FOO\"; pwd; echo err >&2", NULL};
+    char *env[] = {"FOO=bar baz", NULL};
+    o.argv = sh;
+    o.envp = env;
+    o.cwd = "/";
+    o.stdio[0].mode = TULIP_STDIO_NULL;
+    o.stdio[1].mode = TULIP_STDIO_PIPE;
+    o.stdio[2].mode = TULIP_STDIO_STDOUT;
+    tulip_process *p = tulip_process_spawn(&o);
+    assert_non_null(p);
+    slurp(tulip_process_stdout(p), buf, sizeof buf);
+    assert_string_equal(buf, "bar baz\n/\nerr\n");
+    assert_int_equal(wait_status(p), 0);
+    tulip_process_free(p);
+
+    /* stdout to a given fd (a socketpair end), stderr to its own pipe. */
+    int sv[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    o.envp = NULL;
+    o.cwd = NULL;
+    char *sh2[] = {"/bin/sh", "-c", "echo to-fd; echo to-pipe >&2", NULL};
+    o.argv = sh2;
+    o.stdio[1].mode = TULIP_STDIO_FD;
+    o.stdio[1].fd = sv[1];
+    o.stdio[2].mode = TULIP_STDIO_PIPE;
+    p = tulip_process_spawn(&o);
+    assert_non_null(p);
+    assert_null(tulip_process_stdout(p));
+    slurp(tulip_process_stderr(p), buf, sizeof buf);
+    assert_string_equal(buf, "to-pipe\n");
+    assert_int_equal(wait_status(p), 0);
+    tulip_process_free(p);
+    assert_int_equal(tulip_close(sv[1]), 0); /* still ours */
+    tulip_stream *s = tulip_stream_new_fd(sv[0], TULIP_STREAM_OWN_FD);
+    slurp(s, buf, sizeof buf);
+    assert_string_equal(buf, "to-fd\n");
+    assert_int_equal(tulip_stream_close(s), 0);
+
+    /* stdin from /dev/null: cat ends at once. */
+    char *cat[] = {"/bin/cat", NULL};
+    p = spawn_argv(cat, TULIP_STDIO_NULL, TULIP_STDIO_PIPE, TULIP_STDIO_INHERIT);
+    assert_int_equal(slurp(tulip_process_stdout(p), buf, sizeof buf), 0);
+    assert_int_equal(wait_status(p), 0);
+    tulip_process_free(p);
+    assert_no_children();
+    return 0;
+}
+
+static void test_stdio(void **state)
+{
+    (void)state;
+    assert_int_equal(test_run(main_stdio, NULL), 0);
+}
+
+/* ---- faults ------------------------------------------------------------------ */
+
+/* Without a pidfd, waits poll: still cancellable, still exact. */
+static int main_wait_fallback(void *arg)
+{
+    tulip_process *p = arg;
+    tulip_scope sc;
+    tulip_scope_enter_timeout(&sc, TULIP_MS(20));
+    assert_int_equal(tulip_process_wait(p, NULL), -ETIMEDOUT);
+    assert_int_equal(tulip_scope_exit(&sc), -ETIMEDOUT);
+    assert_int_equal(tulip_process_close_stdin(p), 0);
+    int st = wait_status(p);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    return 0;
+}
+
+static void test_faults(void **state)
+{
+    (void)state;
+    char *cat[] = {"/bin/cat", NULL};
+    tulip_process_opts o;
+    tulip_process_opts_init(&o);
+    o.argv = cat;
+    for (int i = 0; i < 3; i++)
+        o.stdio[i].mode = TULIP_STDIO_PIPE;
+    /* Every allocation and every fd in turn: a clean failure, no child. */
+    for (unsigned long nth = 1; nth <= 4; nth++) {
+        tulip_fault_arm(TULIP_FAULT_MALLOC, nth, 0);
+        assert_null(tulip_process_spawn(&o));
+        assert_int_equal(errno, ENOMEM);
+        tulip_fault_reset();
+        assert_no_children();
+    }
+    /* Three pipes and the exec-error pipe. */
+    for (unsigned long nth = 1; nth <= 4; nth++) {
+        tulip_fault_arm(TULIP_FAULT_FD, nth, 0);
+        assert_null(tulip_process_spawn(&o));
+        assert_int_equal(errno, EMFILE);
+        tulip_fault_reset();
+        assert_no_children();
+    }
+    /* The pidfd failing is not fatal: waits fall back to polling. */
+    tulip_fault_arm(TULIP_FAULT_FD, 5, 0);
+    tulip_process *p = tulip_process_spawn(&o);
+    tulip_fault_reset();
+    assert_non_null(p);
+    assert_int_equal(test_run(main_wait_fallback, p), 0);
+    tulip_process_free(p);
+    assert_no_children();
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_echo),
+        cmocka_unit_test(test_cat),
+        cmocka_unit_test(test_statuses),
+        cmocka_unit_test(test_cancel_wait),
+        cmocka_unit_test(test_pipeline),
+        cmocka_unit_test(test_stdio),
+        cmocka_unit_test(test_faults),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
