@@ -260,6 +260,17 @@ static void test_responses(void **state)
         crawl_site_response_free(&r);
     }
     crawl_site_response r;
+    /* the decoys a crawler must ignore are really there */
+    assert_int_equal(crawl_site_get(s, ORIGIN, "/s3/page-3.html", &r), 0);
+    static const char *const decoys[] = { "<!-- <a href=\"/trap/comment\">", "<script>",
+                                          "<style>", "<template><a href=", "href=\"mailto:",
+                                          "href=\"javascript:", "<base href=\"/s4/\">",
+                                          "<link rel=\"stylesheet\"" };
+    for (size_t i = 0; i < sizeof decoys / sizeof decoys[0]; i++)
+        if (!strstr(r.body, decoys[i]))
+            fail_msg("page lacks %s", decoys[i]);
+    assert_null(strstr(r.body, "\"></a>")); /* no stray end tags */
+    crawl_site_response_free(&r);
     assert_int_equal(crawl_site_get(s, ORIGIN, "/files/1.png", &r), 0);
     assert_memory_equal(r.body, "\x89PNG\r\n\x1a\n", 8);
     crawl_site_response_free(&r);

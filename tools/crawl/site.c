@@ -398,6 +398,8 @@ static int render_html(const crawl_site *s, const char *origin, size_t id, crawl
         rc = crawl_buf_printf(b, "<h1>%s</h1>\n<!-- <a href=\"/trap/comment\">old link</a> -->\n<ul>\n",
                               path);
     bool any_area = false;
+    for (size_t k = 0; k < n; k++)
+        any_area |= ls[k].area;
     for (int pass = 0; pass < 2 && !rc; pass++) {
         if (pass == 1 && any_area)
             rc = crawl_buf_puts(b, "</ul>\n<img src=\"/trap/img.png\" usemap=\"#nav\" alt=\"\">"
@@ -406,10 +408,10 @@ static int render_html(const crawl_site *s, const char *origin, size_t id, crawl
             const link *l = &ls[k];
             if (l->area != (pass == 1))
                 continue;
-            any_area |= l->area;
             char tp[96];
             id_path(s, l->id, tp, sizeof tp);
-            if (l->id == fixed_id(s, F_CSS) && !l->area) {
+            bool css = l->id == fixed_id(s, F_CSS) && !l->area;
+            if (css) {
                 rc = crawl_buf_puts(b, "<li><link rel=\"stylesheet\" href=\"");
             } else {
                 rc = crawl_buf_puts(b, l->area ? "<area shape=\"rect\" coords=\"0,0,9,9\" href=\""
@@ -419,6 +421,7 @@ static int render_html(const crawl_site *s, const char *origin, size_t id, crawl
                 rc = put_href(b, origin, dir, tp, l->form, (unsigned)(id + k));
             if (!rc)
                 rc = l->area ? crawl_buf_puts(b, "\" alt=\"\">\n")
+                     : css   ? crawl_buf_puts(b, "\"></li>\n")
                              : crawl_buf_printf(b, "\">link %zu</a></li>\n", k);
         }
     }
