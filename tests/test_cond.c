@@ -35,7 +35,7 @@ static int consumer(void *p)
         return rc;
     while (b->items == 0) {
         w->rc = tulip_cond_wait(&b->c, &b->l);
-        w->held = tulip_lock_trylock(&b->l) == -EDEADLK;
+        w->held = tulip_lock_try_lock(&b->l) == -EDEADLK;
         if (w->rc) {
             tulip_lock_unlock(&b->l);
             return 0;
@@ -168,7 +168,7 @@ static int main_cancel(void *p)
     assert_int_equal(tulip_cond_wait(&b.c, &b.l), -ETIMEDOUT);
     assert_int_equal(tulip_now() - t0, TULIP_MS(7));
     assert_int_equal(tulip_scope_exit(&s), -ETIMEDOUT);
-    assert_int_equal(tulip_lock_trylock(&b.l), -EDEADLK);
+    assert_int_equal(tulip_lock_try_lock(&b.l), -EDEADLK);
     /* Already cancelled on entry: returns at once, still holding it. */
     tulip_scope_enter(&s, TULIP_FOREVER);
     tulip_scope_cancel(&s);

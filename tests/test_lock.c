@@ -46,7 +46,7 @@ static int main_basic(void *p)
     assert_int_equal(tulip_lock_lock(&l), 0);
     assert_true(tulip_lock_locked(&l));
     assert_int_equal(tulip_lock_unlock(&l), 0);
-    assert_int_equal(tulip_lock_trylock(&l), 0);
+    assert_int_equal(tulip_lock_try_lock(&l), 0);
     assert_int_equal(tulip_lock_unlock(&l), 0);
     assert_false(tulip_lock_locked(&l));
     return 0;
@@ -61,7 +61,7 @@ static void test_basic(void **state)
 static int try_other(void *p)
 {
     tulip_lock *l = p;
-    int a = tulip_lock_trylock(l);
+    int a = tulip_lock_try_lock(l);
     int b = tulip_lock_unlock(l);
     return a == -EBUSY && b == -EPERM ? 0 : -1;
 }
@@ -74,7 +74,7 @@ static int main_misuse(void *p)
     /* Never initialised. */
     assert_int_equal(tulip_lock_lock(&l), -EINVAL);
     assert_int_equal(tulip_lock_unlock(&l), -EINVAL);
-    assert_int_equal(tulip_lock_trylock(&l), -EINVAL);
+    assert_int_equal(tulip_lock_try_lock(&l), -EINVAL);
     assert_int_equal(tulip_lock_lock(NULL), -EINVAL);
     assert_int_equal(tulip_lock_init(NULL), -EINVAL);
     assert_false(tulip_lock_locked(NULL));
@@ -83,7 +83,7 @@ static int main_misuse(void *p)
     assert_int_equal(tulip_lock_unlock(&l), -EPERM);       /* not locked */
     assert_int_equal(tulip_lock_lock(&l), 0);
     assert_int_equal(tulip_lock_lock(&l), -EDEADLK);       /* not re-entrant */
-    assert_int_equal(tulip_lock_trylock(&l), -EDEADLK);
+    assert_int_equal(tulip_lock_try_lock(&l), -EDEADLK);
     /* Another task can neither take it nor release it. */
     tulip_task *t = tulip_spawn(try_other, &l);
     assert_int_equal(tulip_join(t), 0);
@@ -104,7 +104,7 @@ static void test_misuse(void **state)
     tulip_lock l;
     tulip_lock_init(&l);
     assert_int_equal(tulip_lock_lock(&l), -EPERM);     /* outside a task */
-    assert_int_equal(tulip_lock_trylock(&l), -EPERM);
+    assert_int_equal(tulip_lock_try_lock(&l), -EPERM);
     assert_int_equal(tulip_lock_unlock(&l), -EPERM);
 }
 
@@ -129,7 +129,7 @@ static int main_fifo(void *p)
     assert_int_equal(tulip_lock_unlock(&l), 0);
     /* Hand-off: the first waiter owns it now, so we cannot barge in. */
     assert_true(tulip_lock_locked(&l));
-    assert_int_equal(tulip_lock_trylock(&l), -EBUSY);
+    assert_int_equal(tulip_lock_try_lock(&l), -EBUSY);
     /* Queue behind the waiters: we must come last. */
     assert_int_equal(tulip_lock_lock(&l), 0);
     assert_int_equal(tr.n, NF);

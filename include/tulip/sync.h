@@ -42,7 +42,7 @@ TULIP_API int tulip_lock_lock(tulip_lock *l);
 /* Take the lock only if that needs no wait. Errors: -EBUSY (held by another
  * task or others are queued for it), -EDEADLK (held by the caller),
  * -EINVAL, -EPERM (not in a task). */
-TULIP_API int tulip_lock_trylock(tulip_lock *l);
+TULIP_API int tulip_lock_try_lock(tulip_lock *l);
 /* Release; the first waiter (if any) becomes the owner at once.
  * Errors: -EPERM (the caller does not hold it: not locked, another task's,
  * or not in a task), -EINVAL. */
@@ -188,7 +188,8 @@ TULIP_API size_t tulip_queue_unfinished(const tulip_queue *q);
  * discards what is queued), -EINVAL. */
 TULIP_API int tulip_queue_shutdown(tulip_queue *q, int immediate);
 /* Free q and the items in it. Errors: -EBUSY (tasks are waiting on q:
- * nothing freed; shut it down and let them go first). NULL is a no-op. */
+ * nothing freed; shut it down and let them go first), -EINVAL (not a
+ * queue, e.g. already freed). NULL is a no-op. */
 TULIP_API int tulip_queue_free(tulip_queue *q);
 
 /* ---- Channel (Go-style) ------------------------------------------------------ */
@@ -222,7 +223,8 @@ TULIP_API int tulip_chan_close(tulip_chan *c);
 TULIP_API size_t tulip_chan_len(const tulip_chan *c);
 TULIP_API size_t tulip_chan_cap(const tulip_chan *c);
 /* Free c and its buffered items. Errors: -EBUSY (tasks are waiting on c:
- * nothing freed; close it and let them go first). NULL is a no-op. */
+ * nothing freed; close it and let them go first), -EINVAL (not a
+ * channel). NULL is a no-op. */
 TULIP_API int tulip_chan_free(tulip_chan *c);
 
 /* ---- Select ------------------------------------------------------------------- */

@@ -43,7 +43,7 @@ int tulip_lock_lock(tulip_lock *pl)
     return tulip__waitq_wait(&l->waiters, &w, TULIP__WAIT_LOCK, l);
 }
 
-int tulip_lock_trylock(tulip_lock *pl)
+int tulip_lock_try_lock(tulip_lock *pl)
 {
     struct tulip__lock *l = tulip__lock_of(pl);
     if (!l)
