@@ -55,6 +55,9 @@ typedef struct tulip_config {
     int debug;
     /* Free stacks kept for reuse (0 = default 256). */
     unsigned stack_cache;
+    /* Seed of the loop's random choices (select fairness...): 0 = from the
+     * clock; fixed for reproducible runs (with virtual_clock). */
+    uint64_t seed;
 } tulip_config;
 
 /* Fill cfg with defaults. */

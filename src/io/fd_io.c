@@ -79,21 +79,10 @@ int tulip__wait_fd(int fd, int events, int check_level)
     f->mode = TULIP__FD_TASK;
     if (((events & TULIP_READABLE) && f->reader) || ((events & TULIP_WRITABLE) && f->writer))
         return -EBUSY;
-    int ready = f->ready_bits & events;
-    if (ready) {
-        f->ready_bits &= (uint8_t)~ready;
-        return ready;
-    }
-    if (!f->registered) {
-        int rc = tulip__fd_update(l, f);
-        if (rc == -EPERM)
-            return events;
-        if (rc < 0)
-            return rc;
-    }
-    if (check_level && l->backend == &tulip__backend_epoll) {
-        /* The public call promises level semantics: an edge consumed by an
-         * earlier wait says nothing about data still unread. */
+    if (check_level) {
+        /* The public call promises level semantics: remembered edges may be
+         * stale and a consumed edge says nothing about data still unread,
+         * so ask the kernel for the current state. */
         struct pollfd p = {.fd = fd, .events = 0};
         if (events & TULIP_READABLE)
             p.events |= POLLIN;
@@ -108,9 +97,26 @@ int tulip__wait_fd(int fd, int events, int check_level)
                 r |= TULIP_READABLE;
             if (p.revents & (POLLOUT | POLLHUP | POLLERR))
                 r |= TULIP_WRITABLE;
-            if (r & events)
-                return r & events;
+            r &= events;
+            if (r) {
+                f->ready_bits &= (uint8_t)~r;
+                return r;
+            }
         }
+        f->ready_bits &= (uint8_t)~events;
+    } else {
+        int ready = f->ready_bits & events;
+        if (ready) {
+            f->ready_bits &= (uint8_t)~ready;
+            return ready;
+        }
+    }
+    if (!f->registered) {
+        int rc = tulip__fd_update(l, f);
+        if (rc == -EPERM)
+            return events;
+        if (rc < 0)
+            return rc;
     }
     struct fd_waiter w;
     w.rd.ready = rd_ready;

@@ -68,6 +68,9 @@ tulip_loop *tulip_loop_new(const tulip_config *cfg)
         l->debug = d && *d && strcmp(d, "0") != 0;
     }
     l->now = l->virtual_clock ? 0 : tulip__clock_ns();
+    l->rng = cfg->seed ? cfg->seed : (uint64_t)tulip__clock_ns() ^ (uint64_t)(uintptr_t)l;
+    if (!l->rng)
+        l->rng = 0x9E3779B97F4A7C15ull;
     int rc = tulip__stack_pool_init(&l->stacks, cfg->stack_size ? cfg->stack_size : DEFAULT_STACK_SIZE,
                                     cfg->stack_cache ? cfg->stack_cache : 256);
     if (rc < 0)
@@ -175,6 +178,8 @@ static void poll_io(tulip_loop *l, int block)
      * watched but the wake-up fd, and no post is pending. */
     if (timeout == 0 && !l->fds_watched && !atomic_load_explicit(&l->wake_pending, memory_order_relaxed))
         return;
+    if (timeout != 0)
+        tulip__stack_trim(&l->stacks); /* about to sleep: a good time */
     int64_t before = l->now;
     l->stats.polls++;
     l->backend->wait(l, timeout);

@@ -86,6 +86,7 @@ struct tulip_loop {
     atomic_int stop_requested;
 
     int64_t now;                   /* cached per iteration */
+    uint64_t rng;                  /* xorshift state, see tulip__loop_rand */
     int virtual_clock;
     int debug;
 
@@ -139,6 +140,18 @@ static inline void tulip__ready_push(tulip_loop *l, struct tulip__runnable *r)
         l->ready.head = r;
     l->ready.tail = r;
     l->ready.n++;
+}
+
+/* The loop's random numbers (xorshift64*): seeded from tulip_config.seed
+ * so a run can be replayed. */
+static inline uint64_t tulip__loop_rand(tulip_loop *l)
+{
+    uint64_t x = l->rng;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    l->rng = x;
+    return x * 0x2545F4914F6CDD1Dull;
 }
 
 /* Timers (internal, embedded). Errors: -ENOMEM. */

@@ -17,11 +17,15 @@ static void wake_readable(struct tulip__fdwait *w, int events)
     if (events < 0)
         return;
     uint64_t v;
-    /* Clear the flag before draining: a post racing with us then writes
-     * again and the edge is not lost. */
+    /* Drain first, then clear the flag. The other order loses wake-ups: a
+     * post landing between clear and drain writes the eventfd, the drain
+     * swallows that write, epoll then sees a zero counter and reports no
+     * edge, and wake_pending stays 1 so no later post writes again. In this
+     * order a post that still sees 1 is picked up by the posts_drain that
+     * follows this poll; one that sees 0 writes a fresh edge. */
+    ssize_t n = read(l->wake_fd, &v, sizeof v);
+    (void)n;
     atomic_store(&l->wake_pending, 0);
-    while (read(l->wake_fd, &v, sizeof v) > 0) {
-    }
     /* Edge-triggered: stay armed. */
     l->wake_fdstate->reader = &l->wake_wait;
 }
@@ -84,7 +88,7 @@ void tulip__post(tulip_loop *l, struct tulip__post *p)
     struct tulip__post *head = atomic_load_explicit(&l->posts, memory_order_relaxed);
     do {
         p->next = head;
-    } while (!atomic_compare_exchange_weak_explicit(&l->posts, &head, p, memory_order_release,
+    } while (!atomic_compare_exchange_weak_explicit(&l->posts, &head, p, memory_order_seq_cst,
                                                     memory_order_relaxed));
     tulip__wake(l);
 }

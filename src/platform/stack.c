@@ -163,17 +163,51 @@ struct tulip__stack *tulip__stack_get(struct tulip__stack_pool *p)
 void tulip__stack_put(struct tulip__stack_pool *p, struct tulip__stack *s)
 {
     p->in_use--;
-    if (p->nfree_warm >= p->cache) {
-        /* Give the pages back but keep the address range (and its guard):
-         * after a burst of tasks, memory returns to the system while the
-         * pool stays cheap to refill. */
-        madvise(s->lo, s->size, MADV_DONTNEED);
-        s->warm = 0;
-    } else {
+    /* Keep the pages: a stack handed back is usually reused at once (spawn
+     * waves, worker churn). Excess memory goes back in tulip__stack_trim
+     * when the loop is about to sleep. */
+    if (s->warm)
         p->nfree_warm++;
-    }
     s->next = p->free;
     p->free = s;
+}
+
+static void release_run(char *lo, char *hi)
+{
+    if (lo < hi)
+        madvise(lo, (size_t)(hi - lo), MADV_DONTNEED);
+}
+
+void tulip__stack_trim(struct tulip__stack_pool *p)
+{
+    if (p->nfree_warm <= p->cache)
+        return;
+    /* The most recently freed stacks (list head) stay warm. Neighbouring
+     * stacks are released with one madvise: the guard zones between them
+     * survive MADV_DONTNEED, whichever kind they are. */
+    size_t kept = 0;
+    char *run_lo = NULL, *run_hi = NULL;
+    for (struct tulip__stack *s = p->free; s; s = s->next) {
+        if (!s->warm)
+            continue;
+        if (kept < p->cache) {
+            kept++;
+            continue;
+        }
+        char *lo = s->lo, *hi = (char *)s->lo + s->size;
+        if (run_lo && lo - p->guard_size == run_hi) {
+            run_hi = hi;
+        } else if (run_lo && hi + p->guard_size == run_lo) {
+            run_lo = lo;
+        } else {
+            release_run(run_lo, run_hi);
+            run_lo = lo;
+            run_hi = hi;
+        }
+        s->warm = 0;
+        p->nfree_warm--;
+    }
+    release_run(run_lo, run_hi);
 }
 
 void tulip__stack_pool_fini(struct tulip__stack_pool *p)
@@ -194,6 +228,7 @@ void tulip__stack_pool_fini(struct tulip__stack_pool *p)
 
 /* ---- overflow reporting ------------------------------------------------ */
 
+#if !defined(TULIP_ASAN)
 #define ALTSTACK_SIZE ((size_t)64 * 1024)
 
 static _Thread_local void *altstack_mem;
@@ -261,6 +296,8 @@ static void segv_handler(int sig, siginfo_t *si, void *uctx)
     }
     signal(sig, SIG_DFL);
 }
+
+#endif
 
 int tulip__overflow_handler_install(void)
 {

@@ -44,6 +44,8 @@ int tulip__stack_pool_init(struct tulip__stack_pool *p, size_t stack_size, size_
  * space). */
 struct tulip__stack *tulip__stack_get(struct tulip__stack_pool *p);
 void tulip__stack_put(struct tulip__stack_pool *p, struct tulip__stack *s);
+/* Give back the pages of free stacks beyond the cache. */
+void tulip__stack_trim(struct tulip__stack_pool *p);
 void tulip__stack_pool_fini(struct tulip__stack_pool *p);
 
 /* Which guard mechanism this kernel gave us: "guard-region" or "mprotect". */
