@@ -1,0 +1,95 @@
+/* A task that overflows its stack is reported by name and stack size, and
+ * the process aborts: never silent corruption. Runs in a child process. */
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "test_util.h"
+
+static volatile int depth_limit = 1 << 30; /* opaque to the compiler */
+
+static int recurse(int n)
+{
+    volatile char frame[512];
+    frame[0] = (char)n;
+    frame[511] = (char)n;
+    if (n >= depth_limit)
+        return frame[0];
+    return recurse(n + 1) + frame[511];
+}
+
+static int overflow_task(void *p)
+{
+    (void)p;
+    return recurse(0);
+}
+
+static int main_overflow(void *p)
+{
+    (void)p;
+    tulip_task *t = tulip_spawn(overflow_task, NULL);
+    tulip_task_set_name(t, "deep-recursion");
+    return tulip_join(t);
+}
+
+static void test_overflow_reported(void **state)
+{
+    (void)state;
+    int err[2];
+    assert_int_equal(pipe(err), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        dup2(err[1], 2);
+        close(err[0]);
+        tulip_config cfg;
+        tulip_config_init(&cfg);
+        cfg.stack_size = 64 * 1024;
+        tulip_run_ex(main_overflow, NULL, &cfg);
+        _exit(0); /* reaching here means the overflow went unnoticed */
+    }
+    close(err[1]);
+    char buf[8192];
+    size_t n = 0;
+    ssize_t r;
+    while (n < sizeof buf - 1 && (r = read(err[0], buf + n, sizeof buf - 1 - n)) > 0)
+        n += (size_t)r;
+    buf[n] = 0;
+    close(err[0]);
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+#ifdef UNDER_ASAN
+    /* ASan keeps the SIGSEGV handler and reports the overflow itself. */
+    assert_true(strstr(buf, "AddressSanitizer") != NULL);
+    assert_false(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+#else
+    if (!strstr(buf, "stack overflow in task"))
+        fail_msg("no overflow report; stderr was:\n%s", buf);
+    assert_non_null(strstr(buf, "\"deep-recursion\""));
+    assert_non_null(strstr(buf, "stack size 65536"));
+    assert_true(WIFSIGNALED(status));
+    assert_int_equal(WTERMSIG(status), SIGABRT);
+#endif
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_overflow_reported),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
