@@ -84,8 +84,15 @@ tulip_loop *tulip_loop_new(const tulip_config *cfg)
     rc = tulip__overflow_handler_install();
     if (rc < 0)
         goto fail_wake;
+    if (l->debug) {
+        rc = tulip__debug_loop_new(l);
+        if (rc < 0)
+            goto fail_handler;
+    }
     return l;
 
+fail_handler:
+    tulip__overflow_handler_thread_fini();
 fail_wake:
     tulip__wake_fini(l);
 fail_backend:
@@ -107,6 +114,8 @@ void tulip_loop_free(tulip_loop *l)
     }
     tulip_loop *saved = tulip__tls.loop;
     tulip__tls.loop = l;
+    if (l->debug)
+        tulip__debug_loop_free(l);
     tulip__tasks_free_all(l);
     tulip__signals_loop_free(l);
     tulip__posts_discard(l);
@@ -198,10 +207,14 @@ static void run_ready(tulip_loop *l)
         if (!l->ready.head)
             l->ready.tail = NULL;
         l->ready.n--;
+        if (__builtin_expect(l->debug, 0))
+            tulip__debug_step_begin(l, r);
         if (r->kind == TULIP__RUN_TASK)
             tulip__task_resume(l, (tulip_task *)r);
         else
             tulip__run_callback(l, r);
+        if (__builtin_expect(l->debug, 0))
+            tulip__debug_step_end(l);
     }
     if (l->debug || !l->virtual_clock) {
         update_time(l);

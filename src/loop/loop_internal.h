@@ -120,6 +120,7 @@ struct tulip_loop {
     tulip_task *dead_task;         /* finished; stack to release after switching out */
 
     tulip_loop_stats stats;
+    void *debug_state;             /* src/debug state when l->debug */
 };
 
 /* The loop and task running on this thread. initial-exec TLS keeps each
@@ -189,6 +190,14 @@ void tulip__run_callback(tulip_loop *l, struct tulip__runnable *r);
 /* Run l until pred(arg) holds, tulip_loop_stop, or nothing is alive.
  * Errors: -EBUSY, -EINVAL (as tulip_loop_run). */
 int tulip__loop_run_until(tulip_loop *l, int (*pred)(void *), void *arg);
+
+/* Debug mode (src/debug): called only when l->debug is set. step_begin/end
+ * bracket each callback or task step; loop_new/free bracket the loop's
+ * life (free runs before anything is torn down, for the leak report). */
+int tulip__debug_loop_new(tulip_loop *l);
+void tulip__debug_loop_free(tulip_loop *l);
+void tulip__debug_step_begin(tulip_loop *l, struct tulip__runnable *r);
+void tulip__debug_step_end(tulip_loop *l);
 
 /* Signal dispatch (src/loop/signal.c). */
 void tulip__signals_dispatch(tulip_loop *l);

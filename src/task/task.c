@@ -92,7 +92,7 @@ void tulip__task_resume(tulip_loop *l, tulip_task *t)
     }
 }
 
-tulip_task *tulip_spawn_on(tulip_loop *l, tulip_fn fn, void *arg)
+static tulip_task *spawn(tulip_loop *l, tulip_fn fn, void *arg, const void *site)
 {
     if (!fn) {
         errno = EINVAL;
@@ -124,6 +124,7 @@ tulip_task *tulip_spawn_on(tulip_loop *l, tulip_fn fn, void *arg)
     t->arg = arg;
     t->id = atomic_fetch_add_explicit(&next_task_id, 1, memory_order_relaxed);
     t->created = l->now;
+    t->spawn_site = site;
     tulip__timer_init(&t->timer, NULL);
     t->all_next = l->all_tasks;
     if (l->all_tasks)
@@ -136,9 +137,15 @@ tulip_task *tulip_spawn_on(tulip_loop *l, tulip_fn fn, void *arg)
     return t;
 }
 
-tulip_task *tulip_spawn(tulip_fn fn, void *arg)
+/* noinline keeps __builtin_return_address(0) meaning "the user's call". */
+__attribute__((noinline)) tulip_task *tulip_spawn_on(tulip_loop *l, tulip_fn fn, void *arg)
 {
-    return tulip_spawn_on(tulip__tls.loop, fn, arg);
+    return spawn(l, fn, arg, __builtin_return_address(0));
+}
+
+__attribute__((noinline)) tulip_task *tulip_spawn(tulip_fn fn, void *arg)
+{
+    return spawn(tulip__tls.loop, fn, arg, __builtin_return_address(0));
 }
 
 static void task_free(tulip_task *t)

@@ -88,6 +88,7 @@ struct tulip_task {
     uint64_t id;
     int64_t created;
     void *fake_stack;              /* ASan */
+    const void *spawn_site;        /* return address of the spawning call */
     char name[32];
 };
 

@@ -1,0 +1,42 @@
+#!/bin/sh
+# Install the Debian 12 packages tulip needs to build, test and demo.
+# Idempotent: installs only what is missing. Needs root (or sudo) for
+# apt-get; otherwise prints the command to run.
+set -eu
+
+PACKAGES="build-essential cmake pkg-config clang valgrind gdb \
+libcmocka-dev libssl-dev zlib1g-dev liburing-dev \
+liburiparser-dev libgumbo-dev libuv1-dev libunwind-dev openssl"
+
+if [ "${1:-}" = "--bench" ]; then
+    # Peers for bench/run: Go, Python asyncio/uvloop/aiohttp, nginx, wrk,
+    # Boost.Context.
+    PACKAGES="$PACKAGES golang-go python3 python3-aiohttp python3-uvloop nginx-light wrk libboost-context-dev g++"
+fi
+
+missing=""
+for p in $PACKAGES; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing="$missing $p"
+    fi
+done
+
+if [ -z "$missing" ]; then
+    exit 0
+fi
+
+if [ "$(id -u)" = "0" ]; then
+    SUDO=""
+elif command -v sudo >/dev/null 2>&1; then
+    SUDO="sudo"
+else
+    echo "tulip: missing Debian packages:$missing" >&2
+    echo "tulip: run as root: apt-get install -y$missing" >&2
+    exit 1
+fi
+
+echo "tulip: installing:$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null

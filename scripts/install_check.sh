@@ -1,0 +1,47 @@
+#!/bin/sh
+# Install the build into a scratch prefix and build a program outside the
+# tree against it, once with pkg-config and once with find_package(tulip).
+set -eu
+BUILD=${1:-build}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+PREFIX=$(mktemp -d)
+WORK=$(mktemp -d)
+trap 'rm -rf "$PREFIX" "$WORK"' EXIT
+
+cmake --install "$ROOT/$BUILD" --prefix "$PREFIX" >/dev/null
+cat > "$WORK/hello.c" <<'C'
+#include <stdio.h>
+#include <tulip.h>
+
+static int child(void *arg) { return tulip_sleep(TULIP_MS(1)) == 0 ? (int)(long)arg : -1; }
+
+static int main_task(void *arg)
+{
+    (void)arg;
+    tulip_task *t = tulip_spawn(child, (void *)21L);
+    return tulip_join(t) * 2;
+}
+
+int main(void)
+{
+    int rc = tulip_run(main_task, NULL);
+    printf("tulip %s: %d\n", tulip_version(), rc);
+    return rc == 42 ? 0 : 1;
+}
+C
+export PKG_CONFIG_PATH="$PREFIX/lib/pkgconfig:$PREFIX/lib/x86_64-linux-gnu/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
+# shellcheck disable=SC2046
+cc -std=c11 -Wall -Wextra -Wpedantic -o "$WORK/hello" "$WORK/hello.c" $(pkg-config --cflags --libs tulip)
+LD_LIBRARY_PATH="$PREFIX/lib:$PREFIX/lib/x86_64-linux-gnu" "$WORK/hello"
+
+mkdir -p "$WORK/cm"
+cat > "$WORK/cm/CMakeLists.txt" <<'C'
+cmake_minimum_required(VERSION 3.16)
+project(hello C)
+find_package(tulip REQUIRED)
+add_executable(hello ../hello.c)
+target_link_libraries(hello PRIVATE tulip::tulip_static)
+C
+cmake -S "$WORK/cm" -B "$WORK/cm/build" -DCMAKE_PREFIX_PATH="$PREFIX" >/dev/null
+cmake --build "$WORK/cm/build" >/dev/null
+"$WORK/cm/build/hello"

@@ -1,0 +1,25 @@
+#!/bin/sh
+# Build tulip and run every test: the plain build (gcc, -Werror) on the
+# epoll and poll backends and under valgrind, then the whole suite again in
+# a clang build with AddressSanitizer + UndefinedBehaviorSanitizer.
+set -eu
+cd "$(dirname "$0")/.."
+./scripts/deps.sh
+
+JOBS=$(nproc 2>/dev/null || echo 2)
+
+echo "== gcc build (-Werror): tests on epoll, poll, and under valgrind"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTULIP_WERROR=ON >/dev/null
+cmake --build build -j"$JOBS"
+ctest --test-dir build -j"$JOBS" --output-on-failure --timeout 600
+
+echo "== clang build with ASan+UBSan (-Werror)"
+CC=clang cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DTULIP_WERROR=ON \
+    -DTULIP_SANITIZE=address,undefined -DTULIP_VALGRIND_TESTS=OFF >/dev/null
+cmake --build build-asan -j"$JOBS"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ctest --test-dir build-asan -j"$JOBS" --output-on-failure --timeout 600
+
+echo "== install check: an outside program built with pkg-config"
+./scripts/install_check.sh build
+echo "tulip: all tests passed"
