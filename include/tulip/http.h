@@ -1,0 +1,306 @@
+/* HTTP/1.1 client and server built on tulip tasks and streams.
+ *
+ * Client: tulip_http_get/tulip_http_fetch perform one request from a task,
+ * following redirects, over a keep-alive connection pool (per scheme, host
+ * and port, with a per-host connection limit), decoding gzip/deflate bodies
+ * (when built with zlib), http and https (when built with OpenSSL). A whole
+ * request, redirects included, is bounded by the client's timeout and by
+ * the caller's own scopes. Hostile peers cannot make it hang (timeout) nor
+ * grow memory without bound (head and body limits, decompressed bytes
+ * counted against the body limit).
+ *
+ * Server: one task per connection in a task group, keep-alive, pipelined
+ * requests answered in order, limits on the head (431) and body (413),
+ * malformed requests answered 400 and the connection closed.
+ *
+ * Everything that can suspend must be called from a task and is a
+ * cancellation point (-ECANCELED / -ETIMEDOUT from the caller's scopes).
+ * Objects belong to the loop that made them. */
+#ifndef TULIP_HTTP_H
+#define TULIP_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "tulip/common.h"
+#include "tulip/http_parser.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ======================================================================
+ * Client
+ * ====================================================================== */
+
+typedef struct tulip_http_client tulip_http_client;
+
+/* Forward declaration so this header does not need tulip/tls.h. */
+struct tulip_tls_ctx;
+
+typedef struct tulip_http_client_opts {
+    /* Connections open at once to one scheme+host+port (busy + idle);
+     * further requests to that host wait for one. Default 6. */
+    unsigned per_host;
+    /* An idle keep-alive connection older than this is closed instead of
+     * reused (ns). Default 30 s. */
+    int64_t idle_timeout;
+    /* Bound on one whole call (connect, TLS, every redirect, the body), in
+     * ns; TULIP_FOREVER for none. Default 30 s. */
+    int64_t timeout;
+    /* Redirects followed (301, 302, 303, 307, 308) before -ELOOP; 0: do
+     * not follow, return the 3xx reply. Default 10. */
+    unsigned max_redirects;
+    /* Bound on a body in bytes after decoding (-EFBIG past it). Default
+     * 10 MiB. */
+    size_t max_body;
+    /* Bound on a response head in bytes (-EMSGSIZE). Default 16 KiB. */
+    size_t max_head;
+    /* Bound on the number of response header fields (-EMSGSIZE). Default 100. */
+    size_t max_headers;
+    /* User-Agent sent (copied). NULL: "tulip/<version>"; "": none. */
+    const char *user_agent;
+    /* Send "Accept-Encoding: gzip, deflate" and decode such bodies.
+     * Default true when built with zlib (always false without it). */
+    bool accept_compressed;
+    /* TLS for https. tls_ctx (borrowed, must outlive the client) wins;
+     * otherwise the client makes its own context on first https use from
+     * ca_file / insecure_skip_verify (verification is on by default). */
+    struct tulip_tls_ctx *tls_ctx;
+    const char *ca_file;          /* extra trusted CAs (PEM), copied */
+    bool insecure_skip_verify;    /* tests only: no certificate check */
+} tulip_http_client_opts;
+
+/* Fill opts with the defaults above. */
+TULIP_API void tulip_http_client_opts_init(tulip_http_client_opts *opts);
+
+/* A client; opts NULL means the defaults. Needs no loop to be made, but is
+ * used from tasks of one loop.
+ * NULL with errno: ENOMEM, EINVAL (per_host == 0, max_body, max_head or
+ * max_headers == 0, timeout or idle_timeout <= 0). */
+TULIP_API tulip_http_client *tulip_http_client_new(const tulip_http_client_opts *opts);
+
+/* Close every pooled connection and free c. No request may be in flight.
+ * Call it on the loop's thread (from a task or after the loop ended). NULL
+ * is a no-op. */
+TULIP_API void tulip_http_client_free(tulip_http_client *c);
+
+/* A received response. Everything is owned by the reply and freed with
+ * tulip_http_reply_free. Strings are NUL-terminated (the body too, one byte
+ * past body_len, so text can be used as a C string when it holds no NUL). */
+typedef struct tulip_http_reply {
+    int status;                   /* 100..599 */
+    int minor_version;            /* HTTP/1.x */
+    char *url;                    /* final URL, after redirects */
+    unsigned redirects;           /* redirects followed */
+    tulip_http_header *headers;   /* of the final response, in order */
+    size_t num_headers;
+    char *body;                   /* decoded (gzip/deflate undone) */
+    size_t body_len;
+    bool decoded;                 /* a Content-Encoding was undone */
+    bool reused;                  /* the final request used a pooled connection */
+    uint64_t bytes_in;            /* bytes received on the wire, all hops */
+    uint64_t bytes_out;           /* bytes sent on the wire, all hops */
+    int64_t connect_ns;           /* connect + TLS of the final hop (0 if reused) */
+    int64_t first_byte_ns;        /* final hop: request sent -> head received */
+    int64_t total_ns;             /* the whole call */
+} tulip_http_reply;
+
+/* Free r and everything it owns. NULL is a no-op. */
+TULIP_API void tulip_http_reply_free(tulip_http_reply *r);
+
+/* The value (NUL-terminated) of the first header named name (ASCII case
+ * ignored), or NULL; *len (may be NULL) gets its length. */
+TULIP_API const char *tulip_http_reply_header(const tulip_http_reply *r, const char *name,
+                                              size_t *len);
+
+/* GET url (http:// or https://), following redirects. On success *out is a
+ * reply to free, whatever its status (404 is a success here).
+ * Errors (*out is NULL):
+ *   -EINVAL           NULL argument, or a URL that is not a valid absolute
+ *                     http(s) URL (no host, bad port, spaces or control
+ *                     bytes), or a redirect with an unusable Location
+ *   -EPROTONOSUPPORT  another scheme (also https without TLS support, and
+ *                     a response in an HTTP major version other than 1)
+ *   -ETIMEDOUT        the client's timeout or a caller's scope deadline
+ *   -ECANCELED        the calling task or a scope was cancelled
+ *   -ENOENT, -EAGAIN  name resolution (see tulip_dial)
+ *   -ECONNREFUSED, -ECONNRESET, -EPIPE, -ENETUNREACH, -EHOSTUNREACH
+ *                     connection errors, passed through (-ECONNRESET also
+ *                     for a connection closed before any response byte)
+ *   -EBADMSG          malformed response: bad status line, header or
+ *                     framing (e.g. Content-Length with chunked), bad chunk,
+ *                     or a corrupt gzip/deflate body
+ *   -EMSGSIZE         response head longer than max_head or with more than
+ *                     max_headers fields
+ *   -EFBIG            body (decoded) longer than max_body
+ *   -ENODATA          truncated body: the connection ended before
+ *                     Content-Length bytes or before the last chunk
+ *   -ELOOP            a redirect loop (a URL seen before in this call) or
+ *                     more than max_redirects redirects
+ *   -EACCES           TLS certificate verification failed
+ *   -EPROTO           other TLS failure
+ *   -ENOMEM           out of memory
+ *   -EPERM            not called from a task */
+TULIP_API int tulip_http_get(tulip_http_client *c, const char *url, tulip_http_reply **out);
+
+/* The general form: method (a token, e.g. "GET", "HEAD", "POST"), extra
+ * request headers (may be NULL with n_headers 0; Host, Content-Length,
+ * Connection and Transfer-Encoding are set by the client and must not be
+ * given), and a body (may be NULL with body_len 0; sent with
+ * Content-Length when not NULL or when method is POST/PUT/PATCH).
+ * Redirects: 303 (and 301/302 for POST) turn the request into a GET
+ * without body; 307/308 repeat it as is.
+ * Errors: those of tulip_http_get, and -EINVAL for a bad method or a
+ * forbidden/malformed extra header. */
+TULIP_API int tulip_http_fetch(tulip_http_client *c, const char *method, const char *url,
+                               const tulip_http_header *headers, size_t n_headers,
+                               const void *body, size_t body_len, tulip_http_reply **out);
+
+typedef struct tulip_http_client_stats {
+    uint64_t requests;            /* requests sent (each hop counts) */
+    uint64_t connections;         /* connections opened */
+    uint64_t reused;              /* requests sent on a pooled connection */
+    size_t open;                  /* connections open now (busy + idle) */
+    size_t idle;                  /* idle pooled connections now */
+} tulip_http_client_stats;
+
+/* Counters of c. Errors: -EINVAL (NULL). */
+TULIP_API int tulip_http_client_stats_get(const tulip_http_client *c, tulip_http_client_stats *out);
+
+/* A parsed absolute http(s) URL; slices into the string given. */
+typedef struct tulip_http_url {
+    bool https;
+    const char *host;             /* without brackets for IPv6 literals */
+    size_t host_len;
+    bool ipv6;                    /* host was [..] */
+    int port;                     /* explicit or the scheme's default */
+    const char *path;             /* path + query, "/" when empty; no fragment */
+    size_t path_len;
+} tulip_http_url;
+
+/* Split url. The fragment (#...) is dropped; userinfo is rejected.
+ * Errors: -EPROTONOSUPPORT (scheme other than http/https), -EINVAL
+ * (malformed: no "//", empty host, bad port, bytes that are not visible
+ * ASCII). */
+TULIP_API int tulip_http_url_parse(const char *url, tulip_http_url *out);
+
+/* ======================================================================
+ * Server
+ * ====================================================================== */
+
+typedef struct tulip_http_server tulip_http_server;
+typedef struct tulip_http_responder tulip_http_responder;
+
+typedef struct tulip_http_server_opts {
+    size_t max_head;              /* request head bytes (431). Default 16 KiB */
+    size_t max_headers;           /* request header fields (431). Default 100 */
+    size_t max_body;              /* request body bytes (413). Default 1 MiB */
+    int64_t idle_timeout;         /* keep-alive wait for the next request (ns). Default 60 s */
+    int64_t request_timeout;      /* reading one request head+body (ns). Default 30 s */
+    size_t max_connections;       /* concurrent connections; accept waits past it. Default 10000 */
+} tulip_http_server_opts;
+
+/* Fill opts with the defaults above. */
+TULIP_API void tulip_http_server_opts_init(tulip_http_server_opts *opts);
+
+/* A request as the handler sees it: slices valid until the handler
+ * returns. */
+typedef struct tulip_http_request_view {
+    const char *method;
+    size_t method_len;
+    const char *target;           /* as sent: path + query (or absolute form) */
+    size_t target_len;
+    const char *path;             /* target up to '?' */
+    size_t path_len;
+    int minor_version;
+    const tulip_http_header *headers;
+    size_t num_headers;
+    const char *body;             /* the whole request body (de-chunked) */
+    size_t body_len;
+    bool keep_alive;              /* the client wants the connection kept */
+    bool head;                    /* method is HEAD: the server drops any body sent */
+} tulip_http_request_view;
+
+/* Called in the connection's task for each request. It must answer with
+ * one of the respond calls; returning without answering sends 500.
+ * Returning < 0 closes the connection after the answer (if any). */
+typedef int (*tulip_http_handler)(void *arg, const tulip_http_request_view *req,
+                                  tulip_http_responder *res);
+
+/* NULL with errno: ENOMEM, EINVAL (NULL handler, a zero limit or timeout). */
+TULIP_API tulip_http_server *tulip_http_server_new(const tulip_http_server_opts *opts,
+                                                   tulip_http_handler handler, void *arg);
+
+/* Bind and listen on a TCP address ("127.0.0.1:0", "[::1]:8080", ":80").
+ * Errors: those of tulip_listen, -EALREADY (already listening), -EINVAL. */
+TULIP_API int tulip_http_server_listen(tulip_http_server *srv, const char *address);
+
+/* Serve on an already listening socket, which srv then owns.
+ * Errors: -EALREADY, -EINVAL. */
+TULIP_API int tulip_http_server_listen_fd(tulip_http_server *srv, int fd);
+
+/* The bound port, or -EINVAL (not listening) / tulip_local_port's errors. */
+TULIP_API int tulip_http_server_port(const tulip_http_server *srv);
+
+/* Accept and serve connections (one task each) until
+ * tulip_http_server_shutdown; then cancel and join every connection task
+ * and return 0. Call it from a task (typically a spawned one).
+ * Errors: -EINVAL (not listening), -EBUSY (already serving), -ECANCELED /
+ * -ETIMEDOUT (the serving task was cancelled: connections are cancelled
+ * and joined first), -ENOMEM, -EPERM. */
+TULIP_API int tulip_http_server_serve(tulip_http_server *srv);
+
+/* tulip_http_server_serve as a task body: tulip_spawn(tulip_http_server_task, srv). */
+TULIP_API int tulip_http_server_task(void *srv);
+
+/* Ask serve to stop: closes the listener, cancels the connections. From
+ * any task or callback of the loop; idempotent; before serve runs it makes
+ * serve return at once. */
+TULIP_API void tulip_http_server_shutdown(tulip_http_server *srv);
+
+/* Free srv (closing the listener). serve must have returned (or never
+ * run). NULL is a no-op. */
+TULIP_API void tulip_http_server_free(tulip_http_server *srv);
+
+typedef struct tulip_http_server_stats {
+    uint64_t connections;         /* accepted so far */
+    uint64_t requests;            /* requests parsed (answered or rejected) */
+    size_t active;                /* connections open now */
+    size_t peak_active;           /* highest `active` seen */
+} tulip_http_server_stats;
+
+/* Errors: -EINVAL (NULL). */
+TULIP_API int tulip_http_server_stats_get(const tulip_http_server *srv, tulip_http_server_stats *out);
+
+/* tulip_http_respond_ex flags. */
+#define TULIP_HTTP_CHUNKED 1u  /* send the body chunked (no Content-Length) */
+#define TULIP_HTTP_CLOSE   2u  /* close the connection after this response; with
+                                  TULIP_HTTP_NO_LENGTH, the body ends at close */
+#define TULIP_HTTP_NO_LENGTH 4u /* with TULIP_HTTP_CLOSE: no Content-Length,
+                                  a close-delimited body (HTTP/1.0 style) */
+
+/* Answer with status, a Content-Type (NULL: none) and a body of len bytes
+ * (sent with Content-Length; dropped for HEAD, the length still announced).
+ * Written with one writev when possible.
+ * Errors: -EALREADY (already answered), -EINVAL (status outside 100..599
+ * or 1xx, NULL res, NULL body with len > 0), -EPIPE, -ECONNRESET and other
+ * write errors, -ECANCELED, -ETIMEDOUT, -ENOMEM. */
+TULIP_API int tulip_http_respond(tulip_http_responder *res, int status, const char *content_type,
+                                 const void *body, size_t len);
+
+/* As tulip_http_respond with extra headers (e.g. Location, Content-Type,
+ * Content-Encoding; Content-Length, Transfer-Encoding and Connection are
+ * the server's and are rejected with -EINVAL) and flags above. */
+TULIP_API int tulip_http_respond_ex(tulip_http_responder *res, int status,
+                                    const tulip_http_header *headers, size_t n_headers,
+                                    const void *body, size_t len, unsigned flags);
+
+/* The standard reason phrase for status ("OK", "Not Found"), "" if unknown. */
+TULIP_API const char *tulip_http_reason(int status);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* TULIP_HTTP_H */
