@@ -27,7 +27,7 @@ void tulip_config_init(tulip_config *cfg)
 int64_t tulip_now(void)
 {
     tulip_loop *l = tulip__tls.loop;
-    return l ? l->now : tulip__clock_ns();
+    return l ? tulip__loop_now(l) : tulip__clock_ns();
 }
 
 static const struct tulip__backend *pick_backend(const char *name)
@@ -68,6 +68,7 @@ tulip_loop *tulip_loop_new(const tulip_config *cfg)
         l->debug = d && *d && strcmp(d, "0") != 0;
     }
     l->now = l->virtual_clock ? 0 : tulip__clock_ns();
+    l->now_valid = 1;
     l->rng = cfg->seed ? cfg->seed : (uint64_t)tulip__clock_ns() ^ (uint64_t)(uintptr_t)l;
     if (!l->rng)
         l->rng = 0x9E3779B97F4A7C15ull;
@@ -155,13 +156,13 @@ static int alive(const tulip_loop *l)
 static void update_time(tulip_loop *l)
 {
     if (!l->virtual_clock)
-        l->now = tulip__clock_ns();
+        l->now_valid = 0;
 }
 
 static void fire_timers(tulip_loop *l)
 {
     struct tulip__timer *t;
-    while ((t = tulip__heap_top(&l->timers)) && t->when <= l->now) {
+    while ((t = tulip__heap_top(&l->timers)) && t->when <= tulip__loop_now(l)) {
         tulip__heap_remove(&l->timers, t);
         t->fire(t);
     }
@@ -172,7 +173,8 @@ static void poll_io(tulip_loop *l, int block)
     int64_t timeout = 0;
     if (block && !l->ready.n && !atomic_load_explicit(&l->stop_requested, memory_order_relaxed)) {
         struct tulip__timer *t = tulip__heap_top(&l->timers);
-        timeout = t ? (t->when > l->now ? t->when - l->now : 0) : -1;
+        int64_t now = t ? tulip__loop_now(l) : 0;
+        timeout = t ? (t->when > now ? t->when - now : 0) : -1;
         if (l->virtual_clock && t) {
             /* Deterministic mode: never sleep on a timer; see what I/O is
              * ready now, and if none, jump the clock to the deadline. */
@@ -189,18 +191,23 @@ static void poll_io(tulip_loop *l, int block)
         return;
     if (timeout != 0)
         tulip__stack_trim(&l->stacks); /* about to sleep: a good time */
-    int64_t before = l->now;
     l->stats.polls++;
-    l->backend->wait(l, timeout);
-    update_time(l);
-    if (timeout != 0)
-        l->stats.idle_ns += l->now - before;
+    if (timeout != 0 && l->debug) {
+        int64_t before = tulip__loop_now(l);
+        l->backend->wait(l, timeout);
+        update_time(l);
+        l->stats.idle_ns += tulip__loop_now(l) - before;
+    } else {
+        l->backend->wait(l, timeout);
+        if (timeout != 0)
+            update_time(l);
+    }
 }
 
 static void run_ready(tulip_loop *l)
 {
     size_t budget = l->ready.n < TULIP__POLL_EVERY ? l->ready.n : TULIP__POLL_EVERY;
-    int64_t start = l->now;
+    int64_t start = l->debug ? tulip__loop_now(l) : 0;
     while (budget-- && l->ready.head) {
         struct tulip__runnable *r = l->ready.head;
         l->ready.head = r->next;
@@ -216,15 +223,17 @@ static void run_ready(tulip_loop *l)
         if (__builtin_expect(l->debug, 0))
             tulip__debug_step_end(l);
     }
-    if (l->debug || !l->virtual_clock) {
+    /* Busy time costs a clock read per iteration: debug mode only. */
+    if (l->debug && !l->virtual_clock) {
         update_time(l);
-        l->stats.busy_ns += l->now - start;
+        l->stats.busy_ns += tulip__loop_now(l) - start;
     }
 }
 
 static int iterate(tulip_loop *l, int block)
 {
     l->stats.iterations++;
+    update_time(l);
     poll_io(l, block);
     if (atomic_load_explicit(&l->posts, memory_order_relaxed) ||
         atomic_load_explicit(&l->signals_pending, memory_order_relaxed))

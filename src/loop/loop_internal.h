@@ -5,6 +5,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <pthread.h>
+#include <time.h>
 
 #include "tulip/loop.h"
 #include "tulip/task.h"
@@ -85,7 +86,8 @@ struct tulip_loop {
     int stop;                      /* set by tulip_loop_stop (any thread) */
     atomic_int stop_requested;
 
-    int64_t now;                   /* cached per iteration */
+    int64_t now;                   /* cached; valid while now_valid */
+    int now_valid;                 /* cleared at each iteration start */
     uint64_t rng;                  /* xorshift state, see tulip__loop_rand */
     int virtual_clock;
     int debug;
@@ -118,6 +120,9 @@ struct tulip_loop {
     tulip_task *all_tasks;         /* every live task, for shutdown and dumps */
     size_t tasks_alive;
     tulip_task *dead_task;         /* finished; stack to release after switching out */
+    tulip_task *task_free;         /* recycled task structs (spawn allocates nothing) */
+    size_t task_free_n;
+    int tearing_down;              /* tulip_loop_free in progress */
 
     tulip_loop_stats stats;
     void *debug_state;             /* src/debug state when l->debug */
@@ -141,6 +146,20 @@ static inline void tulip__ready_push(tulip_loop *l, struct tulip__runnable *r)
         l->ready.head = r;
     l->ready.tail = r;
     l->ready.n++;
+}
+
+/* The loop time, read from the clock at most once per iteration and only
+ * when something asks: a task that just yields in a loop with no timers
+ * never pays for clock_gettime. */
+static inline int64_t tulip__loop_now(tulip_loop *l)
+{
+    if (!l->now_valid) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        l->now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+        l->now_valid = 1;
+    }
+    return l->now;
 }
 
 /* The loop's random numbers (xorshift64*): seeded from tulip_config.seed

@@ -127,8 +127,9 @@ tulip_timer *tulip_call_later(tulip_loop *l, int64_t delay_ns, void (*cb)(void *
         return NULL;
     }
     if (!l->running && !l->virtual_clock)
-        l->now = tulip__clock_ns(); /* the cached time is stale between runs */
-    int64_t when = l->now > INT64_MAX - delay_ns ? INT64_MAX : l->now + delay_ns;
+        l->now_valid = 0; /* the cached time is stale between runs */
+    int64_t now = tulip__loop_now(l);
+    int64_t when = now > INT64_MAX - delay_ns ? INT64_MAX : now + delay_ns;
     return tulip_call_at(l, when, cb, arg);
 }
 

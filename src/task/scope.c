@@ -38,7 +38,7 @@ static void arm(struct tulip__scope *s)
     tulip__timer_stop(l, &s->timer);
     if (s->deadline == TULIP_FOREVER)
         return;
-    if (s->deadline <= l->now) {
+    if (s->deadline <= tulip__loop_now(l)) {
         s->expired = 1;
         return;
     }
@@ -96,7 +96,7 @@ int tulip_scope_exit(tulip_scope *ps)
     s->open = 0;
     if (s->cancelled)
         return -ECANCELED;
-    if (s->expired || (s->deadline != TULIP_FOREVER && s->deadline <= t->loop->now))
+    if (s->expired || (s->deadline != TULIP_FOREVER && s->deadline <= tulip__loop_now(t->loop)))
         return -ETIMEDOUT;
     return 0;
 }
@@ -130,5 +130,5 @@ int tulip_scope_triggered(const tulip_scope *ps)
     const struct tulip__scope *s = (const struct tulip__scope *)(const void *)ps;
     if (s->cancelled || s->expired)
         return 1;
-    return s->deadline != TULIP_FOREVER && s->open && s->deadline <= s->task->loop->now;
+    return s->deadline != TULIP_FOREVER && s->open && s->deadline <= tulip__loop_now(s->task->loop);
 }

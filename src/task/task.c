@@ -102,9 +102,15 @@ static tulip_task *spawn(tulip_loop *l, tulip_fn fn, void *arg, const void *site
         errno = EPERM;
         return NULL;
     }
-    tulip_task *t = tulip__malloc(sizeof *t);
-    if (!t)
-        return NULL;
+    tulip_task *t = l->task_free;
+    if (t) {
+        l->task_free = t->all_next;
+        l->task_free_n--;
+    } else {
+        t = tulip__malloc(sizeof *t);
+        if (!t)
+            return NULL;
+    }
     memset(t, 0, offsetof(tulip_task, name));
     t->name[0] = 0;
     t->stack = tulip__stack_get(&l->stacks);
@@ -113,7 +119,9 @@ static tulip_task *spawn(tulip_loop *l, tulip_fn fn, void *arg, const void *site
         if (l->debug)
             fprintf(stderr, "tulip: spawn failed: cannot get a %zu-byte task stack: %s (%d tasks alive)\n",
                     l->stacks.stack_size, tulip_strerror(err), (int)l->tasks_alive);
-        free(t);
+        t->all_next = l->task_free;
+        l->task_free = t;
+        l->task_free_n++;
         errno = err;
         return NULL;
     }
@@ -123,7 +131,7 @@ static tulip_task *spawn(tulip_loop *l, tulip_fn fn, void *arg, const void *site
     t->fn = fn;
     t->arg = arg;
     t->id = atomic_fetch_add_explicit(&next_task_id, 1, memory_order_relaxed);
-    t->created = l->now;
+    t->created = l->now_valid ? l->now : 0;
     t->spawn_site = site;
     tulip__timer_init(&t->timer, NULL);
     t->all_next = l->all_tasks;
@@ -148,6 +156,8 @@ __attribute__((noinline)) tulip_task *tulip_spawn(tulip_fn fn, void *arg)
     return spawn(tulip__tls.loop, fn, arg, __builtin_return_address(0));
 }
 
+#define TASK_FREE_MAX 1024
+
 static void task_free(tulip_task *t)
 {
     tulip_loop *l = t->loop;
@@ -157,13 +167,26 @@ static void task_free(tulip_task *t)
         l->all_tasks = t->all_next;
     if (t->all_next)
         t->all_next->all_prev = t->all_prev;
-    free(t);
+    if (l->task_free_n < TASK_FREE_MAX && !l->tearing_down) {
+        t->all_next = l->task_free;
+        l->task_free = t;
+        l->task_free_n++;
+    } else {
+        free(t);
+    }
 }
 
 /* Loop teardown: tasks that never finished are dropped without resuming
  * them (tulip_run cancels and joins them first; a bare loop cannot). */
 void tulip__tasks_free_all(tulip_loop *l)
 {
+    l->tearing_down = 1;
+    while (l->task_free) {
+        tulip_task *t = l->task_free;
+        l->task_free = t->all_next;
+        free(t);
+    }
+    l->task_free_n = 0;
     while (l->all_tasks) {
         tulip_task *t = l->all_tasks;
         if (t->state != TULIP__TASK_DONE) {
@@ -198,7 +221,7 @@ int tulip__checkpoint_status(tulip_task *t)
     for (struct tulip__scope *s = t->scope; s; s = s->parent) {
         if (s->cancelled)
             return -ECANCELED;
-        if (s->expired || s->deadline <= t->loop->now) {
+        if (s->expired || (s->deadline != TULIP_FOREVER && s->deadline <= tulip__loop_now(t->loop))) {
             s->expired = 1;
             return -ETIMEDOUT;
         }
@@ -355,7 +378,7 @@ int tulip_sleep_until(int64_t deadline)
     int st = tulip__checkpoint_status(t);
     if (st)
         return st;
-    if (deadline <= t->loop->now)
+    if (deadline <= tulip__loop_now(t->loop))
         return tulip_yield();
     t->timer.fire = sleep_fire;
     int rc = tulip__timer_start(t->loop, &t->timer, deadline);
@@ -371,7 +394,7 @@ int tulip_sleep(int64_t ns)
         return -EPERM;
     if (ns <= 0)
         return tulip_yield();
-    int64_t now = t->loop->now;
+    int64_t now = tulip__loop_now(t->loop);
     return tulip_sleep_until(now > INT64_MAX - ns ? INT64_MAX : now + ns);
 }
 
