@@ -1,0 +1,411 @@
+/* The process-wide thread pool behind tulip_run_blocking.
+ *
+ * A job lives on the heap, never on the caller's stack, because a caller
+ * that is cancelled leaves while its job may still run. Who frees the job is
+ * decided under the pool lock by its state:
+ *   QUEUED    the caller's cancel hook unlinks it; fn never runs.
+ *   RUNNING   the cancel hook marks it ABANDONED; the worker frees it.
+ *   DONE      the worker has posted the completion (still under the lock,
+ *             so the loop was alive then: its task was parked on the job).
+ *             The post wakes the task, which frees the job; if the task
+ *             gave up meanwhile, the post (or the loop's drop at teardown)
+ *             frees it.
+ * So a worker never touches a loop whose waiter has left, and completing a
+ * job costs no allocation: the post is embedded in the job. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "tulip/pool.h"
+#include "../task/task_internal.h"
+#include "../common/fault.h"
+
+#define POOL_DEFAULT 4u
+#define POOL_MAX 64u
+#define ATEXIT_BOUND TULIP_MS(100)
+
+enum { JOB_QUEUED = 1, JOB_RUNNING, JOB_DONE, JOB_ABANDONED };
+
+struct job {
+    struct tulip__post post;      /* first: posts cast back */
+    struct job *prev, *next;      /* queue links while QUEUED */
+    tulip_fn fn;
+    void *arg;
+    void (*abandon)(void *arg);
+    tulip_loop *loop;
+    tulip_task *task;             /* loop thread only; NULL once it left */
+    int result;
+    uint8_t state;                /* under pool.mu */
+    uint8_t slow;
+    uint8_t dropped;              /* failed by shutdown without running */
+};
+
+struct jobq {
+    struct job *head, *tail;
+    unsigned n;
+};
+
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t work;          /* jobs queued, or threads must exit */
+    pthread_cond_t gone;          /* a thread exited (CLOCK_MONOTONIC) */
+    struct jobq fast, slow;
+    unsigned size;                /* 0 until configured */
+    unsigned threads, idle, slow_running;
+    unsigned gen;                 /* bumped by shutdown: older threads exit */
+    uint64_t completed, abandoned;
+    int atexit_registered;
+} pool = {.mu = PTHREAD_MUTEX_INITIALIZER, .work = PTHREAD_COND_INITIALIZER};
+
+static pthread_once_t gone_once = PTHREAD_ONCE_INIT;
+
+static void gone_init(void)
+{
+    pthread_condattr_t a;
+    pthread_condattr_init(&a);
+    pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+    pthread_cond_init(&pool.gone, &a);
+    pthread_condattr_destroy(&a);
+}
+
+static void q_push(struct jobq *q, struct job *j)
+{
+    j->next = NULL;
+    j->prev = q->tail;
+    if (q->tail)
+        q->tail->next = j;
+    else
+        q->head = j;
+    q->tail = j;
+    q->n++;
+}
+
+static void q_unlink(struct jobq *q, struct job *j)
+{
+    if (j->prev)
+        j->prev->next = j->next;
+    else
+        q->head = j->next;
+    if (j->next)
+        j->next->prev = j->prev;
+    else
+        q->tail = j->prev;
+    q->n--;
+    j->prev = j->next = NULL;
+}
+
+static unsigned slow_cap(void)
+{
+    return (pool.size + 1) / 2;
+}
+
+/* Fast jobs first; a slow one only while its class is under its cap. */
+static struct job *take(void)
+{
+    struct job *j = pool.fast.head;
+    if (j) {
+        q_unlink(&pool.fast, j);
+        return j;
+    }
+    j = pool.slow.head;
+    if (j && pool.slow_running < slow_cap()) {
+        q_unlink(&pool.slow, j);
+        pool.slow_running++;
+        return j;
+    }
+    return NULL;
+}
+
+static void job_discard(struct job *j)
+{
+    if (j->abandon)
+        j->abandon(j->arg);
+    free(j);
+}
+
+/* Loop thread: the completion posted by a worker. */
+static void job_complete(struct tulip__post *p)
+{
+    struct job *j = (struct job *)p;
+    if (j->task)
+        tulip__task_wake(j->task, 0);
+    else
+        job_discard(j);
+}
+
+/* Loop freed before the completion ran: nobody will read the result. */
+static void job_drop(struct tulip__post *p)
+{
+    job_discard((struct job *)p);
+}
+
+static int start_thread(void);
+
+static void *worker(void *arg)
+{
+    /* The generation it was started in, not the one current when it first
+     * gets the lock: a shutdown may have come in between. */
+    unsigned gen = (unsigned)(uintptr_t)arg;
+    pthread_mutex_lock(&pool.mu);
+    for (;;) {
+        if (gen != pool.gen || pool.threads > pool.size)
+            break;
+        struct job *j = take();
+        if (!j) {
+            pool.idle++;
+            pthread_cond_wait(&pool.work, &pool.mu);
+            pool.idle--;
+            continue;
+        }
+        j->state = JOB_RUNNING;
+        pthread_mutex_unlock(&pool.mu);
+        int r = j->fn(j->arg);
+        pthread_mutex_lock(&pool.mu);
+        pool.completed++;
+        if (j->slow) {
+            pool.slow_running--;
+            /* A slow job queued behind the cap may run now; another idle
+             * thread could take it if this one exits. */
+            if (pool.slow.n)
+                pthread_cond_signal(&pool.work);
+        }
+        if (j->state == JOB_ABANDONED) {
+            pthread_mutex_unlock(&pool.mu);
+            job_discard(j);
+            pthread_mutex_lock(&pool.mu);
+            continue;
+        }
+        j->result = r;
+        j->state = JOB_DONE;
+        tulip__post(j->loop, &j->post);
+    }
+    pool.threads--;
+    /* Work queued while this thread was deciding to exit must still find
+     * a thread. */
+    if (pool.fast.n || pool.slow.n) {
+        if (pool.idle)
+            pthread_cond_signal(&pool.work);
+        else if (pool.threads < pool.size && gen == pool.gen)
+            start_thread();
+    }
+    pthread_cond_broadcast(&pool.gone);
+    pthread_mutex_unlock(&pool.mu);
+    return NULL;
+}
+
+static void pool_atexit(void)
+{
+    tulip_pool_shutdown(ATEXIT_BOUND);
+}
+
+/* A forked child has none of the pool's threads, and the lock must not be
+ * inherited held. The queued jobs belong to the parent's loops. */
+static void fork_prepare(void)
+{
+    pthread_mutex_lock(&pool.mu);
+}
+
+static void fork_parent(void)
+{
+    pthread_mutex_unlock(&pool.mu);
+}
+
+static void fork_child(void)
+{
+    pthread_mutex_init(&pool.mu, NULL);
+    pthread_cond_init(&pool.work, NULL);
+    pool.fast.head = pool.fast.tail = NULL;
+    pool.fast.n = 0;
+    pool.slow.head = pool.slow.tail = NULL;
+    pool.slow.n = 0;
+    pool.threads = pool.idle = pool.slow_running = 0;
+}
+
+static unsigned size_from_env(void)
+{
+    const char *s = getenv("TULIP_POOL_THREADS");
+    if (s && *s) {
+        char *end;
+        unsigned long v = strtoul(s, &end, 10);
+        if (!*end && v >= 1)
+            return v > POOL_MAX ? POOL_MAX : (unsigned)v;
+    }
+    return POOL_DEFAULT;
+}
+
+/* Under pool.mu. Starts one thread; its signals are blocked so that
+ * process-directed signals go to loop threads. */
+static int start_thread(void)
+{
+    pthread_once(&gone_once, gone_init);
+    if (!pool.atexit_registered) {
+        pool.atexit_registered = 1;
+        atexit(pool_atexit);
+        pthread_atfork(fork_prepare, fork_parent, fork_child);
+    }
+    pthread_attr_t attr;
+    if (pthread_attr_init(&attr) != 0)
+        return -ENOMEM;
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pthread_t th;
+    int rc = pthread_create(&th, &attr, worker, (void *)(uintptr_t)pool.gen);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pthread_attr_destroy(&attr);
+    if (rc != 0)
+        return -rc;
+    pool.threads++;
+    return 0;
+}
+
+/* Cancel hook, on the loop thread. */
+static void job_cancel(void *ctx)
+{
+    struct job *j = ctx;
+    pthread_mutex_lock(&pool.mu);
+    pool.abandoned++;
+    switch (j->state) {
+    case JOB_QUEUED:
+        q_unlink(j->slow ? &pool.slow : &pool.fast, j);
+        pthread_mutex_unlock(&pool.mu);
+        job_discard(j);
+        return;
+    case JOB_RUNNING:
+        j->state = JOB_ABANDONED;
+        break;
+    default: /* DONE: the completion is already posted and will free it */
+        j->task = NULL;
+        break;
+    }
+    pthread_mutex_unlock(&pool.mu);
+}
+
+int tulip_run_blocking_ex(tulip_fn fn, void *arg, unsigned flags, void (*abandon)(void *arg))
+{
+    tulip_task *t = tulip__current();
+    if (!t)
+        return -EPERM;
+    if (!fn || (flags & ~TULIP_POOL_SLOW))
+        return -EINVAL;
+    int st = tulip__checkpoint_status(t);
+    if (st)
+        return st;
+    struct job *j = tulip__malloc(sizeof *j);
+    if (!j)
+        return -ENOMEM;
+    j->post.run = job_complete;
+    j->post.drop = job_drop;
+    j->fn = fn;
+    j->arg = arg;
+    j->abandon = abandon;
+    j->loop = t->loop;
+    j->task = t;
+    j->result = 0;
+    j->state = JOB_QUEUED;
+    j->slow = (flags & TULIP_POOL_SLOW) != 0;
+    j->dropped = 0;
+
+    pthread_mutex_lock(&pool.mu);
+    if (!pool.size)
+        pool.size = size_from_env();
+    q_push(j->slow ? &pool.slow : &pool.fast, j);
+    /* Idle threads that were already signalled may not have woken yet:
+     * start another thread when the queue outgrows them. */
+    if (pool.idle)
+        pthread_cond_signal(&pool.work);
+    if (pool.idle < pool.fast.n + pool.slow.n && pool.threads < pool.size) {
+        int rc = start_thread();
+        if (rc < 0 && pool.threads == 0) {
+            /* Nobody could ever run it. With some thread alive the job
+             * just waits its turn. */
+            q_unlink(j->slow ? &pool.slow : &pool.fast, j);
+            pthread_mutex_unlock(&pool.mu);
+            free(j);
+            return rc == -ENOMEM ? -ENOMEM : -EAGAIN;
+        }
+    }
+    pthread_mutex_unlock(&pool.mu);
+
+    int rc = tulip__park_nocheck(TULIP__WAIT_POOL, j, job_cancel, j);
+    if (rc < 0)
+        return rc; /* the cancel hook took care of j */
+    rc = j->result;
+    if (j->dropped && j->abandon)
+        j->abandon(j->arg);
+    free(j);
+    return rc;
+}
+
+int tulip_run_blocking(tulip_fn fn, void *arg)
+{
+    return tulip_run_blocking_ex(fn, arg, 0, NULL);
+}
+
+int tulip_pool_set_size(unsigned threads)
+{
+    if (threads < 1 || threads > POOL_MAX)
+        return -EINVAL;
+    pthread_mutex_lock(&pool.mu);
+    pool.size = threads;
+    pthread_cond_broadcast(&pool.work); /* surplus idle threads exit */
+    pthread_mutex_unlock(&pool.mu);
+    return 0;
+}
+
+static void fail_queued(struct jobq *q)
+{
+    struct job *j;
+    while ((j = q->head)) {
+        q_unlink(q, j);
+        j->result = -ECANCELED;
+        j->dropped = 1;
+        j->state = JOB_DONE;
+        tulip__post(j->loop, &j->post);
+    }
+}
+
+int tulip_pool_shutdown(int64_t timeout_ns)
+{
+    pthread_once(&gone_once, gone_init);
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    if (timeout_ns > 0) {
+        int64_t ns = deadline.tv_nsec + timeout_ns % TULIP_SEC(1);
+        deadline.tv_sec += (time_t)(timeout_ns / TULIP_SEC(1) + ns / TULIP_SEC(1));
+        deadline.tv_nsec = (long)(ns % TULIP_SEC(1));
+    }
+    pthread_mutex_lock(&pool.mu);
+    pool.gen++;
+    /* Their tasks are parked on them, so their loops are alive to take
+     * the posts. */
+    fail_queued(&pool.fast);
+    fail_queued(&pool.slow);
+    pthread_cond_broadcast(&pool.work);
+    int rc = 0;
+    while (pool.threads > 0 && rc == 0)
+        rc = pthread_cond_timedwait(&pool.gone, &pool.mu, &deadline);
+    int left = pool.threads;
+    pthread_mutex_unlock(&pool.mu);
+    return left ? -ETIMEDOUT : 0;
+}
+
+int tulip_pool_stats_get(tulip_pool_stats *out)
+{
+    if (!out)
+        return -EINVAL;
+    pthread_mutex_lock(&pool.mu);
+    out->size = pool.size ? pool.size : size_from_env();
+    out->threads = pool.threads;
+    out->idle = pool.idle;
+    out->slow_running = pool.slow_running;
+    out->queued = pool.fast.n + pool.slow.n;
+    out->completed = pool.completed;
+    out->abandoned = pool.abandoned;
+    pthread_mutex_unlock(&pool.mu);
+    return 0;
+}
