@@ -1,26 +1,148 @@
-/* Debug-mode hooks called by the loop (placeholders until the debugging
- * layer lands: slow-step detector, dumps, leak report). */
+/* Debug mode's entry points: the hooks the loop calls when l->debug is set
+ * (src/loop/loop_internal.h) and the public settings. Each hook is a few
+ * stores; the work happens in the watchdog thread (slow.c), at step end
+ * when a step was slow, and at loop free (leak.c). */
 #define _GNU_SOURCE
-#include "../loop/loop_internal.h"
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "debug_internal.h"
+#include "tulip/debug.h"
+#include "../common/fault.h"
+#include "../platform/clock.h"
+
+static int64_t threshold_from_env(void)
+{
+    const char *s = getenv("TULIP_SLOW_MS");
+    if (!s || !*s)
+        return TULIP__DBG_DEFAULT_SLOW_NS;
+    char *end;
+    double ms = strtod(s, &end);
+    if (end == s || *end)
+        return TULIP__DBG_DEFAULT_SLOW_NS;
+    return ms <= 0 ? 0 : (int64_t)(ms * 1e6);
+}
+
+static void on_sigquit(void *arg, int signo)
+{
+    (void)signo;
+    tulip_dump_loop(arg, stderr);
+}
 
 int tulip__debug_loop_new(tulip_loop *l)
 {
-    (void)l;
+    struct tulip__debug *d = tulip__calloc(1, sizeof *d);
+    if (!d)
+        return -ENOMEM;
+    d->loop = l;
+    d->loop_thread = l->owner;
+    d->out = stderr;
+    atomic_init(&d->threshold, threshold_from_env());
+    /* Load libunwind now, not in the signal handler that first needs it. */
+    tulip__unwind_init();
+    int rc = tulip__slow_start(d);
+    if (rc < 0) {
+        free(d);
+        return rc;
+    }
+    l->debug_state = d;
+    /* One loop per process can own SIGQUIT; for the others it is busy and
+     * they simply do without (tulip_dump still works). */
+    d->sigquit_watched = tulip_signal_watch(l, SIGQUIT, on_sigquit, l) == 0;
     return 0;
 }
 
 void tulip__debug_loop_free(tulip_loop *l)
 {
-    (void)l;
+    struct tulip__debug *d = l->debug_state;
+    if (!d)
+        return;
+    tulip__slow_stop(d);
+    tulip__leak_report(l, d->out);
+    if (d->sigquit_watched)
+        tulip_signal_unwatch(l, SIGQUIT);
+    l->debug_state = NULL;
+    free(d);
 }
 
 void tulip__debug_step_begin(tulip_loop *l, struct tulip__runnable *r)
 {
-    (void)l;
-    (void)r;
+    struct tulip__debug *d = l->debug_state;
+    d->step_kind = r->kind;
+    if (r->kind == TULIP__RUN_TASK) {
+        const tulip_task *t = (const tulip_task *)r;
+        d->task_id = t->id;
+        memcpy(d->task_name, t->name, sizeof d->task_name);
+    } else {
+        d->cb = ((const tulip_timer *)r)->cb;
+    }
+    /* start before seq: a watchdog that sees the new seq sees its start. */
+    atomic_store_explicit(&d->step_start, tulip__clock_ns(), memory_order_relaxed);
+    atomic_fetch_add_explicit(&d->seq, 1, memory_order_release);
 }
 
 void tulip__debug_step_end(tulip_loop *l)
 {
-    (void)l;
+    struct tulip__debug *d = l->debug_state;
+    int64_t start = atomic_load_explicit(&d->step_start, memory_order_relaxed);
+    /* From here on a late sampling signal finds no step and does nothing. */
+    atomic_store_explicit(&d->step_start, 0, memory_order_relaxed);
+    atomic_signal_fence(memory_order_seq_cst);
+    int64_t took = tulip__clock_ns() - start;
+    d->steps++;
+    if (took > d->max_step_ns)
+        d->max_step_ns = took;
+    int64_t thr = atomic_load_explicit(&d->threshold, memory_order_relaxed);
+    if (thr > 0 && took >= thr) {
+        d->slow_steps++;
+        tulip__slow_report(d, start, took);
+    }
+}
+
+static tulip_loop *pick(tulip_loop *l)
+{
+    return l ? l : tulip__tls.loop;
+}
+
+int tulip_debug_enabled(const tulip_loop *l)
+{
+    if (!l)
+        l = tulip__tls.loop;
+    return l && l->debug && l->debug_state;
+}
+
+int tulip_debug_set_slow_threshold(tulip_loop *l, int64_t ns)
+{
+    l = pick(l);
+    if (!l)
+        return -EINVAL;
+    struct tulip__debug *d = l->debug ? l->debug_state : NULL;
+    if (!d)
+        return -EOPNOTSUPP;
+    atomic_store(&d->threshold, ns > 0 ? ns : 0);
+    /* Let the watchdog pick the new period up now rather than after the
+     * old one. */
+    pthread_mutex_lock(&d->mu);
+    pthread_cond_signal(&d->cv);
+    pthread_mutex_unlock(&d->mu);
+    return 0;
+}
+
+int tulip_debug_stats_get(tulip_loop *l, tulip_debug_stats *out)
+{
+    l = pick(l);
+    if (!l || !out)
+        return -EINVAL;
+    struct tulip__debug *d = l->debug ? l->debug_state : NULL;
+    if (!d)
+        return -EOPNOTSUPP;
+    memset(out, 0, sizeof *out);
+    out->slow_steps = d->slow_steps;
+    out->steps = d->steps;
+    out->max_step_ns = d->max_step_ns;
+    out->slow_threshold_ns = atomic_load(&d->threshold);
+    out->backtraces = tulip__unwind_init();
+    return 0;
 }
