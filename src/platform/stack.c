@@ -344,7 +344,6 @@ void tulip__overflow_handler_thread_fini(void)
 #if !defined(TULIP_ASAN)
     if (altstack_refs > 0 && --altstack_refs > 0)
         return;
-#endif
     if (altstack_mem) {
         stack_t ss;
         memset(&ss, 0, sizeof ss);
@@ -353,4 +352,5 @@ void tulip__overflow_handler_thread_fini(void)
         free(altstack_mem);
         altstack_mem = NULL;
     }
+#endif
 }
