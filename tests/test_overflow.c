@@ -13,6 +13,8 @@
 
 #include "test_util.h"
 
+static const char *self_path; /* argv[0]: under valgrind /proc/self/exe is valgrind */
+
 static volatile int depth_limit = 1 << 30; /* opaque to the compiler */
 
 static int recurse(int n)
@@ -51,7 +53,7 @@ static void test_overflow_reported(void **state)
          * must not stand in front of tulip's or the sanitizer's. */
         dup2(err[1], 2);
         close(err[0]);
-        execl("/proc/self/exe", "test_overflow", "--overflow-child", (char *)NULL);
+        execl(self_path, self_path, "--overflow-child", (char *)NULL);
         _exit(127);
     }
     close(err[1]);
@@ -99,6 +101,7 @@ int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "--overflow-child") == 0)
         return overflow_child();
+    self_path = argv[0];
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_overflow_reported),
     };

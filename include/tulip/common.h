@@ -44,8 +44,9 @@ typedef struct tulip_config {
     /* Task stack size in bytes; 0 = default (256 KiB), rounded up to pages.
      * Minimum 16 KiB. */
     size_t stack_size;
-    /* "epoll", "poll" or NULL for the default (TULIP_BACKEND in the
-     * environment, else epoll). */
+    /* "epoll", "poll", "io_uring" or NULL for the default (TULIP_BACKEND
+     * in the environment, else epoll). io_uring is opt-in and falls back to
+     * epoll when the kernel refuses it. */
     const char *backend;
     /* Virtual clock: time stands still while tasks run and jumps to the
      * next timer when the loop would otherwise sleep. For deterministic

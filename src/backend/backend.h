@@ -22,5 +22,8 @@ struct tulip__backend {
 
 extern const struct tulip__backend tulip__backend_epoll;
 extern const struct tulip__backend tulip__backend_poll;
+#if defined(TULIP_HAVE_URING)
+extern const struct tulip__backend tulip__backend_uring;
+#endif
 
 #endif

@@ -38,6 +38,13 @@ static const struct tulip__backend *pick_backend(const char *name)
         return &tulip__backend_epoll;
     if (strcmp(name, "poll") == 0)
         return &tulip__backend_poll;
+    if (strcmp(name, "io_uring") == 0) {
+#if defined(TULIP_HAVE_URING)
+        return &tulip__backend_uring;
+#else
+        return &tulip__backend_epoll; /* opt-in only; epoll is always there */
+#endif
+    }
     return NULL;
 }
 
@@ -77,6 +84,14 @@ tulip_loop *tulip_loop_new(const tulip_config *cfg)
     if (rc < 0)
         goto fail;
     rc = be->init(l);
+#if defined(TULIP_HAVE_URING)
+    if (be == &tulip__backend_uring &&
+        (rc == -ENOSYS || rc == -EPERM || rc == -EACCES || rc == -EINVAL || rc == -EOPNOTSUPP)) {
+        /* A kernel without io_uring (or with it disabled): epoll it is. */
+        be = l->backend = &tulip__backend_epoll;
+        rc = be->init(l);
+    }
+#endif
     if (rc < 0)
         goto fail;
     rc = tulip__wake_init(l);
