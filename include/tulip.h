@@ -1,4 +1,4 @@
-/* tulip: an asynchronous runtime for C. Umbrella header. */
+/* tulip: an asynchronous runtime for C. Umbrella header: everything public. */
 #ifndef TULIP_H
 #define TULIP_H
 
@@ -7,26 +7,17 @@
 #include "tulip/loop.h"
 #include "tulip/task.h"
 #include "tulip/io.h"
-#if __has_include("tulip/sync.h")
 #include "tulip/sync.h"
-#endif
-#if __has_include("tulip/net.h")
+#if __has_include("tulip/net.h") /* landing: sockets and signal waits */
 #include "tulip/net.h"
+#include "tulip/signal.h"
 #endif
-#if __has_include("tulip/stream.h")
 #include "tulip/stream.h"
-#endif
-#if __has_include("tulip/pool.h")
 #include "tulip/pool.h"
-#endif
-#if __has_include("tulip/process.h")
 #include "tulip/process.h"
-#endif
-#if __has_include("tulip/tls.h")
-#include "tulip/tls.h"
-#endif
-#if __has_include("tulip/http.h")
+#include "tulip/http_parser.h"
 #include "tulip/http.h"
-#endif
+#include "tulip/debug.h"
+#include "tulip/tls.h" /* defined when built with OpenSSL: TULIP_HAVE_TLS */
 
 #endif

@@ -56,6 +56,9 @@ typedef struct tulip_config {
     int debug;
     /* Free stacks kept for reuse (0 = default 256). */
     unsigned stack_cache;
+    /* Debug mode's slow-step threshold in ns: 0 = TULIP_SLOW_MS from the
+     * environment or 100 ms; < 0 turns the detector off. */
+    int64_t slow_step_ns;
     /* Seed of the loop's random choices (select fairness...): 0 = from the
      * clock; fixed for reproducible runs (with virtual_clock). */
     uint64_t seed;

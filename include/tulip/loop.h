@@ -74,7 +74,8 @@ TULIP_API tulip_watch *tulip_watch_fd(tulip_loop *l, int fd, int events,
                                       void (*cb)(void *arg, int events), void *arg);
 /* Change the directions watched (0 pauses). Errors: -EBUSY, -EINVAL. */
 TULIP_API int tulip_watch_update(tulip_watch *w, int events);
-/* Stop watching and free the handle (safe inside its own callback). */
+/* Stop watching and free the handle (safe inside its own callback).
+ * Handles still registered when their loop is freed are freed with it. */
 TULIP_API void tulip_watch_free(tulip_watch *w);
 
 /* Forget fd (wake anything waiting on it with -EBADF) and close(2) it. Every

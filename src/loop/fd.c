@@ -117,22 +117,26 @@ int tulip_close(int fd)
     return close(fd) == 0 ? 0 : -errno;
 }
 
-void tulip__fds_free(tulip_loop *l)
-{
-    for (int i = 0; i < l->nfds; i++)
-        if (l->fds[i]) {
-            l->backend->forget(l, l->fds[i]);
-            free(l->fds[i]);
-        }
-    free(l->fds);
-    l->fds = NULL;
-    l->nfds = 0;
-}
-
 static void watch_ready(struct tulip__fdwait *w, int events)
 {
     (void)w;
     (void)events; /* watch mode dispatches through watch_dispatch */
+}
+
+void tulip__fds_free(tulip_loop *l)
+{
+    for (int i = 0; i < l->nfds; i++)
+        if (l->fds[i]) {
+            struct tulip__fd *f = l->fds[i];
+            l->backend->forget(l, f);
+            /* Watch handles still registered go with their loop. */
+            if (f->mode == TULIP__FD_WATCH && f->reader && f->reader->ready == watch_ready)
+                free((struct tulip_watch *)(void *)f->reader);
+            free(f);
+        }
+    free(l->fds);
+    l->fds = NULL;
+    l->nfds = 0;
 }
 
 tulip_watch *tulip_watch_fd(tulip_loop *l, int fd, int events, void (*cb)(void *arg, int events), void *arg)

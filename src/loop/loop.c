@@ -68,6 +68,7 @@ tulip_loop *tulip_loop_new(const tulip_config *cfg)
     l->wake_fd = -1;
     l->owner = pthread_self();
     l->virtual_clock = cfg->virtual_clock;
+    l->debug_slow_ns = cfg->slow_step_ns;
     if (cfg->debug >= 0) {
         l->debug = cfg->debug;
     } else {

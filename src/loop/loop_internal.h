@@ -126,6 +126,8 @@ struct tulip_loop {
 
     tulip_loop_stats stats;
     void *debug_state;             /* src/debug state when l->debug */
+    int64_t debug_slow_ns;         /* tulip_config.slow_step_ns */
+    struct tulip_future *debug_futures; /* debug mode: every live future */
 };
 
 /* The loop and task running on this thread. initial-exec TLS keeps each

@@ -9,25 +9,8 @@
 #include "task_internal.h"
 #include "../common/fault.h"
 
-enum { FUT_PENDING = 0, FUT_SETTLING, FUT_DONE };
-
-struct fut_cb {
-    struct fut_cb *next;
-    void (*cb)(void *arg, tulip_future *f);
-    void *arg;
-};
-
-struct tulip_future {
-    struct tulip__post post;       /* cross-thread settle */
-    tulip_loop *loop;
-    atomic_int state;
-    void *value;
-    int err;
-    struct tulip__waitq waiters;
-    struct fut_cb *callbacks;
-};
-
-tulip_future *tulip_future_new(void)
+/* noinline: __builtin_return_address(0) must be the user's call site. */
+__attribute__((noinline)) tulip_future *tulip_future_new(void)
 {
     tulip_loop *l = tulip__tls.loop;
     if (!l) {
@@ -35,8 +18,18 @@ tulip_future *tulip_future_new(void)
         return NULL;
     }
     tulip_future *f = tulip__calloc(1, sizeof *f);
-    if (f)
-        f->loop = l;
+    if (!f)
+        return NULL;
+    f->loop = l;
+    if (l->debug) {
+        /* Debug mode keeps a registry for the leak report. */
+        f->site = __builtin_return_address(0);
+        f->dbg_next = l->debug_futures;
+        if (l->debug_futures)
+            l->debug_futures->dbg_prev = f;
+        l->debug_futures = f;
+        f->registered = 1;
+    }
     return f;
 }
 
@@ -100,6 +93,8 @@ int tulip_future_reject(tulip_future *f, int err)
 
 int tulip_future_result(const tulip_future *f, void **value)
 {
+    if (f)
+        ((tulip_future *)f)->awaited = 1; /* the outcome was looked at */
     if (!f)
         return -EINVAL;
     if (atomic_load_explicit(&((tulip_future *)f)->state, memory_order_acquire) != FUT_DONE)
@@ -118,6 +113,7 @@ int tulip_future_await(tulip_future *f, void **value)
         return -EINVAL;
     if (!t || t->loop != f->loop)
         return -EPERM;
+    f->awaited = 1;
     if (atomic_load_explicit(&f->state, memory_order_acquire) != FUT_DONE) {
         struct tulip__waiter w = {0};
         int rc = tulip__waitq_wait(&f->waiters, &w, TULIP__WAIT_FUTURE, f);
@@ -166,6 +162,14 @@ void tulip_future_free(tulip_future *f)
         struct fut_cb *c = f->callbacks;
         f->callbacks = c->next;
         free(c);
+    }
+    if (f->registered) {
+        if (f->dbg_prev)
+            f->dbg_prev->dbg_next = f->dbg_next;
+        else
+            f->loop->debug_futures = f->dbg_next;
+        if (f->dbg_next)
+            f->dbg_next->dbg_prev = f->dbg_prev;
     }
     free(f);
 }

@@ -61,9 +61,11 @@ int tulip_run_ex(tulip_fn main_fn, void *arg, const tulip_config *cfg)
     tulip__loop_run_until(l, no_tasks, l);
 
     int result = t->state == TULIP__TASK_DONE ? t->result : -ECANCELED;
+    if (t->state == TULIP__TASK_DONE)
+        tulip__task_release(t); /* joined, in effect: not a leak */
     if (sigint_watched)
         tulip_signal_unwatch(l, SIGINT);
-    tulip_loop_free(l); /* frees t and every finished, unjoined task */
+    tulip_loop_free(l); /* frees every other finished, unjoined task */
     return result;
 }
 

@@ -131,7 +131,9 @@ static tulip_task *spawn(tulip_loop *l, tulip_fn fn, void *arg, const void *site
     t->fn = fn;
     t->arg = arg;
     t->id = atomic_fetch_add_explicit(&next_task_id, 1, memory_order_relaxed);
-    t->created = l->now_valid ? l->now : 0;
+    /* Debug mode wants exact ages; otherwise the last clock reading will
+     * do (a clock read per spawn would cost more than the rest of it). */
+    t->created = l->debug ? tulip__loop_now(l) : l->now;
     t->spawn_site = site;
     tulip__timer_init(&t->timer, NULL);
     t->all_next = l->all_tasks;
@@ -326,6 +328,11 @@ int tulip_join(tulip_task *t)
     int result = t->result;
     task_free(t);
     return result;
+}
+
+void tulip__task_release(tulip_task *t)
+{
+    task_free(t);
 }
 
 int tulip_detach(tulip_task *t)

@@ -121,6 +121,9 @@ void tulip__task_recheck(tulip_task *t);
 extern _Thread_local int tulip__io_budget;
 int tulip__budget_charge(void);
 
+/* Free a finished task that nobody will join (tulip_run's main task). */
+void tulip__task_release(tulip_task *t);
+
 /* Group hooks (src/task/group.c). */
 void tulip__group_child_done(tulip_task *t);
 
@@ -183,5 +186,29 @@ int tulip__waitq_wait(struct tulip__waitq *q, struct tulip__waiter *w, uint8_t r
 struct tulip__waiter *tulip__waitq_wake_one(struct tulip__waitq *q, int result);
 /* Wake every waiter with result; returns how many. */
 size_t tulip__waitq_wake_all(struct tulip__waitq *q, int result);
+
+/* Futures (src/task/future.c); here for the debug layer's leak report. */
+enum { FUT_PENDING = 0, FUT_SETTLING, FUT_DONE };
+
+struct fut_cb {
+    struct fut_cb *next;
+    void (*cb)(void *arg, tulip_future *f);
+    void *arg;
+};
+
+struct tulip_future {
+    struct tulip__post post;       /* cross-thread settle; first member */
+    tulip_loop *loop;
+    atomic_int state;
+    void *value;
+    int err;
+    struct tulip__waitq waiters;
+    struct fut_cb *callbacks;
+    /* Debug mode registry (l->debug_futures), for the leak report. */
+    struct tulip_future *dbg_prev, *dbg_next;
+    const void *site;              /* return address of tulip_future_new's caller */
+    uint8_t registered;
+    uint8_t awaited;               /* awaited or its result read */
+};
 
 #endif
