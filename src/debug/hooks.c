@@ -78,9 +78,11 @@ void tulip__debug_step_begin(tulip_loop *l, struct tulip__runnable *r)
     } else {
         d->cb = ((const tulip_timer *)r)->cb;
     }
-    /* start before seq: a watchdog that sees the new seq sees its start. */
+    /* start before seq: a watchdog that sees the new seq sees its start.
+     * Only this thread writes seq, so a plain store does (no locked add). */
     atomic_store_explicit(&d->step_start, tulip__clock_ns(), memory_order_relaxed);
-    atomic_fetch_add_explicit(&d->seq, 1, memory_order_release);
+    uint64_t seq = atomic_load_explicit(&d->seq, memory_order_relaxed);
+    atomic_store_explicit(&d->seq, seq + 1, memory_order_release);
 }
 
 void tulip__debug_step_end(tulip_loop *l)

@@ -1,0 +1,179 @@
+/* tools/gdb/tulip.py driven by gdb in batch mode: `info tulip-tasks` lists
+ * the tasks of the stopped program's loop with their waits, `tulip-bt`
+ * shows a parked task's stack and leaves the thread's registers as they
+ * were. The program under gdb is this test itself, re-run with
+ * --inferior. Skips when gdb is missing or may not trace. */
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "test_util.h"
+
+static char self_path[PATH_MAX];
+
+/* ---- the program gdb runs -------------------------------------------- */
+
+static tulip_lock gdb_lock;
+
+static int gdb_locker_body(void *p)
+{
+    (void)p;
+    int rc = tulip_lock_lock(&gdb_lock);
+    if (rc == 0)
+        tulip_lock_unlock(&gdb_lock);
+    return rc;
+}
+
+static int gdb_sleeper_body(void *p)
+{
+    (void)p;
+    return tulip_sleep(TULIP_SEC(3600));
+}
+
+static int inferior_main(void *p)
+{
+    (void)p;
+    tulip_lock_init(&gdb_lock);
+    tulip_lock_lock(&gdb_lock);
+    tulip_task *a = tulip_spawn(gdb_locker_body, NULL);
+    tulip_task *b = tulip_spawn(gdb_sleeper_body, NULL);
+    if (!a || !b)
+        return 1;
+    tulip_task_set_name(a, "gdb-locker");
+    tulip_task_set_name(b, "gdb-sleeper");
+    tulip_yield();
+    raise(SIGTRAP); /* gdb stops here and runs the helper's commands */
+    tulip_cancel(b);
+    tulip_lock_unlock(&gdb_lock);
+    tulip_join(a);
+    tulip_join(b);
+    return 0;
+}
+
+/* ---- the test ------------------------------------------------------------ */
+
+static char *run_gdb(const char *script, int *exec_failed)
+{
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(p[0]);
+        dup2(p[1], 1);
+        dup2(p[1], 2);
+        close(p[1]);
+        /* The inferior is an ASan build in the sanitizer tree: leak checking
+         * cannot run under ptrace. */
+        setenv("ASAN_OPTIONS", "detect_leaks=0", 1);
+        execlp("gdb", "gdb", "-nx", "-batch", "-ex", "set debuginfod enabled off", "-ex", "set pagination off",
+               "-ex", "set confirm off", "-ex", script, "-ex", "run", "-ex", "info tulip-tasks", "-ex",
+               "tulip-bt gdb-locker", "-ex", "echo ==after==\\n", "-ex", "bt", "-ex", "kill", "--args",
+               self_path, "--inferior", (char *)NULL);
+        _exit(127);
+    }
+    close(p[1]);
+    size_t cap = 8192, n = 0;
+    char *buf = malloc(cap);
+    assert_non_null(buf);
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (;;) {
+        struct pollfd pfd = {.fd = p[0], .events = POLLIN};
+        int r = poll(&pfd, 1, 1000);
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (now.tv_sec - start.tv_sec > 120) {
+            /* A hung gdb must not hang the suite. */
+            kill(pid, SIGKILL);
+            break;
+        }
+        if (r <= 0)
+            continue;
+        if (cap - n < 1024) {
+            cap *= 2;
+            buf = realloc(buf, cap);
+            assert_non_null(buf);
+        }
+        ssize_t k = read(p[0], buf + n, cap - n - 1);
+        if (k <= 0)
+            break;
+        n += (size_t)k;
+    }
+    buf[n] = 0;
+    close(p[0]);
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    *exec_failed = WIFEXITED(status) && WEXITSTATUS(status) == 127;
+    return buf;
+}
+
+static void test_gdb_helper(void **state)
+{
+    (void)state;
+    char script[PATH_MAX + 64];
+    const char *src = __FILE__; /* absolute in CMake builds */
+    const char *tail = strstr(src, "tests/test_gdb.c");
+    if (src[0] != '/' || !tail) {
+        print_message("skipped: cannot locate tools/gdb from %s\n", src);
+        skip();
+    }
+    snprintf(script, sizeof script, "source %.*stools/gdb/tulip.py", (int)(tail - src), src);
+    int exec_failed;
+    char *out = run_gdb(script, &exec_failed);
+    if (exec_failed) {
+        print_message("skipped: gdb is not installed\n");
+        free(out);
+        skip();
+    }
+    if (!strstr(out, "SIGTRAP") &&
+        (strstr(out, "not permitted") || strstr(out, "Operation not permitted") || strstr(out, "ptrace"))) {
+        print_message("skipped: gdb may not trace here:\n%s\n", out);
+        free(out);
+        skip();
+    }
+    const char *list = strstr(out, "tulip loop 0x");
+    if (!list || !strstr(out, "==after=="))
+        fprintf(stderr, "gdb output:\n%s\n", out);
+    assert_non_null(list);
+    assert_non_null(strstr(list, "\"main\": running; entry inferior_main"));
+    assert_non_null(strstr(list, "\"gdb-locker\": waiting on lock 0x"));
+    assert_non_null(strstr(list, "entry gdb_locker_body"));
+    assert_non_null(strstr(list, "\"gdb-sleeper\": waiting on sleep until "));
+    const char *bt = strstr(list, "task 2 \"gdb-locker\":");
+    assert_non_null(bt);
+    const char *after = strstr(bt, "==after==");
+    assert_non_null(after);
+    /* The task's stack: the lock wait, then its body. */
+    const char *lk = strstr(bt, "tulip_lock_lock");
+    const char *body = strstr(bt, "gdb_locker_body");
+    assert_true(lk && lk < after);
+    assert_true(body && body < after);
+    /* Registers restored: the thread's own stack is back. */
+    assert_non_null(strstr(after, "inferior_main"));
+    assert_null(strstr(after, "gdb_locker_body"));
+    free(out);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "--inferior") == 0)
+        return tulip_run(inferior_main, NULL) == 0 ? 0 : 1;
+    if (!realpath(argv[0], self_path))
+        snprintf(self_path, sizeof self_path, "%s", argv[0]);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_gdb_helper),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,154 @@
+# gdb helpers for programs built on tulip (live processes, x86-64).
+#
+#   (gdb) source tools/gdb/tulip.py
+#   (gdb) info tulip-tasks [LOOP]   every task of the current thread's loop
+#                                   (or of the tulip_loop * expression LOOP)
+#   (gdb) tulip-bt ID|NAME [LOOP]   backtrace of a suspended task
+#
+# The loop is found through the thread-local tulip__tls of the selected
+# thread, so select the loop's thread first (`thread N`). The program needs
+# debug info for tulip (the default RelWithDebInfo build has it).
+#
+# tulip-bt works as a context switch would: it loads the registers the
+# task's last switch saved on its stack (rsp, rip, rbp, rbx, r12-r15) into
+# the selected thread, runs `bt`, and puts the thread's own registers back,
+# so the process continues unchanged. Registers cannot be written in a core
+# file; there, read the saved frame by hand (see docs/DEBUGGING.md).
+import gdb
+
+_STATES = {1: "ready", 2: "running", 3: "waiting", 4: "done"}
+
+
+def _reason_names():
+    try:
+        t = gdb.lookup_type("enum tulip__wait_reason")
+    except gdb.error:
+        return {}
+    return {int(f.enumval): f.name.replace("TULIP__WAIT_", "").lower() for f in t.fields()}
+
+
+def _loop(arg):
+    if arg:
+        return gdb.parse_and_eval(arg)
+    try:
+        loop = gdb.parse_and_eval("tulip__tls")["loop"]
+    except gdb.error as e:
+        raise gdb.GdbError("tulip: cannot read tulip__tls (%s); pass a tulip_loop * expression" % e)
+    if int(loop) == 0:
+        raise gdb.GdbError("tulip: no loop on this thread; select the loop's thread or pass a loop")
+    return loop
+
+
+def _tasks(loop):
+    t = loop["all_tasks"]
+    seen = []
+    while int(t) != 0:
+        seen.append(t)
+        t = t["all_next"]
+    return list(reversed(seen))  # spawn order
+
+
+def _symbol(addr):
+    addr = int(addr)
+    if addr == 0:
+        return "?"
+    try:
+        s = gdb.execute("info symbol 0x%x" % addr, to_string=True).strip()
+    except gdb.error:
+        return "0x%x" % addr
+    return s.split(" in section")[0] if not s.startswith("No symbol") else "0x%x" % addr
+
+
+def _describe(t, reasons):
+    state = int(t["state"])
+    text = _STATES.get(state, "state %d" % state)
+    if state == 3:
+        r = int(t["wait_reason"])
+        obj = int(t["wait_object"].cast(gdb.lookup_type("long")))
+        name = reasons.get(r, str(r))
+        if name in ("fd_read", "fd_write"):
+            text += " on fd %d %s" % (obj, "readable" if name == "fd_read" else "writable")
+        elif name == "join":
+            other = t["wait_object"].cast(t.type)
+            text += " on join task %d" % int(other["id"])
+        elif name == "sleep":
+            text += " on sleep until %d ns" % int(t["timer"]["when"])
+        else:
+            text += " on %s 0x%x" % (name, obj & 0xFFFFFFFFFFFFFFFF)
+    elif state == 4:
+        text += " (result %d)" % int(t["result"])
+    return text
+
+
+class InfoTulipTasks(gdb.Command):
+    """List the tasks of a tulip loop: info tulip-tasks [LOOP-EXPRESSION]"""
+
+    def __init__(self):
+        super().__init__("info tulip-tasks", gdb.COMMAND_STATUS)
+
+    def invoke(self, arg, from_tty):
+        loop = _loop(arg.strip())
+        reasons = _reason_names()
+        tasks = _tasks(loop)
+        print("tulip loop 0x%x: %d tasks alive" % (int(loop), int(loop["tasks_alive"])))
+        for t in tasks:
+            print("  task %d \"%s\": %s; entry %s; spawned at %s" % (
+                int(t["id"]), t["name"].string(), _describe(t, reasons),
+                _symbol(t["fn"]), _symbol(t["spawn_site"])))
+
+
+_REGS = ["rsp", "rip", "rbp", "rbx", "r12", "r13", "r14", "r15"]
+
+
+class TulipBt(gdb.Command):
+    """Backtrace of a suspended tulip task: tulip-bt ID|NAME [LOOP-EXPRESSION]"""
+
+    def __init__(self):
+        super().__init__("tulip-bt", gdb.COMMAND_STACK)
+
+    def invoke(self, arg, from_tty):
+        argv = gdb.string_to_argv(arg)
+        if not argv:
+            raise gdb.GdbError("usage: tulip-bt ID|NAME [LOOP]")
+        loop = _loop(" ".join(argv[1:]))
+        want = argv[0]
+        task = None
+        for t in _tasks(loop):
+            if str(int(t["id"])) == want or t["name"].string() == want:
+                task = t
+                break
+        if task is None:
+            raise gdb.GdbError("tulip: no task %s in loop 0x%x" % (want, int(loop)))
+        state = int(task["state"])
+        if state == 4:
+            print("task %s has finished: no stack" % want)
+            return
+        if state == 2:
+            print("task %s is running: its stack is the thread's own" % want)
+            gdb.execute("bt")
+            return
+        arch = gdb.selected_frame().architecture().name()
+        if "x86-64" not in arch:
+            raise gdb.GdbError("tulip-bt supports x86-64 only (this is %s)" % arch)
+        u64 = gdb.lookup_type("unsigned long").pointer()
+        sp = task["ctx"]["sp"].cast(u64)
+        # The frame tulip__ctx_switch saved: FP control words, r15, r14,
+        # r13, r12, rbx, rbp, return address (src/platform/switch_x86_64.S).
+        f = [int(sp[i]) for i in range(8)]
+        new = {"r15": f[1], "r14": f[2], "r13": f[3], "r12": f[4], "rbx": f[5],
+               "rbp": f[6], "rip": f[7], "rsp": int(sp) + 64}
+        gdb.execute("frame 0", to_string=True)
+        saved = {r: int(gdb.parse_and_eval("$" + r)) for r in _REGS}
+        try:
+            for r in _REGS:
+                gdb.execute("set $%s = %d" % (r, new[r]), to_string=True)
+            print("task %d \"%s\":" % (int(task["id"]), task["name"].string()))
+            gdb.execute("bt")
+        finally:
+            gdb.execute("frame 0", to_string=True)
+            for r in _REGS:
+                gdb.execute("set $%s = %d" % (r, saved[r]), to_string=True)
+
+
+InfoTulipTasks()
+TulipBt()
