@@ -2,7 +2,8 @@
 // ping-pong), spawn+join (go f(); wg.Wait(), one at a time), idle bytes per
 // goroutine blocked on a channel, and unbuffered channel ping-pong.
 // Prints CSV rows "go,<metric>,<value>". GOMAXPROCS is left to the caller.
-//   core switch N | spawn N | idle N | chan N
+//
+//	core switch N | spawn N | idle N | chan N
 package main
 
 import (

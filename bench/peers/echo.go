@@ -1,6 +1,7 @@
 // Go peer for the TCP echo benchmark: one goroutine per connection copying
 // what it reads back to the writer. Listens on 127.0.0.1:PORT until killed.
-//   echo PORT
+//
+//	echo PORT
 package main
 
 import (

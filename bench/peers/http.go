@@ -1,6 +1,7 @@
 // Go peer for the HTTP/1.1 hello benchmark: net/http answering every
 // request with "Hello, World!" (keep-alive is net/http's default).
-//   http PORT
+//
+//	http PORT
 package main
 
 import (
