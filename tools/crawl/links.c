@@ -191,11 +191,106 @@ static int collect(GumboNode *root, hrefs *h, const char **base, int *nofollow)
     return rc;
 }
 
+/* Every block gumbo allocates is kept on a list so the whole tree can be
+ * released with one flat walk: gumbo_destroy_output() recurses once per
+ * nesting level, and a hostile page of a million nested <div>s would
+ * overflow any stack with it (the parser itself keeps its open elements
+ * on a heap vector, so only the teardown recurses). */
+typedef struct glink {
+    struct glink *prev, *next;
+} glink;
+
+typedef struct gblock {
+    glink link;
+    max_align_t data[];
+} gblock;
+
+typedef struct gheap {
+    glink head; /* sentinel of a circular list */
+} gheap;
+
+static void *gheap_alloc(void *ud, size_t size)
+{
+    gheap *h = ud;
+    gblock *b = size > SIZE_MAX - sizeof(gblock) ? NULL : malloc(sizeof(gblock) + size);
+    if (!b)
+        abort(); /* gumbo does not check its allocations */
+    b->link.next = h->head.next;
+    b->link.prev = &h->head;
+    h->head.next->prev = &b->link;
+    h->head.next = &b->link;
+    return b->data;
+}
+
+static void gheap_free(void *ud, void *p)
+{
+    (void)ud;
+    if (!p)
+        return;
+    gblock *b = (gblock *)((char *)p - offsetof(gblock, data));
+    b->link.prev->next = b->link.next;
+    b->link.next->prev = b->link.prev;
+    free(b);
+}
+
+static void gheap_release(gheap *h)
+{
+    for (glink *l = h->head.next, *next; l != &h->head; l = next) {
+        next = l->next;
+        free((gblock *)((char *)l - offsetof(gblock, link)));
+    }
+    h->head.next = h->head.prev = &h->head;
+}
+
+static int add_rejected(crawl_links *out, const char *href, int err)
+{
+    if (out->nrejected == CRAWL_LINKS_MAX_REJECTED)
+        return 0;
+    if (!out->rejected) {
+        out->rejected = calloc(CRAWL_LINKS_MAX_REJECTED, sizeof *out->rejected);
+        out->rejected_err = calloc(CRAWL_LINKS_MAX_REJECTED, sizeof *out->rejected_err);
+        if (!out->rejected || !out->rejected_err)
+            return -ENOMEM;
+    }
+    for (size_t i = 0; i < out->nrejected; i++)
+        if (strcmp(out->rejected[i], href) == 0)
+            return 0;
+    char *copy = strdup(href);
+    if (!copy)
+        return -ENOMEM;
+    out->rejected[out->nrejected] = copy;
+    out->rejected_err[out->nrejected++] = err;
+    return 0;
+}
+
+size_t crawl_links_cut(const char *html, size_t len, size_t max_tags, size_t *tags)
+{
+    size_t n = 0;
+    const char *p = html, *end = html + len;
+    while ((p = memchr(p, '<', (size_t)(end - p))) != NULL && ++p < end) {
+        unsigned char c = (unsigned char)*p | 0x20;
+        if (c < 'a' || c > 'z')
+            continue;
+        if (n == max_tags) {
+            len = (size_t)(p - 1 - html);
+            break;
+        }
+        n++;
+    }
+    if (tags)
+        *tags = n;
+    return len;
+}
+
 void crawl_links_free(crawl_links *l)
 {
     for (size_t i = 0; i < l->n; i++)
         free(l->urls[i]);
     free(l->urls);
+    for (size_t i = 0; i < l->nrejected; i++)
+        free(l->rejected[i]);
+    free(l->rejected);
+    free(l->rejected_err);
     memset(l, 0, sizeof *l);
 }
 
@@ -209,10 +304,15 @@ int crawl_links_extract(const char *html, size_t len, const char *page_url, craw
     if (rc)
         return rc == -ENOMEM ? rc : -EINVAL;
 
+    gheap heap = { .head = { &heap.head, &heap.head } };
     GumboOptions opt = kGumboDefaultOptions;
     opt.max_errors = 0; /* error records on junk input only cost memory */
+    opt.allocator = gheap_alloc;
+    opt.deallocator = gheap_free;
+    opt.userdata = &heap;
     GumboOutput *doc = gumbo_parse_with_options(&opt, len ? html : "", len);
     if (!doc) {
+        gheap_release(&heap);
         free(page);
         return -ENOMEM;
     }
@@ -238,15 +338,17 @@ int crawl_links_extract(const char *html, size_t len, const char *page_url, craw
             rc = add_url(out, &st, &cap, u);
         else if (urc == -ENOMEM)
             rc = urc;
-        else
+        else {
             out->skipped++;
+            rc = add_rejected(out, h.v[i], urc);
+        }
     }
 
     free(st.slot);
     free(h.v);
     free(base);
     free(page);
-    gumbo_destroy_output(&opt, doc);
+    gheap_release(&heap); /* instead of gumbo_destroy_output: see gheap */
     if (rc) {
         crawl_links_free(out);
         return rc;

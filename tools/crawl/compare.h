@@ -1,0 +1,46 @@
+/* --compare: the same demo site crawled four ways, to show with numbers why
+ * non-blocking asynchronous code wins for I/O-bound work:
+ *   sequential  blocking sockets, one page at a time (raw.h);
+ *   threads     a bounded pool of pthreads, each a blocking fetch at a time;
+ *   callbacks   one thread, the raw loop (tulip_watch_fd), non-blocking
+ *               sockets and a hand-written state machine per connection;
+ *   tasks       the real crawler (crawler.h): coroutine tasks on one thread.
+ * Every mode applies the same scope and robots rules, so all fetch the
+ * same URL set (checked against the site model).  The demo server runs on
+ * a thread of its own (demo.h) so blocking modes cannot stall it. */
+#ifndef TULIP_CRAWL_COMPARE_H
+#define TULIP_CRAWL_COMPARE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "demo.h"
+
+enum crawl_mode { CRAWL_SEQUENTIAL, CRAWL_THREADS, CRAWL_CALLBACKS, CRAWL_TASKS, CRAWL_NMODES };
+
+typedef struct crawl_mode_result {
+    const char *name;
+    size_t fetched;        /* URLs requested */
+    size_t errors;         /* fetches without a response */
+    long mismatches;       /* differences from the site model (0: exact) */
+    double seconds;
+    double pages_per_s;
+    int peak_threads;      /* process threads, peak, minus the demo server's and the sampler's */
+    long peak_rss_kb;      /* process peak RSS while the mode ran (kB) */
+} crawl_mode_result;
+
+/* Crawl the demo site at origin (served elsewhere) with one mode and
+ * concurrency conc (ignored by sequential).  Errors: -ENOMEM, -EINVAL,
+ * and setup failures (-EAGAIN no thread, loop creation errors). */
+int crawl_compare_mode(enum crawl_mode m, const crawl_site *site, const char *origin, unsigned conc,
+                       const char *user_agent, crawl_mode_result *out);
+
+/* Print the table and a bar chart of pages/s. */
+void crawl_compare_print(FILE *f, const crawl_mode_result *r, size_t n, int color);
+
+/* Write an SVG bar chart (pages/s, with threads and RSS as labels).
+ * Errors: -errno of fopen/fclose. */
+int crawl_compare_svg(const char *path, const crawl_mode_result *r, size_t n, const char *title);
+
+#endif

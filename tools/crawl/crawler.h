@@ -1,0 +1,90 @@
+/* The crawler: a queue of URLs (tulip_queue) drained by N worker tasks over
+ * one keep-alive HTTP client, with dedup and scope rules (scope.h),
+ * robots.txt per origin, link extraction (links.h) and one result row per
+ * URL (jsonl.h).  Call crawl_run from a task.
+ *
+ * Model (the same as site.h's, so a crawl can be checked against it):
+ *   - a URL found on a page at depth d, or in the Location of a redirect
+ *     fetched at depth d, has depth d + 1; redirects are not followed
+ *     inside the client but fetched as URLs of their own, so every hop is
+ *     a row, dedup ends redirect loops, and --max-redirects bounds a chain
+ *     (a target past the bound becomes an error row "too-many-redirects");
+ *   - only 200 responses with an HTML content type are parsed for links,
+ *     at most CRAWL_MAX_PARSE bytes and CRAWL_MAX_TAGS start tags of them
+ *     (gumbo is quadratic in nesting depth; see crawl_links_cut); pages
+ *     with more than CRAWL_INLINE_TAGS start tags are parsed on the thread
+ *     pool (tulip_run_blocking) so a hostile page cannot stall the loop;
+ *   - robots.txt (RFC 9309) is fetched once per origin before its first
+ *     URL; 2xx: obeyed, 4xx: everything allowed, 5xx or no usable answer:
+ *     everything refused; Crawl-delay is not honoured;
+ *   - rows: one per fetched URL (status or error), and one per URL that
+ *     was found but not fetched because it is offsite ("offsite") or
+ *     refused by robots.txt ("robots"); such rows have no status.
+ * With concurrency > 1 pages finish in any order, so a URL's depth is that
+ * of the first path that reached it, which may be longer than the
+ * shortest; with concurrency 1 the crawl is exactly breadth-first. */
+#ifndef TULIP_CRAWL_CRAWLER_H
+#define TULIP_CRAWL_CRAWLER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "jsonl.h"
+#include "pattern.h"
+
+#define CRAWL_MAX_PARSE ((size_t)4 << 20)
+#define CRAWL_MAX_TAGS 20000u
+#define CRAWL_INLINE_TAGS 2000u
+#define CRAWL_MAX_KINDS 24
+
+typedef struct crawl_stats {
+    uint64_t fetched;          /* URLs requested (a response or an error) */
+    uint64_t status[6];        /* responses by class: [2] = 2xx ... [5] = 5xx */
+    uint64_t errors;           /* fetches that got no usable response */
+    uint64_t offsite, robots;  /* found, not fetched */
+    uint64_t filtered, too_deep, over_limit; /* refused by the scope rules */
+    uint64_t bytes;            /* body bytes received */
+    uint64_t links;            /* links extracted */
+    size_t in_flight, queued;  /* now */
+    int64_t elapsed_ns;        /* since crawl_run started */
+    size_t nkinds;             /* errors by kind, in order of first sight */
+    struct { const char *kind; uint64_t n; } kinds[CRAWL_MAX_KINDS];
+} crawl_stats;
+
+typedef struct crawl_opts {
+    const char *url;               /* start URL (required) */
+    unsigned concurrency;          /* worker tasks; default 32 */
+    unsigned per_host;             /* connections per host; 0 = concurrency */
+    size_t max_pages;              /* 0 = unlimited */
+    int max_depth;                 /* < 0 = unlimited (default) */
+    unsigned max_redirects;        /* chain length; default 10 */
+    int64_t timeout_ns;            /* per request; default 30 s */
+    size_t max_body;               /* default 10 MiB */
+    const crawl_patterns *patterns;/* borrowed; may be NULL */
+    bool ignore_robots;
+    bool any_host;                 /* follow links to other hosts too */
+    const char *user_agent;        /* default "tulip-crawl/0.1" */
+    /* Called for every row, on the loop thread. */
+    void (*on_row)(void *arg, const crawl_row *row);
+    void *row_arg;
+    /* Called every tick_ns (default 250 ms) with live stats, if set. */
+    void (*on_tick)(void *arg, const crawl_stats *st);
+    void *tick_arg;
+    int64_t tick_ns;
+} crawl_opts;
+
+void crawl_opts_init(crawl_opts *o);
+
+/* The short error kind a row carries for a negative errno from the HTTP
+ * client ("timeout", "connection-reset", "malformed-response", ...). */
+const char *crawl_error_kind(int err);
+
+/* Crawl from o->url until the queue is empty, filling *st (also when it
+ * fails part-way: what was done is counted).  Must run in a task.
+ * Errors: -EINVAL (bad options or start URL), -ENOMEM, -ECANCELED /
+ * -ETIMEDOUT (the calling task or a scope around it: workers are cancelled
+ * and joined first). */
+int crawl_run(const crawl_opts *o, crawl_stats *st);
+
+#endif

@@ -1,0 +1,481 @@
+/* tulip-crawl: the asynchronous web crawler, its built-in demo site, and
+ * the blocking/threads/callbacks/tasks comparison.  See docs/CRAWL.md. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <tulip.h>
+
+#include "check.h"
+#include "compare.h"
+#include "crawler.h"
+#include "demo.h"
+#include "jsonl.h"
+#include "pattern.h"
+#include "url.h"
+
+typedef struct app {
+    crawl_opts co;
+    crawl_patterns *pat;
+    const char *url;
+    bool demo, compare, verbose, progress, check;
+    int serve_port;
+    crawl_demo_opts demo_opts;
+    unsigned threads;
+    const char *plot;
+    const char *output;
+    FILE *out;
+    uint64_t rows;
+    crawl_buf line;
+    crawl_found_set found;
+    crawl_demo *d;
+    crawl_stats st;
+    char origin_url[96];
+    bool progress_shown;
+} app;
+
+static const char usage[] =
+    "usage: tulip-crawl [options] [URL]\n"
+    "       tulip-crawl --demo [site options] [options]\n"
+    "       tulip-crawl --compare [site options] [--threads N] [--plot FILE.svg]\n"
+    "       tulip-crawl --serve PORT [site options]\n"
+    "\n"
+    "Crawl from URL (same host only by default) with N worker tasks on one\n"
+    "thread. Without URL, crawl the built-in demo site (--demo).\n"
+    "\n"
+    "crawl options:\n"
+    "  -c, --concurrency N   worker tasks (default 32)\n"
+    "      --per-host N      connections per host (default: the concurrency)\n"
+    "      --max-pages N     request at most N URLs\n"
+    "      --max-depth N     follow links at most N hops from the start\n"
+    "      --max-redirects N longest redirect chain followed (default 10)\n"
+    "      --timeout MS      per request, connect to last byte (default 30000)\n"
+    "      --include RE      only URLs matching this extended regex (repeatable)\n"
+    "      --exclude RE      never URLs matching this extended regex (repeatable)\n"
+    "      --any-host        follow links to other hosts too\n"
+    "      --ignore-robots   do not fetch or obey robots.txt\n"
+    "      --user-agent S    (default tulip-crawl/0.1)\n"
+    "  -o, --output FILE     one JSON line per URL (\"-\": stdout)\n"
+    "  -v, --verbose         print one line per URL\n"
+    "      --no-progress     no live progress line (never shown on a pipe)\n"
+    "\n"
+    "demo site options (--demo, --compare, --serve):\n"
+    "      --pages N         HTML pages (default 500; --compare 150)\n"
+    "      --links N         links per page (default 8)\n"
+    "      --latency MS      server delay per response (default 20)\n"
+    "      --seed N          site generator seed (default 1)\n"
+    "\n"
+    "      --threads N       --compare: threads of the thread-pool mode\n"
+    "                        (default: the concurrency)\n"
+    "      --plot FILE.svg   --compare: also write an SVG bar chart\n"
+    "  -h, --help\n";
+
+enum {
+    O_PER_HOST = 256, O_MAX_PAGES, O_MAX_DEPTH, O_MAX_REDIRECTS, O_TIMEOUT, O_INCLUDE, O_EXCLUDE,
+    O_ANY_HOST, O_IGNORE_ROBOTS, O_UA, O_NO_PROGRESS, O_DEMO, O_COMPARE, O_SERVE, O_PAGES, O_LINKS,
+    O_LATENCY, O_SEED, O_THREADS, O_PLOT,
+};
+
+static const struct option longopts[] = {
+    { "concurrency", required_argument, NULL, 'c' },
+    { "per-host", required_argument, NULL, O_PER_HOST },
+    { "max-pages", required_argument, NULL, O_MAX_PAGES },
+    { "max-depth", required_argument, NULL, O_MAX_DEPTH },
+    { "max-redirects", required_argument, NULL, O_MAX_REDIRECTS },
+    { "timeout", required_argument, NULL, O_TIMEOUT },
+    { "include", required_argument, NULL, O_INCLUDE },
+    { "exclude", required_argument, NULL, O_EXCLUDE },
+    { "any-host", no_argument, NULL, O_ANY_HOST },
+    { "ignore-robots", no_argument, NULL, O_IGNORE_ROBOTS },
+    { "user-agent", required_argument, NULL, O_UA },
+    { "output", required_argument, NULL, 'o' },
+    { "verbose", no_argument, NULL, 'v' },
+    { "no-progress", no_argument, NULL, O_NO_PROGRESS },
+    { "demo", no_argument, NULL, O_DEMO },
+    { "compare", no_argument, NULL, O_COMPARE },
+    { "serve", required_argument, NULL, O_SERVE },
+    { "pages", required_argument, NULL, O_PAGES },
+    { "links", required_argument, NULL, O_LINKS },
+    { "latency", required_argument, NULL, O_LATENCY },
+    { "seed", required_argument, NULL, O_SEED },
+    { "threads", required_argument, NULL, O_THREADS },
+    { "plot", required_argument, NULL, O_PLOT },
+    { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 },
+};
+
+static int number(const char *opt, const char *s, unsigned long long max, unsigned long long *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s || *end || s[0] == '-' || v > max) {
+        fprintf(stderr, "tulip-crawl: %s: expected a number up to %llu, got '%s'\n", opt, max, s);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static void clear_progress(app *a)
+{
+    if (a->progress_shown) {
+        fputs("\r\033[K", stderr);
+        a->progress_shown = false;
+    }
+}
+
+static void on_tick(void *arg, const crawl_stats *st)
+{
+    app *a = arg;
+    double s = (double)st->elapsed_ns / 1e9;
+    fprintf(stderr, "\r\033[K  %" PRIu64 " done   %zu in flight   %zu queued   %.0f pages/s   %.1f s",
+            st->fetched, st->in_flight, st->queued, s > 0 ? (double)st->fetched / s : 0.0, s);
+    a->progress_shown = true;
+}
+
+static void on_row(void *arg, const crawl_row *row)
+{
+    app *a = arg;
+    a->rows++;
+    if (a->out) {
+        a->line.len = 0;
+        if (crawl_jsonl_row(&a->line, row) == 0)
+            fwrite(a->line.data, 1, a->line.len, a->out);
+    }
+    if (a->verbose) {
+        clear_progress(a);
+        char st[16] = "---";
+        if (row->status > 0)
+            snprintf(st, sizeof st, "%d", row->status);
+        printf("%s %7.1f ms  d%-2d %s%s%s\n", st, (double)row->elapsed_ns / 1e6, row->depth, row->url,
+               row->error ? "  " : "", row->error ? row->error : "");
+    }
+    if (a->check && crawl_found_add(&a->found, row) < 0)
+        a->check = false;
+}
+
+static void human_bytes(char *buf, size_t n, uint64_t b)
+{
+    if (b >= 10u << 20)
+        snprintf(buf, n, "%.1f MB", (double)b / 1e6);
+    else if (b >= 10000)
+        snprintf(buf, n, "%.1f kB", (double)b / 1e3);
+    else
+        snprintf(buf, n, "%" PRIu64 " B", b);
+}
+
+static void summary(app *a, int rc)
+{
+    const crawl_stats *st = &a->st;
+    double s = (double)st->elapsed_ns / 1e9;
+    char bytes[32];
+    human_bytes(bytes, sizeof bytes, st->bytes);
+    printf("\n%s %s with %u tasks in %.2f s\n", rc == -ECANCELED ? "Interrupted crawl of" : "Crawled",
+           a->url, a->co.concurrency, s);
+    printf("  pages     %" PRIu64 " fetched, %.0f pages/s, %s of bodies, %" PRIu64 " links seen\n",
+           st->fetched, s > 0 ? (double)st->fetched / s : 0.0, bytes, st->links);
+    printf("  status    2xx %" PRIu64 ", 3xx %" PRIu64 ", 4xx %" PRIu64 ", 5xx %" PRIu64 "\n", st->status[2],
+           st->status[3], st->status[4], st->status[5]);
+    printf("  skipped   %" PRIu64 " offsite, %" PRIu64 " robots.txt", st->offsite, st->robots);
+    if (st->filtered)
+        printf(", %" PRIu64 " by --include/--exclude", st->filtered);
+    if (st->too_deep)
+        printf(", %" PRIu64 " beyond --max-depth", st->too_deep);
+    if (st->over_limit)
+        printf(", %" PRIu64 " over --max-pages", st->over_limit);
+    printf("\n  errors    ");
+    if (!st->nkinds)
+        printf("none");
+    for (size_t i = 0; i < st->nkinds; i++)
+        printf("%s%s %" PRIu64, i ? ", " : "", st->kinds[i].kind, st->kinds[i].n);
+    printf("\n");
+}
+
+static void check_demo(app *a)
+{
+    crawl_site_expect e;
+    if (crawl_site_expected(crawl_demo_site(a->d), crawl_demo_origin(a->d), &e) < 0)
+        return;
+    crawl_buf rep = { 0 };
+    long diffs = crawl_check(&e, &a->found, a->co.concurrency == 1, &rep);
+    if (diffs == 0)
+        printf("  check     every URL the demo site model predicts was found, and nothing else (%zu URLs)\n",
+               e.n);
+    else if (diffs > 0)
+        printf("  check     %ld differences from the demo site model:\n%s", diffs, rep.data ? rep.data : "");
+    crawl_buf_free(&rep);
+    crawl_site_expect_free(&e);
+}
+
+static int crawl_main(void *arg)
+{
+    app *a = arg;
+    if (a->demo) {
+        a->d = crawl_demo_new(&a->demo_opts);
+        int rc = a->d ? crawl_demo_start(a->d) : -errno;
+        if (rc < 0) {
+            fprintf(stderr, "tulip-crawl: cannot start the demo site: %s\n", tulip_strerror(rc));
+            crawl_demo_free(a->d);
+            return rc;
+        }
+        snprintf(a->origin_url, sizeof a->origin_url, "%s/", crawl_demo_origin(a->d));
+        a->url = a->origin_url;
+        printf("Demo site on %s: %u pages, %u links per page, %lld ms per response\n", a->url,
+               a->demo_opts.site.pages, a->demo_opts.site.links_per_page,
+               (long long)(a->demo_opts.latency_ns / 1000000));
+    }
+    a->co.url = a->url;
+    printf("Crawling %s with %u tasks%s...\n", a->url, a->co.concurrency,
+           a->co.ignore_robots ? "" : " (obeying robots.txt)");
+    fflush(stdout);
+    int rc = crawl_run(&a->co, &a->st);
+    clear_progress(a);
+    if (a->d) {
+        crawl_demo_stop(a->d);
+    }
+    if (rc == -EINVAL) {
+        fprintf(stderr, "tulip-crawl: '%s' is not an http(s) URL\n", a->url);
+    } else {
+        summary(a, rc);
+        if (rc < 0 && rc != -ECANCELED)
+            printf("  stopped   %s\n", tulip_strerror(rc));
+        if (a->d && a->check && rc == 0)
+            check_demo(a);
+        if (a->output)
+            printf("  output    %" PRIu64 " rows (JSON Lines) in %s\n", a->rows,
+                   strcmp(a->output, "-") ? a->output : "stdout");
+    }
+    crawl_demo_free(a->d);
+    a->d = NULL;
+    return rc;
+}
+
+static int serve_main(void *arg)
+{
+    app *a = arg;
+    char addr[32];
+    snprintf(addr, sizeof addr, "127.0.0.1:%d", a->serve_port);
+    a->demo_opts.address = addr;
+    a->d = crawl_demo_new(&a->demo_opts);
+    int rc = a->d ? crawl_demo_start(a->d) : -errno;
+    if (rc < 0) {
+        fprintf(stderr, "tulip-crawl: cannot serve on %s: %s\n", addr, tulip_strerror(rc));
+        crawl_demo_free(a->d);
+        return rc;
+    }
+    printf("Serving the demo site on %s/ (%u pages, %u links, %lld ms latency); Ctrl-C stops\n",
+           crawl_demo_origin(a->d), a->demo_opts.site.pages, a->demo_opts.site.links_per_page,
+           (long long)(a->demo_opts.latency_ns / 1000000));
+    fflush(stdout);
+    tulip_sleep(TULIP_FOREVER); /* until SIGINT cancels us */
+    crawl_demo_stop(a->d);
+    crawl_demo_free(a->d);
+    return 0;
+}
+
+static int run_compare(app *a)
+{
+    crawl_demo *d = crawl_demo_new(&a->demo_opts);
+    int rc = d ? crawl_demo_start_thread(d) : -errno;
+    if (rc < 0) {
+        fprintf(stderr, "tulip-crawl: cannot start the demo site: %s\n", tulip_strerror(rc));
+        crawl_demo_free(d);
+        return 1;
+    }
+    unsigned conc = a->threads ? a->threads : a->co.concurrency;
+    printf("Demo site on %s/ (its own thread): %u pages, %u links per page, %lld ms per response\n",
+           crawl_demo_origin(d), a->demo_opts.site.pages, a->demo_opts.site.links_per_page,
+           (long long)(a->demo_opts.latency_ns / 1000000));
+    printf("Crawling it four ways, %u at a time (sequential: 1)...\n", conc);
+    fflush(stdout);
+    crawl_mode_result r[CRAWL_NMODES];
+    int failed = 0;
+    for (int m = 0; m < CRAWL_NMODES; m++) {
+        rc = crawl_compare_mode((enum crawl_mode)m, crawl_demo_site(d), crawl_demo_origin(d),
+                                m == CRAWL_TASKS ? a->co.concurrency : conc, a->co.user_agent, &r[m]);
+        if (rc < 0) {
+            fprintf(stderr, "tulip-crawl: mode %d failed: %s\n", m, tulip_strerror(rc));
+            failed = 1;
+            break;
+        }
+        if (isatty(2))
+            fprintf(stderr, "  %-11s %5.2f s\n", r[m].name, r[m].seconds);
+    }
+    crawl_demo_stop(d);
+    crawl_demo_free(d);
+    if (failed)
+        return 1;
+    printf("\n");
+    crawl_compare_print(stdout, r, CRAWL_NMODES, isatty(1));
+    if (a->plot) {
+        char title[160];
+        snprintf(title, sizeof title, "tulip-crawl --compare: %u pages, %lld ms latency, %u at a time",
+                 a->demo_opts.site.pages, (long long)(a->demo_opts.latency_ns / 1000000), conc);
+        rc = crawl_compare_svg(a->plot, r, CRAWL_NMODES, title);
+        if (rc < 0) {
+            fprintf(stderr, "tulip-crawl: %s: %s\n", a->plot, strerror(-rc));
+            return 1;
+        }
+        printf("\nChart written to %s\n", a->plot);
+    }
+    for (int m = 0; m < CRAWL_NMODES; m++)
+        if (r[m].mismatches)
+            return 1;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static app a;
+    crawl_opts_init(&a.co);
+    a.pat = crawl_patterns_new();
+    if (!a.pat)
+        return 1;
+    a.demo_opts.site = (crawl_site_config){ .pages = 0, .links_per_page = 8, .seed = 1 };
+    a.demo_opts.latency_ns = TULIP_MS(20);
+    a.serve_port = -1;
+    a.progress = true;
+    int c;
+    unsigned long long v;
+    char err[256];
+    while ((c = getopt_long(argc, argv, "c:o:vh", longopts, NULL)) != -1) {
+        const char *name = optind > 1 ? argv[optind - 1] : "";
+        switch (c) {
+        case 'c':
+            if (number("--concurrency", optarg, 100000, &v) || v == 0)
+                return 2;
+            a.co.concurrency = (unsigned)v;
+            break;
+        case O_PER_HOST:
+            if (number(name, optarg, 100000, &v) || v == 0)
+                return 2;
+            a.co.per_host = (unsigned)v;
+            break;
+        case O_MAX_PAGES:
+            if (number(name, optarg, SIZE_MAX, &v))
+                return 2;
+            a.co.max_pages = (size_t)v;
+            break;
+        case O_MAX_DEPTH:
+            if (number(name, optarg, INT_MAX, &v))
+                return 2;
+            a.co.max_depth = (int)v;
+            break;
+        case O_MAX_REDIRECTS:
+            if (number(name, optarg, 1000, &v))
+                return 2;
+            a.co.max_redirects = (unsigned)v;
+            break;
+        case O_TIMEOUT:
+            if (number(name, optarg, 86400000, &v) || v == 0)
+                return 2;
+            a.co.timeout_ns = TULIP_MS((int64_t)v);
+            break;
+        case O_INCLUDE:
+        case O_EXCLUDE:
+            if (crawl_patterns_add(a.pat, c == O_INCLUDE ? CRAWL_PATTERN_INCLUDE : CRAWL_PATTERN_EXCLUDE,
+                                   optarg, err, sizeof err) < 0) {
+                fprintf(stderr, "tulip-crawl: bad pattern '%s': %s\n", optarg, err);
+                return 2;
+            }
+            break;
+        case O_ANY_HOST: a.co.any_host = true; break;
+        case O_IGNORE_ROBOTS: a.co.ignore_robots = true; break;
+        case O_UA: a.co.user_agent = optarg; break;
+        case 'o': a.output = optarg; break;
+        case 'v': a.verbose = true; break;
+        case O_NO_PROGRESS: a.progress = false; break;
+        case O_DEMO: a.demo = true; break;
+        case O_COMPARE: a.compare = true; break;
+        case O_SERVE:
+            if (number(name, optarg, 65535, &v))
+                return 2;
+            a.serve_port = (int)v;
+            break;
+        case O_PAGES:
+            if (number(name, optarg, CRAWL_SITE_MAX_PAGES, &v) || v == 0)
+                return 2;
+            a.demo_opts.site.pages = (unsigned)v;
+            break;
+        case O_LINKS:
+            if (number(name, optarg, CRAWL_SITE_MAX_LINKS, &v) || v == 0)
+                return 2;
+            a.demo_opts.site.links_per_page = (unsigned)v;
+            break;
+        case O_LATENCY:
+            if (number(name, optarg, 60000, &v))
+                return 2;
+            a.demo_opts.latency_ns = TULIP_MS((int64_t)v);
+            break;
+        case O_SEED:
+            if (number(name, optarg, UINT64_MAX, &v))
+                return 2;
+            a.demo_opts.site.seed = v;
+            break;
+        case O_THREADS:
+            if (number(name, optarg, 10000, &v) || v == 0)
+                return 2;
+            a.threads = (unsigned)v;
+            break;
+        case O_PLOT: a.plot = optarg; break;
+        case 'h': fputs(usage, stdout); return 0;
+        default: fputs(usage, stderr); return 2;
+        }
+    }
+    if (optind < argc - 1) {
+        fprintf(stderr, "tulip-crawl: one start URL at most\n%s", usage);
+        return 2;
+    }
+    if (optind == argc - 1)
+        a.url = argv[optind];
+    if (a.url && (a.demo || a.compare || a.serve_port >= 0)) {
+        fprintf(stderr, "tulip-crawl: a URL and --demo/--compare/--serve exclude each other\n");
+        return 2;
+    }
+    if (!a.demo_opts.site.pages)
+        a.demo_opts.site.pages = a.compare ? 150 : 500;
+    if (crawl_patterns_count(a.pat, CRAWL_PATTERN_INCLUDE) + crawl_patterns_count(a.pat, CRAWL_PATTERN_EXCLUDE))
+        a.co.patterns = a.pat;
+    int rc;
+    if (a.compare) {
+        rc = run_compare(&a);
+    } else if (a.serve_port >= 0) {
+        rc = tulip_run(serve_main, &a) < 0;
+    } else {
+        a.demo = !a.url;
+        a.check = a.demo && !a.co.patterns && !a.co.max_pages && a.co.max_depth < 0 && !a.co.ignore_robots &&
+                  !a.co.any_host && a.co.max_redirects >= 2;
+        if (a.output) {
+            a.out = strcmp(a.output, "-") == 0 ? stdout : fopen(a.output, "w");
+            if (!a.out) {
+                fprintf(stderr, "tulip-crawl: %s: %s\n", a.output, strerror(errno));
+                return 1;
+            }
+        }
+        if (a.progress && isatty(2)) {
+            a.co.on_tick = on_tick;
+            a.co.tick_arg = &a;
+        }
+        a.co.on_row = on_row;
+        a.co.row_arg = &a;
+        tulip_config cfg;
+        tulip_config_init(&cfg);
+        rc = tulip_run_ex(crawl_main, &a, &cfg);
+        if (a.out && a.out != stdout && fclose(a.out) != 0) {
+            fprintf(stderr, "tulip-crawl: %s: %s\n", a.output, strerror(errno));
+            rc = -EIO;
+        }
+        rc = rc < 0 && rc != -ECANCELED ? 1 : rc == -ECANCELED ? 130 : 0;
+    }
+    crawl_buf_free(&a.line);
+    crawl_found_free(&a.found);
+    crawl_patterns_free(a.pat);
+    return rc;
+}
