@@ -156,15 +156,21 @@ TULIP_API int tulip_future_reject(tulip_future *f, int err);
 TULIP_API int tulip_future_await(tulip_future *f, void **value);
 /* 1 once f is settled (as seen by its loop). */
 TULIP_API int tulip_future_done(const tulip_future *f);
-/* Call cb(arg, f) on the loop once f settles (immediately-soon if it is
- * already). Errors: -ENOMEM, -EINVAL. */
+/* Call cb(arg, f) on the loop once f settles (at once if it already has).
+ * Errors: -ENOMEM, -EINVAL. */
 TULIP_API int tulip_future_on_done(tulip_future *f, void (*cb)(void *arg, tulip_future *f), void *arg);
 /* Read the outcome of a settled future: 0 + value, or the error; -EAGAIN if
  * still pending. */
 TULIP_API int tulip_future_result(const tulip_future *f, void **value);
-/* Free f. Freeing a future that tasks still wait on is a broken invariant
- * and aborts with a message. */
+/* Free f. Freeing a future that tasks still wait on, or one settled from
+ * another thread that its loop has not seen yet, is a broken invariant and
+ * aborts with a message (use tulip_future_release for those). */
 TULIP_API void tulip_future_free(tulip_future *f);
+/* Give f up: it is freed now if settled, otherwise by its loop right
+ * after it settles (its callbacks still run). For a waiter that stops
+ * waiting (cancelled) on a future some other party will settle. No task
+ * may be waiting on f (that aborts with a message). */
+TULIP_API void tulip_future_release(tulip_future *f);
 
 #ifdef __cplusplus
 }

@@ -164,6 +164,15 @@ void tulip_loop_stop(tulip_loop *l)
         tulip__wake(l);
 }
 
+/* A locked xchg on every pass costs ~4.5 ns: look first, swap only when a
+ * stop was actually requested. */
+static int take_stop(tulip_loop *l)
+{
+    if (!atomic_load_explicit(&l->stop_requested, memory_order_relaxed))
+        return 0;
+    return atomic_exchange_explicit(&l->stop_requested, 0, memory_order_relaxed);
+}
+
 static int alive(const tulip_loop *l)
 {
     return l->ready.n || l->user_timers || l->fds_watched || l->tasks_alive;
@@ -285,7 +294,7 @@ int tulip_loop_run(tulip_loop *l)
     int rc = enter(l);
     if (rc < 0)
         return rc;
-    while (!atomic_exchange_explicit(&l->stop_requested, 0, memory_order_relaxed)) {
+    while (!take_stop(l)) {
         if (!iterate(l, 1))
             break;
     }
@@ -311,7 +320,7 @@ int tulip__loop_run_until(tulip_loop *l, int (*pred)(void *), void *arg)
     if (rc < 0)
         return rc;
     while (!pred(arg)) {
-        if (atomic_exchange_explicit(&l->stop_requested, 0, memory_order_relaxed))
+        if (take_stop(l))
             break;
         if (!iterate(l, 1))
             break;

@@ -113,6 +113,7 @@ struct tulip_loop {
     /* Tasks. */
     tulip__ctx sched_ctx;
     void *sched_fake_stack;        /* ASan */
+    void *tsan_sched;              /* TSan: the loop thread's own fiber */
     const void *sched_stack_bottom;  /* ASan: the thread's own stack */
     size_t sched_stack_size;
     struct tulip__stack_pool stacks;

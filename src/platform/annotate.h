@@ -26,6 +26,31 @@
 #define tulip__asan_finish_switch(save) ((void)(save))
 #endif
 
+/* ThreadSanitizer: each task is a fiber, so TSan keeps one shadow stack
+ * and one vector clock per task instead of seeing one thread's stack
+ * pointer jump between a million stacks. Flag 0 makes a switch a
+ * happens-before edge, which is what it is in tulip. */
+#if defined(__SANITIZE_THREAD__)
+#define TULIP_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define TULIP_TSAN 1
+#endif
+#endif
+
+#ifdef TULIP_TSAN
+#include <sanitizer/tsan_interface.h>
+#define tulip__tsan_create() __tsan_create_fiber(0)
+#define tulip__tsan_destroy(f) __tsan_destroy_fiber(f)
+#define tulip__tsan_current() __tsan_get_current_fiber()
+#define tulip__tsan_switch(f) __tsan_switch_to_fiber((f), 0)
+#else
+#define tulip__tsan_create() ((void *)0)
+#define tulip__tsan_destroy(f) ((void)(f))
+#define tulip__tsan_current() ((void *)0)
+#define tulip__tsan_switch(f) ((void)(f))
+#endif
+
 #if defined(TULIP_HAVE_VALGRIND)
 #include <valgrind/valgrind.h>
 #define tulip__vg_stack_register(lo, hi) VALGRIND_STACK_REGISTER((lo), (hi))

@@ -33,6 +33,8 @@ __attribute__((noinline)) tulip_future *tulip_future_new(void)
     return f;
 }
 
+static void future_destroy(tulip_future *f);
+
 static void complete(tulip_future *f)
 {
     atomic_store_explicit(&f->state, FUT_DONE, memory_order_release);
@@ -53,6 +55,8 @@ static void complete(tulip_future *f)
         free(fifo);
         fifo = next;
     }
+    if (f->released)
+        future_destroy(f);
 }
 
 static void complete_post(struct tulip__post *p)
@@ -146,6 +150,21 @@ int tulip_future_on_done(tulip_future *f, void (*cb)(void *arg, tulip_future *f)
     return 0;
 }
 
+void tulip_future_release(tulip_future *f)
+{
+    if (!f)
+        return;
+    if (f->waiters.n) {
+        fprintf(stderr, "tulip: tulip_future_release: %zu tasks still wait on this future\n", f->waiters.n);
+        abort();
+    }
+    if (atomic_load(&f->state) == FUT_DONE) {
+        future_destroy(f);
+        return;
+    }
+    f->released = 1; /* complete() frees it */
+}
+
 void tulip_future_free(tulip_future *f)
 {
     if (!f)
@@ -158,6 +177,11 @@ void tulip_future_free(tulip_future *f)
         fprintf(stderr, "tulip: tulip_future_free: settled from another thread, not yet seen by its loop\n");
         abort();
     }
+    future_destroy(f);
+}
+
+static void future_destroy(tulip_future *f)
+{
     while (f->callbacks) {
         struct fut_cb *c = f->callbacks;
         f->callbacks = c->next;

@@ -36,6 +36,7 @@ static void switch_to_loop(tulip_task *t)
 {
     tulip_loop *l = t->loop;
     tulip__asan_start_switch(&t->fake_stack, l->sched_stack_bottom, l->sched_stack_size);
+    tulip__tsan_switch(l->tsan_sched);
     tulip__ctx_switch(&t->ctx, &l->sched_ctx);
     tulip__asan_finish_switch(t->fake_stack);
 }
@@ -58,6 +59,7 @@ static void task_entry(void *p)
     l->dead_task = t;
     /* Final switch: NULL tells ASan this fiber's fake stack can go. */
     tulip__asan_start_switch(NULL, l->sched_stack_bottom, l->sched_stack_size);
+    tulip__tsan_switch(l->tsan_sched);
     tulip__ctx_switch(&t->ctx, &l->sched_ctx);
     fprintf(stderr, "tulip: finished task %llu was resumed\n", (unsigned long long)t->id);
     abort();
@@ -76,6 +78,8 @@ void tulip__task_resume(tulip_loop *l, tulip_task *t)
     l->stats.switches++;
 
     tulip__asan_start_switch(&l->sched_fake_stack, t->stack->lo, t->stack->size);
+    l->tsan_sched = tulip__tsan_current();
+    tulip__tsan_switch(t->tsan_fiber);
     tulip__ctx_switch(&l->sched_ctx, &t->ctx);
     tulip__asan_finish_switch(l->sched_fake_stack);
 
@@ -87,6 +91,8 @@ void tulip__task_resume(tulip_loop *l, tulip_task *t)
         l->dead_task = NULL;
         tulip__stack_put(&l->stacks, dead->stack);
         dead->stack = NULL;
+        tulip__tsan_destroy(dead->tsan_fiber);
+        dead->tsan_fiber = NULL;
         if (dead->detached)
             task_free(dead);
     }
@@ -126,6 +132,7 @@ static tulip_task *spawn(tulip_loop *l, tulip_fn fn, void *arg, const void *site
         return NULL;
     }
     tulip__ctx_make(&t->ctx, t->stack->lo, t->stack->size, task_entry, t);
+    t->tsan_fiber = tulip__tsan_create();
     t->run.kind = TULIP__RUN_TASK;
     t->loop = l;
     t->fn = fn;
@@ -193,6 +200,7 @@ void tulip__tasks_free_all(tulip_loop *l)
         tulip_task *t = l->all_tasks;
         if (t->state != TULIP__TASK_DONE) {
             tulip__timer_stop(l, &t->timer);
+            tulip__tsan_destroy(t->tsan_fiber);
             run_local_dtors(t);
             if (t->stack)
                 tulip__stack_put(&l->stacks, t->stack);

@@ -88,6 +88,7 @@ struct tulip_task {
     uint64_t id;
     int64_t created;
     void *fake_stack;              /* ASan */
+    void *tsan_fiber;              /* TSan */
     const void *spawn_site;        /* return address of the spawning call */
     char name[32];
 };
@@ -209,6 +210,7 @@ struct tulip_future {
     const void *site;              /* return address of tulip_future_new's caller */
     uint8_t registered;
     uint8_t awaited;               /* awaited or its result read */
+    uint8_t released;              /* owner gave it up: free once settled */
 };
 
 #endif
