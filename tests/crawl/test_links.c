@@ -1,3 +1,4 @@
+#define _GNU_SOURCE
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "test_util.h"
 #include "links.h"
 
 static const char PAGE[] = "http://ex.com/dir/page.html";
@@ -270,6 +272,75 @@ static void test_many_links_and_deep_nesting(void **state)
     free(html);
 }
 
+/* 20,000 nested elements (the crawler's tag cap) parsed and freed on a
+ * 32 KiB coroutine stack: neither the walk nor the teardown may recurse. */
+static char *deep_html;
+static size_t deep_len;
+
+static int deep_task(void *arg)
+{
+    (void)arg;
+    crawl_links l;
+    int rc = crawl_links_extract(deep_html, deep_len, PAGE, &l);
+    if (rc == 0 && (l.n != 1 || strcmp(l.urls[0], "http://ex.com/deep") != 0))
+        rc = -EBADMSG;
+    crawl_links_free(&l);
+    return rc;
+}
+
+static void test_deep_nesting_small_stack(void **state)
+{
+    (void)state;
+    size_t depth = test_scale(20000) < 2000 ? 2000 : test_scale(20000);
+    deep_html = malloc(depth * 5 + 64);
+    assert_non_null(deep_html);
+    deep_len = 0;
+    for (size_t i = 0; i < depth; i++) {
+        memcpy(deep_html + deep_len, "<div>", 5);
+        deep_len += 5;
+    }
+    deep_len += (size_t)sprintf(deep_html + deep_len, "<a href=/deep>x</a>");
+    tulip_config cfg;
+    tulip_config_init(&cfg);
+    cfg.stack_size = 32 * 1024;
+    assert_int_equal(tulip_run_ex(deep_task, NULL, &cfg), 0);
+    free(deep_html);
+}
+
+static void test_cut(void **state)
+{
+    (void)state;
+    static const char html[] = "<p>a < b <b>x</b><i>y</i><!-- c --><a href=/z>";
+    size_t tags;
+    size_t n = crawl_links_cut(html, sizeof html - 1, 100, &tags);
+    assert_int_equal(n, sizeof html - 1);
+    assert_int_equal(tags, 4); /* p, b, i, a: not "< b", "</b>" or "<!--" */
+    n = crawl_links_cut(html, sizeof html - 1, 2, &tags);
+    assert_int_equal(tags, 2);
+    assert_int_equal(n, (size_t)(strstr(html, "<i>") - html));
+    assert_int_equal(crawl_links_cut(html, sizeof html - 1, 0, NULL), 0);
+    assert_int_equal(crawl_links_cut("<", 1, 0, &tags), 1);
+    assert_int_equal(tags, 0);
+}
+
+static void test_rejected_listed(void **state)
+{
+    (void)state;
+    static const char html[] = "<a href='mailto:a@b'>m</a><a href='javascript:x()'>j</a>"
+                               "<a href='mailto:a@b'>dup</a><a href='htp://x/'>typo</a><a href=/ok>ok</a>";
+    crawl_links l;
+    assert_int_equal(crawl_links_extract(html, sizeof html - 1, PAGE, &l), 0);
+    assert_int_equal(l.n, 1);
+    assert_int_equal(l.skipped, 4);
+    assert_int_equal(l.nrejected, 3);
+    assert_string_equal(l.rejected[0], "mailto:a@b");
+    assert_int_equal(l.rejected_err[0], -EPROTONOSUPPORT);
+    assert_string_equal(l.rejected[1], "javascript:x()");
+    assert_string_equal(l.rejected[2], "htp://x/");
+    crawl_links_free(&l);
+    assert_null(l.rejected);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -283,6 +354,9 @@ int main(void)
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_binary_junk),
         cmocka_unit_test(test_many_links_and_deep_nesting),
+        cmocka_unit_test(test_deep_nesting_small_stack),
+        cmocka_unit_test(test_cut),
+        cmocka_unit_test(test_rejected_listed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -291,7 +291,9 @@ static int visit(crawl *c, const item *it)
         return rc;
     st->fetched++;
     if (rc < 0) {
-        error_row(c, it->url, it->depth, it->parent, crawl_error_kind(rc), ns);
+        /* the URL is http(s): here it means a reply in another HTTP version */
+        error_row(c, it->url, it->depth, it->parent,
+                  rc == -EPROTONOSUPPORT ? "unsupported-protocol" : crawl_error_kind(rc), ns);
         return 0;
     }
     st->status[r->status / 100]++;
@@ -310,7 +312,9 @@ static int visit(crawl *c, const item *it)
         else
             offer(c, target, it->depth + 1, it->hops + 1, it->url);
     } else if (loc && lrc != -ENOMEM) {
-        error_row(c, loc, it->depth + 1, it->url, crawl_error_kind(lrc), 0);
+        st->bad_links++;
+        crawl_row bad = { .url = loc, .depth = it->depth + 1, .parent = it->url, .error = crawl_error_kind(lrc) };
+        emit(c, &bad);
     }
     free(target);
     bool deeper = c->o->max_depth < 0 || it->depth < c->o->max_depth;
@@ -322,8 +326,12 @@ static int visit(crawl *c, const item *it)
             for (size_t i = 0; i < l.n; i++)
                 offer(c, l.urls[i], it->depth + 1, 0, it->url);
             for (size_t i = 0; i < l.nrejected; i++)
-                if (crawl_scope_first(c->scope, l.rejected[i]) == 1)
-                    error_row(c, l.rejected[i], it->depth + 1, it->url, crawl_error_kind(l.rejected_err[i]), 0);
+                if (crawl_scope_first(c->scope, l.rejected[i]) == 1) {
+                    st->bad_links++;
+                    crawl_row bad = { .url = l.rejected[i], .depth = it->depth + 1, .parent = it->url,
+                                      .error = crawl_error_kind(l.rejected_err[i]) };
+                    emit(c, &bad);
+                }
             crawl_links_free(&l);
         } else if (rc != -ECANCELED && rc != -ETIMEDOUT) {
             count_kind(st, rc == -ENOMEM ? "out-of-memory" : "parse");

@@ -41,14 +41,16 @@
 typedef struct crawl_stats {
     uint64_t fetched;          /* URLs requested (a response or an error) */
     uint64_t status[6];        /* responses by class: [2] = 2xx ... [5] = 5xx */
-    uint64_t errors;           /* fetches that got no usable response */
+    uint64_t errors;           /* fetches that got no usable response, and
+                                  redirect targets past --max-redirects */
+    uint64_t bad_links;        /* hrefs not followed: other schemes, junk */
     uint64_t offsite, robots;  /* found, not fetched */
     uint64_t filtered, too_deep, over_limit; /* refused by the scope rules */
     uint64_t bytes;            /* body bytes received */
     uint64_t links;            /* links extracted */
     size_t in_flight, queued;  /* now */
     int64_t elapsed_ns;        /* since crawl_run started */
-    size_t nkinds;             /* errors by kind, in order of first sight */
+    size_t nkinds;             /* `errors` by kind, in order of first sight */
     struct { const char *kind; uint64_t n; } kinds[CRAWL_MAX_KINDS];
 } crawl_stats;
 

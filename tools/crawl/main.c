@@ -190,6 +190,8 @@ static void summary(app *a, int rc)
         printf(", %" PRIu64 " beyond --max-depth", st->too_deep);
     if (st->over_limit)
         printf(", %" PRIu64 " over --max-pages", st->over_limit);
+    if (st->bad_links)
+        printf("\n  links     %" PRIu64 " not followed (other schemes such as mailto:, or junk)", st->bad_links);
     printf("\n  errors    ");
     if (!st->nkinds)
         printf("none");

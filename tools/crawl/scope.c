@@ -115,12 +115,12 @@ int crawl_scope_admit(crawl_scope *s, const char *url, int depth)
         return -EINVAL;
     if (s->slot[find(s, url)])
         return CRAWL_SEEN;
+    if (s->o.max_depth >= 0 && depth > s->o.max_depth)
+        return CRAWL_TOO_DEEP;
     if (!s->o.any_host && crawl_url_same_host(s->start, url) != 1) {
         int rc = remember(s, url);
         return rc ? rc : CRAWL_OFFSITE;
     }
-    if (s->o.max_depth >= 0 && depth > s->o.max_depth)
-        return CRAWL_TOO_DEEP;
     if (depth > 0 && s->o.patterns && crawl_patterns_accept(s->o.patterns, url) != 1)
         return CRAWL_FILTERED;
     if (s->o.max_pages && s->admitted >= s->o.max_pages)

@@ -1,0 +1,84 @@
+/* --compare: each of the four modes fetches exactly the model's URL set of
+ * a small demo site served from its own thread. No timings asserted. */
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "test_util.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "compare.h"
+
+static void test_modes_fetch_full_set(void **state)
+{
+    (void)state;
+    static const struct { unsigned pages, links; uint64_t seed; } sites[] = { { 7, 2, 0 }, { 30, 4, 5 } };
+    for (size_t s = 0; s < sizeof sites / sizeof sites[0]; s++) {
+        crawl_demo_opts o = { .site = { .pages = sites[s].pages, .links_per_page = sites[s].links,
+                                        .seed = sites[s].seed } };
+        crawl_demo *d = crawl_demo_new(&o);
+        assert_non_null(d);
+        assert_int_equal(crawl_demo_start_thread(d), 0);
+        crawl_site_expect e;
+        assert_int_equal(crawl_site_expected(crawl_demo_site(d), crawl_demo_origin(d), &e), 0);
+        size_t fetched = 0;
+        for (size_t i = 0; i < e.n; i++)
+            fetched += (e.v[i].flags & CRAWL_SITE_FETCHED) != 0;
+        crawl_site_expect_free(&e);
+        crawl_mode_result r[CRAWL_NMODES];
+        for (int m = 0; m < CRAWL_NMODES; m++) {
+            assert_int_equal(crawl_compare_mode((enum crawl_mode)m, crawl_demo_site(d), crawl_demo_origin(d),
+                                                4, NULL, &r[m]),
+                             0);
+            assert_int_equal(r[m].mismatches, 0);
+            assert_int_equal(r[m].fetched, fetched);
+            assert_int_equal(r[m].errors, 0);
+            assert_true(r[m].peak_threads >= 1);
+        }
+        crawl_demo_stop(d);
+        crawl_demo_free(d);
+
+        /* the printers produce what they promise */
+        char path[] = "/tmp/tulip-compare-XXXXXX";
+        int fd = mkstemp(path);
+        assert_true(fd >= 0);
+        close(fd);
+        assert_int_equal(crawl_compare_svg(path, r, CRAWL_NMODES, "a <title> & more"), 0);
+        FILE *f = fopen(path, "r");
+        assert_non_null(f);
+        char buf[8192];
+        size_t n = fread(buf, 1, sizeof buf - 1, f);
+        buf[n] = '\0';
+        fclose(f);
+        unlink(path);
+        assert_non_null(strstr(buf, "<svg"));
+        assert_non_null(strstr(buf, "a &lt;title&gt; &amp; more"));
+        assert_non_null(strstr(buf, "callbacks"));
+        assert_non_null(strstr(buf, "</svg>"));
+        f = tmpfile();
+        assert_non_null(f);
+        crawl_compare_print(f, r, CRAWL_NMODES, 0);
+        rewind(f);
+        n = fread(buf, 1, sizeof buf - 1, f);
+        buf[n] = '\0';
+        fclose(f);
+        assert_non_null(strstr(buf, "sequential"));
+        assert_non_null(strstr(buf, "tasks"));
+        assert_null(strstr(buf, "NO"));
+    }
+    assert_int_equal(crawl_compare_svg("/nonexistent-dir/x.svg", NULL, 0, ""), -ENOENT);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_modes_fetch_full_set),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
