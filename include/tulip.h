@@ -14,6 +14,7 @@
 #endif
 #include "tulip/stream.h"
 #include "tulip/pool.h"
+#include "tulip/runtime.h"
 #include "tulip/process.h"
 #include "tulip/http_parser.h"
 #include "tulip/http.h"

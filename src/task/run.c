@@ -17,6 +17,24 @@ static int no_tasks(void *p)
     return ((tulip_loop *)p)->tasks_alive == 0;
 }
 
+int tulip__run_main(tulip_loop *l, tulip_task *t)
+{
+    tulip__loop_run_until(l, task_is_done, t);
+    if (t->state != TULIP__TASK_DONE)
+        tulip_cancel(t); /* stopped with tulip_loop_stop */
+
+    /* Leftovers: cancel everything and let it unwind. */
+    for (tulip_task *x = l->all_tasks; x; x = x->all_next)
+        if (x->state != TULIP__TASK_DONE)
+            tulip_cancel(x);
+    tulip__loop_run_until(l, no_tasks, l);
+
+    int result = t->state == TULIP__TASK_DONE ? t->result : -ECANCELED;
+    if (t->state == TULIP__TASK_DONE)
+        tulip__task_release(t); /* joined, in effect: not a leak */
+    return result;
+}
+
 static void on_sigint(void *arg, int signo)
 {
     tulip_task *main_task = arg;
@@ -50,19 +68,7 @@ int tulip_run_ex(tulip_fn main_fn, void *arg, const tulip_config *cfg)
         !(current.sa_flags & SA_SIGINFO))
         sigint_watched = tulip_signal_watch(l, SIGINT, on_sigint, t) == 0;
 
-    tulip__loop_run_until(l, task_is_done, t);
-    if (t->state != TULIP__TASK_DONE)
-        tulip_cancel(t); /* stopped with tulip_loop_stop */
-
-    /* Leftovers: cancel everything and let it unwind. */
-    for (tulip_task *x = l->all_tasks; x; x = x->all_next)
-        if (x->state != TULIP__TASK_DONE)
-            tulip_cancel(x);
-    tulip__loop_run_until(l, no_tasks, l);
-
-    int result = t->state == TULIP__TASK_DONE ? t->result : -ECANCELED;
-    if (t->state == TULIP__TASK_DONE)
-        tulip__task_release(t); /* joined, in effect: not a leak */
+    int result = tulip__run_main(l, t);
     if (sigint_watched)
         tulip_signal_unwatch(l, SIGINT);
     tulip_loop_free(l); /* frees every other finished, unjoined task */
