@@ -100,8 +100,8 @@ typedef struct tulip_http_reply {
     size_t body_len;
     bool decoded;                 /* a Content-Encoding was undone */
     bool reused;                  /* the final request used a pooled connection */
-    uint64_t bytes_in;            /* bytes received on the wire, all hops */
-    uint64_t bytes_out;           /* bytes sent on the wire, all hops */
+    uint64_t bytes_in;            /* HTTP bytes received, all hops (TLS overhead not counted) */
+    uint64_t bytes_out;           /* HTTP bytes sent, all hops */
     int64_t connect_ns;           /* connect + TLS of the final hop (0 if reused) */
     int64_t first_byte_ns;        /* final hop: request sent -> head received */
     int64_t total_ns;             /* the whole call */
@@ -131,7 +131,8 @@ TULIP_API const char *tulip_http_reply_header(const tulip_http_reply *r, const c
  *                     for a connection closed before any response byte)
  *   -EBADMSG          malformed response: bad status line, header or
  *                     framing (e.g. Content-Length with chunked), bad chunk,
- *                     or a corrupt gzip/deflate body
+ *                     a corrupt gzip/deflate body, an unasked 101, or a
+ *                     connection closed in the middle of the head
  *   -EMSGSIZE         response head longer than max_head or with more than
  *                     max_headers fields
  *   -EFBIG            body (decoded) longer than max_body
@@ -176,7 +177,8 @@ typedef struct tulip_http_url {
     size_t host_len;
     bool ipv6;                    /* host was [..] */
     int port;                     /* explicit or the scheme's default */
-    const char *path;             /* path + query, "/" when empty; no fragment */
+    const char *path;             /* path + query, "/" when empty; no fragment.
+                                     "http://h?q" gives "?q" (sent as "/?q") */
     size_t path_len;
 } tulip_http_url;
 

@@ -1,0 +1,117 @@
+/* Shared pieces of the HTTP client and server: a growable byte buffer,
+ * the body sink (size limit + gzip/deflate decoding), the connection pool. */
+#ifndef TULIP_HTTP_INTERNAL_H
+#define TULIP_HTTP_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#ifdef TULIP_HAVE_ZLIB
+#include <zlib.h>
+#endif
+
+#include "tulip/http.h"
+#include "tulip/stream.h"
+#include "tulip/sync.h"
+
+/* ---- byte buffer ---------------------------------------------------- */
+
+typedef struct tulip__hbuf {
+    char *p;
+    size_t len;
+    size_t cap;
+} tulip__hbuf;
+
+/* Make room for extra more bytes (plus one for a terminating NUL).
+ * Errors: -ENOMEM. */
+int tulip__hbuf_reserve(tulip__hbuf *b, size_t extra);
+int tulip__hbuf_add(tulip__hbuf *b, const void *p, size_t n);
+int tulip__hbuf_adds(tulip__hbuf *b, const char *s);
+int tulip__hbuf_addu(tulip__hbuf *b, uint64_t v);
+void tulip__hbuf_free(tulip__hbuf *b);
+
+/* ---- body sink ------------------------------------------------------ */
+
+enum { TULIP__CODING_IDENTITY, TULIP__CODING_GZIP, TULIP__CODING_DEFLATE, TULIP__CODING_OTHER };
+
+/* The coding a Content-Encoding value names (OTHER for anything we do not
+ * decode, stacked codings included). */
+int tulip__http_coding(const char *v, size_t n);
+
+typedef struct tulip__http_sink {
+    tulip__hbuf out;
+    size_t max;        /* bound on decoded bytes */
+    uint64_t raw;      /* bytes received */
+    uint64_t max_raw;  /* bound on bytes received */
+    int coding;
+    int zstate;        /* 0 not started, 1 inflating, 2 stream ended */
+    unsigned char probe[2];
+    unsigned nprobe;
+#ifdef TULIP_HAVE_ZLIB
+    z_stream z;
+#endif
+} tulip__http_sink;
+
+void tulip__http_sink_init(tulip__http_sink *s, size_t max, int coding);
+/* Errors: -EFBIG (past max), -EBADMSG (corrupt compressed data), -ENOMEM. */
+int tulip__http_sink_put(tulip__http_sink *s, const char *p, size_t n);
+/* The body is complete: a compressed stream must have ended. The output is
+ * NUL-terminated (and allocated even when empty). Errors: -EBADMSG, -ENOMEM. */
+int tulip__http_sink_finish(tulip__http_sink *s);
+/* Release zlib state (and the output unless taken). */
+void tulip__http_sink_drop(tulip__http_sink *s);
+
+/* ---- connections ---------------------------------------------------- */
+
+typedef struct tulip__http_host tulip__http_host;
+
+typedef struct tulip__http_conn {
+    tulip__http_host *host;
+    tulip_stream *s;
+    tulip__hbuf in;                 /* received bytes; [off, in.len) unread */
+    size_t off;
+    tulip_http_header *hdrs;        /* parser header slots */
+    int64_t idle_since;
+    uint64_t uses;
+    struct tulip__http_conn *next;  /* idle list */
+} tulip__http_conn;
+
+struct tulip__http_host {
+    char *key;                      /* "http://host:port" */
+    char *name;                     /* host for DNS and SNI, no brackets */
+    char *addr;                     /* for tulip_dial: "host:port" or "[v6]:port" */
+    bool https;
+    tulip_sem slots;                /* busy connections */
+    tulip__http_conn *idle;         /* most recently used first */
+    size_t nidle;
+    size_t open;
+    struct tulip__http_host *next;
+};
+
+struct tulip_http_client {
+    tulip_http_client_opts o;
+    char *user_agent;
+    char *ca_file;
+    struct tulip_tls_ctx *tls;
+    bool own_tls;
+    tulip__http_host *hosts;
+    tulip_http_client_stats st;
+};
+
+/* Take a connection to u's host, waiting for a slot: an idle one unless
+ * fresh, else a new one. *connect_ns gets the connect+TLS time (0 if
+ * reused). Errors: those of tulip_dial and the TLS handshake, -ENOMEM,
+ * -ECANCELED, -ETIMEDOUT, -EPROTONOSUPPORT (https without TLS). */
+int tulip__http_pool_get(tulip_http_client *c, const tulip_http_url *u, bool fresh,
+                         tulip__http_conn **out, int64_t *connect_ns);
+/* Give conn back: pooled if reusable, else closed. Never parks. */
+void tulip__http_pool_put(tulip_http_client *c, tulip__http_conn *conn, bool reusable);
+/* Close every idle connection and free the hosts. */
+void tulip__http_pool_free(tulip_http_client *c);
+
+/* Resolve ref against the absolute URL base (RFC 3986 section 5.2, enough
+ * for Location headers) into a new string without fragment; bytes outside
+ * visible ASCII are percent-encoded. NULL with errno ENOMEM, EINVAL. */
+char *tulip__http_resolve(const char *base, const char *ref, size_t ref_len);
+
+#endif
