@@ -131,8 +131,13 @@ static int uring_update(tulip_loop *l, struct tulip__fd *f)
 
 static void uring_forget(tulip_loop *l, struct tulip__fd *f)
 {
-    if (f->registered)
-        remove_poll(l->backend_data, f);
+    struct uring_data_s *d = l->backend_data;
+    if (f->registered && remove_poll(d, f) == 0) {
+        /* Now, not at the next wait: an armed poll holds a reference to
+         * the file, and tulip_close must really close it (the peer has to
+         * see EOF/EPIPE before our close returns). */
+        io_uring_submit(&d->ring);
+    }
 }
 
 static void complete(tulip_loop *l, uint64_t data, int res, unsigned flags)

@@ -93,6 +93,7 @@ struct tulip_loop {
     int debug;
 
     struct tulip__readyq ready;
+    size_t batch_woken;            /* tasks woken/spawned during this batch */
     struct tulip__timer_heap timers;
     size_t user_timers;            /* call_later/soon handles pending */
     struct tulip_timer *timer_free;  /* recycled handles */

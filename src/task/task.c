@@ -151,6 +151,7 @@ static tulip_task *spawn(tulip_loop *l, tulip_fn fn, void *arg, const void *site
     l->stats.tasks_spawned++;
     t->state = TULIP__TASK_READY;
     tulip__ready_push(l, &t->run);
+    l->batch_woken++;
     return t;
 }
 
@@ -281,6 +282,7 @@ void tulip__task_wake(tulip_task *t, int result)
     t->wake_result = result;
     t->state = TULIP__TASK_READY;
     tulip__ready_push(t->loop, &t->run);
+    t->loop->batch_woken++;
 }
 
 void tulip__task_interrupt(tulip_task *t, int err)
