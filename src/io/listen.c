@@ -1,0 +1,120 @@
+/* tulip_listen and tulip_accept. Accept under fd exhaustion backs off
+ * instead of failing: the pending connection keeps the listener readable,
+ * so a server that retried at once would spin the CPU until an fd frees. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "net_internal.h"
+#include "../common/fault.h"
+
+#define BACKOFF_FIRST TULIP_MS(1)
+#define BACKOFF_MAX TULIP_MS(100)
+
+static int bind_listen(int fd, const struct tulip__netspec *ns, const struct sockaddr *sa, socklen_t len,
+                       int backlog)
+{
+    if (ns->family != AF_UNIX && ns->socktype == SOCK_STREAM) {
+        int one = 1;
+        if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0)
+            return -errno;
+    }
+    if (bind(fd, sa, len) < 0)
+        return -errno;
+    if (ns->socktype == SOCK_STREAM && listen(fd, backlog > 0 ? backlog : SOMAXCONN) < 0)
+        return -errno;
+    return 0;
+}
+
+int tulip_listen(const char *network, const char *address, int backlog)
+{
+    struct tulip__netspec ns;
+    int rc = tulip__net_parse(network, &ns);
+    if (rc < 0)
+        return rc;
+    if (ns.family == AF_UNIX) {
+        struct sockaddr_un sun;
+        socklen_t len;
+        rc = tulip__unix_addr(address, &sun, &len);
+        if (rc < 0)
+            return rc;
+        int fd = tulip__socket(AF_UNIX, ns.socktype, 0);
+        if (fd < 0)
+            return fd;
+        rc = bind_listen(fd, &ns, (struct sockaddr *)&sun, len, backlog);
+        if (rc < 0) {
+            tulip_close(fd);
+            return rc;
+        }
+        return fd;
+    }
+    struct addrinfo *list;
+    rc = tulip__net_resolve(&ns, address, 1, &list);
+    if (rc < 0)
+        return rc;
+    int err = -EADDRNOTAVAIL;
+    for (struct addrinfo *ai = list; ai; ai = ai->ai_next) {
+        int fd = tulip__socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
+        if (fd < 0) {
+            err = fd;
+            if (fd == -EMFILE || fd == -ENFILE || fd == -ENOMEM || fd == -ENOBUFS)
+                break;
+            continue;
+        }
+        rc = bind_listen(fd, &ns, ai->ai_addr, ai->ai_addrlen, backlog);
+        if (rc == 0) {
+            freeaddrinfo(list);
+            return fd;
+        }
+        tulip_close(fd);
+        err = rc;
+    }
+    freeaddrinfo(list);
+    return err;
+}
+
+int tulip_accept(int lfd, struct sockaddr *sa, socklen_t *len)
+{
+    struct tulip__fd *f;
+    int rc = tulip__io_enter(lfd, &f);
+    if (rc < 0)
+        return rc;
+    int64_t backoff = BACKOFF_FIRST;
+    for (;;) {
+        int fd = tulip__fault(TULIP_FAULT_SOCKET)
+                     ? -1
+                     : accept4(lfd, sa, len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd >= 0) {
+            struct tulip__fd *nf = tulip__fd_get(tulip__current()->loop, fd);
+            if (nf) {
+                nf->nonblock = 1;
+                nf->is_socket = 1;
+            }
+            return fd;
+        }
+        switch (errno) {
+        case EINTR:
+        case ECONNABORTED: /* the peer gave up first: take the next one */
+        case EPROTO:
+            continue;
+        case EAGAIN:
+            rc = tulip__wait_fd(lfd, TULIP_READABLE, 0);
+            if (rc < 0)
+                return rc;
+            continue;
+        case EMFILE:
+        case ENFILE:
+        case ENOBUFS:
+        case ENOMEM:
+            rc = tulip_sleep(backoff);
+            if (rc < 0)
+                return rc;
+            backoff = backoff * 2 < BACKOFF_MAX ? backoff * 2 : BACKOFF_MAX;
+            continue;
+        default:
+            return -errno;
+        }
+    }
+}

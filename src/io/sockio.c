@@ -1,0 +1,167 @@
+/* Vectored and socket I/O that parks: each call tries the operation first
+ * and waits for readiness only after EAGAIN (the rule the edge-triggered
+ * backend relies on; see fd_io.c). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <string.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "net_internal.h"
+
+/* After an operation failed with errno: 1 to retry it, else the error. */
+static int after_failure(int fd, int dir)
+{
+    if (errno == EINTR)
+        return 1;
+    if (errno != EAGAIN)
+        return -errno;
+    int rc = tulip__wait_fd(fd, dir, 0);
+    return rc < 0 ? rc : 1;
+}
+
+ssize_t tulip_readv(int fd, const struct iovec *iov, int iovcnt)
+{
+    struct tulip__fd *f;
+    int rc = tulip__io_enter(fd, &f);
+    if (rc < 0)
+        return rc;
+    for (;;) {
+        ssize_t r = readv(fd, iov, iovcnt);
+        if (r >= 0)
+            return r;
+        if ((rc = after_failure(fd, TULIP_READABLE)) < 0)
+            return rc;
+    }
+}
+
+ssize_t tulip_writev(int fd, const struct iovec *iov, int iovcnt)
+{
+    struct tulip__fd *f;
+    int rc = tulip__io_enter(fd, &f);
+    if (rc < 0)
+        return rc;
+    /* sendmsg, not writev, on sockets: only it can refuse SIGPIPE. */
+    int sock = f->is_socket != 2;
+    struct msghdr m;
+    memset(&m, 0, sizeof m);
+    m.msg_iov = (struct iovec *)iov;
+    m.msg_iovlen = (size_t)iovcnt;
+    for (;;) {
+        ssize_t r;
+        if (sock) {
+            r = sendmsg(fd, &m, MSG_NOSIGNAL);
+            if (r < 0 && errno == ENOTSOCK) {
+                sock = 0;
+                f->is_socket = 2;
+                continue;
+            }
+        } else {
+            r = writev(fd, iov, iovcnt);
+        }
+        if (r >= 0)
+            return r;
+        if ((rc = after_failure(fd, TULIP_WRITABLE)) < 0)
+            return rc;
+    }
+}
+
+ssize_t tulip_recv(int fd, void *buf, size_t n, int flags)
+{
+    return tulip_recvfrom(fd, buf, n, flags, NULL, NULL);
+}
+
+ssize_t tulip_send(int fd, const void *buf, size_t n, int flags)
+{
+    return tulip_sendto(fd, buf, n, flags, NULL, 0);
+}
+
+ssize_t tulip_recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *sa, socklen_t *len)
+{
+    struct tulip__fd *f;
+    int rc = tulip__io_enter(fd, &f);
+    if (rc < 0)
+        return rc;
+    for (;;) {
+        ssize_t r = recvfrom(fd, buf, n, flags, sa, len);
+        if (r >= 0)
+            return r;
+        if ((flags & MSG_DONTWAIT) && errno == EAGAIN)
+            return -EAGAIN;
+        if ((rc = after_failure(fd, TULIP_READABLE)) < 0)
+            return rc;
+    }
+}
+
+ssize_t tulip_sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *sa, socklen_t len)
+{
+    struct tulip__fd *f;
+    int rc = tulip__io_enter(fd, &f);
+    if (rc < 0)
+        return rc;
+    for (;;) {
+        ssize_t r = sendto(fd, buf, n, flags | MSG_NOSIGNAL, sa, len);
+        if (r >= 0)
+            return r;
+        if ((flags & MSG_DONTWAIT) && errno == EAGAIN)
+            return -EAGAIN;
+        if ((rc = after_failure(fd, TULIP_WRITABLE)) < 0)
+            return rc;
+    }
+}
+
+ssize_t tulip_recvmsg(int fd, struct msghdr *msg, int flags)
+{
+    struct tulip__fd *f;
+    int rc = tulip__io_enter(fd, &f);
+    if (rc < 0)
+        return rc;
+    for (;;) {
+        ssize_t r = recvmsg(fd, msg, flags | MSG_CMSG_CLOEXEC);
+        if (r >= 0)
+            return r;
+        if ((flags & MSG_DONTWAIT) && errno == EAGAIN)
+            return -EAGAIN;
+        if ((rc = after_failure(fd, TULIP_READABLE)) < 0)
+            return rc;
+    }
+}
+
+ssize_t tulip_sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+    struct tulip__fd *f;
+    int rc = tulip__io_enter(fd, &f);
+    if (rc < 0)
+        return rc;
+    for (;;) {
+        ssize_t r = sendmsg(fd, msg, flags | MSG_NOSIGNAL);
+        if (r >= 0)
+            return r;
+        if ((flags & MSG_DONTWAIT) && errno == EAGAIN)
+            return -EAGAIN;
+        if ((rc = after_failure(fd, TULIP_WRITABLE)) < 0)
+            return rc;
+    }
+}
+
+ssize_t tulip_sendfile(int out_fd, int in_fd, off_t *offset, size_t count)
+{
+    struct tulip__fd *f;
+    int rc = tulip__io_enter(out_fd, &f);
+    if (rc < 0)
+        return rc;
+    for (;;) {
+        ssize_t r = sendfile(out_fd, in_fd, offset, count);
+        if (r >= 0)
+            return r;
+        if ((rc = after_failure(out_fd, TULIP_WRITABLE)) < 0)
+            return rc;
+    }
+}
+
+int tulip_shutdown(int fd, int how)
+{
+    return shutdown(fd, how) == 0 ? 0 : -errno;
+}
