@@ -1,0 +1,69 @@
+#!/bin/sh
+# tulip-crawl vs the asyncio + aiohttp crawler over the same local demo site
+# (served by `tulip-crawl --serve`, pinned to another core), at the same
+# concurrency: once without latency (raw crawler speed), once with a
+# per-response latency L (does N pages at concurrency C take N*L/C?).
+#
+# usage: bench/run_crawl.sh BUILD_DIR [PAGES] [CONCURRENCY] [LATENCY_MS]
+# Prints figures; never fails on them. Needs Debian's python3-aiohttp.
+set -eu
+BUILD=${1:?usage: bench/run_crawl.sh BUILD_DIR [PAGES] [CONCURRENCY] [LATENCY_MS]}
+PAGES=${2:-5000}
+CONC=${3:-64}
+LAT=${4:-50}
+CRAWL=$BUILD/tulip-crawl
+PY=/usr/bin/python3          # Debian's, which has aiohttp (not a pyenv one)
+HERE=$(cd "$(dirname "$0")" && pwd)
+NCPU=$(nproc)
+SRV_CPU=0
+CLI_CPU=$((NCPU > 1 ? 1 : 0))
+PORT=${PORT:-18931}
+
+[ -x "$CRAWL" ] || { echo "no $CRAWL: build first" >&2; exit 1; }
+$PY -c 'import aiohttp' 2>/dev/null || { echo "python3-aiohttp missing (scripts/deps.sh --bench)" >&2; exit 1; }
+
+serve() { # latency_ms
+    taskset -c $SRV_CPU "$CRAWL" --serve $PORT --pages "$PAGES" --latency "$1" >/dev/null &
+    SRV=$!
+    i=0
+    while ! "$PY" -c "import socket; socket.create_connection(('127.0.0.1', $PORT), 0.2)" 2>/dev/null; do
+        i=$((i + 1)); [ $i -lt 100 ] && kill -0 $SRV 2>/dev/null || { echo "server did not start" >&2; exit 1; }
+        sleep 0.05
+    done
+}
+stop() { kill $SRV 2>/dev/null || true; wait $SRV 2>/dev/null || true; }
+trap stop EXIT
+
+tulip_run() { # -> "pages seconds rate"
+    taskset -c $CLI_CPU "$CRAWL" "http://127.0.0.1:$PORT/" -c "$CONC" --no-progress |
+        awk '/^Crawled/ { s = $(NF-1) } /^  pages/ { n = $2; r = $4 } END { print n, s, r }'
+}
+aio_run() {
+    taskset -c $CLI_CPU "$PY" "$HERE/crawl_aiohttp.py" "http://127.0.0.1:$PORT/" "$CONC" |
+        awk '{ print $2, $4, $6 }'
+}
+
+echo "demo site: $PAGES pages, 8 links/page; concurrency $CONC; server on cpu $SRV_CPU, crawler on cpu $CLI_CPU"
+echo
+echo "1) no latency: raw crawler speed (best of 3)"
+serve 0
+best() { b=0; line=""; for i in 1 2 3; do l=$($1); r=$(echo "$l" | awk '{print $3}');
+         if [ "${r%.*}" -gt "${b%.*}" ]; then b=$r; line=$l; fi; done; echo "$line"; }
+T=$(best tulip_run); A=$(best aio_run)
+stop
+printf "   %-14s %7s %9s %9s\n" crawler pages seconds pages/s
+echo "$T" | awk '{ printf "   %-14s %7s %9s %9s\n", "tulip-crawl", $1, $2, $3 }'
+echo "$A" | awk '{ printf "   %-14s %7s %9s %9s\n", "aiohttp", $1, $2, $3 }'
+echo "$T $A" | awk '{ printf "   ratio: tulip-crawl %.1fx aiohttp (target >= 10x)\n", $3 / $6 }'
+echo
+echo "2) latency $LAT ms per response: N pages at concurrency C vs N*L/C"
+serve "$LAT"
+T=$(tulip_run); A=$(aio_run)
+stop
+for who in tulip-crawl aiohttp; do
+    [ $who = tulip-crawl ] && L=$T || L=$A
+    echo "$L" | awk -v who=$who -v lat="$LAT" -v c="$CONC" '{
+        ideal = $1 * lat / 1000 / c;
+        printf "   %-12s %6d pages in %7.3f s; N*L/C = %7.3f s; %+.1f%% (target within 5%%)\n",
+               who, $1, $2, ideal, ($2 / ideal - 1) * 100 }'
+done
