@@ -8,8 +8,8 @@
 #include "tulip/task.h"
 #include "tulip/io.h"
 #include "tulip/sync.h"
-#if __has_include("tulip/net.h") /* landing: sockets and signal waits */
 #include "tulip/net.h"
+#if __has_include("tulip/signal.h") /* landing: task-level signal waits */
 #include "tulip/signal.h"
 #endif
 #include "tulip/stream.h"

@@ -12,9 +12,11 @@ extern "C" {
 #endif
 
 /* Park until fd is ready for events (TULIP_READABLE | TULIP_WRITABLE).
- * Returns the ready subset (> 0). Errors: -EBADF (fd not open or closed
- * with tulip_close while waiting), -EBUSY (another task already waits on fd
- * in that direction), -EINVAL (no events), -ECANCELED, -ETIMEDOUT, -EPERM. */
+ * Several tasks may wait on one fd: each readiness wakes them all, and
+ * those that find nothing to do (EAGAIN) simply wait again. Returns the
+ * ready subset (> 0). Errors: -EBADF (fd not open or closed with
+ * tulip_close while waiting), -EBUSY (fd has a tulip_watch_fd watcher),
+ * -EINVAL (no events), -ECANCELED, -ETIMEDOUT, -EPERM. */
 TULIP_API int tulip_wait_fd(int fd, int events);
 
 /* read(2) that parks: returns bytes read (0 at EOF) or -errno

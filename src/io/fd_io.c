@@ -24,11 +24,9 @@ struct fd_waiter {
 static void unlink_waiter(struct fd_waiter *w, int update)
 {
     struct tulip__fd *f = w->f;
-    if (f->reader == &w->rd)
-        f->reader = NULL;
-    if (f->writer == &w->wr)
-        f->writer = NULL;
-    f->interest &= ~w->events;
+    tulip__fdwait_unlink(&f->reader, &w->rd);
+    tulip__fdwait_unlink(&f->writer, &w->wr);
+    f->interest = (f->reader ? TULIP_READABLE : 0) | (f->writer ? TULIP_WRITABLE : 0);
     if (update)
         tulip__fd_update(w->loop, f);
 }
@@ -77,8 +75,6 @@ int tulip__wait_fd(int fd, int events, int check_level)
         f->mode = TULIP__FD_TASK;
     }
     f->mode = TULIP__FD_TASK;
-    if (((events & TULIP_READABLE) && f->reader) || ((events & TULIP_WRITABLE) && f->writer))
-        return -EBUSY;
     if (check_level) {
         /* The public call promises level semantics: remembered edges may be
          * stale and a consumed edge says nothing about data still unread,
@@ -121,14 +117,15 @@ int tulip__wait_fd(int fd, int events, int check_level)
     struct fd_waiter w;
     w.rd.ready = rd_ready;
     w.wr.ready = wr_ready;
+    w.rd.linked = w.wr.linked = 0;
     w.task = t;
     w.loop = l;
     w.f = f;
     w.events = events;
     if (events & TULIP_READABLE)
-        f->reader = &w.rd;
+        tulip__fdwait_link(&f->reader, &w.rd);
     if (events & TULIP_WRITABLE)
-        f->writer = &w.wr;
+        tulip__fdwait_link(&f->writer, &w.wr);
     f->interest |= events;
     int rc = tulip__fd_update(l, f);
     if (rc < 0) {

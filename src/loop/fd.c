@@ -72,21 +72,22 @@ static void watch_dispatch(struct tulip__fd *f, int events)
 
 void tulip__fd_event(tulip_loop *l, struct tulip__fd *f, int events)
 {
-    (void)l;
     if (f->mode == TULIP__FD_WATCH) {
         watch_dispatch(f, events);
         return;
     }
+    int fd = f->fd;
     f->ready_bits |= (uint8_t)events;
     if ((events & TULIP_READABLE) && f->reader) {
-        struct tulip__fdwait *w = f->reader;
         f->ready_bits &= (uint8_t)~TULIP_READABLE;
-        w->ready(w, TULIP_READABLE);
+        tulip__fdwait_fire(&f->reader, TULIP_READABLE);
     }
+    /* The reader callbacks may have closed the fd (tulip_close frees f). */
+    if (tulip__fd_peek(l, fd) != f)
+        return;
     if ((events & TULIP_WRITABLE) && f->writer) {
-        struct tulip__fdwait *w = f->writer;
         f->ready_bits &= (uint8_t)~TULIP_WRITABLE;
-        w->ready(w, TULIP_WRITABLE);
+        tulip__fdwait_fire(&f->writer, TULIP_WRITABLE);
     }
 }
 
@@ -101,10 +102,8 @@ static void fd_release(tulip_loop *l, int fd)
     if (f->mode == TULIP__FD_WATCH) {
         watch_dispatch(f, -EBADF);
     } else {
-        if (f->reader)
-            f->reader->ready(f->reader, -EBADF);
-        if (f->writer && f->writer != f->reader)
-            f->writer->ready(f->writer, -EBADF);
+        tulip__fdwait_fire(&f->reader, -EBADF);
+        tulip__fdwait_fire(&f->writer, -EBADF);
     }
     free(f);
 }

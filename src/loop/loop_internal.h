@@ -39,10 +39,60 @@ struct tulip__post {
     void (*drop)(struct tulip__post *);  /* loop freed before run; may be NULL */
 };
 
-/* A wait on one direction of an fd: a parked task or a callback watcher. */
+/* A wait on one direction of an fd: a parked task or a callback watcher.
+ * In task mode each direction has a list of them (several tasks may wait to
+ * read one fd, e.g. acceptors of one listener): a readiness edge detaches
+ * the whole list and calls every ready(), since with edges a waiter left
+ * behind could wait forever. ready() is called unlinked. */
 struct tulip__fdwait {
     void (*ready)(struct tulip__fdwait *w, int events);
+    struct tulip__fdwait *prev, *next;
+    uint8_t linked;
 };
+
+static inline void tulip__fdwait_link(struct tulip__fdwait **head, struct tulip__fdwait *w)
+{
+    w->next = NULL;
+    w->prev = NULL;
+    w->linked = 1;
+    if (!*head) {
+        *head = w;
+        return;
+    }
+    struct tulip__fdwait *tail = *head;
+    while (tail->next)
+        tail = tail->next;
+    tail->next = w;
+    w->prev = tail;
+}
+
+static inline void tulip__fdwait_unlink(struct tulip__fdwait **head, struct tulip__fdwait *w)
+{
+    if (!w->linked)
+        return;
+    if (w->prev)
+        w->prev->next = w->next;
+    else
+        *head = w->next;
+    if (w->next)
+        w->next->prev = w->prev;
+    w->prev = w->next = NULL;
+    w->linked = 0;
+}
+
+/* Detach a whole list and call ready(events) on each member, FIFO. */
+static inline void tulip__fdwait_fire(struct tulip__fdwait **head, int events)
+{
+    struct tulip__fdwait *w = *head;
+    *head = NULL;
+    while (w) {
+        struct tulip__fdwait *next = w->next;
+        w->prev = w->next = NULL;
+        w->linked = 0;
+        w->ready(w, events);
+        w = next;
+    }
+}
 
 /* Per-fd state, indexed by fd number. In task mode the fd is registered
  * once, edge-triggered for both directions (as Go's netpoller does), and
@@ -58,7 +108,7 @@ struct tulip__fd {
     uint8_t is_socket;             /* 0 unknown, 1 yes, 2 no */
     uint8_t nonblock;              /* O_NONBLOCK set by us or found set */
     int interest;                  /* directions with a waiter (watch mode: wanted) */
-    struct tulip__fdwait *reader, *writer;
+    struct tulip__fdwait *reader, *writer;  /* task mode: list heads; watch mode: the watcher */
     int backend_slot;              /* backend private (poll array index) */
 };
 

@@ -27,7 +27,7 @@ static void wake_readable(struct tulip__fdwait *w, int events)
     (void)n;
     atomic_store(&l->wake_pending, 0);
     /* Edge-triggered: stay armed. */
-    l->wake_fdstate->reader = &l->wake_wait;
+    tulip__fdwait_link(&l->wake_fdstate->reader, &l->wake_wait);
 }
 
 int tulip__wake_init(tulip_loop *l)
@@ -46,7 +46,7 @@ int tulip__wake_init(tulip_loop *l)
     }
     l->wake_wait.ready = wake_readable;
     f->mode = TULIP__FD_TASK;
-    f->reader = &l->wake_wait;
+    tulip__fdwait_link(&f->reader, &l->wake_wait);
     f->interest = TULIP_READABLE;
     l->wake_fdstate = f;
     int rc = tulip__fd_update(l, f);
