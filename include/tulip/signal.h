@@ -1,0 +1,29 @@
+/* Signals as something a task waits for. Built on tulip_signal_watch
+ * (include/tulip/loop.h): while at least one task waits for a signal,
+ * tulip's handler is installed for it; when the last waiter leaves, the
+ * previous disposition is restored. A signal that arrives while no task
+ * waits gets that previous disposition (SIGTERM's default ends the
+ * process), so a task that must never miss one keeps waiting. */
+#ifndef TULIP_SIGNAL_H
+#define TULIP_SIGNAL_H
+
+#include "tulip/common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Park until one of the n signals in signos arrives and return its number.
+ * Every task waiting for that signal wakes (a broadcast). Signals must be
+ * below 32 and catchable. A cancellation point.
+ * Errors: -EINVAL (n == 0, NULL, or a bad or uncatchable signal), -EBUSY
+ * (another loop watches that signal, or tulip_signal_watch is used on it
+ * directly; tulip_run watches SIGINT to cancel the main task, so under
+ * tulip_run SIGINT is delivered as that cancellation instead), -ENOMEM,
+ * -ECANCELED, -ETIMEDOUT, -EPERM (not in a task). */
+TULIP_API int tulip_signal_wait(const int *signos, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
