@@ -134,8 +134,33 @@ static void offer(crawl *c, const char *url, int depth, unsigned hops, const cha
     }
 }
 
+/* For a URL in canonical form (every URL the crawler queues is one):
+ * the length of its "scheme://authority" prefix and its target (path and
+ * query). A string scan instead of a full parse per page; -1 if the URL
+ * does not look canonical, and the caller parses it properly. */
+static int canonical_split(const char *url, size_t *key_len, const char **target)
+{
+    const char *p = strstr(url, "://");
+    if (!p || p == url)
+        return -1;
+    const char *a = p + 3;
+    size_t alen = strcspn(a, "/?#");
+    if (!alen || a[alen] == '#')
+        return -1;
+    *key_len = (size_t)(a + alen - url);
+    *target = a[alen] ? a + alen : "/";
+    return 0;
+}
+
 static origin *origin_of(crawl *c, const char *url)
 {
+    size_t klen;
+    const char *target;
+    if (canonical_split(url, &klen, &target) == 0) {
+        for (origin *o = c->origins; o; o = o->next)
+            if (strncmp(o->key, url, klen) == 0 && o->key[klen] == 0)
+                return o;
+    }
     crawl_url_parts p;
     if (crawl_url_split(url, &p))
         return NULL;
@@ -203,6 +228,10 @@ static int robots_allow(crawl *c, const char *url)
         if (rc < 0)
             return rc;
     }
+    size_t klen;
+    const char *target;
+    if (canonical_split(url, &klen, &target) == 0)
+        return crawl_robots_allowed(o->robots, target);
     crawl_url_parts p;
     int rc = crawl_url_split(url, &p);
     if (rc)
