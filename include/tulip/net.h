@@ -31,8 +31,9 @@ extern "C" {
  * resolved address is tried in order until one connects. A connect timeout
  * is a scope around the call. For udp/unixgram the socket is only
  * connected (no packet is sent).
- * Errors: -EINVAL (unknown network, malformed address), -ENOENT (name
- * not found, see tulip_getaddrinfo for the other resolver errors), the
+ * Errors: -EINVAL (unknown network, malformed address, port above
+ * 65535), -ENAMETOOLONG (unix path), -ENOENT (name not found, or no such
+ * unix path; see tulip_getaddrinfo for the other resolver errors), the
  * last address's connect error (-ECONNREFUSED, -ENETUNREACH,
  * -EHOSTUNREACH, -EAGAIN for a unix socket whose backlog is full, ...),
  * -EMFILE/-ENFILE, -ENOMEM, -ECANCELED, -ETIMEDOUT, -EPERM. */
@@ -44,7 +45,8 @@ TULIP_API int tulip_dial(const char *network, const char *address);
  * ready for tulip_recvfrom. Numeric addresses never park; a host name is
  * resolved as tulip_dial does (so from a task only), and the first
  * address that binds is used.
- * Errors: -EINVAL, -ENOENT (and the other resolver errors), -EADDRINUSE,
+ * Errors: -EINVAL, -ENAMETOOLONG, -ENOENT (and the other resolver
+ * errors), -EADDRINUSE,
  * -EACCES, -EADDRNOTAVAIL, -EAFNOSUPPORT, -EMFILE/-ENFILE, -ENOMEM, and
  * for names -ECANCELED, -ETIMEDOUT, -EPERM. */
 TULIP_API int tulip_listen(const char *network, const char *address, int backlog);
@@ -70,7 +72,8 @@ TULIP_API int tulip_sockname(int fd, int peer, char *buf, size_t n);
 /* Vectored and socket I/O, as their POSIX namesakes, parking instead of
  * returning EAGAIN. Reads return 0 at EOF. Writes may be short (the count
  * written); a cancelled write wrote nothing. Send calls add MSG_NOSIGNAL;
- * recvmsg adds MSG_CMSG_CLOEXEC. Common errors: -EBADF, -ENOTSOCK
+ * recvmsg adds MSG_CMSG_CLOEXEC; with MSG_DONTWAIT the socket calls
+ * return -EAGAIN instead of parking. Common errors: -EBADF, -ENOTSOCK
  * (socket calls on other fds), -ECONNRESET, -EPIPE, -ENOTCONN,
  * -EMSGSIZE (datagram too large), -EINVAL, -ECANCELED, -ETIMEDOUT, -EPERM.
  * readv/writev also work on pipes and other fds. */
