@@ -9,9 +9,7 @@
 #include "tulip/io.h"
 #include "tulip/sync.h"
 #include "tulip/net.h"
-#if __has_include("tulip/signal.h") /* landing: task-level signal waits */
 #include "tulip/signal.h"
-#endif
 #include "tulip/stream.h"
 #include "tulip/pool.h"
 #include "tulip/runtime.h"

@@ -133,6 +133,8 @@ static int epoll_wait_ns(tulip_loop *l, int64_t timeout_ns)
             events |= TULIP_READABLE;
         if (e & (EPOLLOUT | EPOLLHUP | EPOLLERR))
             events |= TULIP_WRITABLE;
+        if (e & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+            events |= TULIP__EV_HUP;
         struct tulip__fd *f = tulip__fd_peek(l, d->events[i].data.fd);
         if (f && f->registered)
             tulip__fd_event(l, f, events);

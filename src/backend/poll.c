@@ -121,6 +121,8 @@ static int poll_wait_ns(tulip_loop *l, int64_t timeout_ns)
             events |= TULIP_READABLE;
         if (r & (POLLOUT | POLLHUP | POLLERR | POLLNVAL))
             events |= TULIP_WRITABLE;
+        if (r & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL))
+            events |= TULIP__EV_HUP;
         struct tulip__fd *f = tulip__fd_peek(l, d->snapshot[i].fd);
         if (f && f->registered)
             tulip__fd_event(l, f, events);

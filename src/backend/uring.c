@@ -156,12 +156,14 @@ static void complete(tulip_loop *l, uint64_t data, int res, unsigned flags)
         return; /* a removed poll or a closed fd's */
     int events = 0;
     if (res < 0) {
-        events = TULIP_READABLE | TULIP_WRITABLE; /* let the I/O call report it */
+        events = TULIP_READABLE | TULIP_WRITABLE | TULIP__EV_HUP; /* the I/O call reports it */
     } else {
         if (res & (POLLIN | POLLRDHUP | POLLHUP | POLLERR))
             events |= TULIP_READABLE;
         if (res & (POLLOUT | POLLHUP | POLLERR))
             events |= TULIP_WRITABLE;
+        if (res & (POLLRDHUP | POLLHUP | POLLERR))
+            events |= TULIP__EV_HUP;
     }
     if (f->mode == TULIP__FD_WATCH || !(flags & IORING_CQE_F_MORE))
         f->registered = 0; /* one-shot done, or the multishot ended */

@@ -72,6 +72,12 @@ static void watch_dispatch(struct tulip__fd *f, int events)
 
 void tulip__fd_event(tulip_loop *l, struct tulip__fd *f, int events)
 {
+    if (events & TULIP__EV_HUP) {
+        /* An EOF or error raises no further edge: a read after a short
+         * one must not wait for one (see tulip_read). */
+        f->hup = 1;
+        events &= TULIP_READABLE | TULIP_WRITABLE;
+    }
     if (f->mode == TULIP__FD_WATCH) {
         watch_dispatch(f, events);
         return;

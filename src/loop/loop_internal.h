@@ -107,6 +107,9 @@ struct tulip__fd {
     uint8_t ready_bits;            /* edges not yet consumed (task mode) */
     uint8_t is_socket;             /* 0 unknown, 1 yes, 2 no */
     uint8_t nonblock;              /* O_NONBLOCK set by us or found set */
+    uint8_t stream;                /* 0 unknown, 1 stream socket or pipe, 2 other */
+    uint8_t drained;               /* last read was short: the queue is empty */
+    uint8_t hup;                   /* peer hung up or error seen: reads never wait first */
     int interest;                  /* directions with a waiter (watch mode: wanted) */
     struct tulip__fdwait *reader, *writer;  /* task mode: list heads; watch mode: the watcher */
     int backend_slot;              /* backend private (poll array index) */
@@ -241,7 +244,8 @@ static inline struct tulip__fd *tulip__fd_peek(tulip_loop *l, int fd)
 /* Recompute registration after reader/writer/interest changed. */
 int tulip__fd_update(tulip_loop *l, struct tulip__fd *f);
 /* Called by backends for each event (TULIP_READABLE|TULIP_WRITABLE bits;
- * errors and hang-ups are reported as both). */
+ * errors and hang-ups are reported as both, plus TULIP__EV_HUP). */
+#define TULIP__EV_HUP 4
 void tulip__fd_event(tulip_loop *l, struct tulip__fd *f, int events);
 
 /* Post from any thread (and, for signals, from a handler). */

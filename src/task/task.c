@@ -200,6 +200,14 @@ void tulip__tasks_free_all(tulip_loop *l)
     while (l->all_tasks) {
         tulip_task *t = l->all_tasks;
         if (t->state != TULIP__TASK_DONE) {
+            /* Unhook it from whatever it waits on, so nothing (a pool
+             * worker, a signal slot, a wait queue) keeps pointing at it or
+             * at this loop. */
+            if (t->state == TULIP__TASK_PARKED && t->park_cancel) {
+                void (*cancel)(void *) = t->park_cancel;
+                t->park_cancel = NULL;
+                cancel(t->park_ctx);
+            }
             tulip__timer_stop(l, &t->timer);
             tulip__tsan_destroy(t->tsan_fiber);
             run_local_dtors(t);
