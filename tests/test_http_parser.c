@@ -167,8 +167,8 @@ static struct norm parse_all_ways(int kind, const char *in, size_t n, const stru
 {
     struct guard g = guard_new(n);
     tulip_http_header hdrs[MAXH];
-    tulip_http_request req;
-    tulip_http_response res;
+    tulip_http_request req = {0};
+    tulip_http_response res = {0};
     tulip_http_parser p;
     struct norm whole, z;
     char *b;
