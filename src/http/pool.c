@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 
 #include "http_internal.h"
+#include "../loop/loop_internal.h"
 #include "../common/fault.h"
 #include "../io/stream_internal.h"
 #include "tulip/net.h"
@@ -74,6 +75,16 @@ static bool conn_alive(tulip__http_conn *conn)
 {
     if (tulip_stream_buffered(conn->s) > 0)
         return false;
+    /* The loop records every readable edge and hang-up: if none came since
+     * the last response was read, the server has sent nothing, and the
+     * MSG_PEEK system call (one per request, 28% of a crawl's system time)
+     * can be skipped. One that came but was not polled yet makes the
+     * request fail, and a failed request on a reused connection is retried
+     * on a fresh one (see client.c). */
+    tulip_loop *l = tulip_loop_current();
+    const struct tulip__fd *f = l ? tulip__fd_peek(l, tulip_stream_fd(conn->s)) : NULL;
+    if (f && f->registered && f->mode == TULIP__FD_TASK && !(f->ready_bits & TULIP_READABLE) && !f->hup)
+        return true;
     char b;
     ssize_t r = recv(tulip_stream_fd(conn->s), &b, 1, MSG_PEEK | MSG_DONTWAIT);
     return r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
