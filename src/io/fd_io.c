@@ -192,6 +192,23 @@ int tulip__io_enter(int fd, struct tulip__fd **f)
     return tulip__fd_prepare(t->loop, fd, f);
 }
 
+/* After an I/O call failed (errno set): 1 to try again - after waiting
+ * for dir if it was EAGAIN - or the error. *f is looked up again after a
+ * wait: another task may have closed the fd between our wake-up and our
+ * turn to run. */
+int tulip__io_retry(int fd, int dir, struct tulip__fd **f)
+{
+    if (errno == EINTR)
+        return 1;
+    if (errno != EAGAIN)
+        return -errno;
+    int rc = tulip__wait_fd(fd, dir, 0);
+    if (rc < 0)
+        return rc;
+    *f = tulip__fd_peek(tulip__current()->loop, fd);
+    return *f ? 1 : -EBADF;
+}
+
 /* Is fd a byte stream (stream socket, pipe)? There a short read means the
  * kernel queue was empty at that instant; for datagrams or terminals it
  * does not. Found once per fd. */
@@ -241,16 +258,8 @@ ssize_t tulip_read(int fd, void *buf, size_t n)
                 f->drained = 1;
             return r;
         }
-        if (errno == EINTR)
-            continue;
-        if (errno != EAGAIN)
-            return -errno;
-        rc = tulip__wait_fd(fd, TULIP_READABLE, 0);
-        if (rc < 0)
+        if ((rc = tulip__io_retry(fd, TULIP_READABLE, &f)) < 0)
             return rc;
-        f = tulip__fd_peek(tulip__current()->loop, fd);
-        if (!f)
-            return -EBADF;
     }
 }
 
@@ -279,16 +288,8 @@ ssize_t tulip_write(int fd, const void *buf, size_t n)
         ssize_t r = write_once(f, fd, buf, n);
         if (r >= 0)
             return r;
-        if (errno == EINTR)
-            continue;
-        if (errno != EAGAIN)
-            return -errno;
-        rc = tulip__wait_fd(fd, TULIP_WRITABLE, 0);
-        if (rc < 0)
+        if ((rc = tulip__io_retry(fd, TULIP_WRITABLE, &f)) < 0)
             return rc;
-        f = tulip__fd_peek(tulip__current()->loop, fd);
-        if (!f)
-            return -EBADF;
     }
 }
 

@@ -9,6 +9,10 @@
  * poll(2) (for callers that have not just seen EAGAIN). Returns the ready
  * directions or -errno. */
 int tulip__wait_fd(int fd, int events, int check_level);
+/* The retry rule of every parking I/O call, after it failed with errno:
+ * 1 to try again (EINTR, or EAGAIN and fd is now ready; *f refreshed), or
+ * the negative error. */
+int tulip__io_retry(int fd, int dir, struct tulip__fd **f);
 /* Cancellation point + fairness budget + make fd non-blocking. */
 int tulip__io_enter(int fd, struct tulip__fd **f);
 /* Make fd non-blocking and return its state. */

@@ -11,17 +11,6 @@
 
 #include "net_internal.h"
 
-/* After an operation failed with errno: 1 to retry it, else the error. */
-static int after_failure(int fd, int dir)
-{
-    if (errno == EINTR)
-        return 1;
-    if (errno != EAGAIN)
-        return -errno;
-    int rc = tulip__wait_fd(fd, dir, 0);
-    return rc < 0 ? rc : 1;
-}
-
 ssize_t tulip_readv(int fd, const struct iovec *iov, int iovcnt)
 {
     struct tulip__fd *f;
@@ -32,7 +21,7 @@ ssize_t tulip_readv(int fd, const struct iovec *iov, int iovcnt)
         ssize_t r = readv(fd, iov, iovcnt);
         if (r >= 0)
             return r;
-        if ((rc = after_failure(fd, TULIP_READABLE)) < 0)
+        if ((rc = tulip__io_retry(fd, TULIP_READABLE, &f)) < 0)
             return rc;
     }
 }
@@ -63,7 +52,7 @@ ssize_t tulip_writev(int fd, const struct iovec *iov, int iovcnt)
         }
         if (r >= 0)
             return r;
-        if ((rc = after_failure(fd, TULIP_WRITABLE)) < 0)
+        if ((rc = tulip__io_retry(fd, TULIP_WRITABLE, &f)) < 0)
             return rc;
     }
 }
@@ -90,7 +79,7 @@ ssize_t tulip_recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *
             return r;
         if ((flags & MSG_DONTWAIT) && errno == EAGAIN)
             return -EAGAIN;
-        if ((rc = after_failure(fd, TULIP_READABLE)) < 0)
+        if ((rc = tulip__io_retry(fd, TULIP_READABLE, &f)) < 0)
             return rc;
     }
 }
@@ -107,7 +96,7 @@ ssize_t tulip_sendto(int fd, const void *buf, size_t n, int flags, const struct 
             return r;
         if ((flags & MSG_DONTWAIT) && errno == EAGAIN)
             return -EAGAIN;
-        if ((rc = after_failure(fd, TULIP_WRITABLE)) < 0)
+        if ((rc = tulip__io_retry(fd, TULIP_WRITABLE, &f)) < 0)
             return rc;
     }
 }
@@ -124,7 +113,7 @@ ssize_t tulip_recvmsg(int fd, struct msghdr *msg, int flags)
             return r;
         if ((flags & MSG_DONTWAIT) && errno == EAGAIN)
             return -EAGAIN;
-        if ((rc = after_failure(fd, TULIP_READABLE)) < 0)
+        if ((rc = tulip__io_retry(fd, TULIP_READABLE, &f)) < 0)
             return rc;
     }
 }
@@ -141,7 +130,7 @@ ssize_t tulip_sendmsg(int fd, const struct msghdr *msg, int flags)
             return r;
         if ((flags & MSG_DONTWAIT) && errno == EAGAIN)
             return -EAGAIN;
-        if ((rc = after_failure(fd, TULIP_WRITABLE)) < 0)
+        if ((rc = tulip__io_retry(fd, TULIP_WRITABLE, &f)) < 0)
             return rc;
     }
 }
@@ -156,7 +145,7 @@ ssize_t tulip_sendfile(int out_fd, int in_fd, off_t *offset, size_t count)
         ssize_t r = sendfile(out_fd, in_fd, offset, count);
         if (r >= 0)
             return r;
-        if ((rc = after_failure(out_fd, TULIP_WRITABLE)) < 0)
+        if ((rc = tulip__io_retry(out_fd, TULIP_WRITABLE, &f)) < 0)
             return rc;
     }
 }

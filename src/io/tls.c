@@ -267,14 +267,12 @@ static int classify(struct tls *t, int ret, int *want)
     }
 }
 
-/* Wait for the direction OpenSSL asked for. Another task of this stream may
- * already wait in that direction (a reader needing to write during a key
- * update while a writer waits, rare): then poll gently instead. */
+/* Wait for the direction OpenSSL asked for. Another task of this stream
+ * may wait in the same direction (a reader that must write during a key
+ * update while a writer waits): several waiters per fd are fine. */
 static int wait_for(int fd, int want)
 {
     int rc = tulip__wait_fd(fd, want, 0);
-    if (rc == -EBUSY)
-        rc = tulip_sleep(TULIP_MS(1));
     return rc < 0 ? rc : 0;
 }
 
