@@ -390,6 +390,38 @@ static void test_all_bytes(void **state)
     }
 }
 
+/* The string reads of canonical URLs agree with the full parser. */
+static void test_canonical_reads(void **state)
+{
+    (void)state;
+    const char *urls[] = {"http://example.com/", "https://example.com:8443/a/b?q=1", "http://[::1]:8080/x",
+                          "http://127.0.0.1/", "https://a.b.c"};
+    for (size_t i = 0; i < sizeof urls / sizeof urls[0]; i++) {
+        char *canon;
+        assert_int_equal(crawl_url_normalize(urls[i], &canon), 0);
+        crawl_url_parts parts;
+        assert_int_equal(crawl_url_split(canon, &parts), 0);
+        const char *host, *auth, *target;
+        size_t hlen, alen;
+        assert_int_equal(crawl_url_canonical_host(canon, &host, &hlen), 0);
+        assert_int_equal(hlen, strlen(parts.host));
+        assert_memory_equal(host, parts.host, hlen);
+        assert_int_equal(crawl_url_canonical_authority(canon, &auth, &alen, &target), 0);
+        assert_int_equal(alen, strlen(parts.authority));
+        assert_memory_equal(auth, parts.authority, alen);
+        assert_string_equal(target, parts.target);
+        crawl_url_parts_free(&parts);
+        free(canon);
+    }
+    const char *host, *auth;
+    size_t n;
+    assert_int_equal(crawl_url_canonical_host("no-scheme/path", &host, &n), -EINVAL);
+    assert_int_equal(crawl_url_canonical_host("http:///path", &host, &n), -EINVAL);
+    assert_int_equal(crawl_url_canonical_authority("http://h#frag", &auth, &n, NULL), -EINVAL);
+    /* Userinfo: declined, so callers take the parser (which drops it). */
+    assert_int_equal(crawl_url_canonical_host("http://user@example.com/", &host, &n), -EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -401,6 +433,7 @@ int main(void)
         cmocka_unit_test(test_resolve_table),
         cmocka_unit_test(test_split),
         cmocka_unit_test(test_same_host),
+        cmocka_unit_test(test_canonical_reads),
         cmocka_unit_test(test_strerror),
         cmocka_unit_test(test_all_bytes),
     };

@@ -134,29 +134,14 @@ static void offer(crawl *c, const char *url, int depth, unsigned hops, const cha
     }
 }
 
-/* For a URL in canonical form (every URL the crawler queues is one):
- * the length of its "scheme://authority" prefix and its target (path and
- * query). A string scan instead of a full parse per page; -1 if the URL
- * does not look canonical, and the caller parses it properly. */
-static int canonical_split(const char *url, size_t *key_len, const char **target)
-{
-    const char *p = strstr(url, "://");
-    if (!p || p == url)
-        return -1;
-    const char *a = p + 3;
-    size_t alen = strcspn(a, "/?#");
-    if (!alen || a[alen] == '#')
-        return -1;
-    *key_len = (size_t)(a + alen - url);
-    *target = a[alen] ? a + alen : "/";
-    return 0;
-}
-
 static origin *origin_of(crawl *c, const char *url)
 {
-    size_t klen;
-    const char *target;
-    if (canonical_split(url, &klen, &target) == 0) {
+    /* Queued URLs are canonical: the key is the string up to the end of
+     * the authority, found without a parse per page. */
+    const char *auth;
+    size_t alen;
+    if (crawl_url_canonical_authority(url, &auth, &alen, NULL) == 0) {
+        size_t klen = (size_t)(auth + alen - url);
         for (origin *o = c->origins; o; o = o->next)
             if (strncmp(o->key, url, klen) == 0 && o->key[klen] == 0)
                 return o;
@@ -228,9 +213,9 @@ static int robots_allow(crawl *c, const char *url)
         if (rc < 0)
             return rc;
     }
-    size_t klen;
-    const char *target;
-    if (canonical_split(url, &klen, &target) == 0)
+    const char *auth, *target;
+    size_t alen;
+    if (crawl_url_canonical_authority(url, &auth, &alen, &target) == 0)
         return crawl_robots_allowed(o->robots, target);
     crawl_url_parts p;
     int rc = crawl_url_split(url, &p);
