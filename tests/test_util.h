@@ -4,6 +4,9 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
+#include <unistd.h>
+#include <sys/wait.h>
 #include "tulip.h"
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
@@ -48,6 +51,45 @@ static inline int test_run_virtual(tulip_fn body, void *arg)
     tulip_config_init(&cfg);
     cfg.virtual_clock = 1;
     return tulip_run_ex(body, arg, &cfg);
+}
+
+/* Run fn() in a forked child with its stderr captured: returns what it
+ * wrote (malloc'd, NUL-terminated) and sets *code to its exit status, or
+ * 128 + the signal that ended it. */
+static inline char *capture_stderr(int (*fn)(void), int *code)
+{
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(p[0]);
+        dup2(p[1], 2);
+        close(p[1]);
+        int rc = fn();
+        fflush(stderr);
+        _exit(rc);
+    }
+    close(p[1]);
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    assert_non_null(buf);
+    ssize_t k;
+    while ((k = read(p[0], buf + n, cap - n - 1)) > 0) {
+        n += (size_t)k;
+        if (cap - n < 2) {
+            cap *= 2;
+            buf = realloc(buf, cap);
+            assert_non_null(buf);
+        }
+    }
+    buf[n] = 0;
+    close(p[0]);
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    *code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return buf;
 }
 
 #endif
