@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "links.h"
+#include "arena.h"
 #include "url.h"
 
 #include <errno.h>
@@ -191,55 +192,23 @@ static int collect(GumboNode *root, hrefs *h, const char **base, int *nofollow)
     return rc;
 }
 
-/* Every block gumbo allocates is kept on a list so the whole tree can be
- * released with one flat walk: gumbo_destroy_output() recurses once per
- * nesting level, and a hostile page of a million nested <div>s would
- * overflow any stack with it (the parser itself keeps its open elements
- * on a heap vector, so only the teardown recurses). */
-typedef struct glink {
-    struct glink *prev, *next;
-} glink;
-
-typedef struct gblock {
-    glink link;
-    max_align_t data[];
-} gblock;
-
-typedef struct gheap {
-    glink head; /* sentinel of a circular list */
-} gheap;
-
-static void *gheap_alloc(void *ud, size_t size)
+/* gumbo's blocks come from an arena (arena.h): a bump pointer instead of
+ * malloc for each of a few hundred blocks per page, and one flat release
+ * instead of gumbo_destroy_output(), which recurses once per nesting level
+ * (a hostile page of a million nested <div>s would overflow any stack with
+ * it; the parser itself keeps its open elements on a heap vector). */
+static void *arena_alloc(void *ud, size_t size)
 {
-    gheap *h = ud;
-    gblock *b = size > SIZE_MAX - sizeof(gblock) ? NULL : malloc(sizeof(gblock) + size);
-    if (!b)
+    void *p = crawl_arena_alloc(ud, size);
+    if (!p)
         abort(); /* gumbo does not check its allocations */
-    b->link.next = h->head.next;
-    b->link.prev = &h->head;
-    h->head.next->prev = &b->link;
-    h->head.next = &b->link;
-    return b->data;
+    return p;
 }
 
-static void gheap_free(void *ud, void *p)
+static void arena_free(void *ud, void *p)
 {
     (void)ud;
-    if (!p)
-        return;
-    gblock *b = (gblock *)((char *)p - offsetof(gblock, data));
-    b->link.prev->next = b->link.next;
-    b->link.next->prev = b->link.prev;
-    free(b);
-}
-
-static void gheap_release(gheap *h)
-{
-    for (glink *l = h->head.next, *next; l != &h->head; l = next) {
-        next = l->next;
-        free((gblock *)((char *)l - offsetof(gblock, link)));
-    }
-    h->head.next = h->head.prev = &h->head;
+    (void)p; /* everything goes at crawl_arena_release */
 }
 
 static int add_rejected(crawl_links *out, const char *href, int err)
@@ -304,15 +273,15 @@ int crawl_links_extract(const char *html, size_t len, const char *page_url, craw
     if (rc)
         return rc == -ENOMEM ? rc : -EINVAL;
 
-    gheap heap = { .head = { &heap.head, &heap.head } };
+    crawl_arena heap = CRAWL_ARENA_INIT;
     GumboOptions opt = kGumboDefaultOptions;
     opt.max_errors = 0; /* error records on junk input only cost memory */
-    opt.allocator = gheap_alloc;
-    opt.deallocator = gheap_free;
+    opt.allocator = arena_alloc;
+    opt.deallocator = arena_free;
     opt.userdata = &heap;
     GumboOutput *doc = gumbo_parse_with_options(&opt, len ? html : "", len);
     if (!doc) {
-        gheap_release(&heap);
+        crawl_arena_release(&heap);
         free(page);
         return -ENOMEM;
     }
@@ -348,7 +317,7 @@ int crawl_links_extract(const char *html, size_t len, const char *page_url, craw
     free(h.v);
     free(base);
     free(page);
-    gheap_release(&heap); /* instead of gumbo_destroy_output: see gheap */
+    crawl_arena_release(&heap); /* instead of gumbo_destroy_output: see arena_alloc */
     if (rc) {
         crawl_links_free(out);
         return rc;
