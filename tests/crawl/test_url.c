@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "url.h"
+#include "url_fast.h"
 
 struct norm_case {
     const char *in;
@@ -302,6 +303,14 @@ static void test_resolve_table(void **state)
     assert_int_equal(failures, 0);
 }
 
+/* The same table with the parser alone (plain references normally skip it). */
+static void test_resolve_table_parser_only(void **state)
+{
+    crawl_url_fast_enabled = false;
+    test_resolve_table(state);
+    crawl_url_fast_enabled = true;
+}
+
 static void test_split(void **state)
 {
     (void)state;
@@ -431,6 +440,7 @@ int main(void)
         cmocka_unit_test(test_join_rfc3986),
         cmocka_unit_test(test_join_errors),
         cmocka_unit_test(test_resolve_table),
+        cmocka_unit_test(test_resolve_table_parser_only),
         cmocka_unit_test(test_split),
         cmocka_unit_test(test_same_host),
         cmocka_unit_test(test_canonical_reads),

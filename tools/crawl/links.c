@@ -298,11 +298,14 @@ int crawl_links_extract(const char *html, size_t len, const char *page_url, craw
         if (brc == -ENOMEM)
             rc = brc;
     }
+    crawl_url_base *resolver = NULL;
+    if (rc == 0)
+        rc = crawl_url_base_new(base ? base : page, &resolver);
     seen st = { 0 };
     size_t cap = 0;
     for (size_t i = 0; i < h.n && rc == 0; i++) {
         char *u;
-        int urc = crawl_url_resolve(base ? base : page, h.v[i], &u);
+        int urc = crawl_url_base_resolve(resolver, h.v[i], &u);
         if (urc == 0)
             rc = add_url(out, &st, &cap, u);
         else if (urc == -ENOMEM)
@@ -313,6 +316,7 @@ int crawl_links_extract(const char *html, size_t len, const char *page_url, craw
         }
     }
 
+    crawl_url_base_free(resolver);
     free(st.slot);
     free(h.v);
     free(base);

@@ -59,6 +59,23 @@ int crawl_url_normalize(const char *url, char **out);
  * absolute URL. */
 int crawl_url_resolve(const char *base, const char *ref, char **out);
 
+/* A base URL prepared once for resolving many references, such as all the
+ * hrefs of one page: crawl_url_resolve() without parsing the base again for
+ * each, and without any parse at all for the plain shapes of reference
+ * ("/a/b", "b.html", "?q", "http://host/a", see url_fast.h) when the base is
+ * canonical.  Results are exactly crawl_url_resolve()'s. */
+typedef struct crawl_url_base crawl_url_base;
+
+/* Errors: -EINVAL (base does not parse or is not absolute), -ENAMETOOLONG,
+ * -ENOMEM.  Release with crawl_url_base_free(). */
+int crawl_url_base_new(const char *base, crawl_url_base **out);
+
+/* As crawl_url_resolve(base, ref, out). */
+int crawl_url_base_resolve(const crawl_url_base *b, const char *ref, char **out);
+
+/* NULL is fine. */
+void crawl_url_base_free(crawl_url_base *b);
+
 /* Plain RFC 3986 section 5.2 reference resolution of any scheme: no junk
  * repair, no canonicalisation, no scheme policy.  Exists so the resolution
  * step can be checked against the RFC's own examples (section 5.4).
