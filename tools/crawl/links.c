@@ -300,7 +300,7 @@ int crawl_links_extract(const char *html, size_t len, const char *page_url, craw
     }
     crawl_url_base *resolver = NULL;
     if (rc == 0)
-        rc = crawl_url_base_new(base ? base : page, &resolver);
+        rc = crawl_url_base_from_canonical(base ? base : page, &resolver);
     seen st = { 0 };
     size_t cap = 0;
     for (size_t i = 0; i < h.n && rc == 0; i++) {

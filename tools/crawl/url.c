@@ -300,6 +300,7 @@ int crawl_url_normalize(const char *url, char **out)
 struct crawl_url_base {
     crawl_buf text; /* the cleaned base, which uri points into */
     UriUriA uri;
+    bool parsed;     /* uri is set (crawl_url_base_from_canonical parses late) */
     char *canonical; /* set when the base was canonical already */
     crawl_url_fast_base fast;
     bool use_fast;
@@ -319,6 +320,7 @@ int crawl_url_base_new(const char *base, crawl_url_base **out)
         free(b);
         return rc;
     }
+    b->parsed = true;
     if (!b->uri.scheme.first) {
         crawl_url_base_free(b);
         return -EINVAL;
@@ -358,13 +360,27 @@ void crawl_url_base_free(crawl_url_base *b)
 {
     if (!b)
         return;
-    uriFreeUriMembersA(&b->uri);
+    if (b->parsed)
+        uriFreeUriMembersA(&b->uri);
     crawl_buf_free(&b->text);
     free(b->canonical);
     free(b);
 }
 
-int crawl_url_base_resolve(const crawl_url_base *b, const char *ref, char **out)
+int crawl_url_base_from_canonical(const char *canonical, crawl_url_base **out)
+{
+    *out = NULL;
+    crawl_url_base *b = calloc(1, sizeof *b);
+    if (!b || !(b->canonical = strdup(canonical))) {
+        free(b);
+        return -ENOMEM;
+    }
+    b->use_fast = crawl_url_fast_base_init(&b->fast, b->canonical);
+    *out = b;
+    return 0;
+}
+
+int crawl_url_base_resolve(crawl_url_base *b, const char *ref, char **out)
 {
     *out = NULL;
     if (b->use_fast && crawl_url_fast_enabled) {
@@ -375,6 +391,12 @@ int crawl_url_base_resolve(const crawl_url_base *b, const char *ref, char **out)
     int rc = check_scheme(ref);
     if (rc)
         return rc;
+    if (!b->parsed) {
+        rc = parse_clean(&b->uri, b->canonical, &b->text);
+        if (rc)
+            return rc;
+        b->parsed = true;
+    }
     crawl_buf rb = { 0 };
     UriUriA ur, res;
     rc = parse_clean(&ur, ref, &rb);

@@ -70,8 +70,14 @@ typedef struct crawl_url_base crawl_url_base;
  * -ENOMEM.  Release with crawl_url_base_free(). */
 int crawl_url_base_new(const char *base, crawl_url_base **out);
 
+/* The same for a base that is canonical already, as crawl_url_normalize()
+ * or crawl_url_resolve() returned it (not checked: anything else gives
+ * wrong results).  Cheaper: the base is parsed only if some reference
+ * needs the parser.  Errors: -ENOMEM. */
+int crawl_url_base_from_canonical(const char *canonical, crawl_url_base **out);
+
 /* As crawl_url_resolve(base, ref, out). */
-int crawl_url_base_resolve(const crawl_url_base *b, const char *ref, char **out);
+int crawl_url_base_resolve(crawl_url_base *b, const char *ref, char **out);
 
 /* NULL is fine. */
 void crawl_url_base_free(crawl_url_base *b);

@@ -3,10 +3,12 @@
  * Most links in pages are plain: "/a/b.html", "b.html", "?page=2",
  * "https://host/a#top".  Against a base URL already in canonical form (url.h),
  * RFC 3986 resolution and canonicalisation of such a reference come down to
- * gluing strings: nothing to trim, decode, lower-case or remove.  This file
- * recognises exactly those shapes and declines everything else (spaces,
- * escapes, dot segments, upper case, userinfo, IP literals, an explicit
- * default port...), which url.c then hands to uriparser.  uriparser stays
+ * gluing strings, after trimming spaces around the reference and
+ * lower-casing an absolute URL's scheme and host: nothing to decode or
+ * remove.  This file recognises exactly those shapes and declines
+ * everything else (inner spaces and tabs, escapes, dot segments, userinfo,
+ * IP literals, an explicit default port...), which url.c then hands to
+ * uriparser.  uriparser stays
  * the reference: tests/crawl/test_url.c checks that both give the same
  * answer over a generated corpus of references and bases.
  *
