@@ -77,10 +77,10 @@ typedef struct tulip__http_conn {
 } tulip__http_conn;
 
 struct tulip__http_host {
-    char *key;                      /* "http://host:port" */
     char *name;                     /* host for DNS and SNI, no brackets */
     char *addr;                     /* for tulip_dial: "host:port" or "[v6]:port" */
     bool https;
+    int port;
     tulip_sem slots;                /* busy connections */
     tulip__http_conn *idle;         /* most recently used first */
     size_t nidle;

