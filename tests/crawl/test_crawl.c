@@ -506,9 +506,15 @@ static void test_bad_options(void **state)
     assert_string_equal(crawl_error_kind(-EXDEV), "other");
 }
 
+typedef struct refused_case {
+    bool ignore_robots;
+    crawl_stats st;
+    rowv rows;
+} refused_case;
+
 static int refused_main(void *arg)
 {
-    crawl_stats *st = arg;
+    refused_case *c = arg;
     int lfd = tulip_listen("tcp", "127.0.0.1:0", 1);
     assert_true(lfd >= 0);
     char url[64];
@@ -517,18 +523,37 @@ static int refused_main(void *arg)
     crawl_opts o;
     crawl_opts_init(&o);
     o.url = url;
-    o.ignore_robots = true;
-    return crawl_run(&o, st);
+    o.ignore_robots = c->ignore_robots;
+    o.on_row = collect;
+    o.row_arg = &c->rows;
+    return crawl_run(&o, &c->st);
 }
 
 static void test_unreachable_start(void **state)
 {
     (void)state;
-    crawl_stats st;
-    assert_int_equal(test_run(refused_main, &st), 0);
-    assert_int_equal(st.fetched, 1);
-    assert_int_equal(st.errors, 1);
-    assert_string_equal(st.kinds[0].kind, "connection-refused");
+    refused_case c = { .ignore_robots = true };
+    assert_int_equal(test_run(refused_main, &c), 0);
+    assert_int_equal(c.st.fetched, 1);
+    assert_int_equal(c.st.errors, 1);
+    assert_string_equal(c.st.kinds[0].kind, "connection-refused");
+    rowv_free(&c.rows);
+
+    /* Obeying robots.txt: its failed fetch is the error row that explains
+     * why the start URL is refused. */
+    refused_case d = { .ignore_robots = false };
+    assert_int_equal(test_run(refused_main, &d), 0);
+    assert_int_equal(d.st.fetched, 1);
+    assert_int_equal(d.st.errors, 1);
+    assert_int_equal(d.st.robots, 1);
+    assert_string_equal(d.st.kinds[0].kind, "connection-refused");
+    const struct rrow *r = row_for(&d.rows, "/robots.txt");
+    assert_non_null(r);
+    assert_string_equal(r->error, "connection-refused");
+    r = row_for(&d.rows, "/");
+    assert_non_null(r);
+    assert_string_equal(r->error, "robots");
+    rowv_free(&d.rows);
 }
 
 int main(void)

@@ -172,23 +172,38 @@ static origin *origin_of(crawl *c, const char *url)
     return o;
 }
 
-/* RFC 9309 2.3.1: 2xx obeyed, 4xx allows all, anything else refuses all. */
+/* RFC 9309 2.3.1: 2xx obeyed, 4xx allows all, anything else refuses all.
+ * A robots.txt that refuses all for want of an answer gets a row of its
+ * own, so the summary says why nothing on that origin was fetched. */
 static int fetch_robots(crawl *c, origin *o)
 {
     char *url;
     if (asprintf(&url, "%s/robots.txt", o->key) < 0)
         return -ENOMEM;
     tulip_http_reply *r = NULL;
+    int64_t t = tulip_now();
     int rc = tulip_http_get(c->robots_http, url, &r);
-    free(url);
-    if (rc == -ECANCELED || rc == -ENOMEM)
+    int64_t ns = tulip_now() - t;
+    if (rc == -ECANCELED || rc == -ENOMEM) {
+        free(url);
         return rc;
-    if (rc == 0 && r->status >= 200 && r->status < 300)
+    }
+    if (rc == 0 && r->status >= 200 && r->status < 300) {
         o->robots = crawl_robots_parse(r->body, r->body_len, c->o->user_agent);
-    else if (rc == 0 && r->status >= 400 && r->status < 500)
+    } else if (rc == 0 && r->status >= 400 && r->status < 500) {
         o->robots = crawl_robots_parse("", 0, c->o->user_agent);
-    else
+    } else {
         o->robots = crawl_robots_new_disallow_all();
+        c->st->fetched++;
+        if (rc < 0) {
+            error_row(c, url, 0, NULL, crawl_error_kind(rc), ns);
+        } else {
+            c->st->status[r->status / 100 < 6 ? r->status / 100 : 5]++;
+            crawl_row row = { .url = url, .status = r->status, .bytes = r->body_len, .elapsed_ns = ns };
+            emit(c, &row);
+        }
+    }
+    free(url);
     tulip_http_reply_free(r);
     return o->robots ? 0 : -ENOMEM;
 }

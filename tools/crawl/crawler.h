@@ -16,7 +16,9 @@
  *     pool (tulip_run_blocking) so a hostile page cannot stall the loop;
  *   - robots.txt (RFC 9309) is fetched once per origin before its first
  *     URL; 2xx: obeyed, 4xx: everything allowed, 5xx or no usable answer:
- *     everything refused; Crawl-delay is not honoured;
+ *     everything refused, and that robots.txt fetch is a row of its own
+ *     (the status or error that explains the refusals); Crawl-delay is not
+ *     honoured;
  *   - rows: one per fetched URL (status or error), and one per URL that
  *     was found but not fetched because it is offsite ("offsite") or
  *     refused by robots.txt ("robots"); such rows have no status.

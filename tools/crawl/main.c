@@ -25,6 +25,7 @@ typedef struct app {
     crawl_patterns *pat;
     const char *url;
     bool demo, compare, verbose, progress, check;
+    bool started; /* the runtime ran our main task */
     int serve_port;
     crawl_demo_opts demo_opts;
     unsigned threads;
@@ -219,6 +220,7 @@ static void check_demo(app *a)
 static int crawl_main(void *arg)
 {
     app *a = arg;
+    a->started = true;
     if (a->demo) {
         a->d = crawl_demo_new(&a->demo_opts);
         int rc = a->d ? crawl_demo_start(a->d) : -errno;
@@ -262,6 +264,7 @@ static int crawl_main(void *arg)
 static int serve_main(void *arg)
 {
     app *a = arg;
+    a->started = true;
     char addr[32];
     snprintf(addr, sizeof addr, "127.0.0.1:%d", a->serve_port);
     a->demo_opts.address = addr;
@@ -449,7 +452,10 @@ int main(int argc, char **argv)
     if (a.compare) {
         rc = run_compare(&a);
     } else if (a.serve_port >= 0) {
-        rc = tulip_run(serve_main, &a) < 0;
+        rc = tulip_run(serve_main, &a);
+        if (rc < 0 && !a.started)
+            fprintf(stderr, "tulip-crawl: cannot start the runtime: %s\n", tulip_strerror(rc));
+        rc = rc < 0;
     } else {
         a.demo = !a.url;
         a.check = a.demo && !a.co.patterns && !a.co.max_pages && a.co.max_depth < 0 && !a.co.ignore_robots &&
@@ -470,6 +476,8 @@ int main(int argc, char **argv)
         tulip_config cfg;
         tulip_config_init(&cfg);
         rc = tulip_run_ex(crawl_main, &a, &cfg);
+        if (rc < 0 && !a.started) /* e.g. TULIP_BACKEND names no backend */
+            fprintf(stderr, "tulip-crawl: cannot start the runtime: %s\n", tulip_strerror(rc));
         if (a.out && a.out != stdout && fclose(a.out) != 0) {
             fprintf(stderr, "tulip-crawl: %s: %s\n", a.output, strerror(errno));
             rc = -EIO;

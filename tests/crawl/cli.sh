@@ -1,0 +1,53 @@
+#!/bin/sh
+# tulip-crawl run as a user runs it: the README's demo with its own check of
+# the URL set, JSON Lines output, and exit codes with clear messages for
+# bad usage. Usage: cli.sh PATH/TO/tulip-crawl [WRAPPER...], where a
+# wrapper (valgrind and its options) runs every tulip-crawl; its own error
+# exit code then fails the expected one.
+set -u
+BIN=${1:?usage: cli.sh TULIP_CRAWL [WRAPPER...]}
+shift
+WRAP="$*"
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# run EXPECTED_RC ARGS...: output in $TMP/out
+run() {
+    want=$1; shift
+    $WRAP "$@" >"$TMP/out" 2>&1
+    got=$?
+    [ "$got" -eq "$want" ] || { cat "$TMP/out" >&2; fail "$* exited $got, want $want"; }
+}
+has() { grep -q -- "$1" "$TMP/out" || { cat "$TMP/out" >&2; fail "no '$1' in the output"; }; }
+
+run 0 "$BIN" --demo --pages 60 --latency 0 --no-progress -o "$TMP/rows.jsonl"
+has "check     every URL the demo site model predicts was found, and nothing else"
+fetched=$(sed -n 's/^  pages *\([0-9]*\) fetched.*/\1/p' "$TMP/out")
+robots=$(sed -n 's/.*offsite, \([0-9]*\) robots.txt.*/\1/p' "$TMP/out")
+offsite=$(sed -n 's/^  skipped *\([0-9]*\) offsite.*/\1/p' "$TMP/out")
+[ -n "$fetched" ] && [ "$fetched" -gt 60 ] || fail "too few pages fetched: '$fetched'"
+# one JSON line per fetched, refused or offsite URL, plus junk links
+rows=$(wc -l <"$TMP/rows.jsonl")
+[ "$rows" -ge $((fetched + robots + offsite)) ] || fail "$rows rows for $fetched+$robots+$offsite URLs"
+grep -q '^{"url":"http://127.0.0.1:[0-9]*/","status":200,' "$TMP/rows.jsonl" || fail "no row for /"
+# no progress line on a pipe
+if grep -q "in flight" "$TMP/out"; then fail "progress line on a pipe"; fi
+
+run 2 "$BIN" --no-such-option
+has "usage: tulip-crawl"
+run 2 "$BIN" --concurrency 0 http://127.0.0.1:1/
+run 2 "$BIN" --demo http://127.0.0.1:1/
+has "exclude each other"
+run 1 "$BIN" "ftp://example.com/"
+has "is not an http(s) URL"
+run 1 "$BIN" --demo --pages 5 -o "$TMP/no/such/dir/rows.jsonl"
+has "No such file or directory"
+export TULIP_BACKEND=no-such-backend
+run 1 "$BIN" http://127.0.0.1:1/
+unset TULIP_BACKEND
+has "cannot start the runtime"
+# Nobody listening: the failed robots.txt fetch is an error row, not silence.
+run 0 "$BIN" --no-progress http://127.0.0.1:1/
+has "errors    connection-refused 1"
+echo "ok"
