@@ -4,7 +4,7 @@
 # concurrency: once without latency (raw crawler speed), once with a
 # per-response latency L (does N pages at concurrency C take N*L/C?).
 #
-# usage: bench/run_crawl.sh BUILD_DIR [PAGES] [CONCURRENCY] [LATENCY_MS]
+# usage: [REPS=5] bench/run_crawl.sh BUILD_DIR [PAGES] [CONCURRENCY] [LATENCY_MS]
 # Prints figures; never fails on them. Needs Debian's python3-aiohttp.
 set -eu
 BUILD=${1:?usage: bench/run_crawl.sh BUILD_DIR [PAGES] [CONCURRENCY] [LATENCY_MS]}
@@ -45,16 +45,29 @@ aio_run() {
 
 echo "demo site: $PAGES pages, 8 links/page; concurrency $CONC; server on cpu $SRV_CPU, crawler on cpu $CLI_CPU"
 echo
-echo "1) no latency: raw crawler speed (best of 3)"
+REPS=${REPS:-5}
+echo "1) no latency: raw crawler speed (best of $REPS, the two crawlers taking turns)"
 serve 0
-best() { b=0; line=""; for i in 1 2 3; do l=$($1); r=$(echo "$l" | awk '{print $3}');
-         if [ "${r%.*}" -gt "${b%.*}" ]; then b=$r; line=$l; fi; done; echo "$line"; }
-T=$(best tulip_run); A=$(best aio_run)
+: >"${TMPDIR:-/tmp}/crawl-bench.$$"
+i=0
+while [ $i -lt "$REPS" ]; do
+    echo "tulip $(tulip_run)" >>"${TMPDIR:-/tmp}/crawl-bench.$$"
+    echo "aio $(aio_run)" >>"${TMPDIR:-/tmp}/crawl-bench.$$"
+    i=$((i + 1))
+done
 stop
+pick() { # who best|median -> "pages seconds rate"
+    grep "^$1 " "${TMPDIR:-/tmp}/crawl-bench.$$" | cut -d' ' -f2- | sort -k3 -g |
+        awk -v how="$2" '{ l[NR] = $0 } END { print how == "best" ? l[NR] : l[int((NR + 1) / 2)] }'
+}
+T=$(pick tulip best); A=$(pick aio best)
+TM=$(pick tulip median); AM=$(pick aio median)
+rm -f "${TMPDIR:-/tmp}/crawl-bench.$$"
 printf "   %-14s %7s %9s %9s\n" crawler pages seconds pages/s
 echo "$T" | awk '{ printf "   %-14s %7s %9s %9s\n", "tulip-crawl", $1, $2, $3 }'
 echo "$A" | awk '{ printf "   %-14s %7s %9s %9s\n", "aiohttp", $1, $2, $3 }'
 echo "$T $A" | awk '{ printf "   ratio: tulip-crawl %.1fx aiohttp (target >= 10x)\n", $3 / $6 }'
+echo "$TM $AM" | awk '{ printf "   medians: tulip-crawl %s, aiohttp %s pages/s: %.1fx\n", $3, $6, $3 / $6 }'
 echo
 echo "2) latency $LAT ms per response: N pages at concurrency C vs N*L/C"
 serve "$LAT"
