@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <poll.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -130,6 +131,28 @@ int crawl_raw_eof(crawl_raw *r)
     return r->state == HEAD && r->in.len == 0 ? -ECONNRESET : -ENODATA;
 }
 
+/* A blocking connect() interrupted by a signal goes on in the background
+ * (POSIX): calling it again fails with EALREADY, so wait for the socket to
+ * become writable and read the outcome.  On Linux a send timeout makes
+ * connect() fail with EINTR rather than restart, also when io_uring work
+ * elsewhere in the process interrupts it. */
+static int finish_connect(int fd, int timeout_ms)
+{
+    struct pollfd p = { .fd = fd, .events = POLLOUT };
+    int n;
+    while ((n = poll(&p, 1, timeout_ms)) < 0 && errno == EINTR)
+        ;
+    if (n < 0)
+        return -errno;
+    if (n == 0)
+        return -ETIMEDOUT;
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+        return -errno;
+    return -err;
+}
+
 static int dial(const crawl_url_parts *u, int timeout_ms)
 {
     struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV }, *res;
@@ -148,6 +171,8 @@ static int dial(const crawl_url_parts *u, int timeout_ms)
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     int rc = connect(fd, res->ai_addr, res->ai_addrlen) ? -errno : 0;
+    if (rc == -EINTR)
+        rc = finish_connect(fd, timeout_ms);
     freeaddrinfo(res);
     if (rc) {
         close(fd);
