@@ -33,6 +33,15 @@ rows=$(wc -l <"$TMP/rows.jsonl")
 grep -q '^{"url":"http://127.0.0.1:[0-9]*/","status":200,' "$TMP/rows.jsonl" || fail "no row for /"
 # no progress line on a pipe
 if grep -q "in flight" "$TMP/out"; then fail "progress line on a pipe"; fi
+# ...and one on a terminal (script(1) gives it a pty). 60 pages are ~160
+# fetches, 4 at a time, each held 30 ms by the server: over a second, so
+# several of the 250 ms ticks come before the end.
+if command -v script >/dev/null 2>&1; then
+    script -qec "$WRAP $BIN --demo --pages 60 --latency 30 -c 4" /dev/null >"$TMP/out" 2>&1 ||
+        { cat "$TMP/out" >&2; fail "--demo on a terminal failed"; }
+    has " in flight "
+    has "check     every URL the demo site model predicts was found"
+fi
 
 run 2 "$BIN" --no-such-option
 has "usage: tulip-crawl"
