@@ -143,12 +143,51 @@ static void test_errors(void **state)
     signal(SIGUSR1, SIG_DFL);
 }
 
+/* Under tulip_run, SIGINT cancels the main task; a task that waits for
+ * SIGINT takes it over while it waits, and tulip_run's handling comes
+ * back when it leaves. */
+static int body_sigint(void *arg)
+{
+    (void)arg;
+    static const int sigs[] = {SIGINT};
+    struct waiter a = {sigs, 1, 0};
+    tulip_task *ta = tulip_spawn(wait_task, &a);
+    assert_int_equal(tulip_yield(), 0);
+    tulip_task *r = tulip_spawn(raiser, (void *)(intptr_t)SIGINT);
+    assert_int_equal(tulip_join(r), 0);
+    assert_int_equal(tulip_join(ta), 0);
+    assert_int_equal(a.got, SIGINT);
+    assert_int_equal(tulip_yield(), 0); /* main was not cancelled */
+    assert_false(handler_is(SIGINT, SIG_DFL)); /* tulip_run's watch is back */
+
+    raise(SIGINT);
+    int rc = 0;
+    for (int i = 0; i < 10000 && rc == 0; i++)
+        rc = tulip_yield();
+    assert_int_equal(rc, -ECANCELED);
+    /* As before: a second SIGINT would end the process. */
+    assert_true(handler_is(SIGINT, SIG_DFL));
+    return 7;
+}
+
+static void test_sigint_under_run(void **state)
+{
+    (void)state;
+    struct sigaction sa;
+    sigaction(SIGINT, NULL, &sa);
+    if (sa.sa_handler != SIG_DFL)
+        skip(); /* started with SIGINT ignored: tulip_run leaves it alone */
+    assert_int_equal(test_run(body_sigint, NULL), 7);
+    assert_true(handler_is(SIGINT, SIG_DFL));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_deliver),
         cmocka_unit_test(test_cancel),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_sigint_under_run),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

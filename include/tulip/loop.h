@@ -85,8 +85,11 @@ TULIP_API void tulip_watch_free(tulip_watch *w);
 TULIP_API int tulip_close(int fd);
 
 /* Deliver signal signo to cb(arg, signo) on l (the handler only marks and
- * wakes; cb runs on the loop thread). One handler per signal per process.
- * Errors: -EINVAL (bad signo), -EBUSY (another loop watches it), -ENOMEM. */
+ * wakes; cb runs on the loop thread). One handler per signal per process,
+ * except that tulip_run's own SIGINT handling (cancel the main task) gives
+ * way to a watch on its loop and comes back when that watch is removed.
+ * Errors: -EINVAL (bad signo), -EBUSY (already watched, other than that
+ * way), -ENOMEM. */
 TULIP_API int tulip_signal_watch(tulip_loop *l, int signo, void (*cb)(void *arg, int signo), void *arg);
 /* Restore the previous disposition. Errors: -ENOENT (not watched by l). */
 TULIP_API int tulip_signal_unwatch(tulip_loop *l, int signo);

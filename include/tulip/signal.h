@@ -16,11 +16,13 @@ extern "C" {
 /* Park until one of the n signals in signos arrives and return its number.
  * Every task waiting for that signal wakes (a broadcast). Signals must be
  * below 32 and catchable. A cancellation point.
+ * Under tulip_run, SIGINT normally cancels the main task; while a task
+ * waits for SIGINT here, SIGINT is delivered to it instead, and tulip_run's
+ * handling returns when no task waits any more (asyncio's
+ * add_signal_handler works the same way).
  * Errors: -EINVAL (n == 0, NULL, or a bad or uncatchable signal), -EBUSY
  * (another loop watches that signal, or tulip_signal_watch is used on it
- * directly; tulip_run watches SIGINT to cancel the main task, so under
- * tulip_run SIGINT is delivered as that cancellation instead), -ENOMEM,
- * -ECANCELED, -ETIMEDOUT, -EPERM (not in a task). */
+ * directly), -ENOMEM, -ECANCELED, -ETIMEDOUT, -EPERM (not in a task). */
 TULIP_API int tulip_signal_wait(const int *signos, size_t n);
 
 #ifdef __cplusplus

@@ -278,6 +278,13 @@ void tulip__debug_step_end(tulip_loop *l);
 
 /* Signal dispatch (src/loop/signal.c). */
 void tulip__signals_dispatch(tulip_loop *l);
+/* A watch that gives way to a later tulip_signal_watch of the same loop
+ * (and comes back when that one is unwatched): tulip_run's SIGINT.
+ * Errors: as tulip_signal_watch. */
+int tulip__signal_watch_default(tulip_loop *l, int signo, void (*cb)(void *arg, int signo), void *arg);
+/* Remove that default, whether or not a watcher is on top of it.
+ * Errors: -ENOENT (no default of l on signo). */
+int tulip__signal_unwatch_default(tulip_loop *l, int signo);
 void tulip__signals_loop_free(tulip_loop *l);
 
 #endif

@@ -41,7 +41,7 @@ static void on_sigint(void *arg, int signo)
     tulip_loop *l = main_task->loop;
     /* One SIGINT asks for a clean shutdown; the next one, with the
      * default action restored, ends the process if that hangs. */
-    tulip_signal_unwatch(l, signo);
+    tulip__signal_unwatch_default(l, signo);
     tulip_cancel(main_task);
 }
 
@@ -66,11 +66,11 @@ int tulip_run_ex(tulip_fn main_fn, void *arg, const tulip_config *cfg)
     struct sigaction current;
     if (sigaction(SIGINT, NULL, &current) == 0 && current.sa_handler == SIG_DFL &&
         !(current.sa_flags & SA_SIGINFO))
-        sigint_watched = tulip_signal_watch(l, SIGINT, on_sigint, t) == 0;
+        sigint_watched = tulip__signal_watch_default(l, SIGINT, on_sigint, t) == 0;
 
     int result = tulip__run_main(l, t);
     if (sigint_watched)
-        tulip_signal_unwatch(l, SIGINT);
+        tulip__signal_unwatch_default(l, SIGINT);
     tulip_loop_free(l); /* frees every other finished, unjoined task */
     return result;
 }
