@@ -23,7 +23,8 @@ typedef struct tulip_future tulip_future;
 /* asyncio.run: make a loop on this thread, run main(arg) as a task until it
  * returns, then cancel every task still alive and join them, free the loop.
  * SIGINT while it runs cancels the main task (the second SIGINT is left to
- * the default action). Returns main's result, or -ENOMEM/-EAGAIN/-EINVAL/
+ * the default action), unless a task waits for SIGINT itself
+ * (tulip_signal_wait), which then gets it instead. Returns main's result, or -ENOMEM/-EAGAIN/-EINVAL/
  * -EBUSY (a loop already runs on this thread) before main could start. */
 TULIP_API int tulip_run(tulip_fn main, void *arg);
 TULIP_API int tulip_run_ex(tulip_fn main, void *arg, const tulip_config *cfg);
