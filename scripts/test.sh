@@ -1,14 +1,14 @@
 #!/bin/sh
 # Build tulip and run every test: the plain build (gcc, -Werror) on the
-# epoll and poll backends and under valgrind, then the whole suite again in
-# a clang build with AddressSanitizer + UndefinedBehaviorSanitizer.
+# epoll, poll and io_uring backends and under valgrind, then the whole suite
+# again in a clang build with AddressSanitizer + UndefinedBehaviorSanitizer.
 set -eu
 cd "$(dirname "$0")/.."
 ./scripts/deps.sh
 
 JOBS=$(nproc 2>/dev/null || echo 2)
 
-echo "== gcc build (-Werror): tests on epoll, poll, and under valgrind"
+echo "== gcc build (-Werror): tests on epoll, poll, io_uring, and under valgrind"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTULIP_WERROR=ON >/dev/null
 cmake --build build -j"$JOBS"
 ctest --test-dir build -j"$JOBS" --output-on-failure --timeout 600
