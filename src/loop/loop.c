@@ -135,6 +135,7 @@ void tulip_loop_free(tulip_loop *l)
         tulip__debug_loop_free(l);
     tulip__tasks_free_all(l);
     tulip__signals_loop_free(l);
+    tulip__wakers_wait(l);
     tulip__posts_discard(l);
     tulip__timer_handles_free(l);
     tulip__heap_fini(&l->timers);
@@ -159,9 +160,11 @@ const char *tulip_loop_backend(const tulip_loop *l)
 
 void tulip_loop_stop(tulip_loop *l)
 {
+    atomic_fetch_add(&l->wakers, 1); /* see tulip__post */
     atomic_store(&l->stop_requested, 1);
     if (!pthread_equal(pthread_self(), l->owner) || !l->running)
         tulip__wake(l);
+    atomic_fetch_sub_explicit(&l->wakers, 1, memory_order_release);
 }
 
 /* A locked xchg on every pass costs ~4.5 ns: look first, swap only when a

@@ -162,6 +162,8 @@ struct tulip_loop {
     struct tulip__fdwait wake_wait;
     _Atomic(struct tulip__post *) posts;
     atomic_int wake_pending;       /* coalesces eventfd writes */
+    atomic_uint wakers;            /* threads inside tulip__post/loop_stop:
+                                      the loop is not freed under them */
     atomic_uint signals_pending;   /* bit per signal below 32, set by handlers */
 
     /* Tasks. */
@@ -251,6 +253,9 @@ void tulip__fd_event(tulip_loop *l, struct tulip__fd *f, int events);
 /* Post from any thread (and, for signals, from a handler). */
 void tulip__post(tulip_loop *l, struct tulip__post *p);
 void tulip__wake(tulip_loop *l);
+/* Wait until no other thread is inside tulip__post or tulip_loop_stop on l
+ * (before freeing it). */
+void tulip__wakers_wait(tulip_loop *l);
 
 /* Task hooks used by the loop (implemented in src/task). */
 void tulip__task_resume(tulip_loop *l, tulip_task *t);

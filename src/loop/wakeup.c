@@ -3,6 +3,7 @@
  * looks, the eventfd is written once. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -83,14 +84,27 @@ void tulip__wake(tulip_loop *l)
     }
 }
 
+/* The post may be what ends the loop (a worker's stop, the result the main
+ * task waited for), and the loop's thread may drain it and free the loop
+ * before this thread has written the eventfd.  So the poster is counted
+ * from before the push until after the wake, and tulip_loop_free waits for
+ * the count to drop (tulip__wakers_wait). */
 void tulip__post(tulip_loop *l, struct tulip__post *p)
 {
+    atomic_fetch_add_explicit(&l->wakers, 1, memory_order_seq_cst);
     struct tulip__post *head = atomic_load_explicit(&l->posts, memory_order_relaxed);
     do {
         p->next = head;
     } while (!atomic_compare_exchange_weak_explicit(&l->posts, &head, p, memory_order_seq_cst,
                                                     memory_order_relaxed));
     tulip__wake(l);
+    atomic_fetch_sub_explicit(&l->wakers, 1, memory_order_release);
+}
+
+void tulip__wakers_wait(tulip_loop *l)
+{
+    while (atomic_load_explicit(&l->wakers, memory_order_acquire) != 0)
+        sched_yield(); /* a write(2) on an eventfd away */
 }
 
 /* At loop teardown: posts nobody will run release their memory. */
