@@ -3,46 +3,54 @@
 #include <string.h>
 #include "fault.h"
 
-int tulip__faults_armed;
+/* Atomic (relaxed): loops on several threads allocate at once, and a test
+ * arms faults from one of them. Relaxed loads cost what plain ones do. */
+atomic_int tulip__faults_armed;
 
 static struct {
-    unsigned long calls;
-    unsigned long nth;
-    int every;
+    atomic_ulong calls;
+    atomic_ulong nth;
+    atomic_int every;
 } faults[TULIP_FAULT_KINDS];
 
 void tulip_fault_arm(tulip_fault_kind kind, unsigned long nth, int every)
 {
     if ((unsigned)kind >= TULIP_FAULT_KINDS)
         return;
-    faults[kind].calls = 0;
-    faults[kind].nth = nth;
-    faults[kind].every = every;
-    tulip__faults_armed = 0;
+    atomic_store_explicit(&faults[kind].calls, 0, memory_order_relaxed);
+    atomic_store_explicit(&faults[kind].nth, nth, memory_order_relaxed);
+    atomic_store_explicit(&faults[kind].every, every, memory_order_relaxed);
+    int armed = 0;
     for (int k = 0; k < TULIP_FAULT_KINDS; k++)
-        if (faults[k].nth)
-            tulip__faults_armed = 1;
+        if (atomic_load_explicit(&faults[k].nth, memory_order_relaxed))
+            armed = 1;
+    atomic_store_explicit(&tulip__faults_armed, armed, memory_order_relaxed);
 }
 
 void tulip_fault_reset(void)
 {
-    memset(faults, 0, sizeof faults);
-    tulip__faults_armed = 0;
+    for (int k = 0; k < TULIP_FAULT_KINDS; k++) {
+        atomic_store_explicit(&faults[k].calls, 0, memory_order_relaxed);
+        atomic_store_explicit(&faults[k].nth, 0, memory_order_relaxed);
+        atomic_store_explicit(&faults[k].every, 0, memory_order_relaxed);
+    }
+    atomic_store_explicit(&tulip__faults_armed, 0, memory_order_relaxed);
 }
 
 unsigned long tulip_fault_calls(tulip_fault_kind kind)
 {
     if ((unsigned)kind >= TULIP_FAULT_KINDS)
         return 0;
-    return faults[kind].calls;
+    return atomic_load_explicit(&faults[kind].calls, memory_order_relaxed);
 }
 
 int tulip__fault_hit(tulip_fault_kind kind)
 {
-    unsigned long n = ++faults[kind].calls;
-    if (!faults[kind].nth)
+    unsigned long n = atomic_fetch_add_explicit(&faults[kind].calls, 1, memory_order_relaxed) + 1;
+    unsigned long nth = atomic_load_explicit(&faults[kind].nth, memory_order_relaxed);
+    if (!nth)
         return 0;
-    if (n == faults[kind].nth || (faults[kind].every && n > faults[kind].nth)) {
+    if (n == nth || (atomic_load_explicit(&faults[kind].every, memory_order_relaxed) && n > nth)) {
         errno = (kind == TULIP_FAULT_MALLOC || kind == TULIP_FAULT_MMAP) ? ENOMEM : EMFILE;
         return 1;
     }

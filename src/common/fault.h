@@ -4,16 +4,17 @@
 #ifndef TULIP_FAULT_H
 #define TULIP_FAULT_H
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include "tulip/testing.h"
 
-extern int tulip__faults_armed;
+extern atomic_int tulip__faults_armed;
 int tulip__fault_hit(tulip_fault_kind kind);
 
 /* Returns nonzero if this call of kind must fail; counts the call. */
 static inline int tulip__fault(tulip_fault_kind kind)
 {
-    if (__builtin_expect(tulip__faults_armed, 0))
+    if (__builtin_expect(atomic_load_explicit(&tulip__faults_armed, memory_order_relaxed), 0))
         return tulip__fault_hit(kind);
     return 0;
 }

@@ -35,12 +35,16 @@ _Thread_local struct tulip__running_info tulip__running;
 /* 0 = not probed, 1 = guard regions work, 2 = use mprotect. */
 static atomic_int guard_mode;
 
+/* Worker loops start on several threads at once: the cache is atomic. */
 static size_t page_size(void)
 {
-    static size_t ps;
-    if (!ps)
-        ps = (size_t)sysconf(_SC_PAGESIZE);
-    return ps;
+    static _Atomic size_t ps;
+    size_t v = atomic_load_explicit(&ps, memory_order_relaxed);
+    if (!v) {
+        v = (size_t)sysconf(_SC_PAGESIZE);
+        atomic_store_explicit(&ps, v, memory_order_relaxed);
+    }
+    return v;
 }
 
 static int probe_guard_mode(void)
