@@ -1,7 +1,9 @@
 #!/bin/sh
 # Build tulip and run every test: the plain build (gcc, -Werror) on the
 # epoll, poll and io_uring backends and under valgrind, then the whole suite
-# again in a clang build with AddressSanitizer + UndefinedBehaviorSanitizer.
+# again in a clang build with AddressSanitizer + UndefinedBehaviorSanitizer,
+# and once more with ThreadSanitizer (at the small test scale: a million
+# fibers do not fit in TSan's shadow memory).
 set -eu
 cd "$(dirname "$0")/.."
 ./scripts/deps.sh
@@ -20,6 +22,13 @@ cmake --build build-asan -j"$JOBS"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir build-asan -j"$JOBS" --output-on-failure --timeout 600
 
-echo "== install check: an outside program built with pkg-config"
+echo "== clang build with ThreadSanitizer (-Werror), small scale"
+CC=clang cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DTULIP_WERROR=ON \
+    -DTULIP_SANITIZE=thread -DTULIP_VALGRIND_TESTS=OFF -DTULIP_BACKEND_TESTS=OFF >/dev/null
+cmake --build build-tsan -j"$JOBS"
+TULIP_TEST_SCALE=small TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+    ctest --test-dir build-tsan -j"$JOBS" --output-on-failure --timeout 600
+
+echo "== install check: an outside program built with pkg-config and find_package"
 ./scripts/install_check.sh build
 echo "tulip: all tests passed"
