@@ -62,6 +62,16 @@ static void test_plain_shapes_are_taken(void **state)
         { "http://ex.com/d/p.html", " b ", "http://ex.com/d/b" },
         { "http://ex.com/", "HTTP://Ex.COM:8080/A/b?Q#F", "http://ex.com:8080/A/b?Q" },
         { "http://ex.com/", "hTTpS://EX.com?Q", "https://ex.com/?Q" },
+        { "http://ex.com/d/p.html", "/a%41%7e%2f%3a", "http://ex.com/aA~%2F%3A" },
+        { "http://ex.com/d/p.html", "/a/./b", "http://ex.com/a/b" },
+        { "http://ex.com/d/p.html", "/a/../b", "http://ex.com/b" },
+        { "http://ex.com/d/p.html", "./b", "http://ex.com/d/b" },
+        { "http://ex.com/d/p.html", "..", "http://ex.com/" },
+        { "http://ex.com/d/p.html", "a/..", "http://ex.com/d/" },
+        { "http://ex.com/d/p.html", "../../../x", "http://ex.com/x" },
+        { "http://ex.com/d/p.html", "/%2E%2E/x", "http://ex.com/x" },
+        { "http://ex.com/d/p.html", "?a%2f", "http://ex.com/d/p.html?a%2F" },
+        { "http://ex.com/", "http://o.org/a/../b", "http://o.org/b" },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char *out;
@@ -77,12 +87,11 @@ static void test_other_shapes_are_declined(void **state)
 {
     (void)state;
     static const char *const refs[] = {
-        "", " ", "#top", " #top", "/a\tb", "/a\nb", "/a%41", "/a/./b", "/a/../b", "./b", "..",
-        "a/..", "//other.org/x", " //other.org/x", "HTTP://ex.com:80/", "http://ex.com:80/",
+        "", " ", "#top", " #top", "/a\tb", "/a\nb", "/a%zz", "/a%4", "?q%", "//other.org/x",
+        " //other.org/x", "HTTP://ex.com:80/", "http://ex.com:80/",
         "https://ex.com:443/", "http://ex.com:080/", "http://ex.com:/", "http://u@ex.com/",
         "http://[::1]/", "http://ex.com:123456/", "http:foo", "mailto:a@b", "javascript:x",
-        "a:b/c", " mailto:x", "/a b", "/a\"b", "/a<b>", "/a\\b", "/a[0]", "?a%2f", "?a b", "/\xc3\xa9",
-        "http://ex.com/a/../b",
+        "a:b/c", " mailto:x", "/a b", "/a\"b", "/a<b>", "/a\\b", "/a[0]", "?a b", "/\xc3\xa9",
     };
     for (size_t i = 0; i < sizeof refs / sizeof refs[0]; i++) {
         char *out;
@@ -114,7 +123,7 @@ static void test_fast_path_agrees_with_parser(void **state)
     static const char *const bases[] = {
         "http://ex.com/", "http://ex.com/dir/page.html", "https://ex.com:8443/a/b/?q=1",
         "http://ex.com/a%2Fb/c", "http://u@ex.com/x/y", "http://[::1]:8080/d/",
-        "http://ex.com/d/p.html?", "HTTP://EX.COM/not/canonical/../x",
+        "http://ex.com/d/p.html?", "HTTP://EX.COM/not/canonical/../x", "http://ex.com/a/b/c/d.html",
     };
     static const char *const heads[] = {
         "", "", "", "/", "/", "//", "?", "#", "./", "../", "http://", "https://", "HTTP://",

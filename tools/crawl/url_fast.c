@@ -2,80 +2,126 @@
 #include "url.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 /* Characters that canonicalisation leaves alone in a path: unreserved and
  * sub-delims, ':' and '@' (RFC 3986 pchar without pct-encoded), and '/'.
- * '%' is out: escapes get normalised. */
+ * '%' is not: escapes get normalised (put_escape).  As a bitmap of the 128
+ * ASCII codes, since this runs for every byte of every href:
+ * A-Z a-z 0-9 - . _ ~ ! $ & ' ( ) * + , ; = : @ / */
 static bool is_path_char(unsigned char c)
 {
-    if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z')
-        return true;
-    if (c >= '0' && c <= '9')
-        return true;
-    return c && strchr("-._~!$&'()*+,;=:@/", c);
-}
-
-/* Length of the part of ref[0..end) that survives resolution: path and
- * query up to the fragment, which is dropped.  0 when something in it
- * would be changed by canonicalisation (a character outside the plain set,
- * a "." or ".." segment) or query_only and ref does not start with '?'. */
-static size_t plain_len(const char *ref, const char *end, bool query_only)
-{
-    const char *p = ref;
-    if (!query_only) {
-        const char *seg = p;
-        for (;; p++) {
-            unsigned char c = p < end ? (unsigned char)*p : '\0';
-            if (c == '/' || c == '?' || c == '#' || c == '\0') {
-                size_t n = (size_t)(p - seg);
-                if ((n == 1 && seg[0] == '.') || (n == 2 && seg[0] == '.' && seg[1] == '.'))
-                    return 0;
-                if (c != '/')
-                    break;
-                seg = p + 1;
-            } else if (!is_path_char(c)) {
-                return 0;
-            }
-        }
-    } else if (*p != '?') {
-        return 0;
-    }
-    if (p < end && *p == '?') {
-        for (p++; p < end && *p != '#'; p++)
-            if (*p != '?' && !is_path_char((unsigned char)*p))
-                return 0;
-    }
-    return (size_t)(p - ref);
-}
-
-/* *out = a[0..alen) b[0..blen) c[0..clen) */
-static int glue(const char *a, size_t alen, const char *b, size_t blen, const char *c,
-                size_t clen, char **out)
-{
-    size_t len = alen + blen + clen;
-    if (len > CRAWL_URL_MAX)
-        return 0; /* the parser path reports -ENAMETOOLONG */
-    char *s = malloc(len + 1);
-    if (!s)
-        return -ENOMEM;
-    memcpy(s, a, alen);
-    memcpy(s + alen, b, blen);
-    memcpy(s + alen + blen, c, clen);
-    s[len] = '\0';
-    *out = s;
-    return 1;
+    static const uint64_t below_64 = 0x2fffffd200000000u, from_64 = 0x47fffffe87ffffffu;
+    return c < 64 ? (below_64 >> c) & 1 : c < 128 && (from_64 >> (c - 64)) & 1;
 }
 
 static bool is_alpha(unsigned char c) { return (c | 0x20) >= 'a' && (c | 0x20) <= 'z'; }
 static bool is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
+static bool is_hex(unsigned char c) { return is_digit(c) || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f'); }
+static int hexval(unsigned char c) { return is_digit(c) ? c - '0' : (c | 0x20) - 'a' + 10; }
+static bool is_unreserved(unsigned char c)
+{
+    return is_alpha(c) || is_digit(c) || c == '-' || c == '.' || c == '_' || c == '~';
+}
+
+/* Copy one "%XX" at *pp to s[*n], normalised as the parser path does: the
+ * escape of an unreserved character decoded, any other in upper case.
+ * false for a '%' without two hex digits (the parser path repairs it). */
+static bool put_escape(const char **pp, const char *end, char *s, size_t *n)
+{
+    const char *p = *pp;
+    if (end - p < 3 || !is_hex((unsigned char)p[1]) || !is_hex((unsigned char)p[2]))
+        return false;
+    unsigned char v = (unsigned char)(hexval((unsigned char)p[1]) * 16 + hexval((unsigned char)p[2]));
+    if (is_unreserved(v)) {
+        s[(*n)++] = (char)v;
+    } else {
+        static const char hex[] = "0123456789ABCDEF";
+        s[(*n)++] = '%';
+        s[(*n)++] = hex[v >> 4];
+        s[(*n)++] = hex[v & 15];
+    }
+    *pp = p + 2;
+    return true;
+}
+
+/* Copy the path at *pp (up to '?', '#' or end) to s[*n]; false when it
+ * holds anything but plain characters and escapes. */
+static bool put_path(const char **pp, const char *end, char *s, size_t *n)
+{
+    const char *p = *pp;
+    for (; p < end && *p != '?' && *p != '#'; p++) {
+        if (*p == '%') {
+            if (!put_escape(&p, end, s, n))
+                return false;
+        } else if (is_path_char((unsigned char)*p)) {
+            s[(*n)++] = *p;
+        } else {
+            return false;
+        }
+    }
+    *pp = p;
+    return true;
+}
+
+/* The query at *pp, if one starts there, up to the fragment, which is
+ * dropped. */
+static bool put_query(const char **pp, const char *end, char *s, size_t *n)
+{
+    const char *p = *pp;
+    if (p == end || *p != '?')
+        return true;
+    s[(*n)++] = '?';
+    for (p++; p < end && *p != '#'; p++) {
+        if (*p == '%') {
+            if (!put_escape(&p, end, s, n))
+                return false;
+        } else if (*p == '?' || is_path_char((unsigned char)*p)) {
+            s[(*n)++] = *p;
+        } else {
+            return false;
+        }
+    }
+    *pp = p;
+    return true;
+}
+
+/* RFC 3986 5.2.4 on path[0..n), which starts with '/', in place; returns
+ * the new length.  The output is a sequence of "/segment"s: "." drops
+ * nothing, ".." drops the last one, and either at the end leaves a '/'. */
+static size_t remove_dot_segments(char *path, size_t n)
+{
+    size_t out = 0;
+    for (size_t i = 0; i < n;) {
+        size_t j = i + 1;
+        while (j < n && path[j] != '/')
+            j++;
+        size_t seg = j - i - 1;
+        bool dot = seg == 1 && path[i + 1] == '.';
+        bool dotdot = seg == 2 && path[i + 1] == '.' && path[i + 2] == '.';
+        if (dotdot)
+            while (out > 0 && path[--out] != '/')
+                ;
+        if (dot || dotdot) {
+            if (j == n)
+                path[out++] = '/';
+        } else {
+            memmove(path + out, path + i, j - i);
+            out += j - i;
+        }
+        i = j;
+    }
+    return out;
+}
 
 /* "http://host[:port]" followed by a plain rest, in any case: a host of
  * letters, digits, '.' and '-', a port without leading zeros that is not
- * the scheme's default.  Scheme and host come out lower-cased. */
-static int absolute(const char *ref, const char *end, char **out)
+ * the scheme's default.  Scheme and host come out lower-cased.  Writes
+ * s[0..*n); false to decline. */
+static bool absolute(const char *ref, const char *end, char *s, size_t *n)
 {
     size_t i;
     unsigned default_port;
@@ -86,39 +132,37 @@ static int absolute(const char *ref, const char *end, char **out)
         i = 8;
         default_port = 443;
     } else {
-        return 0;
+        return false;
     }
-    size_t n = (size_t)(end - ref);
+    size_t len = (size_t)(end - ref);
     size_t host = i;
-    while (i < n && (is_alpha((unsigned char)ref[i]) || is_digit((unsigned char)ref[i]) ||
-                     ref[i] == '.' || ref[i] == '-'))
+    while (i < len && (is_alpha((unsigned char)ref[i]) || is_digit((unsigned char)ref[i]) ||
+                       ref[i] == '.' || ref[i] == '-'))
         i++;
     if (i == host)
-        return 0;
-    if (i < n && ref[i] == ':') {
+        return false;
+    if (i < len && ref[i] == ':') {
         size_t digits = ++i;
         unsigned port = 0;
-        while (i < n && is_digit((unsigned char)ref[i]) && i - digits < 5)
+        while (i < len && is_digit((unsigned char)ref[i]) && i - digits < 5)
             port = port * 10 + (unsigned)(ref[i++] - '0');
         if (i == digits || ref[digits] == '0' || port > 65535 || port == default_port)
-            return 0;
+            return false;
     }
-    const char *rest = ref + i;
-    size_t rlen;
-    if (rest == end || *rest == '#')
-        rlen = 0;
-    else if (*rest == '/' || *rest == '?')
-        rlen = plain_len(rest, end, *rest == '?');
-    else
-        return 0; /* '@' (userinfo), '[', ... */
-    if ((rest < end && *rest != '#') && rlen == 0)
-        return 0;
-    bool slash = rlen == 0 || *rest == '?'; /* an empty path becomes "/" */
-    int rc = glue(ref, i, "/", slash, rest, rlen, out);
-    if (rc == 1)
-        for (size_t k = 0; k < i; k++)
-            (*out)[k] = (char)(is_alpha((unsigned char)(*out)[k]) ? (*out)[k] | 0x20 : (*out)[k]);
-    return rc;
+    for (size_t k = 0; k < i; k++)
+        s[k] = (char)(is_alpha((unsigned char)ref[k]) ? ref[k] | 0x20 : ref[k]);
+    *n = i;
+    const char *p = ref + i;
+    if (p < end && *p == '/') {
+        if (!put_path(&p, end, s, n))
+            return false;
+        *n = i + remove_dot_segments(s + i, *n - i);
+    } else if (p == end || *p == '?' || *p == '#') {
+        s[(*n)++] = '/'; /* an empty path becomes "/" */
+    } else {
+        return false; /* '@' (userinfo), '[', ... */
+    }
+    return put_query(&p, end, s, n);
 }
 
 bool crawl_url_fast_base_init(crawl_url_fast_base *b, const char *canonical)
@@ -128,12 +172,48 @@ bool crawl_url_fast_base_init(crawl_url_fast_base *b, const char *canonical)
     if (crawl_url_canonical_authority(canonical, &auth, &alen, &target) || *target != '/')
         return false;
     b->url = canonical;
+    b->len = strlen(canonical);
     b->origin_len = (size_t)(target - canonical);
     b->path_end = b->origin_len + strcspn(target, "?");
     b->dir_end = b->path_end;
     while (canonical[b->dir_end - 1] != '/')
         b->dir_end--;
     return true;
+}
+
+/* Resolve into s (room for the base and three times the reference). */
+static bool resolve(const crawl_url_fast_base *b, const char *ref, const char *end, char *s, size_t *n)
+{
+    const char *p = ref;
+    switch (ref[0]) {
+    case '/':
+        if (end - ref > 1 && ref[1] == '/')
+            return false; /* network-path reference: another authority */
+        memcpy(s, b->url, b->origin_len);
+        *n = b->origin_len;
+        break;
+    case '?':
+        memcpy(s, b->url, b->path_end);
+        *n = b->path_end;
+        return put_query(&p, end, s, n);
+    case '#':
+        return false;
+    default: {
+        /* "scheme:" or a relative path, whose first segment has no ':'. */
+        const char *q = ref;
+        while (q < end && *q != '/' && *q != '?' && *q != '#' && *q != ':')
+            q++;
+        if (q < end && *q == ':')
+            return absolute(ref, end, s, n);
+        memcpy(s, b->url, b->dir_end);
+        *n = b->dir_end;
+        break;
+    }
+    }
+    if (!put_path(&p, end, s, n))
+        return false;
+    *n = b->origin_len + remove_dot_segments(s + b->origin_len, *n - b->origin_len);
+    return put_query(&p, end, s, n);
 }
 
 int crawl_url_fast_resolve(const crawl_url_fast_base *b, const char *ref, char **out)
@@ -151,27 +231,16 @@ int crawl_url_fast_resolve(const crawl_url_fast_base *b, const char *ref, char *
         end--;
     if (ref == end)
         return 0;
-    size_t n;
-    switch (ref[0]) {
-    case '/':
-        if (end - ref > 1 && ref[1] == '/')
-            return 0; /* network-path reference: another authority */
-        n = plain_len(ref, end, false);
-        return n ? glue(b->url, b->origin_len, ref, n, "", 0, out) : 0;
-    case '?':
-        n = plain_len(ref, end, true);
-        return n ? glue(b->url, b->path_end, ref, n, "", 0, out) : 0;
-    case '#':
+    /* Escapes never grow; an absolute URL may gain one '/'. */
+    char *s = malloc(b->len + (size_t)(end - ref) + 2);
+    if (!s)
+        return -ENOMEM;
+    size_t n = 0;
+    if (!resolve(b, ref, end, s, &n) || n > CRAWL_URL_MAX) {
+        free(s); /* the parser path decides, and reports -ENAMETOOLONG */
         return 0;
-    default:
-        break;
     }
-    /* "scheme:" or a relative path, whose first segment has no ':'. */
-    const char *p = ref;
-    while (p < end && *p != '/' && *p != '?' && *p != '#' && *p != ':')
-        p++;
-    if (p < end && *p == ':')
-        return absolute(ref, end, out);
-    n = plain_len(ref, end, false);
-    return n ? glue(b->url, b->dir_end, ref, n, "", 0, out) : 0;
+    s[n] = '\0';
+    *out = s;
+    return 1;
 }
