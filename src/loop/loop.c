@@ -168,12 +168,14 @@ void tulip_loop_stop(tulip_loop *l)
 }
 
 /* A locked xchg on every pass costs ~4.5 ns: look first, swap only when a
- * stop was actually requested. */
+ * stop was actually requested.  The swap acquires, so a thread still
+ * inside tulip_loop_stop is seen by tulip__wakers_wait if this stop ends
+ * the loop. */
 static int take_stop(tulip_loop *l)
 {
     if (!atomic_load_explicit(&l->stop_requested, memory_order_relaxed))
         return 0;
-    return atomic_exchange_explicit(&l->stop_requested, 0, memory_order_relaxed);
+    return atomic_exchange_explicit(&l->stop_requested, 0, memory_order_acquire);
 }
 
 static int alive(const tulip_loop *l)

@@ -8,6 +8,7 @@
  * default is kept underneath and comes back when that watcher leaves. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -30,14 +31,20 @@ struct tulip__signal_slot {
 
 static struct tulip__signal_slot slots[MAX_SIGNO];
 
+/* Handlers running now, on any thread: a loop being freed waits for them,
+ * since one may have read the slot just before the loop left it. */
+static atomic_uint handlers_running;
+
 static void signal_handler(int signo)
 {
     int saved = errno;
+    atomic_fetch_add(&handlers_running, 1);
     tulip_loop *l = atomic_load(&slots[signo].loop);
     if (l) {
         atomic_fetch_or(&l->signals_pending, 1u << signo);
         tulip__wake(l);
     }
+    atomic_fetch_sub_explicit(&handlers_running, 1, memory_order_release);
     errno = saved;
 }
 
@@ -148,4 +155,6 @@ void tulip__signals_loop_free(tulip_loop *l)
             slots[signo].has_under = false;
             release(l, signo);
         }
+    while (atomic_load(&handlers_running) != 0) /* seq_cst: against the slot store */
+        sched_yield();
 }
