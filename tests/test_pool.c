@@ -476,6 +476,46 @@ static void test_errors(void **state)
     pool_reset();
 }
 
+/* ---- idle threads exit ---------------------------------------------------- */
+
+static int body_square(void *arg)
+{
+    (void)arg;
+    int v = 5;
+    assert_int_equal(tulip_run_blocking(square_job, &v), 7);
+    assert_int_equal(v, 25);
+    return 0;
+}
+
+static void test_idle_timeout(void **state)
+{
+    (void)state;
+    pool_reset();
+    assert_int_equal(tulip_pool_set_idle_timeout(0), -EINVAL);
+    assert_int_equal(tulip_pool_set_idle_timeout(-1), -EINVAL);
+
+    /* Kept for good: the thread is still there when the wait gives up. */
+    assert_int_equal(tulip_pool_set_idle_timeout(TULIP_FOREVER), 0);
+    assert_int_equal(test_run(body_square, NULL), 0);
+    tulip_pool_stats st;
+    assert_int_equal(tulip_pool_stats_get(&st), 0);
+    assert_true(st.threads >= 1);
+    assert_int_equal(tulip_pool_wait_threads(0, TULIP_MS(20)), -ETIMEDOUT);
+
+    /* A short timeout, applied by the idle thread from its next wait: it
+     * exits (the 30 s only bounds a failure), and the next job starts a
+     * thread again. */
+    assert_int_equal(tulip_pool_set_idle_timeout(TULIP_MS(1)), 0);
+    assert_int_equal(tulip_pool_wait_threads(0, TULIP_SEC(30)), 0);
+    assert_int_equal(tulip_pool_stats_get(&st), 0);
+    assert_int_equal(st.threads, 0);
+    assert_int_equal(test_run(body_square, NULL), 0);
+    assert_int_equal(tulip_pool_wait_threads(0, TULIP_SEC(30)), 0);
+
+    assert_int_equal(tulip_pool_set_idle_timeout(TULIP_POOL_DEFAULT_IDLE), 0);
+    pool_reset();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -488,6 +528,7 @@ int main(void)
         cmocka_unit_test(test_slow_cap),
         cmocka_unit_test(test_shutdown),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_idle_timeout),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,7 +6,10 @@
  * else 4 (at most 64). Jobs marked TULIP_POOL_SLOW (DNS look-ups, say) may
  * occupy at most half of the threads, rounded up, so a burst of slow work
  * cannot starve the rest (libuv's rule). Pool threads block every signal,
- * so signals reach the loop threads. */
+ * so signals reach the loop threads. A thread idle for
+ * TULIP_POOL_DEFAULT_IDLE (or tulip_pool_set_idle_timeout) exits, so a
+ * burst of blocking work does not leave its threads behind; the next job
+ * starts one again. */
 #ifndef TULIP_POOL_H
 #define TULIP_POOL_H
 
@@ -44,6 +47,20 @@ TULIP_API int tulip_run_blocking_ex(tulip_fn fn, void *arg, unsigned flags, void
 /* Set the most threads the pool may run (1..64). Threads already running
  * above a lowered size exit once idle. Errors: -EINVAL. */
 TULIP_API int tulip_pool_set_size(unsigned threads);
+
+/* How long a pool thread waits for work before it exits. */
+#define TULIP_POOL_DEFAULT_IDLE TULIP_SEC(10)
+
+/* Set that idle timeout: ns > 0, TULIP_FOREVER to keep idle threads for
+ * good. Threads already idle apply it from their next wait.
+ * Errors: -EINVAL (ns <= 0). */
+TULIP_API int tulip_pool_set_idle_timeout(int64_t ns);
+
+/* Block the calling thread (it does not park: call it outside tasks, or
+ * accept that the loop stalls) until at most at_most pool threads are
+ * alive, or timeout_ns has passed. For tests and orderly shutdowns.
+ * Returns 0, or -ETIMEDOUT with more threads still alive. */
+TULIP_API int tulip_pool_wait_threads(unsigned at_most, int64_t timeout_ns);
 
 /* Stop the pool: jobs still queued complete with -ECANCELED (their
  * abandon callbacks run), idle threads exit, and the call waits up to

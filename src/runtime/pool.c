@@ -57,18 +57,42 @@ static struct {
     unsigned threads, idle, slow_running;
     unsigned gen;                 /* bumped by shutdown: older threads exit */
     uint64_t completed, abandoned;
+    int64_t idle_timeout;         /* an idle thread exits after this */
     int atexit_registered;
-} pool = {.mu = PTHREAD_MUTEX_INITIALIZER, .work = PTHREAD_COND_INITIALIZER};
+} pool = {.mu = PTHREAD_MUTEX_INITIALIZER, .work = PTHREAD_COND_INITIALIZER,
+          .idle_timeout = TULIP_POOL_DEFAULT_IDLE};
 
 static pthread_once_t gone_once = PTHREAD_ONCE_INIT;
 
-static void gone_init(void)
+/* Both conditions on the monotonic clock: idle threads time out on work,
+ * shutdown waits on gone, and neither may jump with the wall clock. */
+static void conds_init(void)
 {
     pthread_condattr_t a;
     pthread_condattr_init(&a);
     pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
     pthread_cond_init(&pool.gone, &a);
+    pthread_cond_init(&pool.work, &a);
     pthread_condattr_destroy(&a);
+}
+
+static void gone_init(void)
+{
+    conds_init();
+}
+
+/* Now plus ns (none if ns <= 0) on the monotonic clock, for the timed
+ * waits on pool.work and pool.gone. */
+static struct timespec deadline_after(int64_t ns)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    if (ns > 0) {
+        int64_t sub = ts.tv_nsec + ns % TULIP_SEC(1);
+        ts.tv_sec += (time_t)(ns / TULIP_SEC(1) + sub / TULIP_SEC(1));
+        ts.tv_nsec = (long)(sub % TULIP_SEC(1));
+    }
+    return ts;
 }
 
 static void q_push(struct jobq *q, struct job *j)
@@ -156,8 +180,18 @@ static void *worker(void *arg)
         struct job *j = take();
         if (!j) {
             pool.idle++;
-            pthread_cond_wait(&pool.work, &pool.mu);
+            int rc = 0;
+            if (pool.idle_timeout == TULIP_FOREVER) {
+                pthread_cond_wait(&pool.work, &pool.mu);
+            } else {
+                struct timespec deadline = deadline_after(pool.idle_timeout);
+                rc = pthread_cond_timedwait(&pool.work, &pool.mu, &deadline);
+            }
             pool.idle--;
+            /* Idle for the whole timeout: give the thread back; the next
+             * job starts another. */
+            if (rc == ETIMEDOUT && !pool.fast.n && !pool.slow.n)
+                break;
             continue;
         }
         j->state = JOB_RUNNING;
@@ -216,7 +250,7 @@ static void fork_parent(void)
 static void fork_child(void)
 {
     pthread_mutex_init(&pool.mu, NULL);
-    pthread_cond_init(&pool.work, NULL);
+    conds_init();
     pool.fast.head = pool.fast.tail = NULL;
     pool.fast.n = 0;
     pool.slow.head = pool.slow.tail = NULL;
@@ -372,13 +406,7 @@ static void fail_queued(struct jobq *q)
 int tulip_pool_shutdown(int64_t timeout_ns)
 {
     pthread_once(&gone_once, gone_init);
-    struct timespec deadline;
-    clock_gettime(CLOCK_MONOTONIC, &deadline);
-    if (timeout_ns > 0) {
-        int64_t ns = deadline.tv_nsec + timeout_ns % TULIP_SEC(1);
-        deadline.tv_sec += (time_t)(timeout_ns / TULIP_SEC(1) + ns / TULIP_SEC(1));
-        deadline.tv_nsec = (long)(ns % TULIP_SEC(1));
-    }
+    struct timespec deadline = deadline_after(timeout_ns);
     pthread_mutex_lock(&pool.mu);
     pool.gen++;
     /* Their tasks are parked on them, so their loops are alive to take
@@ -392,6 +420,31 @@ int tulip_pool_shutdown(int64_t timeout_ns)
     int left = pool.threads;
     pthread_mutex_unlock(&pool.mu);
     return left ? -ETIMEDOUT : 0;
+}
+
+int tulip_pool_set_idle_timeout(int64_t ns)
+{
+    if (ns <= 0)
+        return -EINVAL;
+    pthread_mutex_lock(&pool.mu);
+    pool.idle_timeout = ns;
+    /* Waiting threads pick the new timeout up on their next wait. */
+    pthread_cond_broadcast(&pool.work);
+    pthread_mutex_unlock(&pool.mu);
+    return 0;
+}
+
+int tulip_pool_wait_threads(unsigned at_most, int64_t timeout_ns)
+{
+    pthread_once(&gone_once, gone_init);
+    struct timespec deadline = deadline_after(timeout_ns);
+    pthread_mutex_lock(&pool.mu);
+    int rc = 0;
+    while (pool.threads > at_most && rc == 0)
+        rc = pthread_cond_timedwait(&pool.gone, &pool.mu, &deadline);
+    int over = pool.threads > at_most;
+    pthread_mutex_unlock(&pool.mu);
+    return over ? -ETIMEDOUT : 0;
 }
 
 int tulip_pool_stats_get(tulip_pool_stats *out)
