@@ -7,8 +7,11 @@ cd "$(dirname "$0")/.."
 if ! command -v aarch64-linux-gnu-gcc >/dev/null || ! command -v qemu-aarch64 >/dev/null; then
     apt-get install -y -qq gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user >/dev/null
 fi
-TC=$(mktemp)
-trap 'rm -f "$TC"' EXIT
+# A fresh tree each time, with the toolchain file inside it: CMake
+# remembers the toolchain's path, so a temporary file breaks the next run.
+rm -rf build-aarch64
+mkdir -p build-aarch64
+TC=$PWD/build-aarch64/toolchain.cmake
 cat > "$TC" <<'T'
 set(CMAKE_SYSTEM_NAME Linux)
 set(CMAKE_SYSTEM_PROCESSOR aarch64)
@@ -19,6 +22,8 @@ set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
 set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
 set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
 T
+# pkg-config must not offer the host's x86-64 libraries (liburing, ...).
+PKG_CONFIG_LIBDIR=/usr/lib/aarch64-linux-gnu/pkgconfig \
 cmake -S . -B build-aarch64 -DCMAKE_TOOLCHAIN_FILE="$TC" -DTULIP_BUILD_TESTS=OFF -DTULIP_BUILD_TOOLS=OFF \
     -DTULIP_BUILD_EXAMPLES=OFF -DTULIP_BUILD_BENCH=OFF -DTULIP_EXCLUDE_REGEX="src/io/tls|src/http" >/dev/null
 cmake --build build-aarch64 -j"$(nproc)" --target tulip_static >/dev/null

@@ -31,7 +31,8 @@ int main(void)
 C
 export PKG_CONFIG_PATH="$PREFIX/lib/pkgconfig:$PREFIX/lib/x86_64-linux-gnu/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
 # shellcheck disable=SC2046
-cc -std=c11 -Wall -Wextra -Wpedantic -o "$WORK/hello" "$WORK/hello.c" $(pkg-config --cflags --libs tulip)
+# -Werror: the public headers must stay clean for a strict C11 user.
+cc -std=c11 -Wall -Wextra -Wpedantic -Werror -o "$WORK/hello" "$WORK/hello.c" $(pkg-config --cflags --libs tulip)
 LD_LIBRARY_PATH="$PREFIX/lib:$PREFIX/lib/x86_64-linux-gnu" "$WORK/hello"
 
 mkdir -p "$WORK/cm"

@@ -16,6 +16,10 @@
 #include <netdb.h>
 #include "tulip/common.h"
 
+/* <netdb.h> declares struct addrinfo only with POSIX features on; a
+ * program built with plain -std=c11 still includes this header cleanly. */
+struct addrinfo;
+
 #ifdef __cplusplus
 extern "C" {
 #endif
