@@ -29,6 +29,11 @@ int main(void)
     return rc == 42 ? 0 : 1;
 }
 C
+# Every installed header compiles on its own (includes what it uses).
+for h in "$PREFIX"/include/tulip/*.h; do
+    printf '#include <tulip/%s>\nint main(void) { return 0; }\n' "$(basename "$h")" >"$WORK/one.c"
+    cc -std=c11 -Wall -Wextra -Wpedantic -Werror -I"$PREFIX/include" -c "$WORK/one.c" -o "$WORK/one.o"
+done
 export PKG_CONFIG_PATH="$PREFIX/lib/pkgconfig:$PREFIX/lib/x86_64-linux-gnu/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
 # shellcheck disable=SC2046
 # -Werror: the public headers must stay clean for a strict C11 user.
