@@ -159,6 +159,9 @@ static int body_sigint(void *arg)
     assert_int_equal(a.got, SIGINT);
     assert_int_equal(tulip_yield(), 0); /* main was not cancelled */
     assert_false(handler_is(SIGINT, SIG_DFL)); /* tulip_run's watch is back */
+    /* ...and it is not anybody else's to remove. */
+    assert_int_equal(tulip_signal_unwatch(tulip_loop_current(), SIGINT), -ENOENT);
+    assert_false(handler_is(SIGINT, SIG_DFL));
 
     raise(SIGINT);
     int rc = 0;

@@ -91,7 +91,9 @@ TULIP_API int tulip_close(int fd);
  * Errors: -EINVAL (bad signo), -EBUSY (already watched, other than that
  * way), -ENOMEM. */
 TULIP_API int tulip_signal_watch(tulip_loop *l, int signo, void (*cb)(void *arg, int signo), void *arg);
-/* Restore the previous disposition. Errors: -ENOENT (not watched by l). */
+/* Restore the previous disposition (or tulip_run's SIGINT handling, when
+ * the watch had taken it over). Errors: -ENOENT (not watched by l; also
+ * tulip_run's own SIGINT watch, which is not the caller's to remove). */
 TULIP_API int tulip_signal_unwatch(tulip_loop *l, int signo);
 
 typedef struct tulip_loop_stats {

@@ -107,7 +107,9 @@ int tulip_signal_unwatch(tulip_loop *l, int signo)
     if (signo <= 0 || signo >= MAX_SIGNO)
         return -EINVAL;
     struct tulip__signal_slot *s = &slots[signo];
-    if (atomic_load(&s->loop) != l)
+    /* The default watcher alone is not the caller's to remove: only
+     * tulip__signal_unwatch_default does that. */
+    if (atomic_load(&s->loop) != l || (s->is_default && !s->has_under))
         return -ENOENT;
     if (s->has_under) { /* the default watcher takes over again */
         s->cb = s->under_cb;
