@@ -99,9 +99,12 @@ static void test_other_shapes_are_declined(void **state)
         if (rc != 0)
             fail_msg("fast path took \"%s\" -> \"%s\"", refs[i], out ? out : "(null)");
     }
-    /* Userinfo in the base: every reference goes to the parser. */
+    /* Userinfo in the base, or no path at all (not canonical): every
+     * reference goes to the parser. */
     crawl_url_fast_base fb;
     assert_false(crawl_url_fast_base_init(&fb, "http://u@ex.com/"));
+    assert_false(crawl_url_fast_base_init(&fb, "http://ex.com"));
+    assert_false(crawl_url_fast_base_init(&fb, "http://ex.com?q"));
 }
 
 /* A small xorshift generator: the corpus is the same on every run. */

@@ -169,7 +169,9 @@ bool crawl_url_fast_base_init(crawl_url_fast_base *b, const char *canonical)
 {
     const char *auth, *target;
     size_t alen;
-    if (crawl_url_canonical_authority(canonical, &auth, &alen, &target) || *target != '/')
+    /* The target must be inside the string: for "http://h" it is a
+     * static "/", and offsets from it would be meaningless. */
+    if (crawl_url_canonical_authority(canonical, &auth, &alen, &target) || auth[alen] != '/')
         return false;
     b->url = canonical;
     b->len = strlen(canonical);
