@@ -271,6 +271,42 @@ static void test_keepalive_reuse(void **state)
     assert_int_equal(test_run(keepalive_body, NULL), 0);
 }
 
+/* "[x]" and "x" are different hosts even when the text inside the brackets
+ * could be a host name ("[cafe]") or an IPv4 address: each gets its own
+ * pool entry, so one never dials the other's address. */
+static int bracket_body(void *arg)
+{
+    (void)arg;
+    fx f;
+    fx_start(&f);
+    int port = tulip_http_server_port(f.srv);
+    char bracketed[64], plain[64];
+    snprintf(bracketed, sizeof bracketed, "http://[127.0.0.1]:%d/cl", port);
+    snprintf(plain, sizeof plain, "http://127.0.0.1:%d/cl", port);
+    tulip_http_client *c = tulip_http_client_new(NULL);
+    assert_non_null(c);
+    tulip_http_reply *r;
+    assert_int_equal(tulip_http_get(c, bracketed, &r), 0);
+    assert_int_equal(r->status, 200);
+    tulip_http_reply_free(r);
+    assert_int_equal(tulip_http_get(c, plain, &r), 0);
+    assert_int_equal(r->status, 200);
+    assert_false(r->reused); /* not the "[127.0.0.1]" pool's connection */
+    tulip_http_reply_free(r);
+    tulip_http_client_stats cs;
+    assert_int_equal(tulip_http_client_stats_get(c, &cs), 0);
+    assert_int_equal(cs.connections, 2);
+    tulip_http_client_free(c);
+    fx_stop(&f);
+    return 0;
+}
+
+static void test_bracketed_host_is_another_pool(void **state)
+{
+    (void)state;
+    assert_int_equal(test_run(bracket_body, NULL), 0);
+}
+
 /* A pooled connection the server closed (idle timeout) is noticed and
  * replaced; the request still succeeds. */
 static int stale_handler(void *arg, const tulip_http_request_view *r, tulip_http_responder *res)
@@ -879,6 +915,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_framings),
         cmocka_unit_test(test_keepalive_reuse),
+        cmocka_unit_test(test_bracketed_host_is_another_pool),
         cmocka_unit_test(test_stale_pooled_connection),
         cmocka_unit_test(test_per_host_limit),
         cmocka_unit_test(test_redirects),

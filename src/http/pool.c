@@ -43,8 +43,9 @@ static tulip__http_host *host_find(tulip_http_client *c, const tulip_http_url *u
 {
     for (tulip__http_host **pp = &c->hosts; *pp; pp = &(*pp)->next) {
         tulip__http_host *h = *pp;
-        if (h->https == u->https && h->port == u->port && strlen(h->name) == u->host_len &&
-            strncasecmp(h->name, u->host, u->host_len) == 0) {
+        /* "[cafe]" and "cafe" are different hosts: addr keeps the brackets. */
+        if (h->https == u->https && h->port == u->port && (h->addr[0] == '[') == u->ipv6 &&
+            strlen(h->name) == u->host_len && strncasecmp(h->name, u->host, u->host_len) == 0) {
             *pp = h->next;
             h->next = c->hosts;
             c->hosts = h;
