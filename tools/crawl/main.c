@@ -453,7 +453,7 @@ int main(int argc, char **argv)
         rc = run_compare(&a);
     } else if (a.serve_port >= 0) {
         rc = tulip_run(serve_main, &a);
-        if (rc < 0 && !a.started)
+        if (rc < 0 && rc != -ECANCELED && !a.started)
             fprintf(stderr, "tulip-crawl: cannot start the runtime: %s\n", tulip_strerror(rc));
         rc = rc < 0;
     } else {
@@ -476,7 +476,7 @@ int main(int argc, char **argv)
         tulip_config cfg;
         tulip_config_init(&cfg);
         rc = tulip_run_ex(crawl_main, &a, &cfg);
-        if (rc < 0 && !a.started) /* e.g. TULIP_BACKEND names no backend */
+        if (rc < 0 && rc != -ECANCELED && !a.started) /* e.g. a bad TULIP_BACKEND */
             fprintf(stderr, "tulip-crawl: cannot start the runtime: %s\n", tulip_strerror(rc));
         if (a.out && a.out != stdout && fclose(a.out) != 0) {
             fprintf(stderr, "tulip-crawl: %s: %s\n", a.output, strerror(errno));

@@ -14,6 +14,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 enum { HEAD, BODY, DONE };
@@ -136,11 +137,20 @@ int crawl_raw_eof(crawl_raw *r)
  * become writable and read the outcome.  On Linux a send timeout makes
  * connect() fail with EINTR rather than restart, also when io_uring work
  * elsewhere in the process interrupts it. */
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static int finish_connect(int fd, int timeout_ms)
 {
     struct pollfd p = { .fd = fd, .events = POLLOUT };
+    int64_t deadline = now_ms() + timeout_ms;
     int n;
-    while ((n = poll(&p, 1, timeout_ms)) < 0 && errno == EINTR)
+    while ((n = poll(&p, 1, (int)(deadline > now_ms() ? deadline - now_ms() : 0))) < 0 &&
+           errno == EINTR)
         ;
     if (n < 0)
         return -errno;
