@@ -11,7 +11,8 @@
  *
  * Server: one task per connection in a task group, keep-alive, pipelined
  * requests answered in order, limits on the head (431) and body (413),
- * malformed requests answered 400 and the connection closed.
+ * malformed requests answered 400 and the connection closed; bodies
+ * answered whole or streamed with backpressure.
  *
  * Everything that can suspend must be called from a task and is a
  * cancellation point (-ECANCELED / -ETIMEDOUT from the caller's scopes).
@@ -226,7 +227,8 @@ typedef struct tulip_http_request_view {
 } tulip_http_request_view;
 
 /* Called in the connection's task for each request. It must answer with
- * one of the respond calls; returning without answering sends 500.
+ * one of the respond calls (or start a streaming answer, see
+ * tulip_http_respond_start); returning without answering sends 500.
  * Returning < 0 closes the connection after the answer (if any). */
 typedef int (*tulip_http_handler)(void *arg, const tulip_http_request_view *req,
                                   tulip_http_responder *res);
@@ -298,6 +300,65 @@ TULIP_API int tulip_http_respond(tulip_http_responder *res, int status, const ch
 TULIP_API int tulip_http_respond_ex(tulip_http_responder *res, int status,
                                     const tulip_http_header *headers, size_t n_headers,
                                     const void *body, size_t len, unsigned flags);
+
+/* Streaming responses: a body written piece by piece (a large file, a
+ * generated stream) instead of held whole. respond_start sends the head,
+ * respond_write sends body bytes as they come, parking while the client
+ * is slow to read (backpressure), respond_end finishes the body. No
+ * allocation per write. A handler that returns after respond_start
+ * without respond_end is ended by the server (a chunked body is
+ * terminated; a Content-Length body still short closes the connection).
+ * After a properly ended stream the connection stays open for the next
+ * request as after any other answer.
+ *
+ * A write or end that fails (the client went away, a cancellation or a
+ * deadline) breaks the stream: part of the bytes may have been sent, so
+ * later writes and end return that same error without writing, and the
+ * connection is closed when the handler returns. */
+
+/* Start a streaming answer: status and extra headers as for
+ * tulip_http_respond_ex (Content-Length, Transfer-Encoding and Connection
+ * are the server's), and the body framing:
+ *   content_length >= 0  sent as Content-Length; the writes must add up to
+ *                        exactly that many bytes
+ *   content_length < 0   length unknown: chunked to an HTTP/1.1 client; to
+ *                        an HTTP/1.0 client the body ends when the
+ *                        connection closes (Connection: close)
+ * flags: 0 or TULIP_HTTP_CLOSE (close the connection after the answer).
+ * For HEAD requests, 204 and 304 the head is sent and the writes are
+ * accepted (counted against content_length) and dropped.
+ * The head is written at once, so the client sees it before the first
+ * body byte exists (useful for long-lived streams).
+ * Errors: -EALREADY (already answered or started), -EINVAL (NULL res,
+ * status outside 200..599, a forbidden or malformed header, other flags),
+ * -EPIPE, -ECONNRESET and other write errors, -ECANCELED, -ETIMEDOUT,
+ * -ENOMEM. After a write error the stream is started and broken (see
+ * above). */
+TULIP_API int tulip_http_respond_start(tulip_http_responder *res, int status,
+                                       const tulip_http_header *headers, size_t n_headers,
+                                       int64_t content_length, unsigned flags);
+
+/* Send len bytes of the body (one chunk when chunked; len 0 sends
+ * nothing and returns at once), parking while the socket is full: a
+ * cancellation point.
+ * Returns len once every byte was handed to the kernel.
+ * Errors: -EINVAL (not started, NULL res, NULL buf with len > 0),
+ * -EALREADY (already ended), -EMSGSIZE (more than content_length in all;
+ * nothing is written and the stream stays usable), -EPIPE, -ECONNRESET
+ * and other write errors, -ECANCELED, -ETIMEDOUT (the stream is then
+ * broken, see above). */
+TULIP_API ssize_t tulip_http_respond_write(tulip_http_responder *res, const void *buf,
+                                           size_t len);
+
+/* Finish the body: the last chunk when chunked; nothing to send
+ * otherwise. A cancellation point (the last chunk may park).
+ * Errors: -EINVAL (not started, NULL res), -EALREADY (already ended),
+ * -ENODATA (fewer bytes than content_length were written: the client
+ * cannot tell the body ended, so the connection is closed after it),
+ * the error that broke the stream, or that of the last chunk (-EPIPE,
+ * -ECONNRESET, -ECANCELED, -ETIMEDOUT...). In every case the response is
+ * over once end returns. */
+TULIP_API int tulip_http_respond_end(tulip_http_responder *res);
 
 /* The standard reason phrase for status ("OK", "Not Found"), "" if unknown. */
 TULIP_API const char *tulip_http_reason(int status);

@@ -1,7 +1,8 @@
 /* The HTTP/1.1 server: an accept loop spawning one task per connection in
  * a task group. A connection reads into one buffer, parses requests in
  * place (pipelined ones straight from the leftover bytes), hands the
- * handler slices of that buffer, and writes each response with one writev. */
+ * handler slices of that buffer, and writes each response with one writev
+ * (streamed responses: server_stream.c). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <string.h>
@@ -10,7 +11,7 @@
 #include <sys/uio.h>
 #include <time.h>
 
-#include "http_internal.h"
+#include "server_internal.h"
 #include "../common/fault.h"
 #include "tulip/io.h"
 #include "tulip/loop.h"
@@ -32,21 +33,7 @@ struct tulip_http_server {
     char date[64];                  /* "Date: ...\r\n", refreshed each second */
 };
 
-typedef struct sconn {
-    tulip_http_server *srv;
-    int fd;
-    tulip__hbuf in;                 /* [off, in.len) unread */
-    size_t off;
-    tulip__hbuf out;                /* response head */
-    tulip_http_header *hdrs;
-} sconn;
-
-struct tulip_http_responder {
-    sconn *c;
-    const tulip_http_request_view *req;
-    bool done;
-    bool close;
-};
+typedef tulip__sconn sconn;
 
 void tulip_http_server_opts_init(tulip_http_server_opts *o)
 {
@@ -191,7 +178,7 @@ static const char *date_line(tulip_http_server *srv)
     return srv->date;
 }
 
-static int write_all(int fd, struct iovec *iov, int n)
+int tulip__http_write_all(int fd, struct iovec *iov, int n)
 {
     while (n > 0) {
         ssize_t w = tulip_writev(fd, iov, n);
@@ -224,12 +211,9 @@ static bool bad_field(const char *s, size_t n)
     return false;
 }
 
-int tulip_http_respond_ex(tulip_http_responder *res, int status, const tulip_http_header *headers, size_t n_headers,
-                          const void *body, size_t len, unsigned flags)
+int tulip__http_check_headers(const tulip_http_header *headers, size_t n_headers)
 {
-    if (!res || status < 200 || status > 599 || (!body && len) || (n_headers && !headers) ||
-        (flags & ~(TULIP_HTTP_CHUNKED | TULIP_HTTP_CLOSE | TULIP_HTTP_NO_LENGTH)) ||
-        ((flags & TULIP_HTTP_NO_LENGTH) && !(flags & TULIP_HTTP_CLOSE)))
+    if (n_headers && !headers)
         return -EINVAL;
     for (size_t i = 0; i < n_headers; i++)
         if (!headers[i].name || !headers[i].name_len || (!headers[i].value && headers[i].value_len) ||
@@ -237,16 +221,13 @@ int tulip_http_respond_ex(tulip_http_responder *res, int status, const tulip_htt
             hdr_is(&headers[i], "content-length") || hdr_is(&headers[i], "transfer-encoding") ||
             hdr_is(&headers[i], "connection"))
             return -EINVAL;
-    if (res->done)
-        return -EALREADY;
-    sconn *c = res->c;
-    const tulip_http_request_view *rq = res->req;
-    bool close = res->close || (flags & TULIP_HTTP_CLOSE) || !rq->keep_alive;
-    bool chunked = (flags & TULIP_HTTP_CHUNKED) && rq->minor_version >= 1;
-    bool no_body = rq->head || status == 204 || status == 304;
-    if ((flags & TULIP_HTTP_CHUNKED) && !chunked)
-        close = true; /* HTTP/1.0 cannot read chunks: delimit by close */
-    tulip__hbuf *b = &c->out;
+    return 0;
+}
+
+int tulip__http_build_head(tulip_http_responder *res, int status, const tulip_http_header *headers, size_t n_headers,
+                           int frame, uint64_t len, bool close)
+{
+    tulip__hbuf *b = &res->c->out;
     b->len = 0;
     int rc = 0;
 #define ADD(p, n) do { if (rc == 0) rc = tulip__hbuf_add(b, p, n); } while (0)
@@ -257,7 +238,7 @@ int tulip_http_respond_ex(tulip_http_responder *res, int status, const tulip_htt
     ADDS(" ");
     ADDS(tulip_http_reason(status));
     ADDS("\r\nServer: tulip\r\n");
-    ADDS(date_line(c->srv));
+    ADDS(date_line(res->c->srv));
     for (size_t i = 0; i < n_headers; i++) {
         ADD(headers[i].name, headers[i].name_len);
         ADDS(": ");
@@ -265,9 +246,9 @@ int tulip_http_respond_ex(tulip_http_responder *res, int status, const tulip_htt
         ADDS("\r\n");
     }
     if (status != 204 && status != 304) {
-        if (chunked) {
+        if (frame == TULIP__FRAME_CHUNKED) {
             ADDS("Transfer-Encoding: chunked\r\n");
-        } else if (!(flags & TULIP_HTTP_NO_LENGTH) && !((flags & TULIP_HTTP_CHUNKED) && close)) {
+        } else if (frame == TULIP__FRAME_LENGTH) {
             ADDS("Content-Length: ");
             if (rc == 0)
                 rc = tulip__hbuf_addu(b, len);
@@ -276,23 +257,41 @@ int tulip_http_respond_ex(tulip_http_responder *res, int status, const tulip_htt
     }
     if (close)
         ADDS("Connection: close\r\n");
-    else if (rq->minor_version == 0)
+    else if (res->req->minor_version == 0)
         ADDS("Connection: keep-alive\r\n");
     ADDS("\r\n");
-    if (chunked && !no_body && len) {
-        static const char hex[] = "0123456789abcdef";
-        char tmp[20];
-        size_t i = sizeof tmp;
-        size_t v = len;
-        do {
-            tmp[--i] = hex[v & 15];
-            v >>= 4;
-        } while (v);
-        ADD(tmp + i, sizeof tmp - i);
-        ADDS("\r\n");
-    }
 #undef ADD
 #undef ADDS
+    return rc;
+}
+
+int tulip_http_respond_ex(tulip_http_responder *res, int status, const tulip_http_header *headers, size_t n_headers,
+                          const void *body, size_t len, unsigned flags)
+{
+    if (!res || status < 200 || status > 599 || (!body && len) ||
+        (flags & ~(TULIP_HTTP_CHUNKED | TULIP_HTTP_CLOSE | TULIP_HTTP_NO_LENGTH)) ||
+        ((flags & TULIP_HTTP_NO_LENGTH) && !(flags & TULIP_HTTP_CLOSE)) ||
+        tulip__http_check_headers(headers, n_headers) < 0)
+        return -EINVAL;
+    if (res->done)
+        return -EALREADY;
+    sconn *c = res->c;
+    const tulip_http_request_view *rq = res->req;
+    bool close = res->close || (flags & TULIP_HTTP_CLOSE) || !rq->keep_alive;
+    bool chunked = (flags & TULIP_HTTP_CHUNKED) && rq->minor_version >= 1;
+    bool no_body = rq->head || status == 204 || status == 304;
+    if ((flags & TULIP_HTTP_CHUNKED) && !chunked)
+        close = true; /* HTTP/1.0 cannot read chunks: delimit by close */
+    int frame = chunked ? TULIP__FRAME_CHUNKED
+                : (flags & (TULIP_HTTP_NO_LENGTH | TULIP_HTTP_CHUNKED)) ? TULIP__FRAME_CLOSE
+                : TULIP__FRAME_LENGTH;
+    int rc = tulip__http_build_head(res, status, headers, n_headers, frame, len, close);
+    tulip__hbuf *b = &c->out;
+    if (rc == 0 && chunked && !no_body && len) {
+        char tmp[TULIP__CHUNK_LINE];
+        const char *line = tulip__http_chunk_line(tmp, len);
+        rc = tulip__hbuf_add(b, line, (size_t)(tmp + sizeof tmp - line));
+    }
     if (rc < 0)
         return rc;
     res->done = true;
@@ -310,7 +309,7 @@ int tulip_http_respond_ex(tulip_http_responder *res, int status, const tulip_htt
         iov[n].iov_base = (void *)(uintptr_t)(len ? end_chunks : end_chunks + 2);
         iov[n++].iov_len = len ? 7 : 5;
     }
-    rc = write_all(c->fd, iov, n);
+    rc = tulip__http_write_all(c->fd, iov, n);
     if (rc < 0)
         res->close = true;
     return rc;
@@ -563,8 +562,13 @@ static int conn_task(void *arg)
         }
         if (rc < 0)
             break;
-        tulip_http_responder res = {c, &v, false, false};
+        tulip_http_responder res;
+        memset(&res, 0, sizeof res);
+        res.c = c;
+        res.req = &v;
         int hr = srv->handler(srv->arg, &v, &res);
+        if (res.streaming)
+            tulip__http_stream_finish(&res);
         if (!res.done)
             tulip_http_respond(&res, 500, "text/plain", "Internal Server Error\n", 22);
         if (hr < 0 || !res.done || res.close)
