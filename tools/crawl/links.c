@@ -193,10 +193,11 @@ static int collect(GumboNode *root, hrefs *h, const char **base, int *nofollow)
 }
 
 /* gumbo's blocks come from an arena (arena.h): a bump pointer instead of
- * malloc for each of a few hundred blocks per page, and one flat release
- * instead of gumbo_destroy_output(), which recurses once per nesting level
- * (a hostile page of a million nested <div>s would overflow any stack with
- * it; the parser itself keeps its open elements on a heap vector). */
+ * malloc for each of a few hundred blocks per page, freed blocks recycled
+ * by size class, and one flat release instead of gumbo_destroy_output(),
+ * which recurses once per nesting level (a hostile page of a million
+ * nested <div>s would overflow any stack with it; the parser itself keeps
+ * its open elements on a heap vector). */
 static void *arena_alloc(void *ud, size_t size)
 {
     void *p = crawl_arena_alloc(ud, size);
@@ -207,8 +208,7 @@ static void *arena_alloc(void *ud, size_t size)
 
 static void arena_free(void *ud, void *p)
 {
-    (void)ud;
-    (void)p; /* everything goes at crawl_arena_release */
+    crawl_arena_free(ud, p);
 }
 
 static int add_rejected(crawl_links *out, const char *href, int err)
