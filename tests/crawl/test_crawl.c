@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 
 #include "check.h"
+#include "tulip/pool.h"
 #include "crawler.h"
 #include "demo.h"
 #include "pattern.h"
@@ -268,7 +269,7 @@ static const char INDEX[] =
     "<a href=/loop/a>13</a><a href=/chain/0>14</a><a href=/http2>15</a>"
     "<a href='htp://typo.example/'>16</a><a href='/frag#section'>17</a>"
     "<a href='  /with space  '>18</a><a href='ftp://127.0.0.1/x'>19</a>"
-    "<a href=/gzip-lie>20</a><a href=/ok>21</a>"
+    "<a href=/gzip-lie>20</a><a href=/ok>21</a><a href=/big-page>22</a>"
     "</body></html>";
 
 static int put(int fd, const char *s, size_t n)
@@ -361,9 +362,12 @@ static int serve_conn(void *arg)
     } else if (strcmp(path, "/early-close") == 0) {
         /* nothing at all */
     } else if (strcmp(path, "/too-big") == 0) {
-        static char big[200000];
-        memset(big, 'x', sizeof big);
-        respond_ok(fd, "text/plain", big, sizeof big);
+        size_t len = 2 * CRAWL_INLINE_BYTES; /* over max_body, below */
+        char *big = malloc(len);
+        assert_non_null(big);
+        memset(big, 'x', len);
+        respond_ok(fd, "text/plain", big, len);
+        free(big);
     } else if (strcmp(path, "/loop/a") == 0) {
         redirect(fd, "/loop/b");
     } else if (strcmp(path, "/loop/b") == 0) {
@@ -376,6 +380,16 @@ static int serve_conn(void *arg)
         puts_(fd, "HTTP/2.0 200 OK\r\nContent-Length: 0\r\n\r\n");
     } else if (strcmp(path, "/gzip-lie") == 0) {
         puts_(fd, "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 9\r\nConnection: close\r\n\r\nnot gzip!");
+    } else if (strcmp(path, "/big-page") == 0) {
+        /* Few tags but many bytes: parsed on the thread pool. */
+        size_t len = CRAWL_INLINE_BYTES + 4096;
+        char *b = malloc(len);
+        assert_non_null(b);
+        memset(b, 'y', len);
+        static const char head[] = "<html><body><a href=/from-big-page>t</a><p>";
+        memcpy(b, head, sizeof head - 1);
+        respond_ok(fd, "text/html", b, len);
+        free(b);
     } else {
         respond_ok(fd, "text/plain", "fine\n", 5);
     }
@@ -417,7 +431,7 @@ static int hostile_main(void *arg)
     o.url = url;
     o.concurrency = 4;
     o.timeout_ns = TULIP_SEC(5);   /* the trickle needs 40 s: cut */
-    o.max_body = 100000;
+    o.max_body = CRAWL_INLINE_BYTES + 100000; /* /too-big is over, /big-page not */
     o.max_redirects = 3;
     o.on_row = collect;
     o.row_arg = &c->rows;
@@ -446,8 +460,13 @@ static void test_hostile_server(void **state)
 {
     (void)state;
     hostile_case c = { 0 };
+    tulip_pool_stats before, after;
+    assert_int_equal(tulip_pool_stats_get(&before), 0);
     /* virtual clock: the trickle's seconds and the 5 s timeout take no time */
     assert_int_equal(test_run_virtual(hostile_main, &c), 0);
+    assert_int_equal(tulip_pool_stats_get(&after), 0);
+    /* /big-page (and only it) was parsed off the loop thread */
+    assert_int_equal(after.completed - before.completed, 1);
     assert_int_equal(c.rc, 0); /* the crawl itself completed */
     expect_row(&c.rows, "/", 200, NULL);
     expect_row(&c.rows, "/bad-status", 0, "malformed-response");
@@ -477,6 +496,8 @@ static void test_hostile_server(void **state)
     expect_row(&c.rows, "htp://typo.example/", 0, "unsupported-scheme");
     expect_row(&c.rows, "ftp://127.0.0.1/x", 0, "unsupported-scheme");
     expect_row(&c.rows, "/ok", 200, NULL);
+    expect_row(&c.rows, "/big-page", 200, NULL);
+    expect_row(&c.rows, "/from-big-page", 200, NULL);
     assert_null(row_for(&c.rows, "/never"));
     const struct rrow *gz = row_for(&c.rows, "/gzip-lie");
     assert_non_null(gz);

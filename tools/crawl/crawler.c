@@ -267,7 +267,9 @@ static int extract(const char *url, const char *body, size_t len, crawl_links *o
 {
     size_t tags;
     len = crawl_links_cut(body, len < CRAWL_MAX_PARSE ? len : CRAWL_MAX_PARSE, CRAWL_MAX_TAGS, &tags);
-    if (tags <= CRAWL_INLINE_TAGS)
+    /* Bytes count too: gumbo is quadratic in the attributes of one tag, and
+     * a 4 MiB tag of duplicate attributes is one tag. */
+    if (tags <= CRAWL_INLINE_TAGS && len <= CRAWL_INLINE_BYTES)
         return crawl_links_extract(body, len, url, out);
     parse_job *j = calloc(1, sizeof *j);
     if (!j)

@@ -12,8 +12,10 @@
  *   - only 200 responses with an HTML content type are parsed for links,
  *     at most CRAWL_MAX_PARSE bytes and CRAWL_MAX_TAGS start tags of them
  *     (gumbo is quadratic in nesting depth; see crawl_links_cut); pages
- *     with more than CRAWL_INLINE_TAGS start tags are parsed on the thread
- *     pool (tulip_run_blocking) so a hostile page cannot stall the loop;
+ *     with more than CRAWL_INLINE_TAGS start tags or CRAWL_INLINE_BYTES
+ *     bytes are parsed on the thread pool (tulip_run_blocking) so a hostile
+ *     page cannot stall the loop (gumbo is also quadratic in the
+ *     attributes of one tag);
  *   - robots.txt (RFC 9309) is fetched once per origin before its first
  *     URL; 2xx: obeyed, 4xx: everything allowed, 5xx or no usable answer:
  *     everything refused, and that robots.txt fetch is a row of its own
@@ -38,6 +40,7 @@
 #define CRAWL_MAX_PARSE ((size_t)4 << 20)
 #define CRAWL_MAX_TAGS 20000u
 #define CRAWL_INLINE_TAGS 2000u
+#define CRAWL_INLINE_BYTES ((size_t)256 << 10)
 #define CRAWL_MAX_KINDS 24
 
 typedef struct crawl_stats {
