@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "test_util.h"
+#include "http_test_util.h"
 #include "tulip/testing.h"
 
 static int handler(void *arg, const tulip_http_request_view *r, tulip_http_responder *res)
@@ -47,23 +48,10 @@ static void fx_stop(fx *f)
     tulip_http_server_free(f->srv);
 }
 
-/* A raw connection that reads whole responses with the library's parser. */
-typedef struct raw {
-    int fd;
-    char buf[65536];
-    size_t len;
-} raw;
-
+/* A raw connection (tests/http_test_util.h) to the fixture's server. */
 static void raw_open(raw *c, fx *f)
 {
-    c->fd = tulip_dial("tcp", f->addr);
-    assert_true(c->fd >= 0);
-    c->len = 0;
-}
-
-static void raw_send(raw *c, const char *s)
-{
-    assert_int_equal(tulip_write_all(c->fd, s, strlen(s), NULL), (ssize_t)strlen(s));
+    raw_dial(c, f->addr);
 }
 
 /* Reads one response; returns its status and copies its body into body

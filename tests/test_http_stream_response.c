@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 
 #include "test_util.h"
+#include "http_test_util.h"
 
 /* The body of /big-*: byte i is i % 251, written WRITE_SIZE bytes at a
  * time from pat (long enough for any start offset). */
@@ -250,22 +251,10 @@ static tulip_http_server_stats stats(fx *f)
 
 /* ---- raw connections -------------------------------------------------------------- */
 
-typedef struct raw {
-    int fd;
-    char buf[65536];
-    size_t len;
-} raw;
-
+/* A raw connection (tests/http_test_util.h) to the fixture's server. */
 static void raw_open(raw *c, fx *f)
 {
-    c->fd = tulip_dial("tcp", f->addr);
-    assert_true(c->fd >= 0);
-    c->len = 0;
-}
-
-static void raw_send(raw *c, const char *s)
-{
-    assert_int_equal(tulip_write_all(c->fd, s, strlen(s), NULL), (ssize_t)strlen(s));
+    raw_dial(c, f->addr);
 }
 
 /* Read until c->buf holds at least n bytes; false at EOF before. */
