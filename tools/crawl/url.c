@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "url.h"
 #include "buf.h"
+#include "url_chars.h"
 #include "url_fast.h"
 
 #include <errno.h>
@@ -11,14 +12,6 @@
 #include <strings.h>
 #include <uriparser/Uri.h>
 
-static bool is_alpha(unsigned char c) { return (c | 0x20) >= 'a' && (c | 0x20) <= 'z'; }
-static bool is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
-static bool is_hex(unsigned char c) { return is_digit(c) || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f'); }
-static int hexval(unsigned char c) { return is_digit(c) ? c - '0' : (c | 0x20) - 'a' + 10; }
-static bool is_unreserved(unsigned char c)
-{
-    return is_alpha(c) || is_digit(c) || c == '-' || c == '.' || c == '_' || c == '~';
-}
 /* Everything RFC 3986 allows literally somewhere in a URI reference, minus
  * '%', '#', '[' and ']', whose validity depends on position. */
 static bool is_plain(unsigned char c)

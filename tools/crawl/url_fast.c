@@ -1,5 +1,6 @@
 #include "url_fast.h"
 #include "url.h"
+#include "url_chars.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -16,15 +17,6 @@ static bool is_path_char(unsigned char c)
 {
     static const uint64_t below_64 = 0x2fffffd200000000u, from_64 = 0x47fffffe87ffffffu;
     return c < 64 ? (below_64 >> c) & 1 : c < 128 && (from_64 >> (c - 64)) & 1;
-}
-
-static bool is_alpha(unsigned char c) { return (c | 0x20) >= 'a' && (c | 0x20) <= 'z'; }
-static bool is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
-static bool is_hex(unsigned char c) { return is_digit(c) || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f'); }
-static int hexval(unsigned char c) { return is_digit(c) ? c - '0' : (c | 0x20) - 'a' + 10; }
-static bool is_unreserved(unsigned char c)
-{
-    return is_alpha(c) || is_digit(c) || c == '-' || c == '.' || c == '_' || c == '~';
 }
 
 /* Copy one "%XX" at *pp to s[*n], normalised as the parser path does: the
