@@ -127,48 +127,83 @@ static int z_start(tulip__http_sink *s, const unsigned char *first2)
     return 0;
 }
 
-static int inflate_some(tulip__http_sink *s, const unsigned char *p, size_t n)
+/* One inflate call; concatenated gzip members form one body (RFC 1952
+ * 2.2). With n == 0 it only drains, and making no progress is fine. */
+static int z_step(tulip__http_sink *s, const unsigned char *in, size_t n, char *out, size_t room,
+                  size_t *used, size_t *produced)
 {
-    s->z.next_in = (Bytef *)(uintptr_t)p;
-    while (n > 0) {
-        if (s->zstate == 2) {
-            /* Concatenated gzip members form one body (RFC 1952 2.2). */
-            if (s->coding != TULIP__CODING_GZIP)
-                return -EBADMSG;
-            if (inflateReset(&s->z) != Z_OK)
-                return -EBADMSG;
-            s->zstate = 1;
-        }
-        if (s->out.len == s->max + (size_t)1)
-            return -EFBIG;
-        size_t room = s->max + 1 - s->out.len;
-        if (room > 65536)
-            room = 65536;
-        int rc = tulip__hbuf_reserve(&s->out, room);
-        if (rc)
-            return rc;
-        uInt in = n > UINT32_MAX ? UINT32_MAX : (uInt)n;
-        s->z.avail_in = in;
-        s->z.next_out = (Bytef *)s->out.p + s->out.len;
-        s->z.avail_out = (uInt)room;
-        rc = inflate(&s->z, Z_NO_FLUSH);
-        size_t produced = room - s->z.avail_out, used = in - s->z.avail_in;
-        s->out.len += produced;
-        n -= used;
-        if (s->out.len > s->max)
-            return -EFBIG;
-        if (rc == Z_STREAM_END)
-            s->zstate = 2;
-        else if (rc == Z_MEM_ERROR)
-            return -ENOMEM;
-        else if (rc != Z_OK && !(rc == Z_BUF_ERROR && (produced || used)))
+    *used = *produced = 0;
+    if (s->zstate == 2) {
+        if (n == 0)
+            return 0;
+        if (s->coding != TULIP__CODING_GZIP || inflateReset(&s->z) != Z_OK)
             return -EBADMSG;
-        else if (!produced && !used)
-            return -EBADMSG;
+        s->zstate = 1;
     }
+    uInt in_n = n > UINT32_MAX ? UINT32_MAX : (uInt)n;
+    uInt room_n = room > UINT32_MAX ? UINT32_MAX : (uInt)room;
+    s->z.next_in = (Bytef *)(uintptr_t)in;
+    s->z.avail_in = in_n;
+    s->z.next_out = (Bytef *)out;
+    s->z.avail_out = room_n;
+    int rc = inflate(&s->z, Z_NO_FLUSH);
+    *produced = room_n - s->z.avail_out;
+    *used = in_n - s->z.avail_in;
+    if (rc == Z_STREAM_END) {
+        s->zstate = 2;
+        return 0;
+    }
+    if (rc == Z_MEM_ERROR)
+        return -ENOMEM;
+    if (rc != Z_OK && rc != Z_BUF_ERROR)
+        return -EBADMSG;
+    if (n > 0 && !*produced && !*used)
+        return -EBADMSG;
     return 0;
 }
 #endif
+
+ssize_t tulip__http_sink_decode(tulip__http_sink *s, const char *p, size_t n, size_t *used, char *out,
+                                size_t cap)
+{
+    *used = 0;
+#ifdef TULIP_HAVE_ZLIB
+    if (s->coding == TULIP__CODING_GZIP || s->coding == TULIP__CODING_DEFLATE) {
+        const unsigned char *u = (const unsigned char *)p;
+        size_t took, made;
+        int rc;
+        if (s->zstate == 0) {
+            /* The deflate probe needs two bytes, which may arrive apart. */
+            while (s->nprobe < 2 && n > 0) {
+                s->probe[s->nprobe++] = *u++;
+                n--;
+                (*used)++;
+            }
+            if (s->nprobe < 2)
+                return 0;
+            if ((rc = z_start(s, s->probe)) < 0)
+                return rc;
+        }
+        if (s->nprobed < 2) {
+            /* zlib may stop inside the probe when out is small. */
+            rc = z_step(s, s->probe + s->nprobed, 2 - s->nprobed, out, cap, &took, &made);
+            if (rc < 0)
+                return rc;
+            s->nprobed += (unsigned)took;
+            if (s->nprobed < 2 || made)
+                return (ssize_t)made;
+        }
+        if ((rc = z_step(s, u, n, out, cap, &took, &made)) < 0)
+            return rc;
+        *used += took;
+        return (ssize_t)made;
+    }
+#endif
+    size_t k = n < cap ? n : cap;
+    memcpy(out, p, k);
+    *used = k;
+    return (ssize_t)k;
+}
 
 int tulip__http_sink_put(tulip__http_sink *s, const char *p, size_t n)
 {
@@ -178,33 +213,48 @@ int tulip__http_sink_put(tulip__http_sink *s, const char *p, size_t n)
     if (s->coding == TULIP__CODING_IDENTITY || s->coding == TULIP__CODING_OTHER)
         return put_plain(s, p, n);
 #ifdef TULIP_HAVE_ZLIB
-    const unsigned char *u = (const unsigned char *)p;
-    if (s->zstate == 0) {
-        /* The deflate probe needs two bytes, which may arrive apart. */
-        while (s->nprobe < 2 && n > 0) {
-            s->probe[s->nprobe++] = *u++;
-            n--;
-        }
-        if (s->nprobe < 2)
-            return 0;
-        int rc = z_start(s, s->probe);
+    for (;;) {
+        if (s->out.len == s->max + (size_t)1)
+            return -EFBIG;
+        size_t room = s->max + 1 - s->out.len;
+        if (room > 65536)
+            room = 65536;
+        int rc = tulip__hbuf_reserve(&s->out, room);
         if (rc)
             return rc;
-        if ((rc = inflate_some(s, s->probe, 2)) < 0)
-            return rc;
+        size_t used;
+        ssize_t made = tulip__http_sink_decode(s, p, n, &used, s->out.p + s->out.len, room);
+        if (made < 0)
+            return (int)made;
+        s->out.len += (size_t)made;
+        p += used;
+        n -= used;
+        if (s->out.len > s->max)
+            return -EFBIG;
+        /* A full buffer may leave output inside zlib: drain it even when
+         * the input is all taken, or a stream ending there looks cut. */
+        if (n == 0 && (size_t)made < room)
+            return 0;
     }
-    return inflate_some(s, u, n);
 #else
     return put_plain(s, p, n);
 #endif
 }
 
-int tulip__http_sink_finish(tulip__http_sink *s)
+int tulip__http_sink_ended(const tulip__http_sink *s)
 {
     bool compressed = s->coding == TULIP__CODING_GZIP || s->coding == TULIP__CODING_DEFLATE;
     /* An empty body with a Content-Encoding (HEAD, 204) decodes to nothing. */
-    if (compressed && s->raw > 0 && s->zstate != 2)
+    if (compressed && (s->raw > 0 || s->nprobe > 0) && s->zstate != 2)
         return -EBADMSG;
+    return 0;
+}
+
+int tulip__http_sink_finish(tulip__http_sink *s)
+{
+    int rc = tulip__http_sink_ended(s);
+    if (rc < 0)
+        return rc;
     if (tulip__hbuf_reserve(&s->out, 0))
         return -ENOMEM;
     s->out.p[s->out.len] = '\0';
@@ -219,4 +269,92 @@ void tulip__http_sink_drop(tulip__http_sink *s)
 #endif
     s->zstate = 0;
     tulip__hbuf_free(&s->out);
+}
+
+/* ---- framing -------------------------------------------------------- */
+
+ssize_t tulip__http_fill(tulip__http_conn *conn, uint64_t *bytes_in)
+{
+    if (tulip__hbuf_reserve(&conn->in, 16384))
+        return -ENOMEM;
+    ssize_t n = tulip_stream_read(conn->s, conn->in.p + conn->in.len, conn->in.cap - 1 - conn->in.len);
+    if (n > 0) {
+        conn->in.len += (size_t)n;
+        *bytes_in += (uint64_t)n;
+    }
+    return n;
+}
+
+void tulip__http_body_init(tulip__http_body_rd *rd, const tulip_http_response *res)
+{
+    rd->kind = res->body;
+    rd->done = res->body == TULIP_HTTP_BODY_NONE ||
+               (res->body == TULIP_HTTP_BODY_LENGTH && res->content_length == 0);
+    rd->keep_alive = res->keep_alive;
+    rd->ready = 0;
+    rd->left = res->body == TULIP_HTTP_BODY_LENGTH ? (uint64_t)res->content_length : 0;
+    if (res->body == TULIP_HTTP_BODY_CHUNKED)
+        tulip_http_chunked_init(&rd->ch, UINT64_MAX);
+}
+
+ssize_t tulip__http_body_next(tulip__http_body_rd *rd, tulip__http_conn *conn, uint64_t *bytes_in,
+                              bool nofill)
+{
+    for (;;) {
+        if (rd->ready)
+            return (ssize_t)rd->ready;
+        if (rd->done)
+            return 0;
+        size_t avail = conn->in.len - conn->off;
+        if (avail) {
+            if (rd->kind == TULIP_HTTP_BODY_LENGTH) {
+                rd->ready = avail < rd->left ? avail : (size_t)rd->left;
+                rd->left -= rd->ready;
+                rd->done = rd->left == 0;
+                continue;
+            }
+            if (rd->kind == TULIP_HTTP_BODY_UNTIL_CLOSE) {
+                rd->ready = avail;
+                continue;
+            }
+            /* Decoded in place: [off, off + len) becomes body bytes. */
+            size_t len = avail;
+            ssize_t after = tulip_http_chunked_decode(&rd->ch, conn->in.p + conn->off, &len);
+            if (after >= 0) {
+                rd->done = true;
+                conn->in.len = conn->off + len + (size_t)after;
+            } else if (after == -EAGAIN) {
+                conn->in.len = conn->off + len;
+            } else {
+                return after == -EMSGSIZE ? -EBADMSG : after;
+            }
+            rd->ready = len;
+            if (len || rd->done)
+                continue;
+        }
+        if (nofill)
+            return -EWOULDBLOCK;
+        /* Everything buffered was taken: read from the start again, so the
+         * buffer never grows. */
+        conn->off = conn->in.len = 0;
+        ssize_t n = tulip__http_fill(conn, bytes_in);
+        if (n < 0)
+            return n;
+        if (n == 0) {
+            if (rd->kind != TULIP_HTTP_BODY_UNTIL_CLOSE)
+                return -ENODATA;
+            rd->done = true;
+        }
+    }
+}
+
+void tulip__http_body_take(tulip__http_body_rd *rd, tulip__http_conn *conn, size_t n)
+{
+    rd->ready -= n;
+    conn->off += n;
+}
+
+bool tulip__http_body_reusable(const tulip__http_body_rd *rd)
+{
+    return rd->keep_alive && rd->kind != TULIP_HTTP_BODY_UNTIL_CLOSE;
 }

@@ -220,18 +220,6 @@ static int build_head(tulip_http_client *c, const req *rq, const tulip_http_url 
 
 /* ---- one hop --------------------------------------------------------- */
 
-static ssize_t fill(tulip__http_conn *conn, tulip_http_reply *r)
-{
-    if (tulip__hbuf_reserve(&conn->in, 16384))
-        return -ENOMEM;
-    ssize_t n = tulip_stream_read(conn->s, conn->in.p + conn->in.len, conn->in.cap - 1 - conn->in.len);
-    if (n > 0) {
-        conn->in.len += (size_t)n;
-        r->bytes_in += (uint64_t)n;
-    }
-    return n;
-}
-
 /* Reads and parses the final (non-1xx) head. *got tells whether any byte
  * of a response arrived, which decides if a stale pooled connection may
  * be retried. */
@@ -263,7 +251,7 @@ static int read_head(tulip_http_client *c, tulip__http_conn *conn, bool head_req
             return -EMSGSIZE;
         if (rc != -EAGAIN)
             return rc;
-        ssize_t n = fill(conn, r);
+        ssize_t n = tulip__http_fill(conn, &r->bytes_in);
         if (n < 0)
             return (int)n;
         if (n == 0)
@@ -300,7 +288,7 @@ static int copy_headers(const tulip_http_response *res, tulip_http_reply *r)
     return 0;
 }
 
-static int coding_of(tulip_http_client *c, const tulip_http_reply *r)
+int tulip__http_reply_coding(tulip_http_client *c, const tulip_http_reply *r)
 {
     ssize_t i = tulip_http_header_find(r->headers, r->num_headers, "content-encoding", 0);
     if (i < 0)
@@ -311,79 +299,26 @@ static int coding_of(tulip_http_client *c, const tulip_http_reply *r)
     return tulip__http_coding(r->headers[i].value, r->headers[i].value_len);
 }
 
-static int read_body(tulip__http_conn *conn, const tulip_http_response *res, tulip__http_sink *sk,
+static int read_body(tulip__http_conn *conn, tulip__http_body_rd *rd, tulip__http_sink *sk,
                      tulip_http_reply *r)
 {
-    int rc;
-    ssize_t n;
-    switch (res->body) {
-    case TULIP_HTTP_BODY_NONE:
-        return 0;
-    case TULIP_HTTP_BODY_LENGTH: {
-        uint64_t left = (uint64_t)res->content_length;
-        if (sk->coding == TULIP__CODING_IDENTITY || sk->coding == TULIP__CODING_OTHER) {
-            if (left > sk->max)
-                return -EFBIG;
-            if (tulip__hbuf_reserve(&sk->out, (size_t)left))
-                return -ENOMEM;
-        }
-        while (left > 0) {
-            size_t avail = conn->in.len - conn->off;
-            if (avail == 0) {
-                conn->off = conn->in.len = 0;
-                if ((n = fill(conn, r)) < 0)
-                    return (int)n;
-                if (n == 0)
-                    return -ENODATA;
-                continue;
-            }
-            size_t take = avail < left ? avail : (size_t)left;
-            if ((rc = tulip__http_sink_put(sk, conn->in.p + conn->off, take)) < 0)
-                return rc;
-            conn->off += take;
-            left -= take;
-        }
-        return 0;
+    if (rd->kind == TULIP_HTTP_BODY_LENGTH &&
+        (sk->coding == TULIP__CODING_IDENTITY || sk->coding == TULIP__CODING_OTHER)) {
+        /* Known size: refuse before reading, and allocate once. */
+        if (rd->left > sk->max)
+            return -EFBIG;
+        if (tulip__hbuf_reserve(&sk->out, (size_t)rd->left))
+            return -ENOMEM;
     }
-    case TULIP_HTTP_BODY_CHUNKED: {
-        tulip_http_chunked d;
-        tulip_http_chunked_init(&d, UINT64_MAX);
-        for (;;) {
-            size_t len = conn->in.len - conn->off;
-            if (len) {
-                ssize_t left = tulip_http_chunked_decode(&d, conn->in.p + conn->off, &len);
-                if (left >= 0 || left == -EAGAIN) {
-                    if ((rc = tulip__http_sink_put(sk, conn->in.p + conn->off, len)) < 0)
-                        return rc;
-                }
-                if (left >= 0) {
-                    conn->off += len;
-                    conn->in.len = conn->off + (size_t)left;
-                    return 0;
-                }
-                if (left != -EAGAIN)
-                    return left == -EMSGSIZE ? -EBADMSG : (int)left;
-            }
-            conn->off = conn->in.len = 0;
-            if ((n = fill(conn, r)) < 0)
-                return (int)n;
-            if (n == 0)
-                return -ENODATA;
-        }
+    for (;;) {
+        ssize_t n = tulip__http_body_next(rd, conn, &r->bytes_in, false);
+        if (n <= 0)
+            return (int)n;
+        int rc = tulip__http_sink_put(sk, conn->in.p + conn->off, (size_t)n);
+        if (rc < 0)
+            return rc;
+        tulip__http_body_take(rd, conn, (size_t)n);
     }
-    case TULIP_HTTP_BODY_UNTIL_CLOSE:
-        for (;;) {
-            size_t avail = conn->in.len - conn->off;
-            if (avail && (rc = tulip__http_sink_put(sk, conn->in.p + conn->off, avail)) < 0)
-                return rc;
-            conn->off = conn->in.len = 0;
-            if ((n = fill(conn, r)) < 0)
-                return (int)n;
-            if (n == 0)
-                return 0;
-        }
-    }
-    return -EBADMSG;
 }
 
 static bool idempotent(const char *m)
@@ -412,7 +347,10 @@ static int send_req(tulip__http_conn *conn, const tulip__hbuf *head, const req *
     return rc;
 }
 
-static int hop(tulip_http_client *c, const req *rq, const tulip_http_url *u, tulip_http_reply *r)
+/* Send the request and read the final head into r: on success *out holds
+ * the connection with the body unread, framed by *rd. */
+static int hop_head(tulip_http_client *c, const req *rq, const tulip_http_url *u, tulip_http_reply *r,
+                    tulip__http_conn **out, tulip__http_body_rd *rd)
 {
     tulip__hbuf head = {0};
     int rc = build_head(c, rq, u, &head);
@@ -462,27 +400,36 @@ static int hop(tulip_http_client *c, const req *rq, const tulip_http_url *u, tul
             rc = -EBADMSG;
             break;
         }
-        tulip__http_sink sk;
-        tulip__http_sink_init(&sk, c->o.max_body, coding_of(c, r));
-        rc = read_body(conn, &res, &sk, r);
-        if (rc == 0)
-            rc = tulip__http_sink_finish(&sk);
-        if (rc < 0) {
-            tulip__http_sink_drop(&sk);
-            tulip__http_pool_put(c, conn, false);
-            break;
-        }
-        free(r->body);
-        r->body = sk.out.p;
-        r->body_len = sk.out.len;
-        r->decoded = sk.coding == TULIP__CODING_GZIP || sk.coding == TULIP__CODING_DEFLATE;
-        sk.out.p = NULL;
-        tulip__http_sink_drop(&sk);
-        tulip__http_pool_put(c, conn, res.keep_alive && res.body != TULIP_HTTP_BODY_UNTIL_CLOSE);
+        tulip__http_body_init(rd, &res);
+        *out = conn;
         break;
     }
     tulip__hbuf_free(&head);
     return rc;
+}
+
+/* Read the body of the response hop_head returned into r (bounded by
+ * max_body) and give the connection back. */
+static int hop_body(tulip_http_client *c, tulip__http_conn *conn, tulip__http_body_rd *rd, tulip_http_reply *r)
+{
+    tulip__http_sink sk;
+    tulip__http_sink_init(&sk, c->o.max_body, tulip__http_reply_coding(c, r));
+    int rc = read_body(conn, rd, &sk, r);
+    if (rc == 0)
+        rc = tulip__http_sink_finish(&sk);
+    if (rc < 0) {
+        tulip__http_sink_drop(&sk);
+        tulip__http_pool_put(c, conn, false);
+        return rc;
+    }
+    free(r->body);
+    r->body = sk.out.p;
+    r->body_len = sk.out.len;
+    r->decoded = sk.coding == TULIP__CODING_GZIP || sk.coding == TULIP__CODING_DEFLATE;
+    sk.out.p = NULL;
+    tulip__http_sink_drop(&sk);
+    tulip__http_pool_put(c, conn, tulip__http_body_reusable(rd));
+    return 0;
 }
 
 /* ---- redirects --------------------------------------------------------- */
@@ -492,7 +439,8 @@ static bool is_redirect(int status)
     return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
 }
 
-static int run(tulip_http_client *c, req *rq, const char *url, tulip_http_reply *r)
+static int run(tulip_http_client *c, req *rq, const char *url, tulip_http_reply *r, tulip__http_conn **keep,
+               tulip__http_body_rd *rd)
 {
     /* Every URL of the chain, the current one last: for loop detection. */
     char **seen = tulip__calloc((size_t)c->o.max_redirects + 1, sizeof *seen);
@@ -507,11 +455,22 @@ static int run(tulip_http_client *c, req *rq, const char *url, tulip_http_reply 
     for (;;) {
         const char *cur = seen[nseen - 1];
         tulip_http_url u;
-        if ((rc = tulip_http_url_parse(cur, &u)) < 0 || (rc = hop(c, rq, &u, r)) < 0)
+        tulip__http_conn *conn;
+        if ((rc = tulip_http_url_parse(cur, &u)) < 0 || (rc = hop_head(c, rq, &u, r, &conn, rd)) < 0)
             break;
         size_t loc_len;
         const char *loc = tulip_http_reply_header(r, "location", &loc_len);
-        if (!is_redirect(r->status) || c->o.max_redirects == 0 || !loc) {
+        bool final = !is_redirect(r->status) || c->o.max_redirects == 0 || !loc;
+        if (final && keep) {
+            *keep = conn;
+            r->url = seen[--nseen];
+            break;
+        }
+        /* An intermediate 3xx body is read (not dropped with its
+         * connection) so the connection can serve the next hop. */
+        if ((rc = hop_body(c, conn, rd, r)) < 0)
+            break;
+        if (final) {
             r->url = seen[--nseen];
             break;
         }
@@ -551,8 +510,10 @@ out:
     return rc;
 }
 
-int tulip_http_fetch(tulip_http_client *c, const char *method, const char *url, const tulip_http_header *headers,
-                     size_t n_headers, const void *body, size_t body_len, tulip_http_reply **out)
+int tulip__http_request(tulip_http_client *c, const char *method, const char *url,
+                        const tulip_http_header *headers, size_t n_headers, const void *body,
+                        size_t body_len, tulip_http_reply **out, tulip__http_conn **keep,
+                        tulip__http_body_rd *rd)
 {
     if (out)
         *out = NULL;
@@ -571,9 +532,11 @@ int tulip_http_fetch(tulip_http_client *c, const char *method, const char *url, 
     int64_t t0 = tulip_now();
     tulip_scope sc;
     bool scoped = c->o.timeout != TULIP_FOREVER;
+    tulip__http_body_rd rd_local;
+    tulip__http_conn *held = NULL;
     if (scoped)
         tulip_scope_enter_timeout(&sc, c->o.timeout);
-    rc = run(c, &rq, url, r);
+    rc = run(c, &rq, url, r, keep ? &held : NULL, keep ? rd : &rd_local);
     if (scoped) {
         int src = tulip_scope_exit(&sc);
         if (rc < 0 && src == -ETIMEDOUT)
@@ -584,9 +547,22 @@ int tulip_http_fetch(tulip_http_client *c, const char *method, const char *url, 
         tulip_http_reply_free(r);
         return rc;
     }
+    if (keep) {
+        /* Only an intermediate redirect's body can be here. */
+        free(r->body);
+        r->body = NULL;
+        r->body_len = 0;
+        *keep = held;
+    }
     r->total_ns = tulip_now() - t0;
     *out = r;
     return 0;
+}
+
+int tulip_http_fetch(tulip_http_client *c, const char *method, const char *url, const tulip_http_header *headers,
+                     size_t n_headers, const void *body, size_t body_len, tulip_http_reply **out)
+{
+    return tulip__http_request(c, method, url, headers, n_headers, body, body_len, out, NULL, NULL);
 }
 
 int tulip_http_get(tulip_http_client *c, const char *url, tulip_http_reply **out)

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #ifdef TULIP_HAVE_ZLIB
 #include <zlib.h>
 #endif
@@ -46,7 +47,8 @@ typedef struct tulip__http_sink {
     int coding;
     int zstate;        /* 0 not started, 1 inflating, 2 stream ended */
     unsigned char probe[2];
-    unsigned nprobe;
+    unsigned nprobe;   /* probe bytes received */
+    unsigned nprobed;  /* probe bytes zlib has taken */
 #ifdef TULIP_HAVE_ZLIB
     z_stream z;
 #endif
@@ -55,6 +57,16 @@ typedef struct tulip__http_sink {
 void tulip__http_sink_init(tulip__http_sink *s, size_t max, int coding);
 /* Errors: -EFBIG (past max), -EBADMSG (corrupt compressed data), -ENOMEM. */
 int tulip__http_sink_put(tulip__http_sink *s, const char *p, size_t n);
+/* Decode the received bytes p[0..n) into out[0..cap) (cap > 0), without
+ * the limits and without touching s->out: *used gets the bytes of p
+ * taken, the result is the bytes written (0 when zlib needs more input).
+ * n == 0 drains what zlib held back for want of room. Identity and
+ * unknown codings are copied. Errors: -EBADMSG, -ENOMEM. */
+ssize_t tulip__http_sink_decode(tulip__http_sink *s, const char *p, size_t n, size_t *used, char *out,
+                                size_t cap);
+/* 0 if the decoded body may end here (a compressed stream ended, or
+ * nothing was received), else -EBADMSG. */
+int tulip__http_sink_ended(const tulip__http_sink *s);
 /* The body is complete: a compressed stream must have ended. The output is
  * NUL-terminated (and allocated even when empty). Errors: -EBADMSG, -ENOMEM. */
 int tulip__http_sink_finish(tulip__http_sink *s);
@@ -64,8 +76,36 @@ void tulip__http_sink_drop(tulip__http_sink *s);
 /* ---- connections ---------------------------------------------------- */
 
 typedef struct tulip__http_host tulip__http_host;
+typedef struct tulip__http_conn tulip__http_conn;
 
-typedef struct tulip__http_conn {
+/* The framing of one response body as it is read off a connection: the
+ * one implementation behind buffered replies and streams. */
+typedef struct tulip__http_body_rd {
+    int kind;                /* tulip_http_body */
+    bool done;               /* the framing ended: once ready is taken, so has the body */
+    bool keep_alive;         /* the response lets the connection carry another */
+    size_t ready;            /* body bytes (chunk framing removed) at conn->in.p + conn->off */
+    uint64_t left;           /* LENGTH: bytes not yet made ready */
+    tulip_http_chunked ch;
+} tulip__http_body_rd;
+
+/* Read more of the connection into conn->in (adding to *bytes_in): the
+ * byte count, 0 at EOF, or the error of tulip_stream_read, -ENOMEM. */
+ssize_t tulip__http_fill(tulip__http_conn *conn, uint64_t *bytes_in);
+void tulip__http_body_init(tulip__http_body_rd *rd, const tulip_http_response *res);
+/* Make body bytes ready at conn->in.p + conn->off, reading the connection
+ * when none are buffered (adding to *bytes_in) unless nofill. Returns how
+ * many are ready (taken with tulip__http_body_take), 0 at the end of the
+ * body. Errors: -ENODATA (the connection ended early), -EBADMSG (bad
+ * chunk), -EWOULDBLOCK (nofill and nothing buffered), those of
+ * tulip_stream_read, -ENOMEM. */
+ssize_t tulip__http_body_next(tulip__http_body_rd *rd, tulip__http_conn *conn, uint64_t *bytes_in,
+                              bool nofill);
+void tulip__http_body_take(tulip__http_body_rd *rd, tulip__http_conn *conn, size_t n);
+/* Whether the connection may go back to the pool after this body. */
+bool tulip__http_body_reusable(const tulip__http_body_rd *rd);
+
+struct tulip__http_conn {
     tulip__http_host *host;
     tulip_stream *s;
     tulip__hbuf in;                 /* received bytes; [off, in.len) unread */
@@ -74,7 +114,7 @@ typedef struct tulip__http_conn {
     int64_t idle_since;
     uint64_t uses;
     struct tulip__http_conn *next;  /* idle list */
-} tulip__http_conn;
+};
 
 struct tulip__http_host {
     char *name;                     /* host for DNS and SNI, no brackets */
@@ -108,6 +148,19 @@ int tulip__http_pool_get(tulip_http_client *c, const tulip_http_url *u, bool fre
 void tulip__http_pool_put(tulip_http_client *c, tulip__http_conn *conn, bool reusable);
 /* Close every idle connection and free the hosts. */
 void tulip__http_pool_free(tulip_http_client *c);
+
+/* One request as tulip_http_fetch makes it (arguments checked there,
+ * under the client's timeout). With keep NULL the final body is read
+ * into the reply; otherwise the final response's connection is left in
+ * *keep with its body unread, framed by *rd, and the reply has no body. */
+int tulip__http_request(tulip_http_client *c, const char *method, const char *url,
+                        const tulip_http_header *headers, size_t n_headers, const void *body,
+                        size_t body_len, tulip_http_reply **out, tulip__http_conn **keep,
+                        tulip__http_body_rd *rd);
+
+/* The coding of r's body as the client decodes it (OTHER when it does
+ * not, or for stacked codings). */
+int tulip__http_reply_coding(tulip_http_client *c, const tulip_http_reply *r);
 
 /* Resolve ref against the absolute URL base (RFC 3986 section 5.2, enough
  * for Location headers) into a new string without fragment; bytes outside
