@@ -7,7 +7,8 @@
  * request, redirects included, is bounded by the client's timeout and by
  * the caller's own scopes. Hostile peers cannot make it hang (timeout) nor
  * grow memory without bound (head and body limits, decompressed bytes
- * counted against the body limit).
+ * counted against the body limit). tulip_http_open streams a body of any
+ * size instead, read piece by piece with backpressure.
  *
  * Server: one task per connection in a task group, keep-alive, pipelined
  * requests answered in order, limits on the head (431) and body (413),
@@ -159,6 +160,57 @@ TULIP_API int tulip_http_get(tulip_http_client *c, const char *url, tulip_http_r
 TULIP_API int tulip_http_fetch(tulip_http_client *c, const char *method, const char *url,
                                const tulip_http_header *headers, size_t n_headers,
                                const void *body, size_t body_len, tulip_http_reply **out);
+
+/* Streamed responses: the body is read piece by piece (a large download)
+ * instead of held whole. tulip_http_open makes the request as
+ * tulip_http_fetch does (same arguments, redirects, limits on the head,
+ * pool) and returns once the final head is in; tulip_http_stream_read
+ * then yields the body decoded (de-chunked, gzip/deflate undone when
+ * accept_compressed), parking until bytes arrive: the server is only
+ * read as fast as the caller reads (backpressure), and no memory grows
+ * with the body. max_body does not apply to the streamed body (the
+ * bodies of intermediate redirects are still read whole, bounded by it).
+ * An open stream holds one of its host's per_host connections until
+ * tulip_http_stream_close. */
+typedef struct tulip_http_stream tulip_http_stream;
+
+/* Send the request and read the final head; on success *out is a stream
+ * to close, whatever its status. The client's timeout bounds this call
+ * (connect, redirects, the head), as it bounds a fetch.
+ * Errors (*out is NULL): those of tulip_http_fetch except -EFBIG and
+ * -ENODATA for the final body, which is not read here. */
+TULIP_API int tulip_http_open(tulip_http_client *c, const char *method, const char *url,
+                              const tulip_http_header *headers, size_t n_headers,
+                              const void *body, size_t body_len, tulip_http_stream **out);
+
+/* The final response without its body (body NULL, body_len 0): status,
+ * headers (tulip_http_reply_header), url, redirects, reused, decoded,
+ * timings; bytes_in grows as the body is read. Owned by s. NULL for NULL. */
+TULIP_API const tulip_http_reply *tulip_http_stream_reply(const tulip_http_stream *s);
+
+/* Read up to n bytes of the decoded body into buf, parking while none
+ * has arrived: a cancellation point. Returns the count (> 0, possibly
+ * fewer than n), 0 at the end of the body (and for n == 0). The client's
+ * timeout bounds each call, not the whole body: it is an idle timeout.
+ * Errors:
+ *   -ETIMEDOUT, -ECANCELED  the client's timeout, a caller's scope or a
+ *                     cancellation; nothing was taken and reading may go on
+ *   -ENODATA          truncated body: the connection ended before
+ *                     Content-Length bytes or before the last chunk
+ *   -EBADMSG          a bad chunk or a corrupt (or cut) gzip/deflate body
+ *   -ECONNRESET, -EPIPE and other connection errors, passed through
+ *   -EPROTO           TLS failure
+ *   -ENOMEM           out of memory
+ *   -EINVAL           NULL s, or NULL buf with n > 0
+ * Every error but -ETIMEDOUT and -ECANCELED is final: later reads return
+ * it again. No allocation once the connection's buffer exists. */
+TULIP_API ssize_t tulip_http_stream_read(tulip_http_stream *s, void *buf, size_t n);
+
+/* Free s and its reply. The connection goes back to the pool when the
+ * body was read to its end (or its end is already received) and the
+ * response allows keep-alive; otherwise it is closed, so closing early
+ * is the way to abandon a body. Never parks. NULL is a no-op. */
+TULIP_API void tulip_http_stream_close(tulip_http_stream *s);
 
 typedef struct tulip_http_client_stats {
     uint64_t requests;            /* requests sent (each hop counts) */
