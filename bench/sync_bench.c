@@ -112,13 +112,13 @@ struct contend {
 static int contender(void *p)
 {
     struct contend *c = p;
-    tulip_lock_lock(&c->l);
+    tulip_lock_acquire(&c->l);
     tulip_yield();
     for (long i = 0; i < c->n; i++) {
-        tulip_lock_unlock(&c->l);
-        tulip_lock_lock(&c->l);
+        tulip_lock_release(&c->l);
+        tulip_lock_acquire(&c->l);
     }
-    tulip_lock_unlock(&c->l);
+    tulip_lock_release(&c->l);
     return 0;
 }
 
@@ -144,8 +144,8 @@ static int bench_lock_uncontended(void *p)
     long n = count(10000000);
     double t0 = now_ns();
     for (long i = 0; i < n; i++) {
-        tulip_lock_lock(&l);
-        tulip_lock_unlock(&l);
+        tulip_lock_acquire(&l);
+        tulip_lock_release(&l);
     }
     *out = (now_ns() - t0) / (double)n;
     return 0;

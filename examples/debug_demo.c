@@ -32,9 +32,9 @@ static int sleeper(void *arg)
 static int locker(void *arg)
 {
     (void)arg;
-    int rc = tulip_lock_lock(&lock);
+    int rc = tulip_lock_acquire(&lock);
     if (rc == 0)
-        tulip_lock_unlock(&lock);
+        tulip_lock_release(&lock);
     return rc;
 }
 
@@ -93,7 +93,7 @@ static int demo(void *arg)
     if (!chan || socketpair(AF_UNIX, SOCK_STREAM, 0, sock) != 0)
         return -1;
     tulip_lock_init(&lock);
-    tulip_lock_lock(&lock);
+    tulip_lock_acquire(&lock);
     tulip_task *ts[4] = {named(sleeper, "sleeper"), named(locker, "locker"), named(receiver, "receiver"),
                          named(reader, "reader")};
     tulip_detach(named(forgotten, "forgotten")); /* detached: not a leak */
@@ -114,7 +114,7 @@ static int demo(void *arg)
     tulip_task *c = named(cruncher, "cruncher");
     tulip_join(c);
 
-    tulip_lock_unlock(&lock);
+    tulip_lock_release(&lock);
     for (int i = 0; i < 4; i++) {
         tulip_cancel(ts[i]);
         tulip_join(ts[i]);

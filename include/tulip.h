@@ -1,4 +1,5 @@
-/* tulip: an asynchronous runtime for C. Umbrella header: everything public. */
+/* tulip: an asynchronous runtime for C. Umbrella header: everything public
+ * (each header below carries its own extern "C" guard for C++). */
 #ifndef TULIP_H
 #define TULIP_H
 

@@ -25,7 +25,7 @@ T
 # pkg-config must not offer the host's x86-64 libraries (liburing, ...).
 PKG_CONFIG_LIBDIR=/usr/lib/aarch64-linux-gnu/pkgconfig \
 cmake -S . -B build-aarch64 -DCMAKE_TOOLCHAIN_FILE="$TC" -DTULIP_BUILD_TESTS=OFF -DTULIP_BUILD_TOOLS=OFF \
-    -DTULIP_BUILD_EXAMPLES=OFF -DTULIP_BUILD_BENCH=OFF -DTULIP_EXCLUDE_REGEX="src/io/tls|src/http" >/dev/null
+    -DTULIP_BUILD_EXAMPLES=OFF -DTULIP_BUILD_BENCH=OFF -DTULIP_DEVELOPER=ON -DTULIP_EXCLUDE_REGEX="src/io/tls|src/http" >/dev/null
 cmake --build build-aarch64 -j"$(nproc)" --target tulip_static >/dev/null
 aarch64-linux-gnu-gcc -std=c11 -O2 -Iinclude tests/cross/smoke.c build-aarch64/libtulip.a -lpthread \
     -o build-aarch64/smoke

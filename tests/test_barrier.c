@@ -93,7 +93,7 @@ static int main_cancel(void *p)
     tulip_task *z = tulip_spawn(wait_once, &b);
     assert_int_equal(tulip_yield(), 0);
     assert_int_equal(tulip_barrier_waiting(&b), 2);
-    assert_false(tulip_task_done(x));
+    assert_false(tulip_task_is_done(x));
     /* We are the third party: serial, and x and z are released. */
     assert_int_equal(tulip_barrier_wait(&b), TULIP_BARRIER_SERIAL);
     /* Released by the trip and cancelled before running: still released. */

@@ -88,7 +88,7 @@ static int victim_body(void *p)
         tulip_cancel(child);
         /* Joining still works from a cancelled task once the child is done:
          * a finished task is returned without suspending. */
-        while (!tulip_task_done(child)) {
+        while (!tulip_task_is_done(child)) {
             tulip_scope s;
             tulip_scope_enter_shielded(&s, TULIP_FOREVER);
             tulip_yield();
@@ -157,7 +157,7 @@ static int main_cancel_before_start(void *p)
      * first suspension fails. */
     assert_int_equal(tulip_join(t), -ECANCELED);
     assert_int_equal(steps, 1);
-    assert_true(tulip_task_cancelled(tulip_self()) == 0);
+    assert_true(tulip_task_is_cancelled(tulip_self()) == 0);
     return 0;
 }
 

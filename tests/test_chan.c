@@ -50,7 +50,7 @@ static int main_rendezvous(void *p)
     (void)p;
     tulip_chan *c = tulip_chan_new(sizeof(int), 0);
     assert_non_null(c);
-    assert_int_equal(tulip_chan_cap(c), 0);
+    assert_int_equal(tulip_chan_capacity(c), 0);
     int v = 5;
     assert_int_equal(tulip_chan_try_send(c, &v), -EAGAIN);   /* nobody to take it */
     assert_int_equal(tulip_chan_try_recv(c, &v), -EAGAIN);
@@ -60,7 +60,7 @@ static int main_rendezvous(void *p)
     for (int i = 0; i < 3; i++)
         assert_int_equal(tulip_yield(), 0);
     assert_false(s.done);
-    assert_int_equal(tulip_chan_len(c), 0);
+    assert_int_equal(tulip_chan_size(c), 0);
     assert_int_equal(tulip_chan_recv(c, &v), 0);
     assert_int_equal(v, 42);
     assert_int_equal(tulip_join(t), 0);
@@ -92,8 +92,8 @@ static int main_fifo(void *p)
     for (int i = 0; i < 3; i++)
         assert_int_equal(tulip_chan_send(c, &i), 0);
     assert_int_equal(tulip_chan_try_send(c, &v), -EAGAIN);
-    assert_int_equal(tulip_chan_len(c), 3);
-    assert_int_equal(tulip_chan_cap(c), 3);
+    assert_int_equal(tulip_chan_size(c), 3);
+    assert_int_equal(tulip_chan_capacity(c), 3);
     /* Senders queue in arrival order behind the full buffer. */
     struct actor s[5];
     tulip_task *t[5];
@@ -120,7 +120,7 @@ static int main_fifo(void *p)
     for (int i = 0; i < 5; i++) {
         v = 100 + i;
         assert_int_equal(tulip_chan_send(c, &v), 0);
-        assert_int_equal(tulip_chan_len(c), 0);    /* straight to a receiver */
+        assert_int_equal(tulip_chan_size(c), 0);    /* straight to a receiver */
     }
     for (int i = 0; i < 5; i++) {
         assert_int_equal(tulip_join(t[i]), 0);
@@ -292,7 +292,7 @@ static void test_faults_misuse(void **state)
     assert_int_equal(tulip_chan_recv(NULL, &v), -EINVAL);
     assert_int_equal(tulip_chan_close(NULL), -EINVAL);
     assert_int_equal(tulip_chan_free(NULL), 0);
-    assert_int_equal(tulip_chan_len(NULL), 0);
+    assert_int_equal(tulip_chan_size(NULL), 0);
     errno = 0;
     assert_null(tulip_chan_new(SIZE_MAX / 2, 4));
     assert_int_equal(errno, EINVAL);
@@ -302,7 +302,7 @@ static void test_faults_misuse(void **state)
     assert_int_equal(tulip_chan_try_send(c, NULL), 0);
     assert_int_equal(tulip_chan_try_send(c, NULL), -EAGAIN);
     assert_int_equal(tulip_chan_try_recv(c, NULL), 0);
-    assert_int_equal(tulip_chan_len(c), 1);
+    assert_int_equal(tulip_chan_size(c), 1);
     assert_int_equal(tulip_chan_free(c), 0);
     assert_int_equal(test_run(main_free_busy, NULL), 0);
 }

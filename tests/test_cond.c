@@ -30,20 +30,20 @@ static int consumer(void *p)
 {
     struct waiter *w = p;
     struct box *b = w->b;
-    int rc = tulip_lock_lock(&b->l);
+    int rc = tulip_lock_acquire(&b->l);
     if (rc)
         return rc;
     while (b->items == 0) {
         w->rc = tulip_cond_wait(&b->c, &b->l);
-        w->held = tulip_lock_try_lock(&b->l) == -EDEADLK;
+        w->held = tulip_lock_try_acquire(&b->l) == -EDEADLK;
         if (w->rc) {
-            tulip_lock_unlock(&b->l);
+            tulip_lock_release(&b->l);
             return 0;
         }
     }
     b->items--;
     b->order[b->n++] = w->id;
-    return tulip_lock_unlock(&b->l);
+    return tulip_lock_release(&b->l);
 }
 
 static void box_init(struct box *b)
@@ -66,10 +66,10 @@ static int main_signal_order(void *p)
     }
     assert_int_equal(tulip_yield(), 0);
     for (int i = 0; i < 4; i++) {
-        assert_int_equal(tulip_lock_lock(&b.l), 0);
+        assert_int_equal(tulip_lock_acquire(&b.l), 0);
         b.items++;
         assert_int_equal(tulip_cond_signal(&b.c), 0);
-        assert_int_equal(tulip_lock_unlock(&b.l), 0);
+        assert_int_equal(tulip_lock_release(&b.l), 0);
         assert_int_equal(tulip_yield(), 0);
         assert_int_equal(b.n, i + 1);
     }
@@ -103,17 +103,17 @@ static int main_broadcast(void *p)
     }
     assert_int_equal(tulip_yield(), 0);
     /* Only 4 items for 6 consumers: all wake, 4 win, 2 wait again. */
-    assert_int_equal(tulip_lock_lock(&b.l), 0);
+    assert_int_equal(tulip_lock_acquire(&b.l), 0);
     b.items = 4;
     assert_int_equal(tulip_cond_broadcast(&b.c), 0);
-    assert_int_equal(tulip_lock_unlock(&b.l), 0);
+    assert_int_equal(tulip_lock_release(&b.l), 0);
     assert_int_equal(tulip_yield(), 0);
     assert_int_equal(tulip_yield(), 0);
     assert_int_equal(b.n, 4);
-    assert_int_equal(tulip_lock_lock(&b.l), 0);
+    assert_int_equal(tulip_lock_acquire(&b.l), 0);
     b.items = 2;
     tulip_cond_broadcast(&b.c);
-    tulip_lock_unlock(&b.l);
+    tulip_lock_release(&b.l);
     for (int i = 0; i < 6; i++)
         assert_int_equal(tulip_join(t[i]), 0);
     assert_int_equal(b.n, 6);
@@ -137,24 +137,24 @@ static int main_cancel(void *p)
     assert_int_equal(tulip_yield(), 0);
     /* Cancel it while we hold the lock: it must wait for the lock before
      * returning -ECANCELED, like pthread cancellation. */
-    assert_int_equal(tulip_lock_lock(&b.l), 0);
+    assert_int_equal(tulip_lock_acquire(&b.l), 0);
     assert_int_equal(tulip_cancel(t), 0);
     assert_int_equal(tulip_yield(), 0);
-    assert_false(tulip_task_done(t));
-    assert_int_equal(tulip_lock_unlock(&b.l), 0);
+    assert_false(tulip_task_is_done(t));
+    assert_int_equal(tulip_lock_release(&b.l), 0);
     assert_int_equal(tulip_join(t), 0);
     assert_int_equal(w.rc, -ECANCELED);
     assert_true(w.held);
-    assert_false(tulip_lock_locked(&b.l));
+    assert_false(tulip_lock_is_locked(&b.l));
 
     /* Signalled, then cancelled before running: the signal is kept. */
     w = (struct waiter){ .b = &b, .id = 1 };
     t = tulip_spawn(consumer, &w);
     assert_int_equal(tulip_yield(), 0);
-    tulip_lock_lock(&b.l);
+    tulip_lock_acquire(&b.l);
     b.items = 1;
     tulip_cond_signal(&b.c);
-    tulip_lock_unlock(&b.l);
+    tulip_lock_release(&b.l);
     tulip_cancel(t);
     assert_int_equal(tulip_join(t), 0);
     assert_int_equal(w.rc, 0);
@@ -162,19 +162,19 @@ static int main_cancel(void *p)
 
     /* A deadline: -ETIMEDOUT, lock held. */
     tulip_scope s;
-    tulip_lock_lock(&b.l);
+    tulip_lock_acquire(&b.l);
     tulip_scope_enter_timeout(&s, TULIP_MS(7));
     int64_t t0 = tulip_now();
     assert_int_equal(tulip_cond_wait(&b.c, &b.l), -ETIMEDOUT);
     assert_int_equal(tulip_now() - t0, TULIP_MS(7));
     assert_int_equal(tulip_scope_exit(&s), -ETIMEDOUT);
-    assert_int_equal(tulip_lock_try_lock(&b.l), -EDEADLK);
+    assert_int_equal(tulip_lock_try_acquire(&b.l), -EDEADLK);
     /* Already cancelled on entry: returns at once, still holding it. */
     tulip_scope_enter(&s, TULIP_FOREVER);
     tulip_scope_cancel(&s);
     assert_int_equal(tulip_cond_wait(&b.c, &b.l), -ECANCELED);
     tulip_scope_exit(&s);
-    assert_int_equal(tulip_lock_unlock(&b.l), 0);
+    assert_int_equal(tulip_lock_release(&b.l), 0);
     return 0;
 }
 
@@ -186,7 +186,7 @@ static void test_cancel(void **state)
 
 static int lock_it(void *p)
 {
-    return tulip_lock_lock(p);
+    return tulip_lock_acquire(p);
 }
 
 static int main_misuse(void *p)

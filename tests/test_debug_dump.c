@@ -33,9 +33,9 @@ struct world {
 static int blocked_on_lock(void *p)
 {
     struct world *w = p;
-    int rc = tulip_lock_lock(&w->lock);
+    int rc = tulip_lock_acquire(&w->lock);
     if (rc == 0)
-        tulip_lock_unlock(&w->lock);
+        tulip_lock_release(&w->lock);
     return rc;
 }
 
@@ -148,7 +148,7 @@ static int main_wait_reasons(void *p)
     assert_non_null(w.queue = tulip_queue_new(sizeof(int), 4, TULIP_QUEUE_FIFO, NULL));
     assert_non_null(w.future = tulip_future_new());
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, w.sock), 0);
-    assert_int_equal(tulip_lock_lock(&w.lock), 0);
+    assert_int_equal(tulip_lock_acquire(&w.lock), 0);
 
     tulip_task *ts[7];
     ts[0] = spawn_named(blocked_on_lock, &w, "on-lock");
@@ -168,7 +168,7 @@ static int main_wait_reasons(void *p)
     char want[160];
     snprintf(want, sizeof want, "waiting on lock %p", (void *)&w.lock);
     expect(d, "on-lock", want, "blocked_on_lock+");
-    expect(d, "on-lock", "tulip_lock_lock+", NULL);
+    expect(d, "on-lock", "tulip_lock_acquire+", NULL);
     snprintf(want, sizeof want, "waiting on channel %p", (void *)w.chan);
     expect(d, "on-chan", want, "blocked_on_chan+");
     expect(d, "on-sleep", "waiting on sleep (wakes in ", "blocked_on_sleep+");
@@ -201,7 +201,7 @@ static int main_wait_reasons(void *p)
     expect(d, "on-event", "cancel requested", NULL);
     free(d);
 
-    tulip_lock_unlock(&w.lock);
+    tulip_lock_release(&w.lock);
     assert_int_equal(tulip_join(ts[0]), 0);
     tulip_cancel(joiner);
     assert_int_equal(tulip_join(joiner), -ECANCELED);

@@ -63,7 +63,7 @@ __attribute__((noinline)) static int leak_scenario(void)
     /* One pass runs both tasks to their end or their wait. */
     if (tulip_loop_run_once(l, 0) < 0)
         return 13;
-    if (!tulip_task_done(orphan) || tulip_task_done(stuck))
+    if (!tulip_task_is_done(orphan) || tulip_task_is_done(stuck))
         return 14;
     fprintf(stderr, "pipe fd %d\n", pipe_fds[0]);
     tulip_loop_free(l); /* the report */

@@ -201,7 +201,7 @@ static void test_settings_and_errors(void **state)
     cfg.debug = 0;
     tulip_loop *l = tulip_loop_new(&cfg);
     assert_non_null(l);
-    assert_false(tulip_debug_enabled(l));
+    assert_false(tulip_debug_is_enabled(l));
     assert_null(l->debug_state);
     assert_int_equal(tulip_debug_set_slow_threshold(l, TULIP_MS(5)), -EOPNOTSUPP);
     tulip_debug_stats st;
@@ -211,14 +211,14 @@ static void test_settings_and_errors(void **state)
     /* No loop at all. */
     assert_int_equal(tulip_debug_set_slow_threshold(NULL, TULIP_MS(5)), -EINVAL);
     assert_int_equal(tulip_debug_stats_get(NULL, &st), -EINVAL);
-    assert_false(tulip_debug_enabled(NULL));
+    assert_false(tulip_debug_is_enabled(NULL));
 
     /* TULIP_SLOW_MS sets the initial threshold; 0 turns it off. */
     cfg.debug = 1;
     setenv("TULIP_SLOW_MS", "250", 1);
     l = tulip_loop_new(&cfg);
     assert_non_null(l);
-    assert_true(tulip_debug_enabled(l));
+    assert_true(tulip_debug_is_enabled(l));
     assert_int_equal(tulip_debug_stats_get(l, &st), 0);
     assert_int_equal(st.slow_threshold_ns, TULIP_MS(250));
     assert_int_equal(st.slow_steps, 0);
@@ -247,7 +247,7 @@ static void test_settings_and_errors(void **state)
     setenv("TULIP_DEBUG", "1", 1);
     l = tulip_loop_new(NULL);
     assert_non_null(l);
-    assert_true(tulip_debug_enabled(l));
+    assert_true(tulip_debug_is_enabled(l));
     tulip_loop_free(l);
     unsetenv("TULIP_DEBUG");
 }
@@ -267,7 +267,7 @@ static void test_debug_loop_new_faults(void **state)
         tulip_fault_reset();
         if (l) {
             assert_true(calls < n);
-            assert_true(tulip_debug_enabled(l));
+            assert_true(tulip_debug_is_enabled(l));
             tulip_loop_free(l);
             break;
         }

@@ -45,7 +45,7 @@ static int main_basic(void *p)
     assert_int_equal(tulip_join(a), 11);
     assert_int_equal(tulip_join(b), 11);
     assert_int_equal(done_calls, 1);
-    assert_true(tulip_future_done(f));
+    assert_true(tulip_future_is_done(f));
     assert_int_equal(tulip_future_resolve(f, NULL), -EALREADY);
     assert_int_equal(tulip_future_reject(f, -EIO), -EALREADY);
     /* Awaiting a settled future returns at once. */

@@ -29,9 +29,9 @@ static tulip_lock gdb_lock;
 static int gdb_locker_body(void *p)
 {
     (void)p;
-    int rc = tulip_lock_lock(&gdb_lock);
+    int rc = tulip_lock_acquire(&gdb_lock);
     if (rc == 0)
-        tulip_lock_unlock(&gdb_lock);
+        tulip_lock_release(&gdb_lock);
     return rc;
 }
 
@@ -45,7 +45,7 @@ static int inferior_main(void *p)
 {
     (void)p;
     tulip_lock_init(&gdb_lock);
-    tulip_lock_lock(&gdb_lock);
+    tulip_lock_acquire(&gdb_lock);
     tulip_task *a = tulip_spawn(gdb_locker_body, NULL);
     tulip_task *b = tulip_spawn(gdb_sleeper_body, NULL);
     if (!a || !b)
@@ -55,7 +55,7 @@ static int inferior_main(void *p)
     tulip_yield();
     raise(SIGTRAP); /* gdb stops here and runs the helper's commands */
     tulip_cancel(b);
-    tulip_lock_unlock(&gdb_lock);
+    tulip_lock_release(&gdb_lock);
     tulip_join(a);
     tulip_join(b);
     return 0;
@@ -160,7 +160,7 @@ static void test_gdb_helper(void **state)
     const char *after = strstr(bt, "==after==");
     assert_non_null(after);
     /* The task's stack: the lock wait, then its body. */
-    const char *lk = strstr(bt, "tulip_lock_lock");
+    const char *lk = strstr(bt, "tulip_lock_acquire");
     const char *body = strstr(bt, "gdb_locker_body");
     assert_true(lk && lk < after);
     assert_true(body && body < after);

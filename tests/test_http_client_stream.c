@@ -195,14 +195,14 @@ static const char *url(fx *f, const char *path)
         assert_int_equal(runner(body##_body, NULL), 0);                                            \
     }
 
-static int sget(tulip_http_client *c, const char *u, tulip_http_stream **s)
+static int sget(tulip_http_client *c, const char *u, tulip_http_reader **s)
 {
     return tulip_http_open(c, "GET", u, NULL, 0, NULL, 0, s);
 }
 
 /* Read the whole body in pieces of piece bytes; returns the length or the
  * error, and the bytes in *out (malloc'd). */
-static ssize_t read_all(tulip_http_stream *s, size_t piece, char **out)
+static ssize_t read_all(tulip_http_reader *s, size_t piece, char **out)
 {
     size_t cap = 1024, len = 0;
     char *b = malloc(cap);
@@ -211,7 +211,7 @@ static ssize_t read_all(tulip_http_stream *s, size_t piece, char **out)
             cap = cap * 2 + piece;
             b = realloc(b, cap);
         }
-        ssize_t n = tulip_http_stream_read(s, b + len, piece);
+        ssize_t n = tulip_http_reader_read(s, b + len, piece);
         if (n < 0) {
             free(b);
             *out = NULL;
@@ -228,9 +228,9 @@ static ssize_t read_all(tulip_http_stream *s, size_t piece, char **out)
 
 static void expect_pat(tulip_http_client *c, const char *u, size_t piece, bool decoded)
 {
-    tulip_http_stream *s;
+    tulip_http_reader *s;
     assert_int_equal(sget(c, u, &s), 0);
-    const tulip_http_reply *r = tulip_http_stream_reply(s);
+    const tulip_http_reply *r = tulip_http_reader_reply(s);
     assert_int_equal(r->status, 200);
     assert_null(r->body);
     assert_int_equal(r->decoded, decoded);
@@ -240,8 +240,8 @@ static void expect_pat(tulip_http_client *c, const char *u, size_t piece, bool d
     free(b);
     /* The end stays the end. */
     char x;
-    assert_int_equal(tulip_http_stream_read(s, &x, 1), 0);
-    tulip_http_stream_close(s);
+    assert_int_equal(tulip_http_reader_read(s, &x, 1), 0);
+    tulip_http_reader_close(s);
 }
 
 /* ---- framings and codings ----------------------------------------------------- */
@@ -264,22 +264,22 @@ static int framings_body(void *arg)
 #endif
     }
     /* No body at all. */
-    tulip_http_stream *s;
+    tulip_http_reader *s;
     char x;
     assert_int_equal(sget(c, url(&f, "/empty"), &s), 0);
-    assert_int_equal(tulip_http_stream_reply(s)->status, 204);
-    assert_int_equal(tulip_http_stream_read(s, &x, 1), 0);
-    tulip_http_stream_close(s);
+    assert_int_equal(tulip_http_reader_reply(s)->status, 204);
+    assert_int_equal(tulip_http_reader_read(s, &x, 1), 0);
+    tulip_http_reader_close(s);
     assert_int_equal(tulip_http_open(c, "HEAD", url(&f, "/small"), NULL, 0, NULL, 0, &s), 0);
-    assert_int_equal(tulip_http_stream_read(s, &x, 1), 0);
-    tulip_http_stream_close(s);
+    assert_int_equal(tulip_http_reader_read(s, &x, 1), 0);
+    tulip_http_reader_close(s);
 #ifdef TULIP_HAVE_ZLIB
     /* A gzip body cut short in a well-framed response is corrupt. */
     assert_int_equal(sget(c, url(&f, "/cutgzip"), &s), 0);
     char *b;
     assert_int_equal(read_all(s, 100, &b), -EBADMSG);
-    assert_int_equal(tulip_http_stream_read(s, &x, 1), -EBADMSG);
-    tulip_http_stream_close(s);
+    assert_int_equal(tulip_http_reader_read(s, &x, 1), -EBADMSG);
+    tulip_http_reader_close(s);
 #endif
     tulip_http_client_free(c);
     fx_stop(&f);
@@ -296,14 +296,14 @@ static int big_body(void *arg)
     fx f;
     fx_start(&f);
     tulip_http_client *c = tulip_http_client_new(NULL);
-    tulip_http_stream *s;
+    tulip_http_reader *s;
     assert_int_equal(sget(c, url(&f, "/big"), &s), 0);
-    const tulip_http_reply *r = tulip_http_stream_reply(s);
+    const tulip_http_reply *r = tulip_http_reader_reply(s);
     size_t got = 0;
     char buf[3000];
     uint64_t most_ahead = 0;
     for (;;) {
-        ssize_t n = tulip_http_stream_read(s, buf, sizeof buf);
+        ssize_t n = tulip_http_reader_read(s, buf, sizeof buf);
         assert_true(n >= 0);
         if (n == 0)
             break;
@@ -326,7 +326,7 @@ static int big_body(void *arg)
     assert_int_equal(got, BIG_LEN);
     assert_int_equal(ss.big_written, BIG_LEN);
     assert_true(most_ahead > 0 && r->bytes_in > BIG_LEN);
-    tulip_http_stream_close(s);
+    tulip_http_reader_close(s);
     tulip_http_client_free(c);
     fx_stop(&f);
     return 0;
@@ -343,25 +343,25 @@ static int reuse_body(void *arg)
     fx_start(&f);
     tulip_http_client *c = tulip_http_client_new(NULL);
     tulip_http_client_stats st;
-    tulip_http_stream *s;
+    tulip_http_reader *s;
     char *b;
 
     /* Read to the end: the connection serves the next request. */
     assert_int_equal(sget(c, url(&f, "/chunked"), &s), 0);
-    assert_false(tulip_http_stream_reply(s)->reused);
+    assert_false(tulip_http_reader_reply(s)->reused);
     assert_int_equal(read_all(s, 999, &b), BODY_LEN);
     free(b);
-    tulip_http_stream_close(s);
+    tulip_http_reader_close(s);
     assert_int_equal(tulip_http_client_stats_get(c, &st), 0);
     assert_int_equal(st.idle, 1);
     assert_int_equal(sget(c, url(&f, "/small"), &s), 0);
-    assert_true(tulip_http_stream_reply(s)->reused);
+    assert_true(tulip_http_reader_reply(s)->reused);
     /* Exactly the body's bytes, without the read that says 0: its end is
      * known, so the connection still goes back. */
     char five[5];
-    assert_int_equal(tulip_http_stream_read(s, five, 5), 5);
+    assert_int_equal(tulip_http_reader_read(s, five, 5), 5);
     assert_memory_equal(five, "small", 5);
-    tulip_http_stream_close(s);
+    tulip_http_reader_close(s);
     assert_int_equal(tulip_http_client_stats_get(c, &st), 0);
     assert_int_equal(st.idle, 1);
     assert_int_equal(st.connections, 1);
@@ -376,15 +376,15 @@ static int reuse_body(void *arg)
 
     /* Closed early: the connection is dropped, the next request dials. */
     assert_int_equal(sget(c, url(&f, "/cl"), &s), 0);
-    assert_true(tulip_http_stream_reply(s)->reused);
-    assert_int_equal(tulip_http_stream_read(s, five, 5), 5);
-    tulip_http_stream_close(s);
+    assert_true(tulip_http_reader_reply(s)->reused);
+    assert_int_equal(tulip_http_reader_read(s, five, 5), 5);
+    tulip_http_reader_close(s);
     assert_int_equal(tulip_http_client_stats_get(c, &st), 0);
     assert_int_equal(st.idle, 0);
     assert_int_equal(st.open, 0);
     assert_int_equal(sget(c, url(&f, "/small"), &s), 0);
-    assert_false(tulip_http_stream_reply(s)->reused);
-    tulip_http_stream_close(s);
+    assert_false(tulip_http_reader_reply(s)->reused);
+    tulip_http_reader_close(s);
     assert_int_equal(tulip_http_client_stats_get(c, &st), 0);
     assert_int_equal(st.connections, 2);
 
@@ -392,7 +392,7 @@ static int reuse_body(void *arg)
     assert_int_equal(sget(c, url(&f, "/close"), &s), 0);
     assert_int_equal(read_all(s, 5000, &b), BODY_LEN);
     free(b);
-    tulip_http_stream_close(s);
+    tulip_http_reader_close(s);
     assert_int_equal(tulip_http_client_stats_get(c, &st), 0);
     assert_int_equal(st.open, 0);
 
@@ -403,11 +403,11 @@ static int reuse_body(void *arg)
     o.timeout = TULIP_MS(200);
     tulip_http_client *c1 = tulip_http_client_new(&o);
     assert_int_equal(sget(c1, url(&f, "/small"), &s), 0);
-    tulip_http_stream *s2;
+    tulip_http_reader *s2;
     assert_int_equal(sget(c1, url(&f, "/small"), &s2), -ETIMEDOUT);
-    tulip_http_stream_close(s);
+    tulip_http_reader_close(s);
     assert_int_equal(sget(c1, url(&f, "/small"), &s2), 0);
-    tulip_http_stream_close(s2);
+    tulip_http_reader_close(s2);
     tulip_http_client_free(c1);
 
     tulip_http_client_free(c);
@@ -425,20 +425,20 @@ static int redirects_body(void *arg)
     fx f;
     fx_start(&f);
     tulip_http_client *c = tulip_http_client_new(NULL);
-    tulip_http_stream *s;
+    tulip_http_reader *s;
     assert_int_equal(sget(c, url(&f, "/redir/3"), &s), 0);
-    const tulip_http_reply *r = tulip_http_stream_reply(s);
+    const tulip_http_reply *r = tulip_http_reader_reply(s);
     assert_int_equal(r->status, 200);
     assert_int_equal(r->redirects, 3);
     assert_string_equal(r->url, url(&f, "/redir/0"));
     assert_null(r->body);
     char b[16];
-    assert_int_equal(tulip_http_stream_read(s, b, sizeof b), 7);
+    assert_int_equal(tulip_http_reader_read(s, b, sizeof b), 7);
     assert_memory_equal(b, "arrived", 7);
-    assert_int_equal(tulip_http_stream_read(s, b, sizeof b), 0);
+    assert_int_equal(tulip_http_reader_read(s, b, sizeof b), 0);
     /* The 3xx bodies were read, so one connection did it all. */
     assert_true(r->reused);
-    tulip_http_stream_close(s);
+    tulip_http_reader_close(s);
     tulip_http_client_stats st;
     tulip_http_client_stats_get(c, &st);
     assert_int_equal(st.connections, 1);
@@ -451,10 +451,10 @@ static int redirects_body(void *arg)
     o.max_redirects = 0;
     c = tulip_http_client_new(&o);
     assert_int_equal(sget(c, url(&f, "/redir/1"), &s), 0);
-    assert_int_equal(tulip_http_stream_reply(s)->status, 302);
-    assert_int_equal(tulip_http_stream_read(s, b, sizeof b), 5);
+    assert_int_equal(tulip_http_reader_reply(s)->status, 302);
+    assert_int_equal(tulip_http_reader_read(s, b, sizeof b), 5);
     assert_memory_equal(b, "moved", 5);
-    tulip_http_stream_close(s);
+    tulip_http_reader_close(s);
     tulip_http_client_free(c);
 
     o.max_redirects = 2;
@@ -521,7 +521,7 @@ static int raw_case(const char *answer, bool reset, size_t expect_ok)
     snprintf(u, sizeof u, "http://127.0.0.1:%d/", tulip_local_port(rs.lfd));
     tulip_task *t = tulip_spawn(raw_srv_task, &rs);
     tulip_http_client *c = tulip_http_client_new(NULL);
-    tulip_http_stream *s;
+    tulip_http_reader *s;
     assert_int_equal(sget(c, u, &s), 0);
     assert_int_equal(tulip_event_wait(&rs.sent), 0);
     char buf[64];
@@ -529,15 +529,15 @@ static int raw_case(const char *answer, bool reset, size_t expect_ok)
     ssize_t n;
     /* What was sent is delivered before the end is noticed (a bad chunk
      * fails the bytes decoded with it). */
-    while (got < expect_ok && (n = tulip_http_stream_read(s, buf, sizeof buf)) > 0)
+    while (got < expect_ok && (n = tulip_http_reader_read(s, buf, sizeof buf)) > 0)
         got += (size_t)n;
     assert_int_equal(got, expect_ok);
     tulip_event_set(&rs.go);
-    n = tulip_http_stream_read(s, buf, sizeof buf);
+    n = tulip_http_reader_read(s, buf, sizeof buf);
     assert_true(n < 0);
     /* Final: the same again. */
-    assert_int_equal(tulip_http_stream_read(s, buf, sizeof buf), n);
-    tulip_http_stream_close(s);
+    assert_int_equal(tulip_http_reader_read(s, buf, sizeof buf), n);
+    tulip_http_reader_close(s);
     tulip_http_client_stats st;
     tulip_http_client_stats_get(c, &st);
     assert_int_equal(st.open, 0);
@@ -564,7 +564,7 @@ TASK_TEST(truncated_and_reset, truncated, test_run)
 /* ---- cancellation and timeouts ----------------------------------------------------- */
 
 typedef struct reader {
-    tulip_http_stream *s;
+    tulip_http_reader *s;
     tulip_event parked;
 } reader;
 
@@ -572,11 +572,11 @@ static int read_forever(void *arg)
 {
     reader *rd = arg;
     char b[16];
-    ssize_t n = tulip_http_stream_read(rd->s, b, sizeof b);
+    ssize_t n = tulip_http_reader_read(rd->s, b, sizeof b);
     if (n != 2)
         return -EIO;
     tulip_event_set(&rd->parked);
-    return (int)tulip_http_stream_read(rd->s, b, sizeof b);
+    return (int)tulip_http_reader_read(rd->s, b, sizeof b);
 }
 
 static int cancel_body(void *arg)
@@ -602,10 +602,10 @@ static int cancel_body(void *arg)
     tulip_scope_enter_timeout(&sc, TULIP_SEC(5));
     char b[4];
     int64_t t0 = tulip_now();
-    assert_int_equal(tulip_http_stream_read(rd.s, b, sizeof b), -ETIMEDOUT);
+    assert_int_equal(tulip_http_reader_read(rd.s, b, sizeof b), -ETIMEDOUT);
     assert_int_equal(tulip_scope_exit(&sc), -ETIMEDOUT);
     assert_int_equal(tulip_now() - t0, TULIP_SEC(5));
-    tulip_http_stream_close(rd.s);
+    tulip_http_reader_close(rd.s);
     tulip_http_client_free(c);
     fx_stop(&f);
     return 0;
@@ -622,7 +622,7 @@ static int timeout_body(void *arg)
     tulip_http_client_opts_init(&o);
     o.timeout = TULIP_SEC(2);
     tulip_http_client *c = tulip_http_client_new(&o);
-    tulip_http_stream *s;
+    tulip_http_reader *s;
     char b[16];
 
     /* The timeout is per read: 6 s in all, never 2 s without a byte. */
@@ -633,18 +633,18 @@ static int timeout_body(void *arg)
     assert_memory_equal(all, "wxyz", 4);
     free(all);
     assert_int_equal(tulip_now() - t0, TULIP_MS(6000));
-    tulip_http_stream_close(s);
+    tulip_http_reader_close(s);
 
     /* A stalled body: each read gives up after the timeout, and the
      * stream may be read again after. */
     assert_int_equal(sget(c, url(&f, "/stall"), &s), 0);
-    assert_int_equal(tulip_http_stream_read(s, b, sizeof b), 2);
+    assert_int_equal(tulip_http_reader_read(s, b, sizeof b), 2);
     for (int i = 0; i < 2; i++) {
         t0 = tulip_now();
-        assert_int_equal(tulip_http_stream_read(s, b, sizeof b), -ETIMEDOUT);
+        assert_int_equal(tulip_http_reader_read(s, b, sizeof b), -ETIMEDOUT);
         assert_int_equal(tulip_now() - t0, TULIP_SEC(2));
     }
-    tulip_http_stream_close(s);
+    tulip_http_reader_close(s);
     tulip_http_client_stats st;
     tulip_http_client_stats_get(c, &st);
     assert_int_equal(st.idle, 0);
@@ -661,15 +661,15 @@ static int bad_args_body(void *arg)
 {
     (void)arg;
     tulip_http_client *c = tulip_http_client_new(NULL);
-    tulip_http_stream *s = (tulip_http_stream *)1;
+    tulip_http_reader *s = (tulip_http_reader *)1;
     assert_int_equal(tulip_http_open(NULL, "GET", "http://127.0.0.1:1/", NULL, 0, NULL, 0, &s), -EINVAL);
     assert_null(s);
     assert_int_equal(tulip_http_open(c, "GET", "http://127.0.0.1:1/", NULL, 0, NULL, 0, NULL), -EINVAL);
     assert_int_equal(tulip_http_open(c, "GET", "gopher://x/", NULL, 0, NULL, 0, &s), -EPROTONOSUPPORT);
     char b[1];
-    assert_int_equal(tulip_http_stream_read(NULL, b, 1), -EINVAL);
-    assert_null(tulip_http_stream_reply(NULL));
-    tulip_http_stream_close(NULL);
+    assert_int_equal(tulip_http_reader_read(NULL, b, 1), -EINVAL);
+    assert_null(tulip_http_reader_reply(NULL));
+    tulip_http_reader_close(NULL);
     tulip_http_client_free(c);
     return 0;
 }
@@ -679,7 +679,7 @@ static void test_bad_args(void **state)
     (void)state;
     assert_int_equal(test_run(bad_args_body, NULL), 0);
     tulip_http_client *c = tulip_http_client_new(NULL);
-    tulip_http_stream *s;
+    tulip_http_reader *s;
     assert_int_equal(tulip_http_open(c, "GET", "http://127.0.0.1:1/", NULL, 0, NULL, 0, &s), -EPERM);
     tulip_http_client_free(c);
 }
@@ -696,13 +696,13 @@ static int faults_body(void *arg)
         tulip_http_client *c = tulip_http_client_new(NULL);
         assert_non_null(c);
         tulip_fault_arm(TULIP_FAULT_MALLOC, nth, 0);
-        tulip_http_stream *s;
+        tulip_http_reader *s;
         int rc = sget(c, url(&f, "/redir/1"), &s);
         if (rc == 0) {
             char *b;
             ssize_t n = read_all(s, 512, &b);
             /* The server shares the faults: it may answer 500. */
-            bool fine = tulip_http_stream_reply(s)->status == 200;
+            bool fine = tulip_http_reader_reply(s)->status == 200;
             if (n >= 0) {
                 if (fine) {
                     assert_int_equal(n, 7);
@@ -713,7 +713,7 @@ static int faults_body(void *arg)
             } else {
                 assert_true(n == -ENOMEM || n == -ENODATA || n == -ECONNRESET);
             }
-            tulip_http_stream_close(s);
+            tulip_http_reader_close(s);
         } else {
             assert_null(s);
         }
@@ -723,7 +723,7 @@ static int faults_body(void *arg)
             char *b;
             ssize_t n = read_all(s, 4096, &b);
             if (n >= 0) {
-                if (tulip_http_stream_reply(s)->status == 200) {
+                if (tulip_http_reader_reply(s)->status == 200) {
                     assert_int_equal(n, BODY_LEN);
                     assert_memory_equal(b, body_pat, BODY_LEN);
                 }
@@ -731,7 +731,7 @@ static int faults_body(void *arg)
             } else {
                 assert_true(n == -ENOMEM || n == -ENODATA || n == -ECONNRESET);
             }
-            tulip_http_stream_close(s);
+            tulip_http_reader_close(s);
         }
 #endif
         tulip_fault_reset();

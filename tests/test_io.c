@@ -144,9 +144,9 @@ static int main_busy_and_level(void *p)
     tulip_task *tb = tulip_spawn(read_one, &b);
     tulip_yield();
     assert_int_equal(write(fds[1], "a", 1), 1);
-    while (!tulip_task_done(ta) && !tulip_task_done(tb))
+    while (!tulip_task_is_done(ta) && !tulip_task_is_done(tb))
         tulip_yield();
-    assert_false(tulip_task_done(ta) && tulip_task_done(tb));
+    assert_false(tulip_task_is_done(ta) && tulip_task_is_done(tb));
     assert_int_equal(write(fds[1], "b", 1), 1);
     assert_int_equal(tulip_join(ta), 1);
     assert_int_equal(tulip_join(tb), 1);

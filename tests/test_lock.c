@@ -26,13 +26,13 @@ struct locker {
 static int locker(void *p)
 {
     struct locker *a = p;
-    a->lock_rc = tulip_lock_lock(a->lock);
+    a->lock_rc = tulip_lock_acquire(a->lock);
     if (a->lock_rc == 0) {
         a->tr->order[a->tr->n++] = a->id;
-        a->held_after = tulip_lock_locked(a->lock);
+        a->held_after = tulip_lock_is_locked(a->lock);
         /* Hold it across a suspension so late arrivals have to queue. */
         tulip_yield();
-        a->unlock_rc = tulip_lock_unlock(a->lock);
+        a->unlock_rc = tulip_lock_release(a->lock);
     }
     return 0;
 }
@@ -42,13 +42,13 @@ static int main_basic(void *p)
     (void)p;
     tulip_lock l;
     assert_int_equal(tulip_lock_init(&l), 0);
-    assert_false(tulip_lock_locked(&l));
-    assert_int_equal(tulip_lock_lock(&l), 0);
-    assert_true(tulip_lock_locked(&l));
-    assert_int_equal(tulip_lock_unlock(&l), 0);
-    assert_int_equal(tulip_lock_try_lock(&l), 0);
-    assert_int_equal(tulip_lock_unlock(&l), 0);
-    assert_false(tulip_lock_locked(&l));
+    assert_false(tulip_lock_is_locked(&l));
+    assert_int_equal(tulip_lock_acquire(&l), 0);
+    assert_true(tulip_lock_is_locked(&l));
+    assert_int_equal(tulip_lock_release(&l), 0);
+    assert_int_equal(tulip_lock_try_acquire(&l), 0);
+    assert_int_equal(tulip_lock_release(&l), 0);
+    assert_false(tulip_lock_is_locked(&l));
     return 0;
 }
 
@@ -61,9 +61,9 @@ static void test_basic(void **state)
 static int try_other(void *p)
 {
     tulip_lock *l = p;
-    int a = tulip_lock_try_lock(l);
-    int b = tulip_lock_unlock(l);
-    return a == -EBUSY && b == -EPERM ? 0 : -1;
+    int a = tulip_lock_try_acquire(l);
+    int b = tulip_lock_release(l);
+    return a == -EAGAIN && b == -EPERM ? 0 : -1;
 }
 
 static int main_misuse(void *p)
@@ -72,28 +72,28 @@ static int main_misuse(void *p)
     tulip_lock l;
     memset(&l, 0, sizeof l);
     /* Never initialised. */
-    assert_int_equal(tulip_lock_lock(&l), -EINVAL);
-    assert_int_equal(tulip_lock_unlock(&l), -EINVAL);
-    assert_int_equal(tulip_lock_try_lock(&l), -EINVAL);
-    assert_int_equal(tulip_lock_lock(NULL), -EINVAL);
+    assert_int_equal(tulip_lock_acquire(&l), -EINVAL);
+    assert_int_equal(tulip_lock_release(&l), -EINVAL);
+    assert_int_equal(tulip_lock_try_acquire(&l), -EINVAL);
+    assert_int_equal(tulip_lock_acquire(NULL), -EINVAL);
     assert_int_equal(tulip_lock_init(NULL), -EINVAL);
-    assert_false(tulip_lock_locked(NULL));
+    assert_false(tulip_lock_is_locked(NULL));
 
     assert_int_equal(tulip_lock_init(&l), 0);
-    assert_int_equal(tulip_lock_unlock(&l), -EPERM);       /* not locked */
-    assert_int_equal(tulip_lock_lock(&l), 0);
-    assert_int_equal(tulip_lock_lock(&l), -EDEADLK);       /* not re-entrant */
-    assert_int_equal(tulip_lock_try_lock(&l), -EDEADLK);
+    assert_int_equal(tulip_lock_release(&l), -EPERM);       /* not locked */
+    assert_int_equal(tulip_lock_acquire(&l), 0);
+    assert_int_equal(tulip_lock_acquire(&l), -EDEADLK);       /* not re-entrant */
+    assert_int_equal(tulip_lock_try_acquire(&l), -EDEADLK);
     /* Another task can neither take it nor release it. */
     tulip_task *t = tulip_spawn(try_other, &l);
     assert_int_equal(tulip_join(t), 0);
-    assert_int_equal(tulip_lock_unlock(&l), 0);
-    assert_int_equal(tulip_lock_unlock(&l), -EPERM);       /* double unlock */
+    assert_int_equal(tulip_lock_release(&l), 0);
+    assert_int_equal(tulip_lock_release(&l), -EPERM);       /* double unlock */
 
     /* An event is not a lock. */
     tulip_event e;
     tulip_event_init(&e);
-    assert_int_equal(tulip_lock_lock((tulip_lock *)(void *)&e), -EINVAL);
+    assert_int_equal(tulip_lock_acquire((tulip_lock *)(void *)&e), -EINVAL);
     return 0;
 }
 
@@ -103,9 +103,9 @@ static void test_misuse(void **state)
     assert_int_equal(test_run(main_misuse, NULL), 0);
     tulip_lock l;
     tulip_lock_init(&l);
-    assert_int_equal(tulip_lock_lock(&l), -EPERM);     /* outside a task */
-    assert_int_equal(tulip_lock_try_lock(&l), -EPERM);
-    assert_int_equal(tulip_lock_unlock(&l), -EPERM);
+    assert_int_equal(tulip_lock_acquire(&l), -EPERM);     /* outside a task */
+    assert_int_equal(tulip_lock_try_acquire(&l), -EPERM);
+    assert_int_equal(tulip_lock_release(&l), -EPERM);
 }
 
 #define NF 8
@@ -118,7 +118,7 @@ static int main_fifo(void *p)
     struct trace tr = {0};
     struct locker a[NF];
     tulip_task *t[NF];
-    assert_int_equal(tulip_lock_lock(&l), 0);
+    assert_int_equal(tulip_lock_acquire(&l), 0);
     /* Spawn in reverse id order to show the order is arrival, not id. */
     for (int i = 0; i < NF; i++) {
         a[i] = (struct locker){ .lock = &l, .tr = &tr, .id = NF - 1 - i };
@@ -126,12 +126,12 @@ static int main_fifo(void *p)
         assert_non_null(t[i]);
     }
     assert_int_equal(tulip_yield(), 0);       /* all queue up behind us */
-    assert_int_equal(tulip_lock_unlock(&l), 0);
+    assert_int_equal(tulip_lock_release(&l), 0);
     /* Hand-off: the first waiter owns it now, so we cannot barge in. */
-    assert_true(tulip_lock_locked(&l));
-    assert_int_equal(tulip_lock_try_lock(&l), -EBUSY);
+    assert_true(tulip_lock_is_locked(&l));
+    assert_int_equal(tulip_lock_try_acquire(&l), -EAGAIN);
     /* Queue behind the waiters: we must come last. */
-    assert_int_equal(tulip_lock_lock(&l), 0);
+    assert_int_equal(tulip_lock_acquire(&l), 0);
     assert_int_equal(tr.n, NF);
     for (int i = 0; i < NF; i++) {
         assert_int_equal(tr.order[i], NF - 1 - i);
@@ -139,7 +139,7 @@ static int main_fifo(void *p)
         assert_int_equal(a[i].unlock_rc, 0);
         assert_true(a[i].held_after);
     }
-    assert_int_equal(tulip_lock_unlock(&l), 0);
+    assert_int_equal(tulip_lock_release(&l), 0);
     for (int i = 0; i < NF; i++)
         assert_int_equal(tulip_join(t[i]), 0);
     return 0;
@@ -159,7 +159,7 @@ static int main_cancel(void *p)
     struct trace tr = {0};
     struct locker a[3];
     tulip_task *t[3];
-    assert_int_equal(tulip_lock_lock(&l), 0);
+    assert_int_equal(tulip_lock_acquire(&l), 0);
     for (int i = 0; i < 3; i++) {
         a[i] = (struct locker){ .lock = &l, .tr = &tr, .id = i };
         t[i] = tulip_spawn(locker, &a[i]);
@@ -169,14 +169,14 @@ static int main_cancel(void *p)
     assert_int_equal(tulip_cancel(t[1]), 0);
     assert_int_equal(tulip_join(t[1]), 0);
     assert_int_equal(a[1].lock_rc, -ECANCELED);
-    assert_int_equal(tulip_lock_unlock(&l), 0);
+    assert_int_equal(tulip_lock_release(&l), 0);
     for (int i = 0; i < 3; i++)
         if (i != 1)
             assert_int_equal(tulip_join(t[i]), 0);
     assert_int_equal(tr.n, 2);
     assert_int_equal(tr.order[0], 0);
     assert_int_equal(tr.order[1], 2);
-    assert_false(tulip_lock_locked(&l));
+    assert_false(tulip_lock_is_locked(&l));
 
     /* A task already cancelled cannot take even a free lock. */
     a[0] = (struct locker){ .lock = &l, .tr = &tr, .id = 9 };
@@ -184,7 +184,7 @@ static int main_cancel(void *p)
     tulip_cancel(c);
     assert_int_equal(tulip_join(c), 0);
     assert_int_equal(a[0].lock_rc, -ECANCELED);
-    assert_false(tulip_lock_locked(&l));
+    assert_false(tulip_lock_is_locked(&l));
     return 0;
 }
 
@@ -201,10 +201,10 @@ static int main_cancel_after_handoff(void *p)
     tulip_lock_init(&l);
     struct trace tr = {0};
     struct locker a = { .lock = &l, .tr = &tr, .id = 1 };
-    assert_int_equal(tulip_lock_lock(&l), 0);
+    assert_int_equal(tulip_lock_acquire(&l), 0);
     tulip_task *t = tulip_spawn(locker, &a);
     assert_int_equal(tulip_yield(), 0);
-    assert_int_equal(tulip_lock_unlock(&l), 0);   /* t owns it now ... */
+    assert_int_equal(tulip_lock_release(&l), 0);   /* t owns it now ... */
     assert_int_equal(tulip_cancel(t), 0);         /* ... and is cancelled before it runs */
     assert_int_equal(tulip_join(t), 0);
     /* It kept what it was given: the lock returned 0 and it unlocked. The
@@ -212,7 +212,7 @@ static int main_cancel_after_handoff(void *p)
     assert_int_equal(a.lock_rc, 0);
     assert_true(a.held_after);
     assert_int_equal(a.unlock_rc, 0);
-    assert_false(tulip_lock_locked(&l));
+    assert_false(tulip_lock_is_locked(&l));
     return 0;
 }
 
@@ -227,7 +227,7 @@ static int scoped_locker(void *p)
     tulip_lock *l = p;
     tulip_scope s;
     tulip_scope_enter_timeout(&s, TULIP_MS(10));
-    int rc = tulip_lock_lock(l);
+    int rc = tulip_lock_acquire(l);
     int sr = tulip_scope_exit(&s);
     return rc == -ETIMEDOUT && sr == -ETIMEDOUT ? 0 : -1;
 }
@@ -237,14 +237,14 @@ static int main_timeout(void *p)
     (void)p;
     tulip_lock l;
     tulip_lock_init(&l);
-    assert_int_equal(tulip_lock_lock(&l), 0);
+    assert_int_equal(tulip_lock_acquire(&l), 0);
     tulip_task *t = tulip_spawn(scoped_locker, &l);
     int64_t t0 = tulip_now();
     assert_int_equal(tulip_sleep(TULIP_SEC(1)), 0);
     assert_int_equal(tulip_now() - t0, TULIP_SEC(1));   /* virtual clock */
     assert_int_equal(tulip_join(t), 0);
-    assert_int_equal(tulip_lock_unlock(&l), 0);
-    assert_false(tulip_lock_locked(&l));
+    assert_int_equal(tulip_lock_release(&l), 0);
+    assert_false(tulip_lock_is_locked(&l));
     return 0;
 }
 
@@ -267,7 +267,7 @@ static int crowd_worker(void *p)
 {
     struct crowd *c = p;
     for (int i = 0; i < 20; i++) {
-        int rc = tulip_lock_lock(&c->l);
+        int rc = tulip_lock_acquire(&c->l);
         if (rc)
             return rc;
         if (c->inside++)
@@ -275,7 +275,7 @@ static int crowd_worker(void *p)
         tulip_yield();
         c->total++;
         c->inside--;
-        tulip_lock_unlock(&c->l);
+        tulip_lock_release(&c->l);
     }
     return 0;
 }

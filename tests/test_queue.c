@@ -326,12 +326,12 @@ static int main_shutdown(void *p)
     assert_int_equal(tulip_queue_get(q, &v), 0);
     tulip_task *jt = tulip_spawn(joiner, q);
     assert_int_equal(tulip_yield(), 0);
-    assert_false(tulip_task_done(jt));
+    assert_false(tulip_task_is_done(jt));
     assert_int_equal(tulip_queue_shutdown(q, 1), 0);
     assert_int_equal(tulip_queue_size(q), 0);
     assert_int_equal(tulip_queue_get(q, &v), -ESHUTDOWN);
     assert_int_equal(tulip_queue_unfinished(q), 1);   /* the one we took */
-    assert_false(tulip_task_done(jt));
+    assert_false(tulip_task_is_done(jt));
     assert_int_equal(tulip_queue_task_done(q), 0);
     assert_int_equal(tulip_join(jt), 0);
     assert_int_equal(tulip_queue_free(q), 0);

@@ -30,7 +30,7 @@ static int main_deadline(void *p)
 
     /* A deadline already past fails the first suspension at once. */
     tulip_scope_enter(&s, tulip_now() - 1);
-    assert_true(tulip_scope_triggered(&s));
+    assert_true(tulip_scope_is_triggered(&s));
     assert_int_equal(tulip_yield(), -ETIMEDOUT);
     assert_int_equal(tulip_scope_exit(&s), -ETIMEDOUT);
     return 0;
@@ -101,7 +101,7 @@ static int main_cancel_scope(void *p)
     assert_int_equal(tulip_sleep(1), -ECANCELED);
     assert_int_equal(tulip_scope_exit(&outer), -ECANCELED);
     /* The task itself was not cancelled: it can tell the difference. */
-    assert_false(tulip_task_cancelled(tulip_self()));
+    assert_false(tulip_task_is_cancelled(tulip_self()));
     assert_int_equal(tulip_join(t), 0);
     return 0;
 }

@@ -42,7 +42,7 @@ static int main_ready_default(void *p)
     tulip_select_case ss[2] = { SEND(a, &v), RECV(b, &y) };
     assert_int_equal(tulip_select(ss, 2, 1), 0);
     assert_int_equal(ss[0].result, 0);
-    assert_int_equal(tulip_chan_len(a), 1);
+    assert_int_equal(tulip_chan_size(a), 1);
     tulip_chan_free(a);
     tulip_chan_free(b);
     return 0;

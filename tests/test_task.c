@@ -51,7 +51,7 @@ static int main_misuse(void *p)
     /* A finished task cannot be cancelled. */
     tulip_task *done = tulip_spawn(return_arg, NULL);
     assert_int_equal(tulip_yield(), 0);
-    assert_true(tulip_task_done(done));
+    assert_true(tulip_task_is_done(done));
     assert_int_equal(tulip_cancel(done), -EALREADY);
     assert_int_equal(tulip_join(done), 0);
     return 0;

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <errno.h>
+#include <stdbool.h>
 
 #if defined(TULIP_BUILDING) && defined(__GNUC__)
 #define TULIP_API __attribute__((visibility("default")))
@@ -51,7 +52,7 @@ typedef struct tulip_config {
     /* Virtual clock: time stands still while tasks run and jumps to the
      * next timer when the loop would otherwise sleep. For deterministic
      * tests of timeouts. */
-    int virtual_clock;
+    bool virtual_clock;
     /* Debug mode: -1 = read TULIP_DEBUG from the environment, 0 off, 1 on. */
     int debug;
     /* Free stacks kept for reuse (0 = default 256). */

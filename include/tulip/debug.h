@@ -43,15 +43,15 @@ typedef struct tulip_debug_stats {
     uint64_t steps;             /* callbacks and task steps run */
     int64_t max_step_ns;        /* the longest step so far */
     int64_t slow_threshold_ns;  /* current threshold (<= 0: off) */
-    int backtraces;             /* 1 if backtraces are available (libunwind) */
+    bool backtraces;            /* true if backtraces are available (libunwind) */
 } tulip_debug_stats;
 
 /* Debug-mode counters of l (NULL: the current loop); from l's thread.
  * Errors: -EINVAL (no loop or NULL out), -EOPNOTSUPP (debug mode off). */
 TULIP_API int tulip_debug_stats_get(tulip_loop *l, tulip_debug_stats *out);
 
-/* 1 if debug mode is on for l (NULL: the current loop), else 0. */
-TULIP_API int tulip_debug_enabled(const tulip_loop *l);
+/* true if debug mode is on for l (NULL: the current loop). */
+TULIP_API bool tulip_debug_is_enabled(const tulip_loop *l);
 
 #ifdef __cplusplus
 }

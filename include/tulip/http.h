@@ -164,15 +164,15 @@ TULIP_API int tulip_http_fetch(tulip_http_client *c, const char *method, const c
 /* Streamed responses: the body is read piece by piece (a large download)
  * instead of held whole. tulip_http_open makes the request as
  * tulip_http_fetch does (same arguments, redirects, limits on the head,
- * pool) and returns once the final head is in; tulip_http_stream_read
+ * pool) and returns once the final head is in; tulip_http_reader_read
  * then yields the body decoded (de-chunked, gzip/deflate undone when
  * accept_compressed), parking until bytes arrive: the server is only
  * read as fast as the caller reads (backpressure), and no memory grows
  * with the body. max_body does not apply to the streamed body (the
  * bodies of intermediate redirects are still read whole, bounded by it).
  * An open stream holds one of its host's per_host connections until
- * tulip_http_stream_close. */
-typedef struct tulip_http_stream tulip_http_stream;
+ * tulip_http_reader_close. */
+typedef struct tulip_http_reader tulip_http_reader;
 
 /* Send the request and read the final head; on success *out is a stream
  * to close, whatever its status. The client's timeout bounds this call
@@ -181,12 +181,12 @@ typedef struct tulip_http_stream tulip_http_stream;
  * -ENODATA for the final body, which is not read here. */
 TULIP_API int tulip_http_open(tulip_http_client *c, const char *method, const char *url,
                               const tulip_http_header *headers, size_t n_headers,
-                              const void *body, size_t body_len, tulip_http_stream **out);
+                              const void *body, size_t body_len, tulip_http_reader **out);
 
 /* The final response without its body (body NULL, body_len 0): status,
  * headers (tulip_http_reply_header), url, redirects, reused, decoded,
  * timings; bytes_in grows as the body is read. Owned by s. NULL for NULL. */
-TULIP_API const tulip_http_reply *tulip_http_stream_reply(const tulip_http_stream *s);
+TULIP_API const tulip_http_reply *tulip_http_reader_reply(const tulip_http_reader *s);
 
 /* Read up to n bytes of the decoded body into buf, parking while none
  * has arrived: a cancellation point. Returns the count (> 0, possibly
@@ -204,13 +204,13 @@ TULIP_API const tulip_http_reply *tulip_http_stream_reply(const tulip_http_strea
  *   -EINVAL           NULL s, or NULL buf with n > 0
  * Every error but -ETIMEDOUT and -ECANCELED is final: later reads return
  * it again. No allocation once the connection's buffer exists. */
-TULIP_API ssize_t tulip_http_stream_read(tulip_http_stream *s, void *buf, size_t n);
+TULIP_API ssize_t tulip_http_reader_read(tulip_http_reader *s, void *buf, size_t n);
 
 /* Free s and its reply. The connection goes back to the pool when the
  * body was read to its end (or its end is already received) and the
  * response allows keep-alive; otherwise it is closed, so closing early
  * is the way to abandon a body. Never parks. NULL is a no-op. */
-TULIP_API void tulip_http_stream_close(tulip_http_stream *s);
+TULIP_API void tulip_http_reader_close(tulip_http_reader *s);
 
 typedef struct tulip_http_client_stats {
     uint64_t requests;            /* requests sent (each hop counts) */

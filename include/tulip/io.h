@@ -30,6 +30,12 @@ TULIP_API ssize_t tulip_write(int fd, const void *buf, size_t n);
  * prefix may have been written; *done (may be NULL) tells how much. */
 TULIP_API ssize_t tulip_write_all(int fd, const void *buf, size_t n, size_t *done);
 
+/* Forget fd (wake anything waiting on it with -EBADF) and close(2) it. Every
+ * fd that tulip has waited on must be closed this way, because the kernel
+ * keeps readiness registrations on the open file, not on the number.
+ * Returns close(2)'s result as 0 / -errno. */
+TULIP_API int tulip_close(int fd);
+
 /* Make fd non-blocking (and close-on-exec). Errors: -EBADF. */
 TULIP_API int tulip_fd_nonblock(int fd);
 

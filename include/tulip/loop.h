@@ -28,7 +28,7 @@ TULIP_API int tulip_loop_run(tulip_loop *l);
 /* Run one iteration: poll I/O (waiting if block and nothing is ready), fire
  * due timers, run ready callbacks and tasks. Returns 1 if anything is still
  * alive, 0 if not, -EBUSY if already running. */
-TULIP_API int tulip_loop_run_once(tulip_loop *l, int block);
+TULIP_API int tulip_loop_run_once(tulip_loop *l, bool block);
 
 /* Ask the loop to return from tulip_loop_run after the current iteration.
  * Safe from any thread and from signal handlers. */
@@ -77,24 +77,6 @@ TULIP_API int tulip_watch_update(tulip_watch *w, int events);
 /* Stop watching and free the handle (safe inside its own callback).
  * Handles still registered when their loop is freed are freed with it. */
 TULIP_API void tulip_watch_free(tulip_watch *w);
-
-/* Forget fd (wake anything waiting on it with -EBADF) and close(2) it. Every
- * fd that tulip has waited on must be closed this way, because the kernel
- * keeps readiness registrations on the open file, not on the number.
- * Returns close(2)'s result as 0 / -errno. */
-TULIP_API int tulip_close(int fd);
-
-/* Deliver signal signo to cb(arg, signo) on l (the handler only marks and
- * wakes; cb runs on the loop thread). One handler per signal per process,
- * except that tulip_run's own SIGINT handling (cancel the main task) gives
- * way to a watch on its loop and comes back when that watch is removed.
- * Errors: -EINVAL (bad signo), -EBUSY (already watched, other than that
- * way), -ENOMEM. */
-TULIP_API int tulip_signal_watch(tulip_loop *l, int signo, void (*cb)(void *arg, int signo), void *arg);
-/* Restore the previous disposition (or tulip_run's SIGINT handling, when
- * the watch had taken it over). Errors: -ENOENT (not watched by l; also
- * tulip_run's own SIGINT watch, which is not the caller's to remove). */
-TULIP_API int tulip_signal_unwatch(tulip_loop *l, int signo);
 
 typedef struct tulip_loop_stats {
     uint64_t iterations;        /* loop iterations */

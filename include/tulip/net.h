@@ -71,7 +71,7 @@ TULIP_API int tulip_local_port(int fd);
 /* Format fd's local (peer == 0) or peer address as "host:port", "[v6]:port"
  * or a unix path into buf. Returns the length, or -errno (-EBADF,
  * -ENOTSOCK, -ENOTCONN, -ENOSPC when buf is too small). */
-TULIP_API int tulip_sockname(int fd, int peer, char *buf, size_t n);
+TULIP_API int tulip_sockname(int fd, bool peer, char *buf, size_t n);
 
 /* Vectored and socket I/O, as their POSIX namesakes, parking instead of
  * returning EAGAIN. Reads return 0 at EOF. Writes may be short (the count

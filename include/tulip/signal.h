@@ -1,5 +1,5 @@
 /* Signals as something a task waits for. Built on tulip_signal_watch
- * (include/tulip/loop.h): while at least one task waits for a signal,
+ * (below, the callback form): while at least one task waits for a signal,
  * tulip's handler is installed for it; when the last waiter leaves, the
  * previous disposition is restored. A signal that arrives while no task
  * waits gets that previous disposition (SIGTERM's default ends the
@@ -8,10 +8,23 @@
 #define TULIP_SIGNAL_H
 
 #include "tulip/common.h"
+#include "tulip/loop.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* Deliver signal signo to cb(arg, signo) on l (the handler only marks and
+ * wakes; cb runs on the loop thread). One handler per signal per process,
+ * except that tulip_run's own SIGINT handling (cancel the main task) gives
+ * way to a watch on its loop and comes back when that watch is removed.
+ * Errors: -EINVAL (bad signo), -EBUSY (already watched, other than that
+ * way), -ENOMEM. */
+TULIP_API int tulip_signal_watch(tulip_loop *l, int signo, void (*cb)(void *arg, int signo), void *arg);
+/* Restore the previous disposition (or tulip_run's SIGINT handling, when
+ * the watch had taken it over). Errors: -ENOENT (not watched by l; also
+ * tulip_run's own SIGINT watch, which is not the caller's to remove). */
+TULIP_API int tulip_signal_unwatch(tulip_loop *l, int signo);
 
 /* Park until one of the n signals in signos arrives and return its number.
  * Every task waiting for that signal wakes (a broadcast). Signals must be

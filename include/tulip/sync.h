@@ -38,17 +38,17 @@ typedef struct tulip_lock { uint64_t opaque[6]; } tulip_lock;
 TULIP_API int tulip_lock_init(tulip_lock *l);
 /* Wait until the lock is ours. Errors: -EDEADLK (the caller already holds
  * it), -EINVAL, -ECANCELED, -ETIMEDOUT, -EPERM (not in a task). */
-TULIP_API int tulip_lock_lock(tulip_lock *l);
-/* Take the lock only if that needs no wait. Errors: -EBUSY (held by another
- * task or others are queued for it), -EDEADLK (held by the caller),
- * -EINVAL, -EPERM (not in a task). */
-TULIP_API int tulip_lock_try_lock(tulip_lock *l);
+TULIP_API int tulip_lock_acquire(tulip_lock *l);
+/* Take the lock only if that needs no wait. Errors: -EAGAIN (held by
+ * another task or others are queued for it), -EDEADLK (held by the
+ * caller), -EINVAL, -EPERM (not in a task). */
+TULIP_API int tulip_lock_try_acquire(tulip_lock *l);
 /* Release; the first waiter (if any) becomes the owner at once.
  * Errors: -EPERM (the caller does not hold it: not locked, another task's,
  * or not in a task), -EINVAL. */
-TULIP_API int tulip_lock_unlock(tulip_lock *l);
-/* 1 if some task holds l, else 0 (also for an invalid l). */
-TULIP_API int tulip_lock_locked(const tulip_lock *l);
+TULIP_API int tulip_lock_release(tulip_lock *l);
+/* true if some task holds l (false also for an invalid l). */
+TULIP_API bool tulip_lock_is_locked(const tulip_lock *l);
 
 /* ---- Event ------------------------------------------------------------------ */
 
@@ -63,8 +63,8 @@ TULIP_API int tulip_event_clear(tulip_event *e);
 /* Return at once if set, else wait until set. Errors: -EINVAL, -ECANCELED,
  * -ETIMEDOUT, -EPERM. */
 TULIP_API int tulip_event_wait(tulip_event *e);
-/* 1 if set, else 0. */
-TULIP_API int tulip_event_is_set(const tulip_event *e);
+/* true if set. */
+TULIP_API bool tulip_event_is_set(const tulip_event *e);
 
 /* ---- Condition variable ---------------------------------------------------- */
 
@@ -186,7 +186,7 @@ TULIP_API size_t tulip_queue_unfinished(const tulip_queue *q);
  * waiters wake if that finishes everything), so getters see -ESHUTDOWN at
  * once. Errors: -EALREADY (already shut down; an immediate call still
  * discards what is queued), -EINVAL. */
-TULIP_API int tulip_queue_shutdown(tulip_queue *q, int immediate);
+TULIP_API int tulip_queue_shutdown(tulip_queue *q, bool immediate);
 /* Free q and the items in it. Errors: -EBUSY (tasks are waiting on q:
  * nothing freed; shut it down and let them go first), -EINVAL (not a
  * queue, e.g. already freed). NULL is a no-op. */
@@ -220,8 +220,8 @@ TULIP_API int tulip_chan_try_recv(tulip_chan *c, void *item);
  * -EINVAL. */
 TULIP_API int tulip_chan_close(tulip_chan *c);
 /* Items buffered now / buffer size (0 for NULL). */
-TULIP_API size_t tulip_chan_len(const tulip_chan *c);
-TULIP_API size_t tulip_chan_cap(const tulip_chan *c);
+TULIP_API size_t tulip_chan_size(const tulip_chan *c);
+TULIP_API size_t tulip_chan_capacity(const tulip_chan *c);
 /* Free c and its buffered items. Errors: -EBUSY (tasks are waiting on c:
  * nothing freed; close it and let them go first), -EINVAL (not a
  * channel). NULL is a no-op. */
@@ -253,7 +253,7 @@ typedef struct tulip_select_case {
  * channel, bad op, NULL item with a non-zero item size), -ENOMEM (n > 16
  * and no memory to wait), -ECANCELED, -ETIMEDOUT (no case completed),
  * -EPERM (must wait, not in a task). */
-TULIP_API int tulip_select(tulip_select_case *cases, size_t n, int has_default);
+TULIP_API int tulip_select(tulip_select_case *cases, size_t n, bool has_default);
 /* Seed this thread's select RNG (xorshift); the same seed and the same
  * program give the same choices. Unseeded, it is seeded from the clock. */
 TULIP_API void tulip_select_seed(uint64_t seed);

@@ -71,10 +71,10 @@ TULIP_API uint64_t tulip_task_id(const tulip_task *t);
 /* Copies name (truncated to 31 bytes). Errors: -EINVAL. */
 TULIP_API int tulip_task_set_name(tulip_task *t, const char *name);
 TULIP_API const char *tulip_task_name(const tulip_task *t);
-/* 1 if t has been asked to cancel (directly, not via scopes). */
-TULIP_API int tulip_task_cancelled(const tulip_task *t);
-/* 1 if t's body has returned. */
-TULIP_API int tulip_task_done(const tulip_task *t);
+/* true if t has been asked to cancel (directly, not via scopes). */
+TULIP_API bool tulip_task_is_cancelled(const tulip_task *t);
+/* true if t's body has returned. */
+TULIP_API bool tulip_task_is_done(const tulip_task *t);
 
 /* Task-local values keyed by any unique address (e.g. of a static).
  * dtor (may be NULL) runs on the value when the task ends or the value is
@@ -105,8 +105,8 @@ TULIP_API int tulip_scope_exit(tulip_scope *s);
 TULIP_API void tulip_scope_cancel(tulip_scope *s);
 /* Move the deadline of an open scope. */
 TULIP_API void tulip_scope_set_deadline(tulip_scope *s, int64_t deadline);
-/* 1 if the scope's deadline passed or it was cancelled. */
-TULIP_API int tulip_scope_triggered(const tulip_scope *s);
+/* true if the scope's deadline passed or it was cancelled. */
+TULIP_API bool tulip_scope_is_triggered(const tulip_scope *s);
 
 /* ---- Task groups (nursery / asyncio.TaskGroup) -------------------------- */
 
@@ -155,8 +155,8 @@ TULIP_API int tulip_future_reject(tulip_future *f, int err);
  * NULL), or the rejection error. Errors also -ECANCELED/-ETIMEDOUT (the
  * waiter was cancelled; f is untouched), -EPERM (not in a task of f's loop). */
 TULIP_API int tulip_future_await(tulip_future *f, void **value);
-/* 1 once f is settled (as seen by its loop). */
-TULIP_API int tulip_future_done(const tulip_future *f);
+/* true once f is settled (as seen by its loop). */
+TULIP_API bool tulip_future_is_done(const tulip_future *f);
 /* Call cb(arg, f) on the loop once f settles (at once if it already has).
  * Errors: -ENOMEM, -EINVAL. */
 TULIP_API int tulip_future_on_done(tulip_future *f, void (*cb)(void *arg, tulip_future *f), void *arg);

@@ -1,11 +1,24 @@
-/* Test-only fault injection: make the Nth call of a kind of resource
- * acquisition fail, to check error paths return cleanly and leak nothing.
+/* TEST-ONLY, NOT INSTALLED, NOT EXPORTED: fault injection for tulip's own
+ * test suite. It makes the Nth call of a kind of resource acquisition fail,
+ * to check that error paths return cleanly and leak nothing.
+ *
+ * Why it is not part of the release API: the fault points are internal
+ * (which allocation is "the third" changes with any refactoring), so a
+ * program outside this tree could not rely on them, and a release must not
+ * carry a switch that makes it fail on purpose. The header is left out of
+ * `cmake --install` and the functions are not exported from libtulip.so
+ * (hidden visibility); tests link the static library.
+ *
  * Cheap when unarmed (one predictable branch). Process-wide, not
  * thread-safe to arm while other threads allocate. */
 #ifndef TULIP_TESTING_H
 #define TULIP_TESTING_H
 
 #include "tulip/common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 typedef enum tulip_fault_kind {
     TULIP_FAULT_MALLOC = 0,   /* heap allocations made by tulip */
@@ -18,10 +31,13 @@ typedef enum tulip_fault_kind {
 /* The nth (1-based) next call of kind fails (with ENOMEM for memory kinds,
  * EMFILE for fd kinds); nth == 0 disarms. every != 0 makes every call from
  * the nth on fail. */
-TULIP_API void tulip_fault_arm(tulip_fault_kind kind, unsigned long nth, int every);
+void tulip_fault_arm(tulip_fault_kind kind, unsigned long nth, bool every);
 /* Disarm every kind. */
-TULIP_API void tulip_fault_reset(void);
+void tulip_fault_reset(void);
 /* How many calls of kind were made since the last arm/reset. */
-TULIP_API unsigned long tulip_fault_calls(tulip_fault_kind kind);
+unsigned long tulip_fault_calls(tulip_fault_kind kind);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

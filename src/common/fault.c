@@ -13,7 +13,7 @@ static struct {
     atomic_int every;
 } faults[TULIP_FAULT_KINDS];
 
-void tulip_fault_arm(tulip_fault_kind kind, unsigned long nth, int every)
+void tulip_fault_arm(tulip_fault_kind kind, unsigned long nth, bool every)
 {
     if ((unsigned)kind >= TULIP_FAULT_KINDS)
         return;

@@ -10,6 +10,7 @@
 
 #include "debug_internal.h"
 #include "tulip/debug.h"
+#include "tulip/signal.h"
 #include "../common/fault.h"
 #include "../platform/clock.h"
 
@@ -108,7 +109,7 @@ static tulip_loop *pick(tulip_loop *l)
     return l ? l : tulip__tls.loop;
 }
 
-int tulip_debug_enabled(const tulip_loop *l)
+bool tulip_debug_is_enabled(const tulip_loop *l)
 {
     if (!l)
         l = tulip__tls.loop;

@@ -11,7 +11,7 @@
 #include "../common/fault.h"
 #include "tulip/task.h"
 
-struct tulip_http_stream {
+struct tulip_http_reader {
     tulip_http_client *c;
     tulip__http_conn *conn;
     tulip__http_body_rd rd;
@@ -24,12 +24,12 @@ struct tulip_http_stream {
 };
 
 int tulip_http_open(tulip_http_client *c, const char *method, const char *url, const tulip_http_header *headers,
-                    size_t n_headers, const void *body, size_t body_len, tulip_http_stream **out)
+                    size_t n_headers, const void *body, size_t body_len, tulip_http_reader **out)
 {
     if (!out)
         return -EINVAL;
     *out = NULL;
-    tulip_http_stream *s = tulip__calloc(1, sizeof *s);
+    tulip_http_reader *s = tulip__calloc(1, sizeof *s);
     if (!s)
         return -ENOMEM;
     int rc = tulip__http_request(c, method, url, headers, n_headers, body, body_len, &s->r, &s->conn, &s->rd);
@@ -46,12 +46,12 @@ int tulip_http_open(tulip_http_client *c, const char *method, const char *url, c
     return 0;
 }
 
-const tulip_http_reply *tulip_http_stream_reply(const tulip_http_stream *s)
+const tulip_http_reply *tulip_http_reader_reply(const tulip_http_reader *s)
 {
     return s ? s->r : NULL;
 }
 
-static ssize_t pull(tulip_http_stream *s, char *buf, size_t n)
+static ssize_t pull(tulip_http_reader *s, char *buf, size_t n)
 {
     for (;;) {
         size_t used;
@@ -85,7 +85,7 @@ static ssize_t pull(tulip_http_stream *s, char *buf, size_t n)
     }
 }
 
-ssize_t tulip_http_stream_read(tulip_http_stream *s, void *buf, size_t n)
+ssize_t tulip_http_reader_read(tulip_http_reader *s, void *buf, size_t n)
 {
     if (!s || (!buf && n))
         return -EINVAL;
@@ -112,7 +112,7 @@ ssize_t tulip_http_stream_read(tulip_http_stream *s, void *buf, size_t n)
     return rc;
 }
 
-void tulip_http_stream_close(tulip_http_stream *s)
+void tulip_http_reader_close(tulip_http_reader *s)
 {
     if (!s)
         return;

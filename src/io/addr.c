@@ -139,7 +139,7 @@ int tulip_local_port(int fd)
     return -EAFNOSUPPORT;
 }
 
-int tulip_sockname(int fd, int peer, char *buf, size_t n)
+int tulip_sockname(int fd, bool peer, char *buf, size_t n)
 {
     struct sockaddr_storage ss;
     socklen_t len = sizeof ss;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "loop_internal.h"
+#include "tulip/io.h"
 #include "../backend/backend.h"
 #include "../common/fault.h"
 

@@ -318,7 +318,7 @@ int tulip_loop_run(tulip_loop *l)
     return 0;
 }
 
-int tulip_loop_run_once(tulip_loop *l, int block)
+int tulip_loop_run_once(tulip_loop *l, bool block)
 {
     int rc = enter(l);
     if (rc < 0)

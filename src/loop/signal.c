@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "loop_internal.h"
+#include "tulip/signal.h"
 
 #define MAX_SIGNO 32
 

@@ -251,7 +251,7 @@ int tulip_workers_run(tulip_workers *w, tulip_fn fn, void *arg)
         return rc;
     void *value = NULL;
     rc = tulip_future_await(f, &value);
-    if (!tulip_future_done(f)) {
+    if (!tulip_future_is_done(f)) {
         /* We were cancelled: the remote task goes on; its result will
          * free the future when it arrives. */
         tulip_future_release(f);

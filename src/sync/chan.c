@@ -188,12 +188,12 @@ int tulip_chan_close(tulip_chan *c)
     return 0;
 }
 
-size_t tulip_chan_len(const tulip_chan *c)
+size_t tulip_chan_size(const tulip_chan *c)
 {
     return c && c->magic == TULIP__CHAN_MAGIC ? c->count : 0;
 }
 
-size_t tulip_chan_cap(const tulip_chan *c)
+size_t tulip_chan_capacity(const tulip_chan *c)
 {
     return c && c->magic == TULIP__CHAN_MAGIC ? c->capacity : 0;
 }

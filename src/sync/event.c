@@ -68,7 +68,7 @@ int tulip_event_wait(tulip_event *pe)
     return tulip__waitq_wait(&e->waiters, &w, TULIP__WAIT_EVENT, e);
 }
 
-int tulip_event_is_set(const tulip_event *pe)
+bool tulip_event_is_set(const tulip_event *pe)
 {
     const struct tulip__event *e = (const struct tulip__event *)(const void *)pe;
     return e && e->magic == TULIP__EVENT_MAGIC && e->set;

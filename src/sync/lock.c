@@ -1,6 +1,6 @@
-/* Lock: FIFO-fair mutex for tasks. unlock hands ownership straight to the
+/* Lock: FIFO-fair mutex for tasks. release hands ownership straight to the
  * first waiter instead of freeing the lock and letting whoever runs next
- * grab it, so a task that keeps re-locking cannot starve the queue (the
+ * grab it, so a task that keeps re-acquiring cannot starve the queue (the
  * barging that makes plain mutexes unfair). */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -21,7 +21,7 @@ int tulip_lock_init(tulip_lock *pl)
     return 0;
 }
 
-int tulip_lock_lock(tulip_lock *pl)
+int tulip_lock_acquire(tulip_lock *pl)
 {
     struct tulip__lock *l = tulip__lock_of(pl);
     if (!l)
@@ -43,7 +43,7 @@ int tulip_lock_lock(tulip_lock *pl)
     return tulip__waitq_wait(&l->waiters, &w, TULIP__WAIT_LOCK, l);
 }
 
-int tulip_lock_try_lock(tulip_lock *pl)
+int tulip_lock_try_acquire(tulip_lock *pl)
 {
     struct tulip__lock *l = tulip__lock_of(pl);
     if (!l)
@@ -54,7 +54,7 @@ int tulip_lock_try_lock(tulip_lock *pl)
     if (l->owner == self)
         return -EDEADLK;
     if (l->owner)
-        return -EBUSY;
+        return -EAGAIN;
     l->owner = self;
     return 0;
 }
@@ -65,7 +65,7 @@ void tulip__lock_release(struct tulip__lock *l)
     l->owner = w ? w->task : NULL;
 }
 
-int tulip_lock_unlock(tulip_lock *pl)
+int tulip_lock_release(tulip_lock *pl)
 {
     struct tulip__lock *l = tulip__lock_of(pl);
     if (!l)
@@ -92,7 +92,7 @@ void tulip__lock_acquire_uninterruptible(struct tulip__lock *l)
     (void)tulip__park_nocheck(TULIP__WAIT_LOCK, l, NULL, NULL);
 }
 
-int tulip_lock_locked(const tulip_lock *pl)
+bool tulip_lock_is_locked(const tulip_lock *pl)
 {
     const struct tulip__lock *l = (const struct tulip__lock *)(const void *)pl;
     return l && l->magic == TULIP__LOCK_MAGIC && l->owner != NULL;

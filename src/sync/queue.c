@@ -334,7 +334,7 @@ size_t tulip_queue_unfinished(const tulip_queue *q)
     return q && q->magic == TULIP__QUEUE_MAGIC ? q->unfinished : 0;
 }
 
-int tulip_queue_shutdown(tulip_queue *q, int immediate)
+int tulip_queue_shutdown(tulip_queue *q, bool immediate)
 {
     if (!Q(q))
         return -EINVAL;

@@ -50,7 +50,7 @@ static void unlink_all(void *ctx)
         tulip__waitq_remove(&s->ws[i].w);
 }
 
-int tulip_select(tulip_select_case *cases, size_t n, int has_default)
+int tulip_select(tulip_select_case *cases, size_t n, bool has_default)
 {
     if (n == 0)
         return has_default ? TULIP_SELECT_DEFAULT : -EINVAL;

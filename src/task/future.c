@@ -127,7 +127,7 @@ int tulip_future_await(tulip_future *f, void **value)
     return tulip_future_result(f, value);
 }
 
-int tulip_future_done(const tulip_future *f)
+bool tulip_future_is_done(const tulip_future *f)
 {
     return f && atomic_load_explicit(&((tulip_future *)f)->state, memory_order_acquire) == FUT_DONE;
 }
@@ -136,7 +136,7 @@ int tulip_future_on_done(tulip_future *f, void (*cb)(void *arg, tulip_future *f)
 {
     if (!f || !cb)
         return -EINVAL;
-    if (tulip_future_done(f)) {
+    if (tulip_future_is_done(f)) {
         cb(arg, f);
         return 0;
     }

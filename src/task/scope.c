@@ -125,7 +125,7 @@ void tulip_scope_set_deadline(tulip_scope *ps, int64_t deadline)
         tulip__task_recheck(s->task);
 }
 
-int tulip_scope_triggered(const tulip_scope *ps)
+bool tulip_scope_is_triggered(const tulip_scope *ps)
 {
     const struct tulip__scope *s = (const struct tulip__scope *)(const void *)ps;
     if (s->cancelled || s->expired)

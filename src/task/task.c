@@ -459,12 +459,12 @@ const char *tulip_task_name(const tulip_task *t)
     return t ? t->name : NULL;
 }
 
-int tulip_task_cancelled(const tulip_task *t)
+bool tulip_task_is_cancelled(const tulip_task *t)
 {
     return t ? t->cancelled : 0;
 }
 
-int tulip_task_done(const tulip_task *t)
+bool tulip_task_is_done(const tulip_task *t)
 {
     return t ? t->state == TULIP__TASK_DONE : 0;
 }
