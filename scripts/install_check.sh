@@ -40,6 +40,38 @@ export PKG_CONFIG_PATH="$PREFIX/lib/pkgconfig:$PREFIX/lib/x86_64-linux-gnu/pkgco
 cc -std=c11 -Wall -Wextra -Wpedantic -Werror -o "$WORK/hello" "$WORK/hello.c" $(pkg-config --cflags --libs tulip)
 LD_LIBRARY_PATH="$PREFIX/lib:$PREFIX/lib/x86_64-linux-gnu" "$WORK/hello"
 
+# A program built with -fsanitize=address over the plain installed library
+# spawns a subprocess from a task (issue 12: vfork on a task stack crashed
+# inside ASan's vfork interceptor), with gcc and with clang.
+cat > "$WORK/spawn.c" <<'C'
+#include <stdio.h>
+#include <sys/wait.h>
+#include <tulip.h>
+
+static int main_task(void *arg)
+{
+    (void)arg;
+    char *argv[] = {"/bin/sh", "-c", "exit 5", NULL};
+    tulip_process_opts o;
+    tulip_process_opts_init(&o);
+    o.argv = argv;
+    tulip_process *p = tulip_process_spawn(&o);
+    int st = 0;
+    if (!p || tulip_process_wait(p, &st) < 0)
+        return -1;
+    tulip_process_free(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+int main(void) { return tulip_run(main_task, NULL) == 5 ? 0 : 1; }
+C
+for c in cc clang; do
+    command -v "$c" >/dev/null || continue
+    # shellcheck disable=SC2046
+    "$c" -fsanitize=address -g -o "$WORK/spawn-$c" "$WORK/spawn.c" $(pkg-config --cflags --libs tulip)
+    ASAN_OPTIONS=detect_leaks=0 LD_LIBRARY_PATH="$PREFIX/lib:$PREFIX/lib/x86_64-linux-gnu" "$WORK/spawn-$c"
+done
+
 mkdir -p "$WORK/cm"
 cat > "$WORK/cm/CMakeLists.txt" <<'C'
 cmake_minimum_required(VERSION 3.16)

@@ -1,7 +1,19 @@
 /* Subprocesses (asyncio.create_subprocess_exec): spawn with argv, env and
  * cwd; each of stdin/stdout/stderr inherited, piped (then a tulip stream),
- * /dev/null or a given fd; wait (parks, cancellable), kill. Every child is
- * reaped: by tulip_process_wait, or at the latest by tulip_process_free. */
+ * /dev/null or a given fd; optionally in a process group or session of its
+ * own; wait (parks, cancellable), kill the child or its whole group. Every
+ * child is reaped: by tulip_process_wait, or at the latest by
+ * tulip_process_free.
+ *
+ * Where spawning works: from a task (on its coroutine stack) or from plain
+ * code outside any loop, on any thread, including the thread pool. The
+ * child is started with clone(CLONE_VM | CLONE_VFORK) on a small stack of
+ * its own, never vfork on the caller's stack, so programs built with
+ * -fsanitize=address (and/or undefined) work whether or not tulip itself
+ * was built with the sanitizer, and under valgrind. A program built with
+ * -fsanitize=thread needs a tulip built with it too (TSan must be told
+ * about every coroutine switch; that holds for all of tulip, not only
+ * here). */
 #ifndef TULIP_PROCESS_H
 #define TULIP_PROCESS_H
 
@@ -41,17 +53,28 @@ typedef struct tulip_process_opts {
     const char *cwd;
     /* stdin, stdout, stderr. */
     tulip_stdio stdio[3];
+    /* TULIP_PROCESS_* flags, 0 by default. */
+    unsigned flags;
 } tulip_process_opts;
+
+/* The child leads a new process group (setpgid(0, 0)): what it starts
+ * (a shell's commands) can be signalled together with
+ * tulip_process_kill_group, and a Ctrl-C at the terminal, which goes to
+ * the terminal's foreground group, no longer reaches it. */
+#define TULIP_PROCESS_NEW_GROUP   1u
+/* The child leads a new session (setsid()), hence also a new process
+ * group, with no controlling terminal. */
+#define TULIP_PROCESS_NEW_SESSION 2u
 
 /* Fill opts with defaults (everything inherited, no argv). */
 TULIP_API void tulip_process_opts_init(tulip_process_opts *opts);
 
 /* Start a child. Signal dispositions and mask are reset to the defaults in
- * the child; only its stdio fds are inherited (every fd tulip makes is
+ * the child (every signal SIG_DFL, none blocked); only its stdio fds are inherited (every fd tulip makes is
  * close-on-exec). Does not park, callable outside tasks; the pipe streams
  * are for tasks of the calling thread's loop.
- * NULL with errno: EINVAL (NULL opts/argv/argv[0], bad stdio mode or fd),
- * ENOMEM, EMFILE/ENFILE (no fds for the pipes), EAGAIN (process limit), and
+ * NULL with errno: EINVAL (NULL opts/argv/argv[0], bad stdio mode or fd,
+ * unknown flags), ENOMEM, EMFILE/ENFILE (no fds for the pipes), EAGAIN (process limit), and
  * the exec failure reported by the child: ENOENT (no such program), EACCES,
  * ENOEXEC, ENOTDIR/ENOENT (bad cwd), ... Nothing is left running or leaked
  * on failure. */
@@ -70,6 +93,16 @@ TULIP_API int tulip_process_wait(tulip_process *p, int *status);
  * (NULL p or bad sig), -EPERM. */
 TULIP_API int tulip_process_kill(tulip_process *p, int sig);
 
+/* Send signal sig to every process in the child's process group: the
+ * child and what it started and did not move elsewhere (killpg(2)).
+ * Killing only a shell leaves its commands running and holding the pipes
+ * the shell passed them; killing the group reaches them too. Allowed after
+ * the child was reaped, while members of its group live on (the kernel
+ * does not reuse a pid that still names a group); once the group is
+ * empty, -ESRCH. Errors: -EINVAL (NULL p, bad sig, or the child was not
+ * spawned with TULIP_PROCESS_NEW_GROUP / _NEW_SESSION), -ESRCH, -EPERM. */
+TULIP_API int tulip_process_kill_group(tulip_process *p, int sig);
+
 /* The child's pid (still meaningful after it was reaped, for logs). */
 TULIP_API pid_t tulip_process_pid(const tulip_process *p);
 
@@ -87,9 +120,11 @@ TULIP_API tulip_stream *tulip_process_stderr(tulip_process *p);
 TULIP_API int tulip_process_close_stdin(tulip_process *p);
 
 /* Release p: close the pipe streams (unsent stdin data is discarded; never
- * parks), and if the child has not been reaped, kill it with SIGKILL and
- * reap it (a short blocking waitpid: SIGKILL cannot be caught). No tasks
- * may be parked on p or its streams. NULL is a no-op. */
+ * parks), and if the child has not been reaped, kill it with SIGKILL (its
+ * whole group, when spawned with a group or session of its own) and reap
+ * it (a short blocking waitpid: SIGKILL cannot be caught). A child already
+ * reaped leaves its group alone. No tasks may be parked on p or its
+ * streams. NULL is a no-op. */
 TULIP_API void tulip_process_free(tulip_process *p);
 
 #ifdef __cplusplus

@@ -1,4 +1,5 @@
-/* Subprocesses. Spawning is vfork + exec (see spawn()). Waiting parks on a pidfd, which becomes readable when the child
+/* Subprocesses. Spawning is clone(CLONE_VM | CLONE_VFORK) + exec on a
+ * stack of its own (see spawn()). Waiting parks on a pidfd, which becomes readable when the child
  * exits; without pidfd_open (Linux < 5.3, or no fd left) the wait polls
  * waitpid(WNOHANG) with a backoff instead, which needs no process-wide
  * SIGCHLD handler that an application might want for itself. */
@@ -10,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -17,6 +20,7 @@
 #include "tulip/process.h"
 #include "stream_internal.h"
 #include "../common/fault.h"
+#include "../platform/annotate.h"
 
 extern char **environ;
 
@@ -26,6 +30,7 @@ struct tulip_process {
     int reaped;
     int status;
     int waiting;               /* a task is in tulip_process_wait */
+    int group;                 /* the child leads a process group of its own */
     tulip_stream *stdio[3];
 };
 
@@ -53,7 +58,7 @@ static int open_pidfd(pid_t pid)
 
 static int check_opts(const tulip_process_opts *o)
 {
-    if (!o || !o->argv || !o->argv[0])
+    if (!o || !o->argv || !o->argv[0] || (o->flags & ~(TULIP_PROCESS_NEW_GROUP | TULIP_PROCESS_NEW_SESSION)))
         return -EINVAL;
     for (int i = 0; i < 3; i++) {
         tulip_stdio_mode m = o->stdio[i].mode;
@@ -108,19 +113,45 @@ static int child_end(const tulip_process_opts *o, int pipes[3][2], int i)
     }
 }
 
-/* The child, between vfork and exec: it shares the parent's memory, so it
- * only touches its own locals and makes async-signal-safe calls. All
- * signals are blocked on entry, so no parent handler can run in it. */
-static void child(const tulip_process_opts *o, int src[3], int errfd, const char *path,
-                  char *const *env, const sigset_t *mask)
+/* The child must not be instrumented: it runs on the parent's memory
+ * between clone and exec (see spawn()), and sanitizer bookkeeping done
+ * there (ASan stack poisoning, TSan shadow stacks) would land in the
+ * parent's state. It calls only async-signal-safe libc functions. */
+#if defined(__clang__) && defined(__has_attribute)
+#if __has_attribute(disable_sanitizer_instrumentation)
+#define CHILD_UNINSTRUMENTED __attribute__((disable_sanitizer_instrumentation))
+#endif
+#endif
+#ifndef CHILD_UNINSTRUMENTED
+#define CHILD_UNINSTRUMENTED __attribute__((no_sanitize("address", "thread")))
+#endif
+
+struct child_args {
+    const tulip_process_opts *o;
+    int src[3];
+    int errfd;
+    const char *path;
+    char *const *env;
+};
+
+/* The child, between clone and exec: it shares the parent's memory, so it
+ * only touches its own locals and *a, and makes async-signal-safe calls.
+ * All signals are blocked on entry, so no parent handler can run in it. */
+CHILD_UNINSTRUMENTED static int child(void *arg)
 {
+    struct child_args *a = arg;
+    const tulip_process_opts *o = a->o;
+    int *src = a->src;
     /* Handlers are reset by exec anyway, but ignored signals (SIGPIPE!)
-     * would leak into the child; the mask is restored just before exec. */
+     * would leak into the child. The mask is emptied just before exec. */
     struct sigaction dfl;
     memset(&dfl, 0, sizeof dfl);
     dfl.sa_handler = SIG_DFL;
     for (int sig = 1; sig < NSIG; sig++)
         sigaction(sig, &dfl, NULL);
+    if ((o->flags & TULIP_PROCESS_NEW_SESSION) ? setsid() < 0
+        : (o->flags & TULIP_PROCESS_NEW_GROUP) ? setpgid(0, 0) < 0 : 0)
+        goto fail;
     /* A source among 0..2 could be overwritten by an earlier dup2: move
      * it out of the way first. */
     for (int i = 0; i < 3; i++)
@@ -149,23 +180,48 @@ static void child(const tulip_process_opts *o, int src[3], int errfd, const char
     }
     if (o->cwd && chdir(o->cwd) < 0)
         goto fail;
-    sigprocmask(SIG_SETMASK, mask, NULL);
-    if (strchr(path, '/'))
-        execve(path, o->argv, env);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    if (strchr(a->path, '/'))
+        execve(a->path, o->argv, a->env);
     else
-        execvpe(path, o->argv, env);
+        execvpe(a->path, o->argv, a->env);
 fail:;
     int err = errno;
-    ssize_t w = write(errfd, &err, sizeof err);
+    ssize_t w = write(a->errfd, &err, sizeof err);
     (void)w;
     _exit(127);
 }
 
-/* vfork + exec with a close-on-exec pipe: the child writes its errno into
- * it only if exec fails, so the parent reads either that or EOF. vfork
- * shares the address space (no page-table copy however many task stacks
- * are mapped); the pipe keeps error reporting exact even where vfork is
- * emulated by fork (valgrind). */
+/* The child's stack: what execvpe needs (a PATH_MAX + NAME_MAX buffer, and
+ * argv plus two pointers for a script without #!) with room to spare,
+ * above a guard page. */
+static size_t child_stack_size(const tulip_process_opts *o)
+{
+    size_t argc = 0;
+    while (o->argv[argc])
+        argc++;
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t need = 64 * 1024 + (argc + 2) * sizeof(char *);
+    return (need + page - 1) / page * page + page;
+}
+
+/* clone(CLONE_VM | CLONE_VFORK) + exec, with a close-on-exec pipe: the
+ * child writes its errno into it only if exec fails, so the parent reads
+ * either that or EOF.
+ *
+ * Sharing the address space means no page-table copy however many task
+ * stacks are mapped. The child runs on a stack of its own, not on the
+ * calling task's: vfork would run it on the task's stack, and
+ * AddressSanitizer's vfork interceptor then unpoisons from the thread's
+ * stack bottom to the task's stack pointer (not a range at all: the task
+ * stack is elsewhere) and crashes any program built with -fsanitize=address
+ * unless tulip itself was built with it and announced the fiber. clone is
+ * not intercepted. The pipe keeps error reporting exact where CLONE_VM is
+ * emulated by fork (valgrind). Under ThreadSanitizer (a tulip built with
+ * it), vfork stays: TSan turns it into fork, and the child's libc calls
+ * would otherwise update the parent's TSan state through its interceptors. */
 static int spawn(tulip_process *p, const tulip_process_opts *o, int pipes[3][2])
 {
     int errp[2];
@@ -173,19 +229,37 @@ static int spawn(tulip_process *p, const tulip_process_opts *o, int pipes[3][2])
         return -errno;
     if (pipe2(errp, O_CLOEXEC) < 0)
         return -errno;
-    int src[3];
+    struct child_args a = {.o = o, .errfd = errp[1]};
     for (int i = 0; i < 3; i++)
-        src[i] = child_end(o, pipes, i);
-    const char *path = o->path ? o->path : o->argv[0];
-    char *const *env = o->envp ? o->envp : environ;
+        a.src[i] = child_end(o, pipes, i);
+    a.path = o->path ? o->path : o->argv[0];
+    a.env = o->envp ? o->envp : environ;
+#ifndef TULIP_TSAN
+    size_t size = child_stack_size(o);
+    char *stack = tulip__fault(TULIP_FAULT_MMAP) ? MAP_FAILED
+        : mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (stack == MAP_FAILED) {
+        close(errp[0]);
+        close(errp[1]);
+        return -ENOMEM;
+    }
+    mprotect(stack, (size_t)sysconf(_SC_PAGESIZE), PROT_NONE);
+#endif
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
+#ifndef TULIP_TSAN
+    pid_t pid = clone(child, stack + size, CLONE_VM | CLONE_VFORK | SIGCHLD, &a);
+#else
     pid_t pid = vfork();
     if (pid == 0)
-        child(o, src, errp[1], path, env, &old);
+        child(&a);
+#endif
     int err = pid < 0 ? errno : 0;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
+#ifndef TULIP_TSAN
+    munmap(stack, size);
+#endif
     close(errp[1]);
     if (pid > 0) {
         int child_err;
@@ -203,6 +277,7 @@ static int spawn(tulip_process *p, const tulip_process_opts *o, int pipes[3][2])
     if (err)
         return -err;
     p->pid = pid;
+    p->group = (o->flags & (TULIP_PROCESS_NEW_GROUP | TULIP_PROCESS_NEW_SESSION)) != 0;
     return 0;
 }
 
@@ -314,6 +389,13 @@ int tulip_process_kill(tulip_process *p, int sig)
     return kill(p->pid, sig) == 0 ? 0 : -errno;
 }
 
+int tulip_process_kill_group(tulip_process *p, int sig)
+{
+    if (!p || sig < 0 || sig >= NSIG || !p->group)
+        return -EINVAL;
+    return kill(-p->pid, sig) == 0 ? 0 : -errno;
+}
+
 pid_t tulip_process_pid(const tulip_process *p)
 {
     return p ? p->pid : -1;
@@ -355,7 +437,7 @@ void tulip_process_free(tulip_process *p)
     }
     free_streams(p);
     if (!p->reaped) {
-        kill(p->pid, SIGKILL);
+        kill(p->group ? -p->pid : p->pid, SIGKILL);
         int st = 0;
         pid_t r;
         do
