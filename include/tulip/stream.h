@@ -60,16 +60,23 @@ TULIP_API ssize_t tulip_stream_readexactly(tulip_stream *s, void *buf, size_t n)
 
 /* Read up to and including the first occurrence of delim (delim_len >= 1
  * bytes) into buf, which holds max bytes. Returns the length including the
- * delimiter (buf is not NUL-terminated).
+ * delimiter (buf is not NUL-terminated), or 0 at a clean end of stream
+ * (nothing left), as tulip_stream_read, so `while ((n = ...) > 0)` reads
+ * every record.
  * Errors: -EMSGSIZE (no delimiter within the first max bytes: the data stays
  * buffered, nothing is consumed; read it with tulip_stream_read or
- * readexactly), -ENODATA (end of stream before a delimiter: the partial data
- * stays buffered), -ECANCELED, -ETIMEDOUT (nothing consumed), -ENOMEM,
- * -EINVAL (delim_len == 0 or max < delim_len), the errors of
- * tulip_stream_read. */
+ * readexactly), -ENODATA (the stream ended inside a record, after bytes but
+ * before a delimiter: the partial record stays buffered,
+ * tulip_stream_buffered() says how long it is), -ECANCELED, -ETIMEDOUT
+ * (nothing consumed), -ENOMEM, -EINVAL (delim_len == 0 or max <
+ * delim_len), the errors of tulip_stream_read. */
 TULIP_API ssize_t tulip_stream_readuntil(tulip_stream *s, const void *delim, size_t delim_len,
                                          void *buf, size_t max);
-/* tulip_stream_readuntil(s, "\n", 1, buf, max). */
+/* Read one line, up to and including its "\n", into buf (max bytes).
+ * Returns its length, or 0 at a clean end of stream (asyncio's b""). A last
+ * line without a newline is returned as it is (as asyncio's readline and
+ * fgets do): a line not ending in '\n' is the last one. Errors: those of
+ * tulip_stream_readuntil, except -ENODATA. */
 TULIP_API ssize_t tulip_stream_readline(tulip_stream *s, void *buf, size_t max);
 
 /* Queue n bytes for writing; parks while the write buffer is full until the

@@ -301,7 +301,12 @@ ssize_t tulip_stream_readexactly(tulip_stream *s, void *buf, size_t n)
     return r;
 }
 
-ssize_t tulip_stream_readuntil(tulip_stream *s, const void *delim, size_t delim_len, void *buf, size_t max)
+/* At the end of the stream: 0 if nothing is left (a clean end, as
+ * tulip_stream_read), else the partial record when last_ok (readline: the
+ * last line of a file need not end with a newline, as asyncio's readline
+ * and fgets), else -ENODATA with the partial record left buffered. */
+static ssize_t read_delimited(tulip_stream *s, const void *delim, size_t delim_len, void *buf, size_t max,
+                              int last_ok)
 {
     int rc = enter(s);
     if (rc)
@@ -334,8 +339,15 @@ ssize_t tulip_stream_readuntil(tulip_stream *s, const void *delim, size_t delim_
             break;
         }
         r = fill(s, max);
-        if (r == 0)
-            r = -ENODATA;
+        if (r == 0) {
+            if (s->rlen == 0 || !last_ok) {
+                r = s->rlen ? -ENODATA : 0;
+                break;
+            }
+            r = (ssize_t)s->rlen;
+            consume(s, buf, s->rlen);
+            break;
+        }
         if (r < 0)
             break;
     }
@@ -343,9 +355,14 @@ ssize_t tulip_stream_readuntil(tulip_stream *s, const void *delim, size_t delim_
     return r;
 }
 
+ssize_t tulip_stream_readuntil(tulip_stream *s, const void *delim, size_t delim_len, void *buf, size_t max)
+{
+    return read_delimited(s, delim, delim_len, buf, max, 0);
+}
+
 ssize_t tulip_stream_readline(tulip_stream *s, void *buf, size_t max)
 {
-    return tulip_stream_readuntil(s, "\n", 1, buf, max);
+    return read_delimited(s, "\n", 1, buf, max, 1);
 }
 
 /* ---- writing ---------------------------------------------------------- */
