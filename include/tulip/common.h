@@ -63,6 +63,14 @@ typedef struct tulip_config {
     /* Seed of the loop's random choices (select fairness...): 0 = from the
      * clock; fixed for reproducible runs (with virtual_clock). */
     uint64_t seed;
+    /* Loops tulip_run_ex starts, one thread each (thread-per-core, see
+     * tulip/runtime.h): 0 = TULIP_WORKERS from the environment, else one
+     * loop (the behaviour before workers existed); -1 = one per online
+     * core; n > 0 = n loops. The main task runs on loop 0, the caller's
+     * thread. Ignored by tulip_loop_new. */
+    int workers;
+    /* Pin loop i's thread to CPU i (mod the CPUs this process may use). */
+    int pin_cpus;
 } tulip_config;
 
 /* Fill cfg with defaults. */

@@ -1,11 +1,20 @@
-/* Worker loops on threads and cross-loop spawns. */
+/* Worker loops on threads and cross-loop spawns.
+ *
+ * Shutdown is in two phases: every loop is first asked to cancel its tasks
+ * and waits for them (tulip__run_main), and only when all loops have done
+ * so are any freed. A task unwinding on one loop may still post to another
+ * (a remote spawn, a channel hand-off); the target must not be freed under
+ * it. Posts that reach a loop which no longer runs are dropped at its free
+ * and release what they carry. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 
 #include "tulip/runtime.h"
+#include "runtime_internal.h"
 #include "../task/task_internal.h"
 #include "../common/fault.h"
 
@@ -18,6 +27,7 @@ struct worker {
     tulip_task *keeper;
     int started;       /* thread created */
     int error;         /* loop could not start */
+    unsigned index;
 };
 
 struct tulip_workers {
@@ -28,7 +38,32 @@ struct tulip_workers {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     unsigned settled;  /* workers that are running or failed */
+    unsigned finished; /* workers whose tasks have all ended */
+    int may_free;      /* every worker finished: loops may be freed */
+    int pin;
+    unsigned pin_base; /* worker i runs on allowed CPU pin_base + i */
+    cpu_set_t cpus;    /* CPUs the creating thread may use */
 };
+
+void tulip__pin_thread(const cpu_set_t *allowed, unsigned i)
+{
+    int n = CPU_COUNT(allowed);
+    if (n <= 0)
+        return;
+    unsigned k = i % (unsigned)n;
+    for (int c = 0; c < CPU_SETSIZE; c++) {
+        if (!CPU_ISSET(c, allowed))
+            continue;
+        if (k-- == 0) {
+            cpu_set_t one;
+            CPU_ZERO(&one);
+            CPU_SET(c, &one);
+            /* Best effort: a refused pin leaves the thread where it was. */
+            (void)pthread_setaffinity_np(pthread_self(), sizeof one, &one);
+            return;
+        }
+    }
+}
 
 static void report(struct worker *wk, int error)
 {
@@ -49,9 +84,22 @@ static int keeper_main(void *p)
     return rc == -ECANCELED ? 0 : rc;
 }
 
+/* Phase two of shutdown: wait until every worker's tasks have ended. */
+static void finish_and_wait(tulip_workers *w)
+{
+    pthread_mutex_lock(&w->mu);
+    w->finished++;
+    pthread_cond_broadcast(&w->cv);
+    while (!w->may_free)
+        pthread_cond_wait(&w->cv, &w->mu);
+    pthread_mutex_unlock(&w->mu);
+}
+
 static void *worker_thread(void *p)
 {
     struct worker *wk = p;
+    if (wk->owner->pin)
+        tulip__pin_thread(&wk->owner->cpus, wk->owner->pin_base + wk->index);
     tulip_loop *l = tulip_loop_new(&wk->owner->cfg);
     if (!l) {
         report(wk, errno);
@@ -68,6 +116,7 @@ static void *worker_thread(void *p)
     }
     tulip_task_set_name(wk->keeper, "worker-keeper");
     tulip__run_main(l, wk->keeper);
+    finish_and_wait(wk->owner);
     tulip_loop_free(l);
     return NULL;
 }
@@ -80,18 +129,32 @@ static void cancel_keeper(void *p)
 
 static void stop_all(tulip_workers *w)
 {
+    unsigned running = 0;
     for (unsigned i = 0; i < w->n; i++) {
         struct worker *wk = &w->ws[i];
-        if (!wk->started)
+        if (!wk->started || wk->error)
             continue;
-        if (!wk->error)
-            while (tulip_call_soon_threadsafe(wk->loop, cancel_keeper, wk) == -ENOMEM)
-                sched_yield(); /* shutdown must not give up for want of 32 bytes */
-        pthread_join(wk->thread, NULL);
+        running++;
+        while (tulip_call_soon_threadsafe(wk->loop, cancel_keeper, wk) == -ENOMEM)
+            sched_yield(); /* shutdown must not give up for want of 32 bytes */
     }
+    pthread_mutex_lock(&w->mu);
+    while (w->finished < running)
+        pthread_cond_wait(&w->cv, &w->mu);
+    w->may_free = 1;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    for (unsigned i = 0; i < w->n; i++)
+        if (w->ws[i].started)
+            pthread_join(w->ws[i].thread, NULL);
 }
 
 tulip_workers *tulip_workers_new(unsigned n, const tulip_config *cfg)
+{
+    return tulip__workers_new(n, cfg, 0);
+}
+
+tulip_workers *tulip__workers_new(unsigned n, const tulip_config *cfg, unsigned pin_base)
 {
     if (n == 0 || n > MAX_WORKERS) {
         errno = EINVAL;
@@ -110,12 +173,18 @@ tulip_workers *tulip_workers_new(unsigned n, const tulip_config *cfg)
         w->cfg = *cfg;
     else
         tulip_config_init(&w->cfg);
+    w->cfg.workers = 1;
+    w->pin = w->cfg.pin_cpus;
+    w->pin_base = pin_base;
+    if (w->pin && sched_getaffinity(0, sizeof w->cpus, &w->cpus) != 0)
+        w->pin = 0;
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);
     int err = 0;
     unsigned started = 0;
     for (unsigned i = 0; i < n; i++) {
         w->ws[i].owner = w;
+        w->ws[i].index = i;
         int rc = pthread_create(&w->ws[i].thread, NULL, worker_thread, &w->ws[i]);
         if (rc != 0) {
             err = rc;
@@ -165,11 +234,15 @@ void tulip_workers_free(tulip_workers *w)
 
 /* ---- remote spawn ------------------------------------------------------ */
 
+/* One allocation per remote spawn, posted as it is (no second allocation
+ * for the post) and released by whichever of run or drop happens. */
 struct remote {
+    struct tulip__post post;   /* first */
     tulip_fn fn;
     void *arg;
-    tulip_future *result;  /* on the origin loop, or NULL */
+    tulip_future *result;      /* on the origin loop, or NULL */
     tulip_loop *target;
+    atomic_uint *load;         /* the target's placed-task count, or NULL */
 };
 
 static void settle(tulip_future *f, int rc)
@@ -182,39 +255,59 @@ static void settle(tulip_future *f, int rc)
         tulip_future_reject(f, rc);
 }
 
+static void remote_done(struct remote *r, int rc)
+{
+    settle(r->result, rc);
+    if (r->load)
+        atomic_fetch_sub_explicit(r->load, 1, memory_order_relaxed);
+    free(r);
+}
+
 static int remote_body(void *p)
 {
     struct remote *r = p;
     int rc = r->fn(r->arg);
-    settle(r->result, rc);
-    free(r);
+    remote_done(r, rc);
     return rc;
 }
 
 /* Runs on the target loop. */
-static void remote_start(void *p)
+static void remote_start(struct tulip__post *p)
 {
-    struct remote *r = p;
+    struct remote *r = (struct remote *)p;
     tulip_task *t = tulip_spawn_on(r->target, remote_body, r);
     if (!t) {
-        settle(r->result, -errno);
-        free(r);
+        remote_done(r, -errno);
         return;
     }
     tulip_detach(t);
+}
+
+/* The target was freed before it ran the spawn (shutdown). The future is
+ * left unsettled: its loop may be gone too by now. */
+static void remote_drop(struct tulip__post *p)
+{
+    struct remote *r = (struct remote *)p;
+    r->result = NULL;
+    remote_done(r, -ECANCELED);
 }
 
 int tulip_spawn_remote(tulip_loop *target, tulip_fn fn, void *arg, tulip_future **out)
 {
     if (!target || !fn)
         return -EINVAL;
+    if (out && !tulip__tls.loop)
+        return -EPERM;
     struct remote *r = tulip__malloc(sizeof *r);
     if (!r)
         return -ENOMEM;
+    r->post.run = remote_start;
+    r->post.drop = remote_drop;
     r->fn = fn;
     r->arg = arg;
     r->target = target;
     r->result = NULL;
+    r->load = tulip__multi_load(target);
     if (out) {
         r->result = tulip_future_new();
         if (!r->result) {
@@ -222,19 +315,12 @@ int tulip_spawn_remote(tulip_loop *target, tulip_fn fn, void *arg, tulip_future 
             free(r);
             return -err;
         }
+        *out = r->result;
     }
-    /* Once posted, r belongs to the target thread (it may already be
-     * freed when the call returns): keep what we need first. */
-    tulip_future *result = r->result;
-    int rc = tulip_call_soon_threadsafe(target, remote_start, r);
-    if (rc < 0) {
-        if (result)
-            tulip_future_free(result);
-        free(r);
-        return rc;
-    }
-    if (out)
-        *out = result;
+    if (r->load)
+        atomic_fetch_add_explicit(r->load, 1, memory_order_relaxed);
+    /* Once posted, r belongs to the target thread. */
+    tulip__post(target, &r->post);
     return 0;
 }
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "task_internal.h"
+#include "../runtime/runtime_internal.h"
 
 
 static int task_is_done(void *p)
@@ -51,12 +52,23 @@ int tulip_run_ex(tulip_fn main_fn, void *arg, const tulip_config *cfg)
         return -EINVAL;
     if (tulip__tls.loop && tulip__tls.loop->running)
         return -EBUSY;
+    int loops = tulip__multi_count(cfg);
+    if (loops < 0)
+        return loops;
     tulip_loop *l = tulip_loop_new(cfg);
     if (!l)
         return -errno;
+    /* Loops 1..n-1 (tulip_config.workers), before main can place work. */
+    int rc = tulip__multi_start(l, cfg, loops);
+    if (rc < 0) {
+        tulip_loop_free(l);
+        return rc;
+    }
     tulip_task *t = tulip_spawn_on(l, main_fn, arg);
     if (!t) {
         int err = errno;
+        if (loops > 1)
+            tulip__multi_stop();
         tulip_loop_free(l);
         return -err;
     }
@@ -71,6 +83,8 @@ int tulip_run_ex(tulip_fn main_fn, void *arg, const tulip_config *cfg)
     int result = tulip__run_main(l, t);
     if (sigint_watched)
         tulip__signal_unwatch_default(l, SIGINT);
+    if (loops > 1)
+        tulip__multi_stop();
     tulip_loop_free(l); /* frees every other finished, unjoined task */
     return result;
 }
