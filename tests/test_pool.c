@@ -61,7 +61,7 @@ static void gate_abandon(void *arg)
 static void pool_reset(void)
 {
     assert_int_equal(tulip_pool_shutdown(TULIP_SEC(30)), 0);
-    assert_int_equal(tulip_pool_set_size(4), 0);
+    assert_int_equal(tulip_pool_set_size(TULIP_POOL_DEFAULT_THREADS), 0);
 }
 
 /* ---- results ------------------------------------------------------------ */
@@ -469,8 +469,7 @@ static void test_errors(void **state)
     (void)state;
     int v = 2;
     assert_int_equal(tulip_run_blocking(square_job, &v), -EPERM);
-    assert_int_equal(tulip_pool_set_size(0), -EINVAL);
-    assert_int_equal(tulip_pool_set_size(65), -EINVAL);
+    assert_int_equal(tulip_pool_set_size(TULIP_POOL_MAX_THREADS + 1), -EINVAL);
     assert_int_equal(tulip_pool_stats_get(NULL), -EINVAL);
     assert_int_equal(test_run(body_errors, NULL), 0);
     pool_reset();
@@ -516,6 +515,152 @@ static void test_idle_timeout(void **state)
     pool_reset();
 }
 
+/* ---- sizing: the pool grows with demand, up to its size ------------------- */
+
+/* A rendezvous all n jobs must reach before any returns: it completes only
+ * if n pool threads run at once. The bound only turns a hang into a
+ * failure. */
+struct rendezvous {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int n, arrived;
+};
+
+static int rendezvous_job(void *arg)
+{
+    struct rendezvous *r = arg;
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 120;
+    int rc = 0;
+    pthread_mutex_lock(&r->mu);
+    if (++r->arrived == r->n)
+        pthread_cond_broadcast(&r->cv);
+    while (r->arrived < r->n && rc == 0)
+        rc = pthread_cond_timedwait(&r->cv, &r->mu, &until);
+    int all = r->arrived == r->n;
+    pthread_mutex_unlock(&r->mu);
+    return all ? 0 : -ETIMEDOUT;
+}
+
+static int rendezvous_task(void *arg)
+{
+    return tulip_run_blocking(rendezvous_job, arg);
+}
+
+static int body_rendezvous(void *arg)
+{
+    struct rendezvous *r = arg;
+    tulip_group *g = tulip_group_new();
+    for (int i = 0; i < r->n; i++)
+        assert_int_equal(tulip_group_spawn(g, rendezvous_task, r), 0);
+    assert_int_equal(tulip_group_wait(g), 0);
+    tulip_group_free(g);
+    tulip_pool_stats s;
+    assert_int_equal(tulip_pool_stats_get(&s), 0);
+    assert_int_equal(s.size, TULIP_POOL_DEFAULT_THREADS);
+    assert_true(s.threads >= (unsigned)r->n);
+    return 0;
+}
+
+/* 100 blocking calls at once run at once with the default size (it was 4:
+ * 25 rounds of waiting). */
+static void test_grows_with_demand(void **state)
+{
+    (void)state;
+    pool_reset();
+    struct rendezvous r = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER, .n = 100};
+    assert_int_equal(test_run(body_rendezvous, &r), 0);
+    assert_int_equal(r.arrived, 100);
+    pool_reset();
+}
+
+struct capped {
+    struct gate g;
+};
+
+static int capped_task(void *arg)
+{
+    struct capped *c = arg;
+    return tulip_run_blocking(held_job, &c->g);
+}
+
+static int body_capped(void *arg)
+{
+    struct capped *c = arg;
+    c->g.value = 5;
+    tulip_task *t[20];
+    for (int i = 0; i < 20; i++)
+        t[i] = tulip_spawn(capped_task, c);
+    assert_int_equal(tulip_yield(), 0); /* all 20 jobs are submitted */
+    for (int i = 0; i < 8; i++)
+        sem_wait(&c->g.started);
+    tulip_pool_stats s;
+    assert_int_equal(tulip_pool_stats_get(&s), 0);
+    assert_int_equal(s.size, 8);
+    assert_int_equal(s.threads, 8);
+    assert_int_equal(s.queued, 12);
+    assert_int_equal(atomic_load(&c->g.runs), 8);
+    for (int i = 0; i < 20; i++)
+        sem_post(&c->g.release);
+    for (int i = 0; i < 20; i++)
+        assert_int_equal(tulip_join(t[i]), 5);
+    assert_int_equal(atomic_load(&c->g.runs), 20);
+    return 0;
+}
+
+/* The size is a cap: 20 jobs on a pool of 8 run 8 at a time. */
+static void test_cap(void **state)
+{
+    (void)state;
+    pool_reset();
+    struct capped c;
+    memset(&c, 0, sizeof c);
+    gate_init(&c.g);
+    assert_int_equal(tulip_pool_set_size(8), 0);
+    assert_int_equal(test_run(body_capped, &c), 0);
+    pool_reset();
+    gate_fini(&c.g);
+}
+
+/* The size from the environment, read when the size is (re)set to 0. */
+static void test_size_from_env(void **state)
+{
+    (void)state;
+    tulip_pool_stats s;
+    setenv("TULIP_POOL_THREADS", "3", 1);
+    assert_int_equal(tulip_pool_set_size(0), 0);
+    assert_int_equal(tulip_pool_stats_get(&s), 0);
+    assert_int_equal(s.size, 3);
+    setenv("TULIP_POOL_THREADS", "100000", 1);
+    assert_int_equal(tulip_pool_set_size(0), 0);
+    assert_int_equal(tulip_pool_stats_get(&s), 0);
+    assert_int_equal(s.size, TULIP_POOL_MAX_THREADS);
+    setenv("TULIP_POOL_THREADS", "lots", 1);
+    assert_int_equal(tulip_pool_set_size(0), 0);
+    assert_int_equal(tulip_pool_stats_get(&s), 0);
+    assert_int_equal(s.size, TULIP_POOL_DEFAULT_THREADS);
+    unsetenv("TULIP_POOL_THREADS");
+    assert_int_equal(tulip_pool_set_size(0), 0);
+    assert_int_equal(tulip_pool_stats_get(&s), 0);
+    assert_int_equal(s.size, TULIP_POOL_DEFAULT_THREADS);
+}
+
+/* Last: the process exits with idle pool threads. They are joined at exit,
+ * so valgrind finds nothing of them (test_pool.valgrind_threads counts
+ * "possibly lost" blocks as errors; a detached thread still exiting left
+ * its TLS block "possibly lost"). */
+static void test_exit_with_idle_threads(void **state)
+{
+    (void)state;
+    pool_reset();
+    struct rendezvous r = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER, .n = 16};
+    assert_int_equal(test_run(body_rendezvous, &r), 0);
+    tulip_pool_stats s;
+    assert_int_equal(tulip_pool_stats_get(&s), 0);
+    assert_true(s.threads >= 16);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -529,6 +674,10 @@ int main(void)
         cmocka_unit_test(test_shutdown),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_idle_timeout),
+        cmocka_unit_test(test_grows_with_demand),
+        cmocka_unit_test(test_cap),
+        cmocka_unit_test(test_size_from_env),
+        cmocka_unit_test(test_exit_with_idle_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

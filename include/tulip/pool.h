@@ -1,15 +1,22 @@
-/* The thread pool (asyncio.to_thread): run blocking or CPU-bound work on a
- * bounded set of threads while the calling task parks.
+/* The thread pool (asyncio.to_thread): run blocking or CPU-bound work on
+ * threads while the calling task parks.
  *
- * One pool per process, started lazily on first use. Its size is
- * tulip_pool_set_size(), else TULIP_POOL_THREADS from the environment,
- * else 4 (at most 64). Jobs marked TULIP_POOL_SLOW (DNS look-ups, say) may
- * occupy at most half of the threads, rounded up, so a burst of slow work
- * cannot starve the rest (libuv's rule). Pool threads block every signal,
- * so signals reach the loop threads. A thread idle for
- * TULIP_POOL_DEFAULT_IDLE (or tulip_pool_set_idle_timeout) exits, so a
- * burst of blocking work does not leave its threads behind; the next job
- * starts one again. */
+ * One pool per process, started lazily on first use. It grows with demand:
+ * a job that finds no idle thread starts one, up to the pool's size, so
+ * 100 blocking calls at once run on 100 threads. The size (the most
+ * threads) is tulip_pool_set_size(), else TULIP_POOL_THREADS from the
+ * environment, else TULIP_POOL_DEFAULT_THREADS (512, as Tokio's blocking
+ * pool); at most TULIP_POOL_MAX_THREADS. Beyond it jobs queue, FIFO. Jobs
+ * marked TULIP_POOL_SLOW (DNS look-ups, say) may occupy at most half of
+ * the threads, rounded up, so a burst of slow work cannot starve the rest
+ * (libuv's rule). Pool threads block every signal, so signals reach the
+ * loop threads. A thread idle for TULIP_POOL_DEFAULT_IDLE (or
+ * tulip_pool_set_idle_timeout) exits, so a burst of blocking work does not
+ * leave its threads behind; the next job starts one again. Threads are
+ * joined, not detached: at process exit (and tulip_pool_shutdown) the
+ * idle ones are gone for good, so valgrind reports nothing left of them.
+ * Each thread has the default pthread stack (usually 8 MiB of address
+ * space, touched only as used). */
 #ifndef TULIP_POOL_H
 #define TULIP_POOL_H
 
@@ -44,8 +51,14 @@ TULIP_API int tulip_run_blocking(tulip_fn fn, void *arg);
  * Errors: as tulip_run_blocking, -EINVAL also for unknown flags. */
 TULIP_API int tulip_run_blocking_ex(tulip_fn fn, void *arg, unsigned flags, void (*abandon)(void *arg));
 
-/* Set the most threads the pool may run (1..64). Threads already running
- * above a lowered size exit once idle. Errors: -EINVAL. */
+/* The default size, and the largest tulip_pool_set_size accepts. */
+#define TULIP_POOL_DEFAULT_THREADS 512u
+#define TULIP_POOL_MAX_THREADS 4096u
+
+/* Set the most threads the pool may run (1..TULIP_POOL_MAX_THREADS; 0:
+ * back to the default, TULIP_POOL_THREADS from the environment read now,
+ * else TULIP_POOL_DEFAULT_THREADS). Threads already running above a
+ * lowered size exit once idle. Errors: -EINVAL (above the maximum). */
 TULIP_API int tulip_pool_set_size(unsigned threads);
 
 /* How long a pool thread waits for work before it exits. */
@@ -64,11 +77,12 @@ TULIP_API int tulip_pool_wait_threads(unsigned at_most, int64_t timeout_ns);
 
 /* Stop the pool: jobs still queued complete with -ECANCELED (their
  * abandon callbacks run), idle threads exit, and the call waits up to
- * timeout_ns (blocking the thread, not parking) for running jobs to end.
- * Threads still busy then are left to finish on their own and exit. The
- * pool restarts lazily if used again. Also run at process exit, with a
- * 100 ms bound. Returns 0 when every thread has exited, -ETIMEDOUT if some
- * are still running a job. */
+ * timeout_ns (blocking the thread, not parking) for running jobs to end,
+ * and joins the threads that exited. Threads still busy then are left to
+ * finish on their own and exit (joined by the next thread to exit or the
+ * next shutdown). The pool restarts lazily if used again. Also run at
+ * process exit (atexit), with a 100 ms bound. Returns 0 when every thread
+ * has exited, -ETIMEDOUT if some are still running a job. */
 TULIP_API int tulip_pool_shutdown(int64_t timeout_ns);
 
 typedef struct tulip_pool_stats {

@@ -23,8 +23,6 @@
 #include "../task/task_internal.h"
 #include "../common/fault.h"
 
-#define POOL_DEFAULT 4u
-#define POOL_MAX 64u
 #define ATEXIT_BOUND TULIP_MS(100)
 
 enum { JOB_QUEUED = 1, JOB_RUNNING, JOB_DONE, JOB_ABANDONED };
@@ -43,6 +41,16 @@ struct job {
     uint8_t dropped;              /* failed by shutdown without running */
 };
 
+/* A pool thread. Threads are joinable, so that a thread counted as gone
+ * has really finished (valgrind and ASan see its stack and TLS released,
+ * not "possibly lost"): each exiting thread joins the one that exited
+ * before it, and shutdown joins the last. */
+struct thr {
+    pthread_t th;
+    unsigned gen;                 /* the generation it was started in */
+    struct thr *next;
+};
+
 struct jobq {
     struct job *head, *tail;
     unsigned n;
@@ -56,6 +64,7 @@ static struct {
     unsigned size;                /* 0 until configured */
     unsigned threads, idle, slow_running;
     unsigned gen;                 /* bumped by shutdown: older threads exit */
+    struct thr *exited;           /* exited, not yet joined */
     uint64_t completed, abandoned;
     int64_t idle_timeout;         /* an idle thread exits after this */
     int atexit_registered;
@@ -168,11 +177,24 @@ static void job_drop(struct tulip__post *p)
 
 static int start_thread(void);
 
+/* Join threads taken off pool.exited (outside the lock: they have left
+ * it, and only have to return). */
+static void join_all(struct thr *t)
+{
+    while (t) {
+        struct thr *next = t->next;
+        pthread_join(t->th, NULL);
+        free(t);
+        t = next;
+    }
+}
+
 static void *worker(void *arg)
 {
+    struct thr *self = arg;
     /* The generation it was started in, not the one current when it first
      * gets the lock: a shutdown may have come in between. */
-    unsigned gen = (unsigned)(uintptr_t)arg;
+    unsigned gen = self->gen;
     pthread_mutex_lock(&pool.mu);
     for (;;) {
         if (gen != pool.gen || pool.threads > pool.size)
@@ -225,8 +247,14 @@ static void *worker(void *arg)
         else if (pool.threads < pool.size && gen == pool.gen)
             start_thread();
     }
+    /* Join the thread that exited before this one; the next to exit (or
+     * shutdown) joins this one. */
+    struct thr *before = pool.exited;
+    self->next = NULL;
+    pool.exited = self;
     pthread_cond_broadcast(&pool.gone);
     pthread_mutex_unlock(&pool.mu);
+    join_all(before);
     return NULL;
 }
 
@@ -256,6 +284,8 @@ static void fork_child(void)
     pool.slow.head = pool.slow.tail = NULL;
     pool.slow.n = 0;
     pool.threads = pool.idle = pool.slow_running = 0;
+    /* Not our threads: nothing to join, and their records are lost. */
+    pool.exited = NULL;
 }
 
 static unsigned size_from_env(void)
@@ -265,9 +295,9 @@ static unsigned size_from_env(void)
         char *end;
         unsigned long v = strtoul(s, &end, 10);
         if (!*end && v >= 1)
-            return v > POOL_MAX ? POOL_MAX : (unsigned)v;
+            return v > TULIP_POOL_MAX_THREADS ? TULIP_POOL_MAX_THREADS : (unsigned)v;
     }
-    return POOL_DEFAULT;
+    return TULIP_POOL_DEFAULT_THREADS;
 }
 
 /* Under pool.mu. Starts one thread; its signals are blocked so that
@@ -280,19 +310,19 @@ static int start_thread(void)
         atexit(pool_atexit);
         pthread_atfork(fork_prepare, fork_parent, fork_child);
     }
-    pthread_attr_t attr;
-    if (pthread_attr_init(&attr) != 0)
+    struct thr *t = tulip__malloc(sizeof *t);
+    if (!t)
         return -ENOMEM;
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    t->gen = pool.gen;
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
-    pthread_t th;
-    int rc = pthread_create(&th, &attr, worker, (void *)(uintptr_t)pool.gen);
+    int rc = pthread_create(&t->th, NULL, worker, t);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
-    pthread_attr_destroy(&attr);
-    if (rc != 0)
+    if (rc != 0) {
+        free(t);
         return -rc;
+    }
     pool.threads++;
     return 0;
 }
@@ -382,8 +412,10 @@ int tulip_run_blocking(tulip_fn fn, void *arg)
 
 int tulip_pool_set_size(unsigned threads)
 {
-    if (threads < 1 || threads > POOL_MAX)
+    if (threads > TULIP_POOL_MAX_THREADS)
         return -EINVAL;
+    if (threads == 0)
+        threads = size_from_env();
     pthread_mutex_lock(&pool.mu);
     pool.size = threads;
     pthread_cond_broadcast(&pool.work); /* surplus idle threads exit */
@@ -418,7 +450,12 @@ int tulip_pool_shutdown(int64_t timeout_ns)
     while (pool.threads > 0 && rc == 0)
         rc = pthread_cond_timedwait(&pool.gone, &pool.mu, &deadline);
     int left = pool.threads;
+    /* Every thread that has exited is on the list (or is being joined by
+     * one that is): joining them takes no longer than their return. */
+    struct thr *exited = pool.exited;
+    pool.exited = NULL;
     pthread_mutex_unlock(&pool.mu);
+    join_all(exited);
     return left ? -ETIMEDOUT : 0;
 }
 
