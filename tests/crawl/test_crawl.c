@@ -124,6 +124,7 @@ static void test_exact_sets(void **state)
                                  .seed = cases[i].seed },
                         .latency = cases[i].lat };
         crawl_opts_init(&c.o);
+        c.o.delay_ns = 0; /* loopback: no one to be polite to */
         c.o.concurrency = cases[i].conc;
         run_site(&c);
         crawl_buf rep = { 0 };
@@ -148,6 +149,7 @@ static void test_max_pages(void **state)
     (void)state;
     site_case c = { .cfg = { .pages = 60, .links_per_page = 4, .seed = 3 } };
     crawl_opts_init(&c.o);
+    c.o.delay_ns = 0; /* loopback: no one to be polite to */
     c.o.concurrency = 4;
     c.o.max_pages = 17;
     run_site(&c);
@@ -166,6 +168,7 @@ static void test_max_depth(void **state)
     for (int depth = 0; depth <= 3; depth++) {
         site_case c = { .cfg = { .pages = 50, .links_per_page = 3, .seed = 11 } };
         crawl_opts_init(&c.o);
+        c.o.delay_ns = 0; /* loopback: no one to be polite to */
         c.o.concurrency = 1;
         c.o.max_depth = depth;
         run_site(&c);
@@ -185,6 +188,7 @@ static void test_include_exclude(void **state)
     (void)state;
     site_case c = { .cfg = { .pages = 40, .links_per_page = 4, .seed = 2 } };
     crawl_opts_init(&c.o);
+    c.o.delay_ns = 0; /* loopback: no one to be polite to */
     c.o.concurrency = 4;
     crawl_patterns *p = crawl_patterns_new();
     assert_non_null(p);
@@ -209,6 +213,7 @@ static void test_include_exclude(void **state)
     /* include: only the page tree (and the start URL, always) */
     site_case d = { .cfg = { .pages = 40, .links_per_page = 2, .seed = 2 } };
     crawl_opts_init(&d.o);
+    d.o.delay_ns = 0; /* loopback: no one to be polite to */
     d.o.concurrency = 2;
     assert_int_equal(crawl_patterns_add(p, CRAWL_PATTERN_INCLUDE, "/s[0-9]/page-[0-9]+\\.html$", NULL, 0), 0);
     d.o.patterns = p;
@@ -231,6 +236,7 @@ static void test_robots(void **state)
     /* obeyed: the denied page is a "robots" row, never fetched */
     site_case c = { .cfg = { .pages = 7, .links_per_page = 2, .seed = 0 } };
     crawl_opts_init(&c.o);
+    c.o.delay_ns = 0; /* loopback: no one to be polite to */
     run_site(&c);
     const struct rrow *r = row_for(&c.rows, "/private/secret.html");
     assert_non_null(r);
@@ -244,6 +250,7 @@ static void test_robots(void **state)
 
     site_case d = { .cfg = { .pages = 7, .links_per_page = 2, .seed = 0 } };
     crawl_opts_init(&d.o);
+    d.o.delay_ns = 0; /* loopback: no one to be polite to */
     d.o.ignore_robots = true;
     run_site(&d);
     r = row_for(&d.rows, "/private/secret.html");
@@ -428,6 +435,7 @@ static int hostile_main(void *arg)
     snprintf(url, sizeof url, "http://127.0.0.1:%d/", tulip_local_port(h.lfd));
     crawl_opts o;
     crawl_opts_init(&o);
+    o.delay_ns = 0; /* loopback: no one to be polite to */
     o.url = url;
     o.concurrency = 4;
     o.timeout_ns = TULIP_SEC(5);   /* the trickle needs 40 s: cut */
@@ -518,6 +526,7 @@ static void test_bad_options(void **state)
     crawl_opts o;
     crawl_stats st;
     crawl_opts_init(&o);
+    o.delay_ns = 0; /* loopback: no one to be polite to */
     assert_int_equal(crawl_run(&o, &st), -EINVAL); /* no URL */
     o.url = "http://127.0.0.1:1/";
     o.concurrency = 0;
@@ -543,6 +552,7 @@ static int refused_main(void *arg)
     tulip_close(lfd); /* nobody listens there any more */
     crawl_opts o;
     crawl_opts_init(&o);
+    o.delay_ns = 0; /* loopback: no one to be polite to */
     o.url = url;
     o.ignore_robots = c->ignore_robots;
     o.on_row = collect;

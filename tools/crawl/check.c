@@ -8,6 +8,8 @@
 int crawl_found_add(crawl_found_set *s, const crawl_row *row)
 {
     int outcome = row->status;
+    if (row->retry)
+        return 0;
     if (row->error)
         outcome = strcmp(row->error, "offsite") == 0 ? CRAWL_FOUND_OFFSITE
                   : strcmp(row->error, "robots") == 0 ? CRAWL_FOUND_ROBOTS : 0;

@@ -106,16 +106,11 @@ static bool pop(base *b, bitem *it)
     return true;
 }
 
-static bool is_html(const char *ctype)
-{
-    return ctype && strncasecmp(ctype, "text/html", 9) == 0 && strchr(";  \t", ctype[9]) != NULL;
-}
-
 /* The CPU part of a result, outside the lock: links of an HTML page. */
 static void parse(const bitem *it, int rc, const crawl_raw *r, crawl_links *l)
 {
     memset(l, 0, sizeof *l);
-    if (rc == 0 && r->status == 200 && is_html(r->content_type)) {
+    if (rc == 0 && r->status == 200 && crawl_is_html(r->content_type)) {
         size_t len = r->body.len < CRAWL_MAX_PARSE ? r->body.len : CRAWL_MAX_PARSE;
         len = crawl_links_cut(r->body.data ? r->body.data : "", len, CRAWL_MAX_TAGS, NULL);
         crawl_links_extract(r->body.data ? r->body.data : "", len, it->url, l);
@@ -429,6 +424,7 @@ static int tasks_main(void *arg)
     snprintf(start, sizeof start, "%s/", t->origin);
     crawl_opts o;
     crawl_opts_init(&o);
+    o.delay_ns = 0; /* loopback: no one to be polite to */
     o.url = start;
     o.concurrency = t->conc;
     o.user_agent = t->ua;

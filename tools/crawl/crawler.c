@@ -1,6 +1,8 @@
 #define _GNU_SOURCE
 #include "crawler.h"
+#include "frontier.h"
 #include "links.h"
+#include "retry.h"
 #include "robots.h"
 #include "scope.h"
 #include "url.h"
@@ -9,20 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <tulip.h>
 
-typedef struct item {
-    char *url;
-    char *parent;
-    int depth;
-    unsigned hops;     /* redirects that led here */
-} item;
-
-/* robots.txt state of one scheme://host:port. */
+/* robots.txt state of one host (crawl_host.data). */
 typedef struct origin {
-    struct origin *next;
-    char *key;
     crawl_robots *robots;
     bool fetching;
     tulip_event ready;
@@ -32,9 +26,14 @@ typedef struct crawl {
     const crawl_opts *o;
     crawl_stats *st;
     crawl_scope *scope;
-    tulip_queue *q;
+    crawl_frontier *f;
+    crawl_host *last;      /* the host of the last URL offered: most links stay */
     tulip_http_client *http, *robots_http;
-    origin *origins;
+    tulip_lock mu;         /* only for the cond: one thread, no races */
+    tulip_cond cv;         /* workers wait here for a ready host */
+    unsigned waiting;      /* workers waiting */
+    unsigned active;       /* workers holding a URL */
+    bool closed;           /* nothing left, or a fatal error: workers end */
     int64_t t0;
     int fatal;
 } crawl;
@@ -49,6 +48,10 @@ void crawl_opts_init(crawl_opts *o)
     o->max_body = (size_t)10 << 20;
     o->user_agent = "tulip-crawl/0.1";
     o->tick_ns = TULIP_MS(250);
+    o->delay_ns = TULIP_MS(250);
+    o->max_delay_ns = TULIP_SEC(10);
+    o->max_crawl_delay_ns = TULIP_SEC(30);
+    o->backoff_ns = TULIP_SEC(1);
 }
 
 const char *crawl_error_kind(int err)
@@ -105,6 +108,45 @@ static void error_row(crawl *c, const char *url, int depth, const char *parent, 
     emit(c, &row);
 }
 
+/* The frontier host of a canonical URL (its scheme://authority). */
+static crawl_host *host_of(crawl *c, const char *url)
+{
+    const char *auth;
+    size_t alen;
+    if (crawl_url_canonical_authority(url, &auth, &alen, NULL) == 0) {
+        size_t klen = (size_t)(auth + alen - url);
+        if (c->last && strncmp(c->last->key, url, klen) == 0 && c->last->key[klen] == '\0')
+            return c->last;
+        crawl_host *h = crawl_frontier_host(c->f, url, klen);
+        return h ? c->last = h : NULL;
+    }
+    crawl_url_parts p;
+    if (crawl_url_split(url, &p))
+        return NULL;
+    char *key;
+    if (asprintf(&key, "%s://%s", p.scheme, p.authority) < 0)
+        key = NULL;
+    crawl_url_parts_free(&p);
+    if (!key)
+        return NULL;
+    crawl_host *h = crawl_frontier_host(c->f, key, strlen(key));
+    free(key);
+    return h;
+}
+
+/* Wake one waiting worker: there is new work, or a host changed. */
+static void wake(crawl *c)
+{
+    if (c->waiting)
+        tulip_cond_signal(&c->cv);
+}
+
+static void close_crawl(crawl *c)
+{
+    c->closed = true;
+    tulip_cond_broadcast(&c->cv);
+}
+
 /* Offer a URL found at depth from parent. */
 static void offer(crawl *c, const char *url, int depth, unsigned hops, const char *parent)
 {
@@ -112,12 +154,17 @@ static void offer(crawl *c, const char *url, int depth, unsigned hops, const cha
     crawl_row row = { .url = url, .depth = depth, .parent = parent };
     switch (v) {
     case CRAWL_ADMIT: {
-        item it = { .url = strdup(url), .parent = parent ? strdup(parent) : NULL,
-                    .depth = depth, .hops = hops };
-        if (!it.url || (parent && !it.parent) || tulip_queue_try_put(c->q, &it) < 0) {
+        crawl_host *h = host_of(c, url);
+        crawl_item it = { .url = strdup(url), .parent = parent ? strdup(parent) : NULL,
+                          .depth = depth, .hops = hops };
+        if (!h || !it.url || (parent && !it.parent)) {
             free(it.url);
             free(it.parent);
             c->fatal = -ENOMEM;
+        } else if (crawl_frontier_push(c->f, h, &it, false) < 0) {
+            c->fatal = -ENOMEM;
+        } else {
+            wake(c);
         }
         break;
     }
@@ -134,51 +181,13 @@ static void offer(crawl *c, const char *url, int depth, unsigned hops, const cha
     }
 }
 
-static origin *origin_of(crawl *c, const char *url)
-{
-    /* Queued URLs are canonical: the key is the string up to the end of
-     * the authority, found without a parse per page. */
-    const char *auth;
-    size_t alen;
-    if (crawl_url_canonical_authority(url, &auth, &alen, NULL) == 0) {
-        size_t klen = (size_t)(auth + alen - url);
-        for (origin *o = c->origins; o; o = o->next)
-            if (strncmp(o->key, url, klen) == 0 && o->key[klen] == 0)
-                return o;
-    }
-    crawl_url_parts p;
-    if (crawl_url_split(url, &p))
-        return NULL;
-    char *key;
-    if (asprintf(&key, "%s://%s", p.scheme, p.authority) < 0)
-        key = NULL;
-    crawl_url_parts_free(&p);
-    if (!key)
-        return NULL;
-    for (origin *o = c->origins; o; o = o->next)
-        if (strcmp(o->key, key) == 0) {
-            free(key);
-            return o;
-        }
-    origin *o = calloc(1, sizeof *o);
-    if (!o) {
-        free(key);
-        return NULL;
-    }
-    o->key = key;
-    tulip_event_init(&o->ready);
-    o->next = c->origins;
-    c->origins = o;
-    return o;
-}
-
 /* RFC 9309 2.3.1: 2xx obeyed, 4xx allows all, anything else refuses all.
  * A robots.txt that refuses all for want of an answer gets a row of its
  * own, so the summary says why nothing on that origin was fetched. */
-static int fetch_robots(crawl *c, origin *o)
+static int fetch_robots(crawl *c, crawl_host *h, origin *o)
 {
     char *url;
-    if (asprintf(&url, "%s/robots.txt", o->key) < 0)
+    if (asprintf(&url, "%s/robots.txt", h->key) < 0)
         return -ENOMEM;
     tulip_http_reply *r = NULL;
     int64_t t = tulip_now();
@@ -208,10 +217,25 @@ static int fetch_robots(crawl *c, origin *o)
     return o->robots ? 0 : -ENOMEM;
 }
 
-/* 1 allowed, 0 refused, < 0 error. */
-static int robots_allow(crawl *c, const char *url)
+/* The robots.txt state of h, created on first use; NULL on -ENOMEM. */
+static origin *origin_of(crawl_host *h)
 {
-    origin *o = origin_of(c, url);
+    if (!h->data) {
+        origin *o = calloc(1, sizeof *o);
+        if (!o)
+            return NULL;
+        tulip_event_init(&o->ready);
+        h->data = o;
+    }
+    return h->data;
+}
+
+/* Make sure h's robots.txt is known.  1: it was fetched now (a request to
+ * h started: the URL in hand must wait its turn), 0: known already, < 0
+ * error. */
+static int ensure_robots(crawl *c, crawl_host *h)
+{
+    origin *o = origin_of(h);
     if (!o)
         return -ENOMEM;
     while (!o->robots) {
@@ -222,12 +246,25 @@ static int robots_allow(crawl *c, const char *url)
             continue;
         }
         o->fetching = true;
-        int rc = fetch_robots(c, o);
+        int64_t t = tulip_now();
+        crawl_frontier_started(c->f, h, t);
+        int rc = fetch_robots(c, h, o);
         o->fetching = false;
         tulip_event_set(&o->ready);
         if (rc < 0)
             return rc;
+        crawl_frontier_set_crawl_delay(c->f, h, crawl_robots_crawl_delay_ms(o->robots));
+        /* the interval may have grown: it runs from this request's start */
+        crawl_frontier_backoff(c->f, h, t + crawl_frontier_interval(c->f, h));
+        return 1;
     }
+    return 0;
+}
+
+/* 1 allowed, 0 refused, < 0 error. */
+static int robots_allow(const crawl_host *h, const char *url)
+{
+    const origin *o = h->data;
     const char *auth, *target;
     size_t alen;
     if (crawl_url_canonical_authority(url, &auth, &alen, &target) == 0)
@@ -291,40 +328,50 @@ static int extract(const char *url, const char *body, size_t len, crawl_links *o
     return rc;
 }
 
-static bool is_html(const char *ctype)
+static const char *host_note(const crawl_host *h)
 {
-    if (!ctype)
-        return false;
-    size_t n = strcspn(ctype, "; \t");
-    return (n == 9 && strncasecmp(ctype, "text/html", 9) == 0) ||
-           (n == 21 && strncasecmp(ctype, "application/xhtml+xml", 21) == 0);
+    return h->crawl_delay_capped ? "crawl-delay-capped" : NULL;
 }
 
-static int visit(crawl *c, const item *it)
+/* One attempt at it.  Returns 1 when it is to be tried again (the host
+ * backs off first), 0 when it is finished, < 0 on a fatal error. */
+static int fetch(crawl *c, crawl_item *it, crawl_host *h)
 {
     crawl_stats *st = c->st;
-    if (!c->o->ignore_robots) {
-        int rc = robots_allow(c, it->url);
-        if (rc == -ECANCELED || rc == -ETIMEDOUT || rc == -ENOMEM)
-            return rc;
-        if (rc == 0) {
-            st->robots++;
-            crawl_row row = { .url = it->url, .depth = it->depth, .parent = it->parent, .error = "robots" };
-            emit(c, &row);
-            return 0;
-        }
-    }
     int64_t t = tulip_now();
+    crawl_frontier_started(c->f, h, t);
+    it->attempts++;
     tulip_http_reply *r = NULL;
     int rc = tulip_http_get(c->http, it->url, &r);
     int64_t ns = tulip_now() - t;
     if (rc == -ECANCELED)
         return rc;
+    int status = rc == 0 ? r->status : 0;
+    bool again = it->attempts <= c->o->retries && crawl_retryable(status, rc);
+    if (again) {
+        const char *ra = rc == 0 ? tulip_http_reply_header(r, "Retry-After", NULL) : NULL;
+        int64_t wait = crawl_retry_wait_ns(++h->failures, crawl_retry_after_ns(ra, time(NULL)), c->o->backoff_ns);
+        crawl_frontier_backoff(c->f, h, tulip_now() + wait);
+        st->retries++;
+        crawl_row row = { .url = it->url, .status = status, .elapsed_ns = ns, .depth = it->depth,
+                          .error = rc < 0 ? crawl_error_kind(rc) : NULL, .parent = it->parent,
+                          .attempts = it->attempts, .retry = 1, .note = host_note(h) };
+        emit(c, &row);
+        tulip_http_reply_free(r);
+        crawl_frontier_done(c->f, h, -1);
+        return 1;
+    }
+    h->failures = 0;
+    crawl_frontier_done(c->f, h, rc == 0 ? ns : -1);
     st->fetched++;
     if (rc < 0) {
         /* the URL is http(s): here it means a reply in another HTTP version */
-        error_row(c, it->url, it->depth, it->parent,
-                  rc == -EPROTONOSUPPORT ? "unsupported-protocol" : crawl_error_kind(rc), ns);
+        c->st->errors++;
+        const char *kind = rc == -EPROTONOSUPPORT ? "unsupported-protocol" : crawl_error_kind(rc);
+        count_kind(c->st, kind);
+        crawl_row row = { .url = it->url, .depth = it->depth, .error = kind, .parent = it->parent,
+                          .elapsed_ns = ns, .attempts = it->attempts, .note = host_note(h) };
+        emit(c, &row);
         return 0;
     }
     st->status[r->status / 100]++;
@@ -335,7 +382,7 @@ static int visit(crawl *c, const item *it)
     int lrc = loc ? crawl_url_resolve(it->url, loc, &target) : 0;
     crawl_row row = { .url = it->url, .status = r->status, .bytes = r->body_len, .elapsed_ns = ns,
                       .depth = it->depth, .content_type = ctype, .location = target ? target : loc,
-                      .parent = it->parent };
+                      .parent = it->parent, .attempts = it->attempts, .note = host_note(h) };
     emit(c, &row);
     if (loc && lrc == 0) {
         if (it->hops + 1 > c->o->max_redirects)
@@ -349,7 +396,7 @@ static int visit(crawl *c, const item *it)
     }
     free(target);
     bool deeper = c->o->max_depth < 0 || it->depth < c->o->max_depth;
-    if (r->status == 200 && is_html(ctype) && deeper) {
+    if (r->status == 200 && crawl_is_html(ctype) && deeper) {
         crawl_links l;
         rc = extract(it->url, r->body, r->body_len, &l);
         if (rc == 0) {
@@ -372,29 +419,104 @@ static int visit(crawl *c, const item *it)
     return rc == -ECANCELED || rc == -ETIMEDOUT ? rc : 0;
 }
 
+/* Work on one URL taken from h.  Sets it->url to NULL when it went back to
+ * the frontier.  Returns 0 or a fatal error. */
+static int visit(crawl *c, crawl_item *it, crawl_host *h)
+{
+    crawl_stats *st = c->st;
+    if (!c->o->ignore_robots) {
+        int rc = ensure_robots(c, h);
+        if (rc == 1) {
+            /* robots.txt was this turn's request: the URL waits for the next */
+            crawl_frontier_done(c->f, h, -1);
+            rc = crawl_frontier_push(c->f, h, it, true);
+            it->url = it->parent = NULL;
+            return rc;
+        }
+        if (rc == 0)
+            rc = robots_allow(h, it->url);
+        if (rc == -ECANCELED || rc == -ETIMEDOUT || rc == -ENOMEM) {
+            crawl_frontier_done(c->f, h, -1);
+            return rc;
+        }
+        if (rc == 0) {
+            crawl_frontier_done(c->f, h, -1);
+            st->robots++;
+            crawl_row row = { .url = it->url, .depth = it->depth, .parent = it->parent, .error = "robots" };
+            emit(c, &row);
+            return 0;
+        }
+    }
+    int rc = fetch(c, it, h);
+    if (rc == 1) {
+        rc = crawl_frontier_push(c->f, h, it, true);
+        it->url = it->parent = NULL;
+    }
+    return rc;
+}
+
+/* Take the next URL whose host is ready, waiting for one.  -ESHUTDOWN when
+ * the crawl is over. */
+static int next_item(crawl *c, crawl_item *it, crawl_host **h)
+{
+    for (;;) {
+        if (c->closed)
+            return -ESHUTDOWN;
+        int64_t wake_at;
+        if (crawl_frontier_pop(c->f, tulip_now(), it, h, &wake_at) == 1) {
+            c->active++;
+            /* a shorter path may have reached it while it waited */
+            int d = crawl_scope_depth(c->scope, it->url);
+            if (d >= 0 && d < it->depth)
+                it->depth = d;
+            return 0;
+        }
+        if (c->active == 0 && wake_at == INT64_MAX) {
+            close_crawl(c); /* nothing queued, nobody to queue more */
+            return -ESHUTDOWN;
+        }
+        tulip_scope s;
+        tulip_scope_enter(&s, wake_at == INT64_MAX ? TULIP_FOREVER : wake_at);
+        int rc = tulip_lock_lock(&c->mu);
+        if (rc == 0) {
+            c->waiting++;
+            rc = tulip_cond_wait(&c->cv, &c->mu);
+            c->waiting--;
+            tulip_lock_unlock(&c->mu);
+        }
+        if (tulip_scope_exit(&s) == 0 && rc < 0)
+            return rc; /* cancelled from outside */
+    }
+}
+
 static int worker(void *arg)
 {
     crawl *c = arg;
     for (;;) {
-        item it;
-        int rc = tulip_queue_get(c->q, &it);
+        crawl_item it;
+        crawl_host *h;
+        int rc = next_item(c, &it, &h);
         if (rc < 0)
             return rc == -ESHUTDOWN ? 0 : rc;
         c->st->in_flight++;
-        rc = visit(c, &it);
+        rc = visit(c, &it, h);
         c->st->in_flight--;
+        c->active--;
         free(it.url);
         free(it.parent);
         if (rc == 0 && c->fatal)
             rc = c->fatal;
         if (rc < 0) {
-            /* Discards what is queued and counts it done, so the join in
-             * crawl_run returns. */
-            tulip_queue_shutdown(c->q, 1);
-            tulip_queue_task_done(c->q);
+            if (!c->fatal)
+                c->fatal = rc;
+            close_crawl(c);
             return rc;
         }
-        tulip_queue_task_done(c->q);
+        /* a host may be free again, or the crawl may be over */
+        if (c->active == 0 && crawl_frontier_queued(c->f) == 0)
+            close_crawl(c);
+        else
+            wake(c);
     }
 }
 
@@ -404,7 +526,7 @@ static int ticker(void *arg)
     for (;;) {
         if (tulip_sleep(c->o->tick_ns) < 0)
             return 0;
-        c->st->queued = tulip_queue_size(c->q);
+        c->st->queued = crawl_frontier_queued(c->f);
         c->st->elapsed_ns = tulip_now() - c->t0;
         c->o->on_tick(c->o->tick_arg, c->st);
     }
@@ -426,7 +548,7 @@ int crawl_run(const crawl_opts *o, crawl_stats *st)
 {
     memset(st, 0, sizeof *st);
     if (!o || !o->url || o->concurrency == 0 || o->timeout_ns <= 0 || o->max_body == 0 ||
-        !o->user_agent || (o->on_tick && o->tick_ns <= 0))
+        !o->user_agent || (o->on_tick && o->tick_ns <= 0) || o->delay_ns < 0 || o->delay_jitter > 100)
         return -EINVAL;
     crawl c = { .o = o, .st = st, .t0 = tulip_now() };
     char *start;
@@ -435,32 +557,39 @@ int crawl_run(const crawl_opts *o, crawl_stats *st)
         return rc == -ENOMEM ? rc : -EINVAL;
     crawl_scope_opts so = { .start = start, .any_host = o->any_host, .max_depth = o->max_depth,
                             .max_pages = o->max_pages, .patterns = o->patterns };
+    crawl_frontier_opts fo = { .dfs = o->dfs, .delay_ns = o->delay_ns, .jitter_pct = o->delay_jitter,
+                               .adaptive = o->adaptive, .max_delay_ns = o->max_delay_ns,
+                               .max_crawl_delay_ns = o->max_crawl_delay_ns,
+                               .per_host = o->per_host ? o->per_host : o->concurrency,
+                               .seed = (uint64_t)c.t0 };
+    tulip_lock_init(&c.mu);
+    tulip_cond_init(&c.cv);
     c.scope = crawl_scope_new(&so);
-    c.q = tulip_queue_new(sizeof(item), 0, TULIP_QUEUE_FIFO, NULL);
+    c.f = crawl_frontier_new(&fo);
     c.http = client(o, o->per_host ? o->per_host : o->concurrency, 0);
     c.robots_http = client(o, 1, 5);
     tulip_group *g = tulip_group_new();
-    rc = c.scope && c.q && c.http && c.robots_http && g ? 0 : -ENOMEM;
+    rc = c.scope && c.f && c.http && c.robots_http && g ? 0 : -ENOMEM;
     unsigned spawned = 0;
     if (rc == 0)
         offer(&c, start, 0, 0, NULL);
+    if (rc == 0)
+        rc = c.fatal;
     for (; rc == 0 && spawned < o->concurrency; spawned++)
         rc = tulip_group_spawn(g, worker, &c);
     tulip_task *tick = rc == 0 && o->on_tick ? tulip_spawn(ticker, &c) : NULL;
-    if (rc == 0 && spawned)
-        rc = tulip_queue_join(c.q);
-    if (c.q)
-        tulip_queue_shutdown(c.q, rc < 0);
-    tulip_scope shield;
-    tulip_scope_enter_shielded(&shield, TULIP_FOREVER);
+    if (rc < 0)
+        close_crawl(&c);
     if (g) {
-        if (rc < 0)
-            tulip_group_cancel(g);
+        /* a failing worker or the caller's cancellation cancels the rest,
+         * and they are waited for */
         int grc = tulip_group_wait(g);
         if (rc == 0 && grc < 0)
             rc = grc;
         tulip_group_free(g);
     }
+    tulip_scope shield;
+    tulip_scope_enter_shielded(&shield, TULIP_FOREVER);
     if (tick) {
         tulip_cancel(tick);
         tulip_join(tick);
@@ -468,20 +597,23 @@ int crawl_run(const crawl_opts *o, crawl_stats *st)
     tulip_scope_exit(&shield);
     if (rc == 0)
         rc = c.fatal;
-    item it;
-    while (c.q && tulip_queue_try_get(c.q, &it) == 0) {
-        free(it.url);
-        free(it.parent);
+    st->hosts = c.f ? crawl_frontier_hosts(c.f) : 0;
+    st->seen_bytes = c.scope ? crawl_scope_bytes(c.scope) : 0;
+    st->seen = c.scope ? crawl_scope_admitted(c.scope) : 0;
+    for (size_t i = 0; c.f && i < crawl_frontier_hosts(c.f); i++) {
+        crawl_host *h = crawl_frontier_host_at(c.f, i);
+        origin *og = h->data;
+        if (h->crawl_delay_capped)
+            st->capped_hosts++;
+        if (og) {
+            crawl_robots_free(og->robots);
+            free(og);
+        }
+        h->data = NULL;
     }
-    tulip_queue_free(c.q);
+    crawl_frontier_free(c.f);
     tulip_http_client_free(c.http);
     tulip_http_client_free(c.robots_http);
-    for (origin *n; c.origins; c.origins = n) {
-        n = c.origins->next;
-        crawl_robots_free(c.origins->robots);
-        free(c.origins->key);
-        free(c.origins);
-    }
     crawl_scope_free(c.scope);
     free(start);
     st->queued = 0;

@@ -19,14 +19,20 @@
  *   - robots.txt (RFC 9309) is fetched once per origin before its first
  *     URL; 2xx: obeyed, 4xx: everything allowed, 5xx or no usable answer:
  *     everything refused, and that robots.txt fetch is a row of its own
- *     (the status or error that explains the refusals); Crawl-delay is not
- *     honoured;
+ *     (the status or error that explains the refusals); its Crawl-delay
+ *     sets the host's interval (frontier.h), capped at max_crawl_delay and
+ *     noted "crawl-delay-capped" in the host's rows;
+ *   - URLs wait in one queue per host (frontier.h); a worker takes only a
+ *     URL whose host may be asked now, so a slow host never holds up a
+ *     fast one; a failed attempt that may be retried (retry.h) goes back
+ *     to the front of its host's queue and the host waits;
  *   - rows: one per fetched URL (status or error), and one per URL that
  *     was found but not fetched because it is offsite ("offsite") or
  *     refused by robots.txt ("robots"); such rows have no status.
- * With concurrency > 1 pages finish in any order, so a URL's depth is that
- * of the first path that reached it, which may be longer than the
- * shortest; with concurrency 1 the crawl is exactly breadth-first. */
+ * A URL rediscovered by a shorter path while it waits takes the smaller
+ * depth.  With concurrency > 1 pages finish in any order, so a URL already
+ * taken may keep a longer depth; with concurrency 1 and --order bfs the
+ * crawl of one host is exactly breadth-first. */
 #ifndef TULIP_CRAWL_CRAWLER_H
 #define TULIP_CRAWL_CRAWLER_H
 
@@ -53,6 +59,11 @@ typedef struct crawl_stats {
     uint64_t filtered, too_deep, over_limit; /* refused by the scope rules */
     uint64_t bytes;            /* body bytes received */
     uint64_t links;            /* links extracted */
+    uint64_t retries;          /* attempts that were tried again */
+    size_t hosts;              /* hosts in the frontier */
+    size_t capped_hosts;       /* hosts whose Crawl-delay was capped */
+    size_t seen;               /* URLs admitted */
+    size_t seen_bytes;         /* memory of the seen set */
     size_t in_flight, queued;  /* now */
     int64_t elapsed_ns;        /* since crawl_run started */
     size_t nkinds;             /* `errors` by kind, in order of first sight */
@@ -71,6 +82,16 @@ typedef struct crawl_opts {
     const crawl_patterns *patterns;/* borrowed; may be NULL */
     bool ignore_robots;
     bool any_host;                 /* follow links to other hosts too */
+    bool dfs;                      /* --order dfs (default bfs) */
+    /* politeness (frontier.h): between request starts to one host */
+    int64_t delay_ns;              /* --delay; default 250 ms */
+    unsigned delay_jitter;         /* percent, 0..100 */
+    bool adaptive;                 /* follow the host's response time */
+    int64_t max_delay_ns;          /* cap of the adaptive part; default 10 s */
+    int64_t max_crawl_delay_ns;    /* cap of robots Crawl-delay; default 30 s */
+    /* retries (retry.h) */
+    unsigned retries;              /* requests per URL at most retries + 1 */
+    int64_t backoff_ns;            /* first wait without Retry-After; default 1 s */
     const char *user_agent;        /* default "tulip-crawl/0.1" */
     /* Called for every row, on the loop thread. */
     void (*on_row)(void *arg, const crawl_row *row);

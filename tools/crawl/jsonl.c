@@ -142,6 +142,13 @@ int crawl_jsonl_row(crawl_buf *out, const crawl_row *r)
         if (!rc)
             rc = put_str(out, opt[k].val);
     }
+    if (!rc && r->attempts > 1)
+        rc = crawl_buf_printf(out, ",\"attempts\":%u", r->attempts);
+    if (!rc && r->note) {
+        rc = crawl_buf_puts(out, ",\"note\":");
+        if (!rc)
+            rc = put_str(out, r->note);
+    }
     if (!rc)
         rc = crawl_buf_puts(out, "}\n");
     if (rc) {

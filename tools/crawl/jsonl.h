@@ -4,7 +4,8 @@
  *
  * Field order is fixed.  "status" is null when there was no HTTP response;
  * "error" is null on success.  Optional fields ("content_type", "location",
- * "parent") follow only when set.  "ms" is wall time with microsecond
+ * "parent", "attempts" when more than one request was made, "note") follow
+ * only when set.  "ms" is wall time with microsecond
  * resolution, formatted with integer arithmetic so that the locale cannot
  * turn the decimal point into a comma.
  *
@@ -32,6 +33,11 @@ typedef struct crawl_row {
     const char *content_type; /* optional */
     const char *location;     /* optional: redirect target */
     const char *parent;       /* optional: the page the URL was found on */
+    unsigned attempts;        /* requests made for it; written when > 1 */
+    const char *note;         /* optional: e.g. the host's Crawl-delay was capped */
+    /* An attempt that failed and will be retried: shown by -v, not part of
+     * the result (no JSON line; crawl_found_add skips it). */
+    unsigned retry;
 } crawl_row;
 
 /* Append s[0..n) to out as a quoted JSON string. Errors: -ENOMEM. */

@@ -328,3 +328,12 @@ int crawl_links_extract(const char *html, size_t len, const char *page_url, craw
     }
     return 0;
 }
+
+bool crawl_is_html(const char *ctype)
+{
+    if (!ctype)
+        return false;
+    size_t n = strcspn(ctype, "; \t");
+    return (n == 9 && strncasecmp(ctype, "text/html", 9) == 0) ||
+           (n == 21 && strncasecmp(ctype, "application/xhtml+xml", 21) == 0);
+}

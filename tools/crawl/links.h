@@ -26,6 +26,7 @@
 #ifndef TULIP_CRAWL_LINKS_H
 #define TULIP_CRAWL_LINKS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Most refused hrefs returned per page. */
@@ -43,6 +44,11 @@ typedef struct crawl_links {
     size_t nrejected;
     int nofollow;    /* <meta name=robots content="...nofollow..."> seen */
 } crawl_links;
+
+/* True when a Content-Type value names HTML that links are read from:
+ * text/html or application/xhtml+xml, any parameters, any case.  The one
+ * rule for the crawler and every --compare mode. */
+bool crawl_is_html(const char *content_type);
 
 /* Parse html[0..len) served from page_url and fill *out (which need not be
  * initialised).  On failure *out is left empty (safe to free).

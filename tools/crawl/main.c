@@ -26,6 +26,7 @@ typedef struct app {
     const char *url;
     bool demo, compare, verbose, progress, check;
     bool started; /* the runtime ran our main task */
+    bool delay_set;
     int serve_port;
     crawl_demo_opts demo_opts;
     unsigned threads;
@@ -61,6 +62,20 @@ static const char usage[] =
     "      --exclude RE      never URLs matching this extended regex (repeatable)\n"
     "      --any-host        follow links to other hosts too\n"
     "      --ignore-robots   do not fetch or obey robots.txt\n"
+    "      --order bfs|dfs   which URL of a host comes next (default bfs)\n"
+    "\n"
+    "politeness and retries (per host; see docs/CRAWL.md):\n"
+    "      --delay MS        least time between request starts to one host\n"
+    "                        (default 250; --demo: 0)\n"
+    "      --delay-jitter P  stretch each delay by a random 0..P percent\n"
+    "      --adaptive        wait at least 2x the host's response time\n"
+    "      --max-delay MS    cap of the adaptive wait (default 10000)\n"
+    "      --max-crawl-delay S  obey robots.txt Crawl-delay up to S seconds\n"
+    "                        (default 30)\n"
+    "      --retries N       retry timeouts, connection errors, 429 and 5xx\n"
+    "                        up to N times (default 0)\n"
+    "      --backoff MS      first wait before a retry without Retry-After,\n"
+    "                        doubling each time (default 1000)\n"
     "      --user-agent S    (default tulip-crawl/0.1)\n"
     "  -o, --output FILE     one JSON line per URL (\"-\": stdout)\n"
     "  -v, --verbose         print one line per URL\n"
@@ -80,7 +95,8 @@ static const char usage[] =
 enum {
     O_PER_HOST = 256, O_MAX_PAGES, O_MAX_DEPTH, O_MAX_REDIRECTS, O_TIMEOUT, O_INCLUDE, O_EXCLUDE,
     O_ANY_HOST, O_IGNORE_ROBOTS, O_UA, O_NO_PROGRESS, O_DEMO, O_COMPARE, O_SERVE, O_PAGES, O_LINKS,
-    O_LATENCY, O_SEED, O_THREADS, O_PLOT,
+    O_LATENCY, O_SEED, O_THREADS, O_PLOT, O_ORDER, O_DELAY, O_JITTER, O_ADAPTIVE, O_MAX_DELAY,
+    O_MAX_CRAWL_DELAY, O_RETRIES, O_BACKOFF,
 };
 
 static const struct option longopts[] = {
@@ -107,6 +123,14 @@ static const struct option longopts[] = {
     { "seed", required_argument, NULL, O_SEED },
     { "threads", required_argument, NULL, O_THREADS },
     { "plot", required_argument, NULL, O_PLOT },
+    { "order", required_argument, NULL, O_ORDER },
+    { "delay", required_argument, NULL, O_DELAY },
+    { "delay-jitter", required_argument, NULL, O_JITTER },
+    { "adaptive", no_argument, NULL, O_ADAPTIVE },
+    { "max-delay", required_argument, NULL, O_MAX_DELAY },
+    { "max-crawl-delay", required_argument, NULL, O_MAX_CRAWL_DELAY },
+    { "retries", required_argument, NULL, O_RETRIES },
+    { "backoff", required_argument, NULL, O_BACKOFF },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
 };
@@ -144,6 +168,18 @@ static void on_tick(void *arg, const crawl_stats *st)
 static void on_row(void *arg, const crawl_row *row)
 {
     app *a = arg;
+    if (row->retry) {
+        if (a->verbose) {
+            clear_progress(a);
+            char st[16] = "---";
+            if (row->status > 0)
+                snprintf(st, sizeof st, "%d", row->status);
+            printf("%s %7.1f ms  d%-2d %s  attempt %u failed%s%s, will retry\n", st,
+                   (double)row->elapsed_ns / 1e6, row->depth, row->url, row->attempts,
+                   row->error ? ": " : "", row->error ? row->error : "");
+        }
+        return;
+    }
     a->rows++;
     if (a->out) {
         a->line.len = 0;
@@ -155,8 +191,12 @@ static void on_row(void *arg, const crawl_row *row)
         char st[16] = "---";
         if (row->status > 0)
             snprintf(st, sizeof st, "%d", row->status);
-        printf("%s %7.1f ms  d%-2d %s%s%s\n", st, (double)row->elapsed_ns / 1e6, row->depth, row->url,
-               row->error ? "  " : "", row->error ? row->error : "");
+        char tries[32] = "";
+        if (row->attempts > 1)
+            snprintf(tries, sizeof tries, "  (%u attempts)", row->attempts);
+        printf("%s %7.1f ms  d%-2d %s%s%s%s%s%s\n", st, (double)row->elapsed_ns / 1e6, row->depth, row->url,
+               row->error ? "  " : "", row->error ? row->error : "", tries, row->note ? "  " : "",
+               row->note ? row->note : "");
     }
     if (a->check && crawl_found_add(&a->found, row) < 0)
         a->check = false;
@@ -193,6 +233,13 @@ static void summary(app *a, int rc)
         printf(", %" PRIu64 " over --max-pages", st->over_limit);
     if (st->bad_links)
         printf("\n  links     %" PRIu64 " not followed (other schemes such as mailto:, or junk)", st->bad_links);
+    printf("\n  frontier  %zu hosts, %zu URLs seen in %.1f MiB of fingerprints (%.0f bytes/URL)",
+           st->hosts, st->seen, (double)st->seen_bytes / 1048576.0,
+           st->seen ? (double)st->seen_bytes / (double)st->seen : 0.0);
+    if (st->retries)
+        printf("\n  retries   %" PRIu64 " attempts tried again", st->retries);
+    if (st->capped_hosts)
+        printf("\n  politeness %zu hosts asked for a Crawl-delay over --max-crawl-delay (capped)", st->capped_hosts);
     printf("\n  errors    ");
     if (!st->nkinds)
         printf("none");
@@ -430,6 +477,45 @@ int main(int argc, char **argv)
             a.threads = (unsigned)v;
             break;
         case O_PLOT: a.plot = optarg; break;
+        case O_ORDER:
+            if (strcmp(optarg, "bfs") && strcmp(optarg, "dfs")) {
+                fprintf(stderr, "tulip-crawl: --order: bfs or dfs, got '%s'\n", optarg);
+                return 2;
+            }
+            a.co.dfs = optarg[0] == 'd';
+            break;
+        case O_DELAY:
+            if (number(name, optarg, 86400000, &v))
+                return 2;
+            a.co.delay_ns = TULIP_MS((int64_t)v);
+            a.delay_set = true;
+            break;
+        case O_JITTER:
+            if (number(name, optarg, 100, &v))
+                return 2;
+            a.co.delay_jitter = (unsigned)v;
+            break;
+        case O_ADAPTIVE: a.co.adaptive = true; break;
+        case O_MAX_DELAY:
+            if (number(name, optarg, 86400000, &v))
+                return 2;
+            a.co.max_delay_ns = TULIP_MS((int64_t)v);
+            break;
+        case O_MAX_CRAWL_DELAY:
+            if (number(name, optarg, 86400, &v))
+                return 2;
+            a.co.max_crawl_delay_ns = TULIP_SEC((int64_t)v);
+            break;
+        case O_RETRIES:
+            if (number(name, optarg, 100, &v))
+                return 2;
+            a.co.retries = (unsigned)v;
+            break;
+        case O_BACKOFF:
+            if (number(name, optarg, 3600000, &v))
+                return 2;
+            a.co.backoff_ns = TULIP_MS((int64_t)v);
+            break;
         case 'h': fputs(usage, stdout); return 0;
         default: fputs(usage, stderr); return 2;
         }
@@ -458,6 +544,8 @@ int main(int argc, char **argv)
         rc = rc < 0;
     } else {
         a.demo = !a.url;
+        if (a.demo && !a.delay_set)
+            a.co.delay_ns = 0; /* our own loopback site: no one to be polite to */
         a.check = a.demo && !a.co.patterns && !a.co.max_pages && a.co.max_depth < 0 && !a.co.ignore_robots &&
                   !a.co.any_host && a.co.max_redirects >= 2;
         if (a.output) {

@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "scope.h"
+#include "seen.h"
 #include "url.h"
 
 #include <errno.h>
@@ -11,9 +12,7 @@ struct crawl_scope {
     crawl_scope_opts o;
     char *start;
     char *start_host;  /* host of start, from the full parser, once */
-    char **slot;   /* open addressing; owns the strings */
-    size_t cap;    /* power of two */
-    size_t used;
+    crawl_seen seen;   /* fingerprints, not strings (seen.h) */
     size_t admitted;
 };
 
@@ -33,14 +32,6 @@ static int same_host(const crawl_scope *s, const char *url)
     return crawl_url_same_host(s->start, url);
 }
 
-static uint64_t hash_str(const char *s)
-{
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
-}
-
 crawl_scope *crawl_scope_new(const crawl_scope_opts *o)
 {
     char *start;
@@ -54,10 +45,7 @@ crawl_scope *crawl_scope_new(const crawl_scope_opts *o)
         return NULL;
     }
     crawl_scope *s = calloc(1, sizeof *s);
-    if (s)
-        s->slot = calloc(1024, sizeof *s->slot);
-    if (!s || !s->slot) {
-        free(s);
+    if (!s) {
         free(start);
         errno = ENOMEM;
         return NULL;
@@ -65,7 +53,6 @@ crawl_scope *crawl_scope_new(const crawl_scope_opts *o)
     s->o = *o;
     s->start = start;
     s->o.start = start;
-    s->cap = 1024;
     crawl_url_parts parts;
     if (crawl_url_split(start, &parts) == 0) {
         s->start_host = parts.host; /* kept; the rest goes */
@@ -79,9 +66,7 @@ void crawl_scope_free(crawl_scope *s)
 {
     if (!s)
         return;
-    for (size_t i = 0; i < s->cap; i++)
-        free(s->slot[i]);
-    free(s->slot);
+    crawl_seen_free(&s->seen);
     free(s->start);
     free(s->start_host);
     free(s);
@@ -89,68 +74,26 @@ void crawl_scope_free(crawl_scope *s)
 
 size_t crawl_scope_admitted(const crawl_scope *s) { return s->admitted; }
 
-static int grow(crawl_scope *s)
-{
-    size_t cap = s->cap * 2;
-    char **slot = calloc(cap, sizeof *slot);
-    if (!slot)
-        return -ENOMEM;
-    for (size_t i = 0; i < s->cap; i++) {
-        if (!s->slot[i])
-            continue;
-        size_t k = (size_t)hash_str(s->slot[i]) & (cap - 1);
-        while (slot[k])
-            k = (k + 1) & (cap - 1);
-        slot[k] = s->slot[i];
-    }
-    free(s->slot);
-    s->slot = slot;
-    s->cap = cap;
-    return 0;
-}
-
-/* Returns the slot holding url, or the empty slot where it belongs. */
-static size_t find(const crawl_scope *s, const char *url)
-{
-    size_t k = (size_t)hash_str(url) & (s->cap - 1);
-    while (s->slot[k] && strcmp(s->slot[k], url) != 0)
-        k = (k + 1) & (s->cap - 1);
-    return k;
-}
-
-static int remember(crawl_scope *s, const char *url)
-{
-    if ((s->used + 1) * 2 > s->cap) {
-        int rc = grow(s);
-        if (rc)
-            return rc;
-    }
-    char *copy = strdup(url);
-    if (!copy)
-        return -ENOMEM;
-    s->slot[find(s, url)] = copy;
-    s->used++;
-    return 0;
-}
-
 int crawl_scope_admit(crawl_scope *s, const char *url, int depth)
 {
     if (!url)
         return -EINVAL;
-    if (s->slot[find(s, url)])
+    if (crawl_seen_depth(&s->seen, url) >= 0) {
+        crawl_seen_add(&s->seen, url, depth); /* keeps the smaller depth */
         return CRAWL_SEEN;
+    }
     if (s->o.max_depth >= 0 && depth > s->o.max_depth)
         return CRAWL_TOO_DEEP;
     if (!s->o.any_host && same_host(s, url) != 1) {
-        int rc = remember(s, url);
-        return rc ? rc : CRAWL_OFFSITE;
+        int rc = crawl_seen_add(&s->seen, url, depth);
+        return rc < 0 ? rc : CRAWL_OFFSITE;
     }
     if (depth > 0 && s->o.patterns && crawl_patterns_accept(s->o.patterns, url) != 1)
         return CRAWL_FILTERED;
     if (s->o.max_pages && s->admitted >= s->o.max_pages)
         return CRAWL_OVER_LIMIT;
-    int rc = remember(s, url);
-    if (rc)
+    int rc = crawl_seen_add(&s->seen, url, depth);
+    if (rc < 0)
         return rc;
     s->admitted++;
     return CRAWL_ADMIT;
@@ -160,8 +103,9 @@ int crawl_scope_first(crawl_scope *s, const char *key)
 {
     if (!key)
         return -EINVAL;
-    if (s->slot[find(s, key)])
-        return 0;
-    int rc = remember(s, key);
-    return rc ? rc : 1;
+    return crawl_seen_add(&s->seen, key, INT32_MAX);
 }
+
+int crawl_scope_depth(const crawl_scope *s, const char *url) { return crawl_seen_depth(&s->seen, url); }
+
+size_t crawl_scope_bytes(const crawl_scope *s) { return crawl_seen_bytes(&s->seen); }

@@ -5,7 +5,8 @@
  * time it is offered and passes the rules.  Offsite URLs are remembered
  * too (they are reported once, never fetched).  URLs refused for depth, a
  * pattern or the page limit are not remembered, so a shorter path to the
- * same URL found later can still admit it.  The start URL (depth 0) skips
+ * same URL found later can still admit it.  URLs are remembered as 128-bit
+ * fingerprints (seen.h) with the smallest depth each was offered at.  The start URL (depth 0) skips
  * the pattern check: a filter that refused it would crawl nothing. */
 #ifndef TULIP_CRAWL_SCOPE_H
 #define TULIP_CRAWL_SCOPE_H
@@ -45,6 +46,12 @@ int crawl_scope_admit(crawl_scope *s, const char *url, int depth);
 /* Remember any string (e.g. an href that is no URL we fetch) so that it is
  * reported once: 1 the first time, 0 after.  Errors: -ENOMEM, -EINVAL. */
 int crawl_scope_first(crawl_scope *s, const char *key);
+
+/* The smallest depth url was offered at, or -1 if it never was. */
+int crawl_scope_depth(const crawl_scope *s, const char *url);
+
+/* Memory of the seen set in bytes (see seen.h for its size per URL). */
+size_t crawl_scope_bytes(const crawl_scope *s);
 
 /* URLs admitted so far. */
 size_t crawl_scope_admitted(const crawl_scope *s);
