@@ -477,12 +477,12 @@ static int next_item(crawl *c, crawl_item *it, crawl_host **h)
         }
         tulip_scope s;
         tulip_scope_enter(&s, wake_at == INT64_MAX ? TULIP_FOREVER : wake_at);
-        int rc = tulip_lock_lock(&c->mu);
+        int rc = tulip_lock_acquire(&c->mu);
         if (rc == 0) {
             c->waiting++;
             rc = tulip_cond_wait(&c->cv, &c->mu);
             c->waiting--;
-            tulip_lock_unlock(&c->mu);
+            tulip_lock_release(&c->mu);
         }
         if (tulip_scope_exit(&s) == 0 && rc < 0)
             return rc; /* cancelled from outside */
