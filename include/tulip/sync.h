@@ -258,6 +258,63 @@ TULIP_API int tulip_select(tulip_select_case *cases, size_t n, bool has_default)
  * program give the same choices. Unseeded, it is seeded from the clock. */
 TULIP_API void tulip_select_seed(uint64_t seed);
 
+/* ---- Broadcast channel ---------------------------------------------------------- */
+
+/* One sender, every receiver gets every item (Tokio's broadcast, a pub/sub
+ * topic). A receiver is a subscription: it sees the items sent after it
+ * subscribed, in order. Sending never waits: the channel keeps the last
+ * capacity items, and a new one overwrites the oldest. A receiver that
+ * falls more than capacity items behind loses the oldest ones and is told
+ * how many by its next recv (the lag), which then returns the oldest item
+ * still kept. So one slow receiver never holds up the sender or the other
+ * receivers; a consumer that must see every item needs capacity for its
+ * worst backlog, or a tulip_chan / tulip_queue of its own (those block the
+ * sender instead). The channel and its receivers belong to the tasks of
+ * one loop. Sending and receiving allocate nothing. */
+typedef struct tulip_broadcast tulip_broadcast;
+typedef struct tulip_broadcast_receiver tulip_broadcast_receiver;
+
+/* A channel of item_size-byte items (0 allowed: events without a payload)
+ * keeping the last capacity (>= 1) of them; the ring is allocated here.
+ * NULL with errno: EINVAL (capacity 0, size overflow), ENOMEM. */
+TULIP_API tulip_broadcast *tulip_broadcast_new(size_t item_size, size_t capacity);
+/* Subscribe: a receiver (library-allocated; release it with
+ * tulip_broadcast_unsubscribe) whose first item is the next one sent.
+ * Subscribing to a closed channel is allowed: its recv returns -ESHUTDOWN.
+ * NULL with errno: EINVAL, ENOMEM. */
+TULIP_API tulip_broadcast_receiver *tulip_broadcast_subscribe(tulip_broadcast *b);
+/* Send a copy of *item to every receiver subscribed now; never waits (the
+ * oldest item is overwritten when the ring is full). Returns how many
+ * receivers it was sent to (0: nobody subscribed, the item is dropped).
+ * Errors: -EPIPE (closed), -EINVAL. */
+TULIP_API int tulip_broadcast_send(tulip_broadcast *b, const void *item);
+/* Receive r's next item into *item, waiting while r has taken everything.
+ * Waiting receivers of one channel are woken in FIFO order. Returns the
+ * lag: 0, or how many items r missed (overwritten before it took them)
+ * just before this one. After close, r still gets what is kept for it,
+ * then -ESHUTDOWN. Errors: -ESHUTDOWN, -EBUSY (another task is already
+ * waiting on r), -EINVAL, -ECANCELED, -ETIMEDOUT (nothing taken), -EPERM
+ * (must wait, not in a task). */
+TULIP_API int tulip_broadcast_recv(tulip_broadcast_receiver *r, void *item);
+/* recv without waiting. Errors: -EAGAIN (nothing new), -ESHUTDOWN,
+ * -EINVAL. */
+TULIP_API int tulip_broadcast_try_recv(tulip_broadcast_receiver *r, void *item);
+/* Items r can take now without waiting (at most the capacity; 0 for NULL). */
+TULIP_API size_t tulip_broadcast_buffered(const tulip_broadcast_receiver *r);
+/* Release r; the channel stops keeping items for it. Errors: -EBUSY (a
+ * task is waiting on r: nothing done), -EINVAL. NULL is a no-op. */
+TULIP_API int tulip_broadcast_unsubscribe(tulip_broadcast_receiver *r);
+/* Close: no more sends. Receivers take what is kept for them, then get
+ * -ESHUTDOWN; waiting ones wake with it at once. Errors: -EALREADY,
+ * -EINVAL. */
+TULIP_API int tulip_broadcast_close(tulip_broadcast *b);
+/* The ring's size / receivers subscribed now (0 for NULL). */
+TULIP_API size_t tulip_broadcast_capacity(const tulip_broadcast *b);
+TULIP_API size_t tulip_broadcast_receivers(const tulip_broadcast *b);
+/* Free b and its ring. Errors: -EBUSY (receivers are still subscribed:
+ * nothing freed; unsubscribe them first), -EINVAL. NULL is a no-op. */
+TULIP_API int tulip_broadcast_free(tulip_broadcast *b);
+
 #ifdef __cplusplus
 }
 #endif
