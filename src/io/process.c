@@ -194,6 +194,7 @@ fail:;
     _exit(127);
 }
 
+#ifndef TULIP_TSAN
 /* The child's stack: what execvpe needs (a PATH_MAX + NAME_MAX buffer, and
  * argv plus two pointers for a script without #!) with room to spare,
  * above a guard page. */
@@ -206,6 +207,7 @@ static size_t child_stack_size(const tulip_process_opts *o)
     size_t need = 64 * 1024 + (argc + 2) * sizeof(char *);
     return (need + page - 1) / page * page + page;
 }
+#endif
 
 /* clone(CLONE_VM | CLONE_VFORK) + exec, with a close-on-exec pipe: the
  * child writes its errno into it only if exec fails, so the parent reads
