@@ -12,6 +12,8 @@
 #include <signal.h>
 #include <stdio.h>
 #include <sys/mman.h>
+#include <pthread.h>
+#include <time.h>
 #include <ucontext.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -637,6 +639,57 @@ static void test_group_kill_closes_pipe(void **state)
     assert_int_equal(test_run(main_group_kill_closes_pipe, NULL), 0);
 }
 
+/* ---- a child that stops reading: -EPIPE, not SIGPIPE -------------------- */
+
+static int sigpipe_pending(void)
+{
+    sigset_t set;
+    sigpending(&set);
+    return sigismember(&set, SIGPIPE);
+}
+
+static int main_stdin_epipe(void *arg)
+{
+    (void)arg;
+    char *truearg[] = {"/bin/true", NULL};
+    tulip_process *p = spawn_argv(truearg, TULIP_STDIO_PIPE, TULIP_STDIO_NULL, TULIP_STDIO_INHERIT);
+    assert_int_equal(wait_status(p), 0);
+    /* Its stdin has no reader now: writing used to kill this program. */
+    tulip_stream *in = tulip_process_stdin(p);
+    assert_int_equal(tulip_stream_write(in, "hello\n", 6), 6);
+    assert_int_equal(tulip_process_close_stdin(p), -EPIPE); /* its flush */
+    assert_false(sigpipe_pending());
+    tulip_process_free(p);
+
+    /* A large direct write (past the stream buffer) too; and a SIGPIPE
+     * that was pending before is not taken away. */
+    p = spawn_argv(truearg, TULIP_STDIO_PIPE, TULIP_STDIO_NULL, TULIP_STDIO_INHERIT);
+    assert_int_equal(wait_status(p), 0);
+    sigset_t pipe_set, old;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+    raise(SIGPIPE);
+    size_t big = 1 << 20;
+    char *data = calloc(1, big);
+    assert_int_equal(tulip_stream_write(tulip_process_stdin(p), data, big), -EPIPE);
+    assert_int_equal(tulip_stream_flush(tulip_process_stdin(p)), -EPIPE);
+    free(data);
+    assert_true(sigpipe_pending());
+    struct timespec zero = {0, 0};
+    assert_int_equal(sigtimedwait(&pipe_set, NULL, &zero), SIGPIPE);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    tulip_process_free(p);
+    assert_no_children();
+    return 0;
+}
+
+static void test_stdin_epipe(void **state)
+{
+    (void)state;
+    assert_int_equal(test_run(main_stdin_epipe, NULL), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -650,6 +703,7 @@ int main(void)
         cmocka_unit_test(test_unannounced_stack),
         cmocka_unit_test(test_groups),
         cmocka_unit_test(test_group_kill_closes_pipe),
+        cmocka_unit_test(test_stdin_epipe),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -107,7 +107,10 @@ TULIP_API int tulip_process_kill_group(tulip_process *p, int sig);
 TULIP_API pid_t tulip_process_pid(const tulip_process *p);
 
 /* The parent's end of a piped stdio as a stream owned by p (do not close
- * it yourself); NULL if that stdio is not a pipe or was closed. */
+ * it yourself); NULL if that stdio is not a pipe or was closed. Writing to
+ * the stdin of a child that exited or closed it fails with -EPIPE; it
+ * never raises SIGPIPE (which would kill the program), whatever the
+ * program's SIGPIPE disposition. */
 TULIP_API tulip_stream *tulip_process_stdin(tulip_process *p);
 TULIP_API tulip_stream *tulip_process_stdout(tulip_process *p);
 TULIP_API tulip_stream *tulip_process_stderr(tulip_process *p);

@@ -14,6 +14,7 @@
 #include <sched.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -78,6 +79,79 @@ static void close_pair(int p[2])
     p[0] = p[1] = -1;
 }
 
+/* ---- the stdin pipe: writes that fail with -EPIPE, not SIGPIPE ---------- */
+
+/* write(2) on a pipe whose reader is gone raises SIGPIPE, whose default
+ * action kills the whole program (a child that exits without reading all
+ * its input is ordinary). send(MSG_NOSIGNAL) exists only for sockets, so
+ * the signal is blocked in this thread around the write, and a SIGPIPE it
+ * raised is taken back before the mask is restored (one that was already
+ * pending is left alone). */
+static ssize_t write_nosigpipe(int fd, const void *buf, size_t n)
+{
+    sigset_t pipe_set, old, pending;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    sigpending(&pending);
+    int was_pending = sigismember(&pending, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+    ssize_t r = write(fd, buf, n);
+    int err = errno;
+    if (r < 0 && err == EPIPE && !was_pending) {
+        struct timespec zero = {0, 0};
+        while (sigtimedwait(&pipe_set, NULL, &zero) < 0 && errno == EINTR)
+            ;
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    errno = err;
+    return r;
+}
+
+/* tulip_write's loop with that write. */
+static ssize_t pipe_write(void *t, int fd, const void *buf, size_t n)
+{
+    (void)t;
+    struct tulip__fd *f;
+    int rc = tulip__io_enter(fd, &f);
+    if (rc < 0)
+        return rc;
+    for (;;) {
+        ssize_t r = write_nosigpipe(fd, buf, n);
+        if (r >= 0)
+            return r;
+        if ((rc = tulip__io_retry(fd, TULIP_WRITABLE, &f)) < 0)
+            return rc;
+    }
+}
+
+static ssize_t pipe_read(void *t, int fd, void *buf, size_t n)
+{
+    (void)t;
+    return tulip_read(fd, buf, n);
+}
+
+/* A pipe has no half-close: closing it is the end of its data. */
+static int pipe_shutdown(void *t, int fd)
+{
+    (void)t;
+    (void)fd;
+    return -ENOTSOCK;
+}
+
+static void pipe_close(void *t, int fd)
+{
+    (void)t;
+    (void)fd;
+}
+
+static const struct tulip__stream_ops stdin_ops = {
+    .read = pipe_read,
+    .write = pipe_write,
+    .shutdown = pipe_shutdown,
+    .close = pipe_close,
+    .direct_write = 1,
+};
+
 /* Pipes and streams first, so that once the child runs nothing can fail. */
 static int make_pipes(tulip_process *p, const tulip_process_opts *o, int pipes[3][2])
 {
@@ -89,7 +163,8 @@ static int make_pipes(tulip_process *p, const tulip_process_opts *o, int pipes[3
         if (pipe2(pipes[i], O_CLOEXEC) < 0)
             return -errno;
         int mine = i == 0 ? pipes[i][1] : pipes[i][0];
-        p->stdio[i] = tulip_stream_new_fd(mine, TULIP_STREAM_OWN_FD);
+        p->stdio[i] = i == 0 ? tulip__stream_new(mine, TULIP_STREAM_OWN_FD, &stdin_ops, NULL)
+                             : tulip_stream_new_fd(mine, TULIP_STREAM_OWN_FD);
         if (!p->stdio[i])
             return -errno;
         /* The stream owns it now. */
