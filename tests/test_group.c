@@ -137,15 +137,21 @@ static int main_cancel(void *p)
     assert_int_equal(tulip_join(t), 0);
     tulip_group_free(g);
 
-    /* Freeing a group with live children cancels them; the loop still
-     * finishes them. */
+    /* Freeing a group with live children is refused (-EBUSY, the policy
+     * for every object in use): nothing is cancelled or freed, and the
+     * group still works. */
     struct child e = {TULIP_SEC(10), 0, 0, 0};
     g = tulip_group_new();
     tulip_group_spawn(g, child_body, &e);
     tulip_yield();
-    tulip_group_free(g);
+    assert_int_equal(tulip_group_free(g), -EBUSY);
     tulip_yield();
+    assert_false(e.cancelled);
+    assert_int_equal(tulip_group_size(g), 1);
+    tulip_group_cancel(g);
+    assert_int_equal(tulip_group_wait(g), -ECANCELED);
     assert_true(e.cancelled);
+    assert_int_equal(tulip_group_free(g), 0);
     return 0;
 }
 

@@ -30,7 +30,17 @@ extern "C" {
  * monotonic clock. */
 TULIP_API int64_t tulip_now(void);
 
-/* Errors are negative errno values. The table lives in src/common/error.c. */
+/* Errors are negative errno values. The table lives in src/common/error.c.
+ * A call that would have to wait but was asked not to (every try_* call)
+ * fails with -EAGAIN.
+ *
+ * Freeing an object that is still in use: every _free / _close returns
+ * int, and while the object is in use (a task is parked on it or running
+ * in it, a loop is running it, a request holds it) it returns -EBUSY,
+ * frees nothing and leaves the object valid; free it again once idle.
+ * NULL is a no-op returning 0. (Shared handles are the exception by
+ * design: a tulip_tls_ctx is reference-counted by the streams made from
+ * it, and tulip_workers_free is a shutdown that waits for its loops.) */
 
 /* A message for err (either sign accepted); never NULL, never changes. */
 TULIP_API const char *tulip_strerror(int err);

@@ -83,10 +83,11 @@ TULIP_API void tulip_http_client_opts_init(tulip_http_client_opts *opts);
  * max_headers == 0, timeout or idle_timeout <= 0). */
 TULIP_API tulip_http_client *tulip_http_client_new(const tulip_http_client_opts *opts);
 
-/* Close every pooled connection and free c. No request may be in flight.
- * Call it on the loop's thread (from a task or after the loop ended). NULL
- * is a no-op. */
-TULIP_API void tulip_http_client_free(tulip_http_client *c);
+/* Close every pooled connection and free c. Call it on the loop's thread
+ * (from a task or after the loop ended). Errors: -EBUSY (a request is in
+ * flight or a reader is open: nothing is freed). NULL is a no-op
+ * returning 0. */
+TULIP_API int tulip_http_client_free(tulip_http_client *c);
 
 /* A received response. Everything is owned by the reply and freed with
  * tulip_http_reply_free. Strings are NUL-terminated (the body too, one byte
@@ -170,11 +171,11 @@ TULIP_API int tulip_http_fetch(tulip_http_client *c, const char *method, const c
  * read as fast as the caller reads (backpressure), and no memory grows
  * with the body. max_body does not apply to the streamed body (the
  * bodies of intermediate redirects are still read whole, bounded by it).
- * An open stream holds one of its host's per_host connections until
+ * An open reader holds one of its host's per_host connections until
  * tulip_http_reader_close. */
 typedef struct tulip_http_reader tulip_http_reader;
 
-/* Send the request and read the final head; on success *out is a stream
+/* Send the request and read the final head; on success *out is a reader
  * to close, whatever its status. The client's timeout bounds this call
  * (connect, redirects, the head), as it bounds a fetch.
  * Errors (*out is NULL): those of tulip_http_fetch except -EFBIG and
@@ -209,8 +210,9 @@ TULIP_API ssize_t tulip_http_reader_read(tulip_http_reader *s, void *buf, size_t
 /* Free s and its reply. The connection goes back to the pool when the
  * body was read to its end (or its end is already received) and the
  * response allows keep-alive; otherwise it is closed, so closing early
- * is the way to abandon a body. Never parks. NULL is a no-op. */
-TULIP_API void tulip_http_reader_close(tulip_http_reader *s);
+ * is the way to abandon a body. Never parks. Errors: -EBUSY (another task
+ * is parked reading s: nothing is done). NULL is a no-op returning 0. */
+TULIP_API int tulip_http_reader_close(tulip_http_reader *s);
 
 typedef struct tulip_http_client_stats {
     uint64_t requests;            /* requests sent (each hop counts) */
@@ -316,9 +318,10 @@ TULIP_API int tulip_http_server_task(void *srv);
  * serve return at once. */
 TULIP_API void tulip_http_server_shutdown(tulip_http_server *srv);
 
-/* Free srv (closing the listener). serve must have returned (or never
- * run). NULL is a no-op. */
-TULIP_API void tulip_http_server_free(tulip_http_server *srv);
+/* Free srv (closing the listener). Errors: -EBUSY (serve is running:
+ * nothing is freed; shut it down and let serve return first). NULL is a
+ * no-op returning 0. */
+TULIP_API int tulip_http_server_free(tulip_http_server *srv);
 
 typedef struct tulip_http_server_stats {
     uint64_t connections;         /* accepted so far */

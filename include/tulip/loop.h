@@ -36,8 +36,9 @@ TULIP_API void tulip_loop_stop(tulip_loop *l);
 
 /* Free the loop. Pending timers are dropped without being called; tasks that
  * never finished are freed with their stacks (their code is not resumed; use
- * tulip_run for cancel-and-join shutdown). Not while running. */
-TULIP_API void tulip_loop_free(tulip_loop *l);
+ * tulip_run for cancel-and-join shutdown). Errors: -EBUSY (the loop is
+ * running: nothing is freed). NULL is a no-op returning 0. */
+TULIP_API int tulip_loop_free(tulip_loop *l);
 
 /* The loop running on this thread, or NULL. */
 TULIP_API tulip_loop *tulip_loop_current(void);

@@ -126,9 +126,10 @@ TULIP_API int tulip_process_close_stdin(tulip_process *p);
  * parks), and if the child has not been reaped, kill it with SIGKILL (its
  * whole group, when spawned with a group or session of its own) and reap
  * it (a short blocking waitpid: SIGKILL cannot be caught). A child already
- * reaped leaves its group alone. No tasks may be parked on p or its
- * streams. NULL is a no-op. */
-TULIP_API void tulip_process_free(tulip_process *p);
+ * reaped leaves its group alone.
+ * Errors: -EBUSY (a task is parked on p or on one of its streams: nothing
+ * is done). NULL is a no-op returning 0. */
+TULIP_API int tulip_process_free(tulip_process *p);
 
 #ifdef __cplusplus
 }

@@ -107,9 +107,10 @@ TULIP_API int tulip_stream_shutdown(tulip_stream *s);
 /* Flush what is buffered (best effort: a cancelled, timed-out or failed
  * flush discards the rest), say goodbye on TLS (one non-parking close_notify
  * attempt), close the fd if the stream owns it and free the stream. s is
- * invalid afterwards whatever the result. Tasks still parked on s are a
- * broken invariant (abort). Returns 0 or the error of the final flush
- * (-ECANCELED, -ETIMEDOUT, -EPIPE, ...). NULL is a no-op returning 0. */
+ * invalid afterwards whatever the result, except -EBUSY: another task is
+ * reading, writing or waiting on s, and nothing was done (s stays valid).
+ * Returns 0 or the error of the final flush (-ECANCELED, -ETIMEDOUT,
+ * -EPIPE, ...). NULL is a no-op returning 0. */
 TULIP_API int tulip_stream_close(tulip_stream *s);
 
 /* The fd under s (-1 if NULL). Do not read or write it directly. */

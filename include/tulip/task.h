@@ -75,6 +75,10 @@ TULIP_API const char *tulip_task_name(const tulip_task *t);
 TULIP_API bool tulip_task_is_cancelled(const tulip_task *t);
 /* true if t's body has returned. */
 TULIP_API bool tulip_task_is_done(const tulip_task *t);
+/* The value t's body returned, once it has: 0 and *result, or -EAGAIN (t
+ * still runs), -EINVAL (NULL). For tasks whose handle outlives them: a
+ * joinable task not yet joined, or a tulip_group_spawn_task child. */
+TULIP_API int tulip_task_result(const tulip_task *t, int *result);
 
 /* Task-local values keyed by any unique address (e.g. of a static).
  * dtor (may be NULL) runs on the value when the task ends or the value is
@@ -115,6 +119,14 @@ TULIP_API tulip_group *tulip_group_new(void);
 /* Spawn a child in g. Errors: -ENOMEM, -EAGAIN (as tulip_spawn), -EINVAL,
  * -ECANCELED (g was cancelled or already failed: nothing was started). */
 TULIP_API int tulip_group_spawn(tulip_group *g, tulip_fn fn, void *arg);
+/* As tulip_group_spawn, and return the child: a handle for tulip_cancel,
+ * tulip_task_is_done, tulip_task_result, tulip_task_set_name/_id. The
+ * group owns the child (tulip_join and tulip_detach refuse it with
+ * -EINVAL); the handle stays valid after the child ends, until
+ * tulip_group_free. (Children spawned without a handle are freed as soon
+ * as they end, so a long-lived group does not grow.)
+ * NULL with errno: as tulip_group_spawn's errors. */
+TULIP_API tulip_task *tulip_group_spawn_task(tulip_group *g, tulip_fn fn, void *arg);
 /* Wait until every child has finished. The first child that returns a
  * negative value other than -ECANCELED cancels its siblings, and its value
  * is returned. If the waiting task is cancelled, the children are cancelled
@@ -127,9 +139,10 @@ TULIP_API int tulip_group_wait(tulip_group *g);
 TULIP_API void tulip_group_cancel(tulip_group *g);
 /* Number of children not yet finished. */
 TULIP_API size_t tulip_group_size(const tulip_group *g);
-/* Free g. Children still running are cancelled and detached (the loop
- * still owns and finishes them). */
-TULIP_API void tulip_group_free(tulip_group *g);
+/* Free g and the children kept for their handles. Errors: -EBUSY (children
+ * are still running or a task waits on g: nothing is freed; cancel and
+ * wait first). NULL is a no-op returning 0. */
+TULIP_API int tulip_group_free(tulip_group *g);
 
 /* Run fns[i](args[i]) for i < n concurrently and wait for all; results[i]
  * receives each result (results may be NULL). Returns 0, or the first
@@ -163,15 +176,16 @@ TULIP_API int tulip_future_on_done(tulip_future *f, void (*cb)(void *arg, tulip_
 /* Read the outcome of a settled future: 0 + value, or the error; -EAGAIN if
  * still pending. */
 TULIP_API int tulip_future_result(const tulip_future *f, void **value);
-/* Free f. Freeing a future that tasks still wait on, or one settled from
- * another thread that its loop has not seen yet, is a broken invariant and
- * aborts with a message (use tulip_future_release for those). */
-TULIP_API void tulip_future_free(tulip_future *f);
+/* Free f. Errors: -EBUSY (tasks still wait on f, or it was settled from
+ * another thread and its loop has not seen that yet: nothing is freed;
+ * tulip_future_release gives up a future others may still settle).
+ * NULL is a no-op returning 0. */
+TULIP_API int tulip_future_free(tulip_future *f);
 /* Give f up: it is freed now if settled, otherwise by its loop right
  * after it settles (its callbacks still run). For a waiter that stops
- * waiting (cancelled) on a future some other party will settle. No task
- * may be waiting on f (that aborts with a message). */
-TULIP_API void tulip_future_release(tulip_future *f);
+ * waiting (cancelled) on a future some other party will settle.
+ * Errors: -EBUSY (tasks still wait on f: nothing changed). */
+TULIP_API int tulip_future_release(tulip_future *f);
 
 #ifdef __cplusplus
 }

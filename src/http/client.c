@@ -62,10 +62,12 @@ tulip_http_client *tulip_http_client_new(const tulip_http_client_opts *opts)
     return c;
 }
 
-void tulip_http_client_free(tulip_http_client *c)
+int tulip_http_client_free(tulip_http_client *c)
 {
     if (!c)
-        return;
+        return 0;
+    if (tulip__http_pool_busy(c))
+        return -EBUSY;
     tulip__http_pool_free(c);
 #ifdef TULIP_HAVE_TLS
     if (c->own_tls)
@@ -74,6 +76,7 @@ void tulip_http_client_free(tulip_http_client *c)
     free(c->user_agent);
     free(c->ca_file);
     free(c);
+    return 0;
 }
 
 int tulip_http_client_stats_get(const tulip_http_client *c, tulip_http_client_stats *out)

@@ -9,6 +9,7 @@
 
 #include "http_internal.h"
 #include "../common/fault.h"
+#include "../io/stream_internal.h"
 #include "tulip/task.h"
 
 struct tulip_http_reader {
@@ -112,10 +113,12 @@ ssize_t tulip_http_reader_read(tulip_http_reader *s, void *buf, size_t n)
     return rc;
 }
 
-void tulip_http_reader_close(tulip_http_reader *s)
+int tulip_http_reader_close(tulip_http_reader *s)
 {
     if (!s)
-        return;
+        return 0;
+    if (s->conn && tulip__stream_busy(s->conn->s))
+        return -EBUSY;
     if (s->conn) {
         /* Read to the end, or nearly: the end of the framing may already
          * be buffered (a reader that stopped after Content-Length bytes). */
@@ -126,4 +129,5 @@ void tulip_http_reader_close(tulip_http_reader *s)
     tulip__http_sink_drop(&s->dec);
     tulip_http_reply_free(s->r);
     free(s);
+    return 0;
 }

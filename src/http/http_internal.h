@@ -148,6 +148,9 @@ int tulip__http_pool_get(tulip_http_client *c, const tulip_http_url *u, bool fre
 void tulip__http_pool_put(tulip_http_client *c, tulip__http_conn *conn, bool reusable);
 /* Close every idle connection and free the hosts. */
 void tulip__http_pool_free(tulip_http_client *c);
+/* true while a request or an open reader holds a connection slot, or a
+ * task waits for one (tulip_http_client_free refuses with -EBUSY). */
+bool tulip__http_pool_busy(const tulip_http_client *c);
 
 /* One request as tulip_http_fetch makes it (arguments checked there,
  * under the client's timeout). With keep NULL the final body is read

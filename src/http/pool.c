@@ -230,6 +230,14 @@ void tulip__http_pool_put(tulip_http_client *c, tulip__http_conn *conn, bool reu
     tulip_sem_release(&h->slots);
 }
 
+bool tulip__http_pool_busy(const tulip_http_client *c)
+{
+    for (const tulip__http_host *h = c->hosts; h; h = h->next)
+        if (tulip_sem_value(&h->slots) < c->o.per_host)
+            return true;
+    return false;
+}
+
 void tulip__http_pool_free(tulip_http_client *c)
 {
     while (c->hosts) {

@@ -117,13 +117,16 @@ void tulip_http_server_shutdown(tulip_http_server *srv)
         tulip_scope_cancel(&srv->scope);
 }
 
-void tulip_http_server_free(tulip_http_server *srv)
+int tulip_http_server_free(tulip_http_server *srv)
 {
     if (!srv)
-        return;
+        return 0;
+    if (srv->serving)
+        return -EBUSY;
     if (srv->lfd >= 0)
         tulip_close(srv->lfd);
     free(srv);
+    return 0;
 }
 
 const char *tulip_http_reason(int status)

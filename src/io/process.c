@@ -504,14 +504,15 @@ int tulip_process_close_stdin(tulip_process *p)
     return tulip_stream_close(s);
 }
 
-void tulip_process_free(tulip_process *p)
+int tulip_process_free(tulip_process *p)
 {
     if (!p)
-        return;
-    if (p->waiting) {
-        fprintf(stderr, "tulip: tulip_process_free(%p) while a task waits on it\n", (void *)p);
-        abort();
-    }
+        return 0;
+    if (p->waiting)
+        return -EBUSY;
+    for (int i = 0; i < 3; i++)
+        if (p->stdio[i] && tulip__stream_busy(p->stdio[i]))
+            return -EBUSY;
     free_streams(p);
     if (!p->reaped) {
         kill(p->group ? -p->pid : p->pid, SIGKILL);
@@ -523,4 +524,5 @@ void tulip_process_free(tulip_process *p)
         reaped(p, st);
     }
     free(p);
+    return 0;
 }

@@ -521,14 +521,17 @@ int tulip_stream_set_write_limit(tulip_stream *s, size_t limit)
     return 0;
 }
 
+bool tulip__stream_busy(const tulip_stream *s)
+{
+    return s->rlock.held || s->wlock.held || s->rlock.q.head || s->wlock.q.head;
+}
+
 int tulip_stream_close(tulip_stream *s)
 {
     if (!s)
         return 0;
-    if (s->rlock.held || s->wlock.held || s->rlock.q.head || s->wlock.q.head) {
-        fprintf(stderr, "tulip: tulip_stream_close(%p) while tasks are parked on it\n", (void *)s);
-        abort();
-    }
+    if (tulip__stream_busy(s))
+        return -EBUSY;
     int rc = 0;
     if (s->wlen > 0 && !s->werr) {
         rc = enter(s);

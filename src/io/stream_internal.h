@@ -29,6 +29,9 @@ struct tulip__stream_ops {
 tulip_stream *tulip__stream_new(int fd, int flags, const struct tulip__stream_ops *ops, void *t);
 /* Drop unsent write data, so a following tulip_stream_close never parks. */
 void tulip__stream_discard(tulip_stream *s);
+/* true while a task reads, writes or waits to (tulip_stream_close would
+ * refuse with -EBUSY). */
+bool tulip__stream_busy(const tulip_stream *s);
 /* The transport state of s. */
 void *tulip__stream_transport(const tulip_stream *s);
 

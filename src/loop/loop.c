@@ -121,14 +121,12 @@ fail:
     return NULL;
 }
 
-void tulip_loop_free(tulip_loop *l)
+int tulip_loop_free(tulip_loop *l)
 {
     if (!l)
-        return;
-    if (l->running) {
-        fprintf(stderr, "tulip: tulip_loop_free called on a running loop\n");
-        abort();
-    }
+        return 0;
+    if (l->running)
+        return -EBUSY;
     tulip_loop *saved = tulip__tls.loop;
     tulip__tls.loop = l;
     if (l->debug)
@@ -146,6 +144,7 @@ void tulip_loop_free(tulip_loop *l)
     tulip__overflow_handler_thread_fini();
     tulip__tls.loop = saved == l ? NULL : saved;
     free(l);
+    return 0;
 }
 
 tulip_loop *tulip_loop_current(void)

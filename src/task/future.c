@@ -150,34 +150,30 @@ int tulip_future_on_done(tulip_future *f, void (*cb)(void *arg, tulip_future *f)
     return 0;
 }
 
-void tulip_future_release(tulip_future *f)
+int tulip_future_release(tulip_future *f)
 {
     if (!f)
-        return;
-    if (f->waiters.n) {
-        fprintf(stderr, "tulip: tulip_future_release: %zu tasks still wait on this future\n", f->waiters.n);
-        abort();
-    }
+        return 0;
+    if (f->waiters.n)
+        return -EBUSY;
     if (atomic_load(&f->state) == FUT_DONE) {
         future_destroy(f);
-        return;
+        return 0;
     }
     f->released = 1; /* complete() frees it */
+    return 0;
 }
 
-void tulip_future_free(tulip_future *f)
+int tulip_future_free(tulip_future *f)
 {
     if (!f)
-        return;
-    if (f->waiters.n) {
-        fprintf(stderr, "tulip: tulip_future_free: %zu tasks still wait on this future\n", f->waiters.n);
-        abort();
-    }
-    if (atomic_load(&f->state) == FUT_SETTLING) {
-        fprintf(stderr, "tulip: tulip_future_free: settled from another thread, not yet seen by its loop\n");
-        abort();
-    }
+        return 0;
+    /* A settle from another thread that the loop has not seen yet still
+     * holds f (the loop will touch it): in use, like a waiter. */
+    if (f->waiters.n || atomic_load(&f->state) == FUT_SETTLING)
+        return -EBUSY;
     future_destroy(f);
+    return 0;
 }
 
 static void future_destroy(tulip_future *f)

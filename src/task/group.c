@@ -1,6 +1,7 @@
 /* Task groups (nurseries) and the gather/race helpers built on them. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 
 #include "task_internal.h"
@@ -14,6 +15,7 @@ struct tulip_group {
     uint8_t failed;
     uint8_t cancelled;
     tulip_task *waiter;
+    tulip_task *kept;     /* finished children spawned with a handle */
 };
 
 tulip_group *tulip_group_new(void)
@@ -29,16 +31,25 @@ tulip_group *tulip_group_new(void)
     return g;
 }
 
-int tulip_group_spawn(tulip_group *g, tulip_fn fn, void *arg)
+/* A child spawned with a handle is not detached: when it ends it moves to
+ * g->kept (t->group stays set, so tulip_join/tulip_detach refuse it) and
+ * its struct lives until tulip_group_free, so the handle never dangles. A
+ * child without one is detached and freed as soon as it ends, which keeps
+ * a long-lived group (a server's connections) from growing. */
+static tulip_task *group_spawn(tulip_group *g, tulip_fn fn, void *arg, bool keep)
 {
-    if (!g || !fn)
-        return -EINVAL;
-    if (g->cancelled || g->failed)
-        return -ECANCELED;
+    if (!g || !fn) {
+        errno = EINVAL;
+        return NULL;
+    }
+    if (g->cancelled || g->failed) {
+        errno = ECANCELED;
+        return NULL;
+    }
     tulip_task *t = tulip_spawn_on(g->loop, fn, arg);
     if (!t)
-        return -errno;
-    t->detached = 1;
+        return NULL;
+    t->detached = !keep;
     t->group = g;
     t->group_prev = NULL;
     t->group_next = g->children;
@@ -46,7 +57,17 @@ int tulip_group_spawn(tulip_group *g, tulip_fn fn, void *arg)
         g->children->group_prev = t;
     g->children = t;
     g->running++;
-    return 0;
+    return t;
+}
+
+int tulip_group_spawn(tulip_group *g, tulip_fn fn, void *arg)
+{
+    return group_spawn(g, fn, arg, false) ? 0 : -errno;
+}
+
+tulip_task *tulip_group_spawn_task(tulip_group *g, tulip_fn fn, void *arg)
+{
+    return group_spawn(g, fn, arg, true);
 }
 
 static void cancel_children(tulip_group *g)
@@ -64,7 +85,13 @@ void tulip__group_child_done(tulip_task *t)
         g->children = t->group_next;
     if (t->group_next)
         t->group_next->group_prev = t->group_prev;
-    t->group = NULL;
+    if (t->detached) {
+        t->group = NULL;
+    } else {
+        t->group_prev = NULL;
+        t->group_next = g->kept;
+        g->kept = t;
+    }
     g->running--;
     if (t->result < 0 && t->result != -ECANCELED && !g->failed) {
         g->failed = 1;
@@ -125,18 +152,19 @@ size_t tulip_group_size(const tulip_group *g)
     return g ? g->running : 0;
 }
 
-void tulip_group_free(tulip_group *g)
+int tulip_group_free(tulip_group *g)
 {
     if (!g)
-        return;
-    while (g->children) {
-        tulip_task *c = g->children;
-        g->children = c->group_next;
-        c->group = NULL;
-        c->group_next = c->group_prev = NULL;
-        tulip_cancel(c);
+        return 0;
+    if (g->running || g->waiter)
+        return -EBUSY;
+    while (g->kept) {
+        tulip_task *t = g->kept;
+        g->kept = t->group_next;
+        tulip__task_release(t);
     }
     free(g);
+    return 0;
 }
 
 /* ---- gather / race ------------------------------------------------------ */

@@ -469,6 +469,16 @@ bool tulip_task_is_done(const tulip_task *t)
     return t ? t->state == TULIP__TASK_DONE : 0;
 }
 
+int tulip_task_result(const tulip_task *t, int *result)
+{
+    if (!t || !result)
+        return -EINVAL;
+    if (t->state != TULIP__TASK_DONE)
+        return -EAGAIN;
+    *result = t->result;
+    return 0;
+}
+
 int tulip_local_set(const void *key, void *value, void (*dtor)(void *))
 {
     tulip_task *t = tulip__tls.task;
