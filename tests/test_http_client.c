@@ -54,11 +54,15 @@ static int handler(void *arg, const tulip_http_request_view *r, tulip_http_respo
         return tulip_http_respond(res, 204, NULL, NULL, 0);
     if (path_is(r, "/echo")) {
         /* method, then the body */
+        const char *body;
+        size_t len;
+        if (tulip_http_request_body(res, &body, &len) < 0)
+            return -EIO;
         int n = snprintf(tmp, sizeof tmp, "%.*s:", (int)r->method_len, r->method);
-        char *out = malloc((size_t)n + r->body_len);
+        char *out = malloc((size_t)n + len);
         memcpy(out, tmp, (size_t)n);
-        memcpy(out + n, r->body, r->body_len);
-        int rc = tulip_http_respond(res, 200, NULL, out, (size_t)n + r->body_len);
+        memcpy(out + n, body, len);
+        int rc = tulip_http_respond(res, 200, NULL, out, (size_t)n + len);
         free(out);
         return rc;
     }

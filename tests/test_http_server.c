@@ -18,8 +18,13 @@ static int handler(void *arg, const tulip_http_request_view *r, tulip_http_respo
 {
     (void)arg;
     char out[256];
+    const char *body = r->body;
+    size_t len = r->body_len;
+    /* Read whole by the server (opts.whole_body) or here, on demand. */
+    if (!body && tulip_http_request_body(res, &body, &len) < 0)
+        return -EIO;
     int n = snprintf(out, sizeof out, "%.*s %.*s %zu:%.*s", (int)r->method_len, r->method, (int)r->path_len, r->path,
-                     r->body_len, (int)(r->body_len < 64 ? r->body_len : 64), r->body);
+                     len, (int)(len < 64 ? len : 64), body);
     if (r->path_len == 6 && memcmp(r->path, "/fail/", 6) == 0)
         return -EIO; /* no answer: 500, then close */
     return tulip_http_respond(res, 200, "text/plain", out, (size_t)n);
@@ -258,13 +263,22 @@ static int idle_body(void *arg)
     tulip_http_server_opts_init(&o);
     o.idle_timeout = TULIP_SEC(5);
     o.request_timeout = TULIP_SEC(2);
+    o.header_timeout = TULIP_SEC(3);
     fx f;
     fx_start(&f, &o);
     raw c;
     char body[256];
-    /* Idle: closed after idle_timeout without a word. */
+    /* A new connection that sends nothing: closed after header_timeout. */
     raw_open(&c, &f);
     int64_t t0 = tulip_now();
+    raw_expect_eof(&c);
+    assert_int_equal(tulip_now() - t0, TULIP_SEC(3));
+    tulip_close(c.fd);
+    /* Idle between requests: closed after idle_timeout without a word. */
+    raw_open(&c, &f);
+    raw_send(&c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_int_equal(raw_response(&c, false, body, sizeof body, NULL), 200);
+    t0 = tulip_now();
     raw_expect_eof(&c);
     assert_int_equal(tulip_now() - t0, TULIP_SEC(5));
     tulip_close(c.fd);

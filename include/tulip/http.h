@@ -251,12 +251,28 @@ typedef struct tulip_http_server tulip_http_server;
 typedef struct tulip_http_responder tulip_http_responder;
 
 typedef struct tulip_http_server_opts {
-    size_t max_head;              /* request head bytes (431). Default 16 KiB */
+    size_t max_head;              /* request head bytes (431; a request line alone
+                                     that long: 414). Default 16 KiB */
     size_t max_headers;           /* request header fields (431). Default 100 */
-    size_t max_body;              /* request body bytes (413). Default 1 MiB */
+    size_t max_body;              /* request body bytes (413; with Expect:
+                                     100-continue, 413 instead of 100). Default 1 MiB */
     int64_t idle_timeout;         /* keep-alive wait for the next request (ns). Default 60 s */
-    int64_t request_timeout;      /* reading one request head+body (ns). Default 30 s */
-    size_t max_connections;       /* concurrent connections; accept waits past it. Default 10000 */
+    int64_t request_timeout;      /* from a request's first byte to its last body byte
+                                     read, head and body together (ns). Default 30 s */
+    size_t max_connections;       /* connections open at once: past it the oldest idle
+                                     one is closed to make room, else the new one gets
+                                     503 and is closed. Default 10000 */
+    /* Added in 0.2 (see docs/SECURITY.md for what happens at each limit): */
+    int64_t header_timeout;       /* a new connection's wait for its first byte (ns).
+                                     Default 10 s */
+    int64_t send_timeout;         /* the longest a response write may wait for the
+                                     client to take one byte (ns). Default 30 s */
+    unsigned max_requests;        /* requests per connection, then Connection: close.
+                                     Default 1000 (as nginx) */
+    bool whole_body;              /* read each request body whole before calling the
+                                     handler (req->body, at most max_body bytes).
+                                     Default false: the handler reads it with
+                                     tulip_http_request_read / tulip_http_request_body */
 } tulip_http_server_opts;
 
 /* Fill opts with the defaults above. */
@@ -274,10 +290,12 @@ typedef struct tulip_http_request_view {
     int minor_version;
     const tulip_http_header *headers;
     size_t num_headers;
-    const char *body;             /* the whole request body (de-chunked) */
+    const char *body;             /* with opts.whole_body: the whole request body
+                                     (de-chunked); otherwise NULL, see below */
     size_t body_len;
     bool keep_alive;              /* the client wants the connection kept */
     bool head;                    /* method is HEAD: the server drops any body sent */
+    int64_t content_length;       /* the body's length: 0 none, -1 chunked (unknown) */
 } tulip_http_request_view;
 
 /* Called in the connection's task for each request. It must answer with
@@ -328,6 +346,13 @@ typedef struct tulip_http_server_stats {
     uint64_t requests;            /* requests parsed (answered or rejected) */
     size_t active;                /* connections open now */
     size_t peak_active;           /* highest `active` seen */
+    uint64_t reclaimed;           /* idle connections closed to make room */
+    uint64_t rejected;            /* connections refused (503) at max_connections, or
+                                     reset at the fd limit */
+    uint64_t timeouts;            /* connections closed by a header, idle, request or
+                                     send timeout */
+    size_t buffered;              /* bytes held in connection buffers now */
+    size_t peak_buffered;         /* highest `buffered` seen */
 } tulip_http_server_stats;
 
 /* Errors: -EINVAL (NULL). */
@@ -414,6 +439,30 @@ TULIP_API ssize_t tulip_http_respond_write(tulip_http_responder *res, const void
  * -ECONNRESET, -ECANCELED, -ETIMEDOUT...). In every case the response is
  * over once end returns. */
 TULIP_API int tulip_http_respond_end(tulip_http_responder *res);
+
+/* Reading the request body (unless opts.whole_body, which reads it before
+ * the handler runs). The body comes from the socket as the handler asks
+ * for it, so a slow handler slows the client down (backpressure) and the
+ * server holds no more than one read buffer per connection. Both calls
+ * wait at most until the request's deadline (request_timeout after its
+ * first byte). A 100 Continue is sent, when the client asked for one, at
+ * the first read. Whatever the handler leaves unread is read and dropped
+ * after it returns (or the connection is closed if the client still waits
+ * for 100 Continue). After an error the connection is closed once the
+ * handler has answered. */
+
+/* Read up to cap bytes of the body (de-chunked). Returns the count, 0 at
+ * the end of the body. A cancellation point.
+ * Errors: -EINVAL (NULL res, NULL buf with cap > 0), -EFBIG (a chunked
+ * body over max_body), -EBADMSG (bad chunked framing), -ECONNRESET (the
+ * client closed before the end), -ETIMEDOUT (request_timeout), -ECANCELED,
+ * other read errors. */
+TULIP_API ssize_t tulip_http_request_read(tulip_http_responder *res, void *buf, size_t cap);
+
+/* Read the rest of the body whole into the connection's buffer (at most
+ * max_body bytes) and point *body at it (valid until the handler returns;
+ * NUL-terminated). Same errors as tulip_http_request_read. */
+TULIP_API int tulip_http_request_body(tulip_http_responder *res, const char **body, size_t *len);
 
 /* The standard reason phrase for status ("OK", "Not Found"), "" if unknown. */
 TULIP_API const char *tulip_http_reason(int status);

@@ -63,6 +63,12 @@ TULIP_API int tulip_sleep_until(int64_t deadline);
 /* Let every other ready task run once, then continue.
  * Errors: -ECANCELED, -ETIMEDOUT, -EPERM. */
 TULIP_API int tulip_yield(void);
+/* A cancellation point for CPU-bound loops: returns -ECANCELED or
+ * -ETIMEDOUT if the calling task was cancelled or a scope's deadline
+ * passed, and yields only when the task has used up its turn (the same
+ * budget I/O calls charge), so calling it often is cheap.
+ * Errors: -ECANCELED, -ETIMEDOUT, -EPERM (not in a task). */
+TULIP_API int tulip_checkpoint(void);
 /* The calling task, or NULL outside tasks. */
 TULIP_API tulip_task *tulip_self(void);
 

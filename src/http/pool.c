@@ -13,7 +13,7 @@
 #include <sys/socket.h>
 
 #include "http_internal.h"
-#include "../loop/loop_internal.h"
+#include "../loop/fd_query.h"
 #include "../common/fault.h"
 #include "../io/stream_internal.h"
 #include "tulip/net.h"
@@ -92,9 +92,7 @@ static bool conn_alive(tulip__http_conn *conn)
      * can be skipped. One that came but was not polled yet makes the
      * request fail, and a failed request on a reused connection is retried
      * on a fresh one (see client.c). */
-    tulip_loop *l = tulip_loop_current();
-    const struct tulip__fd *f = l ? tulip__fd_peek(l, tulip_stream_fd(conn->s)) : NULL;
-    if (f && f->registered && f->mode == TULIP__FD_TASK && !(f->ready_bits & TULIP_READABLE) && !f->hup)
+    if (tulip__fd_quiet(tulip_stream_fd(conn->s)))
         return true;
     char b;
     ssize_t r = recv(tulip_stream_fd(conn->s), &b, 1, MSG_PEEK | MSG_DONTWAIT);

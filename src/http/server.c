@@ -1,13 +1,22 @@
 /* The HTTP/1.1 server: an accept loop spawning one task per connection in
- * a task group. A connection reads into one buffer, parses requests in
- * place (pipelined ones straight from the leftover bytes), hands the
- * handler slices of that buffer, and writes each response with one writev
- * (streamed responses: server_stream.c). */
+ * a task group, and each connection's loop: read a request head into one
+ * buffer, parse it in place (pipelined ones straight from the leftover
+ * bytes), hand the handler slices of that buffer, let it read the body
+ * (server_body.c) and answer (response.c), then go round again.
+ *
+ * Every wait has an end (docs/SECURITY.md): a new connection has
+ * header_timeout to send its first byte, a kept-alive one idle_timeout; a
+ * request has request_timeout from its first byte to its last body byte,
+ * a response write send_timeout to make progress. At max_connections the
+ * oldest connection waiting for a request is closed to make room (or the
+ * newcomer gets 503), and at the fd limit the same, or a reset. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <string.h>
 #include <strings.h>
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <unistd.h>
 #include <sys/uio.h>
 #include <time.h>
 
@@ -27,10 +36,9 @@ struct tulip_http_server {
     bool stop;
     bool scope_open;
     tulip_scope scope;
-    tulip_sem slots;
     tulip_http_server_stats st;
-    time_t date_at;
-    char date[64];                  /* "Date: ...\r\n", refreshed each second */
+    tulip__sconn *idle_head, *idle_tail; /* waiting for a request, oldest first */
+    size_t reclaiming;              /* shut down to make room, not yet gone */
 };
 
 typedef tulip__sconn sconn;
@@ -44,6 +52,10 @@ void tulip_http_server_opts_init(tulip_http_server_opts *o)
     o->idle_timeout = TULIP_SEC(60);
     o->request_timeout = TULIP_SEC(30);
     o->max_connections = 10000;
+    o->header_timeout = TULIP_SEC(10);
+    o->send_timeout = TULIP_SEC(30);
+    o->max_requests = 1000;
+    o->whole_body = false;
 }
 
 tulip_http_server *tulip_http_server_new(const tulip_http_server_opts *opts, tulip_http_handler handler, void *arg)
@@ -54,7 +66,8 @@ tulip_http_server *tulip_http_server_new(const tulip_http_server_opts *opts, tul
     else
         tulip_http_server_opts_init(&o);
     if (!handler || o.max_head == 0 || o.max_headers == 0 || o.max_body == 0 || o.idle_timeout <= 0 ||
-        o.request_timeout <= 0 || o.max_connections == 0 || o.max_head > (size_t)1 << 30 ||
+        o.request_timeout <= 0 || o.max_connections == 0 || o.header_timeout <= 0 || o.send_timeout <= 0 || o.max_requests == 0 ||
+        o.max_head > (size_t)1 << 30 ||
         o.max_body > (size_t)1 << 40 || o.max_headers > (size_t)1 << 20) {
         errno = EINVAL;
         return NULL;
@@ -66,7 +79,6 @@ tulip_http_server *tulip_http_server_new(const tulip_http_server_opts *opts, tul
     s->handler = handler;
     s->arg = arg;
     s->lfd = -1;
-    tulip_sem_init(&s->slots, o.max_connections, 0);
     return s;
 }
 
@@ -129,209 +141,105 @@ int tulip_http_server_free(tulip_http_server *srv)
     return 0;
 }
 
-const char *tulip_http_reason(int status)
+/* ---- buffers and the idle list ----------------------------------------- */
+
+/* A connection waiting for a request keeps a read buffer no larger than
+ * this (a large request's buffer is given back once it is served). */
+#define KEEP_BUF 4096
+/* Room asked for per read of a request head. */
+#define FILL 2048
+
+void tulip__http_account(sconn *c)
 {
-    switch (status) {
-    case 100: return "Continue";
-    case 101: return "Switching Protocols";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 206: return "Partial Content";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 303: return "See Other";
-    case 304: return "Not Modified";
-    case 307: return "Temporary Redirect";
-    case 308: return "Permanent Redirect";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 410: return "Gone";
-    case 413: return "Content Too Large";
-    case 414: return "URI Too Long";
-    case 415: return "Unsupported Media Type";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    case 505: return "HTTP Version Not Supported";
-    default: return "";
+    tulip_http_server_stats *st = &c->srv->st;
+    size_t now = c->in.cap + c->out.cap + c->body.cap;
+    st->buffered = st->buffered + now - c->accounted;
+    c->accounted = now;
+    if (st->buffered > st->peak_buffered)
+        st->peak_buffered = st->buffered;
+}
+
+static void idle_enter(sconn *c)
+{
+    tulip_http_server *srv = c->srv;
+    c->idle = true;
+    c->idle_next = NULL;
+    c->idle_prev = srv->idle_tail;
+    if (srv->idle_tail)
+        srv->idle_tail->idle_next = c;
+    else
+        srv->idle_head = c;
+    srv->idle_tail = c;
+}
+
+static void idle_leave(sconn *c)
+{
+    tulip_http_server *srv = c->srv;
+    if (!c->idle)
+        return;
+    c->idle = false;
+    if (c->idle_prev)
+        c->idle_prev->idle_next = c->idle_next;
+    else
+        srv->idle_head = c->idle_next;
+    if (c->idle_next)
+        c->idle_next->idle_prev = c->idle_prev;
+    else
+        srv->idle_tail = c->idle_prev;
+}
+
+/* Close the connection that has waited longest for a request, to make
+ * room: shutting the socket down wakes its task, which reads the end of
+ * the stream and leaves. */
+static bool reclaim_one(tulip_http_server *srv)
+{
+    sconn *c = srv->idle_head;
+    if (!c)
+        return false;
+    idle_leave(c);
+    c->reclaimed = true;
+    srv->reclaiming++;
+    srv->st.reclaimed++;
+    tulip_shutdown(c->fd, SHUT_RDWR);
+    return true;
+}
+
+/* Give back a buffer a large request grew, keeping unread bytes. */
+static void shrink(sconn *c)
+{
+    size_t left = c->in.len - c->off;
+    if (c->in.cap > KEEP_BUF && left < KEEP_BUF / 2) {
+        tulip__hbuf nb = {0};
+        if (left && tulip__hbuf_add(&nb, c->in.p + c->off, left) < 0)
+            return; /* keep the big one */
+        tulip__hbuf_free(&c->in);
+        c->in = nb;
+        c->off = 0;
     }
+    if (c->body.cap > KEEP_BUF)
+        tulip__hbuf_free(&c->body);
+    if (c->out.cap > KEEP_BUF)
+        tulip__hbuf_free(&c->out);
+    tulip__http_account(c);
 }
 
-/* ---- writing ----------------------------------------------------------- */
+/* ---- reading a request head ------------------------------------------- */
 
-static const char *date_line(tulip_http_server *srv)
+static ssize_t fill(sconn *c)
 {
-    time_t now = time(NULL);
-    if (now != srv->date_at) {
-        struct tm tm;
-        gmtime_r(&now, &tm);
-        strftime(srv->date, sizeof srv->date, "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
-        srv->date_at = now;
+    if (c->in.cap == 0) {
+        /* A connection that has sent nothing yet holds no buffer: read
+         * into the stack, then keep what came. */
+        char tmp[FILL];
+        ssize_t n = tulip_read(c->fd, tmp, sizeof tmp);
+        if (n > 0 && tulip__hbuf_add(&c->in, tmp, (size_t)n) < 0)
+            return -ENOMEM;
+        tulip__http_account(c);
+        return n;
     }
-    return srv->date;
-}
-
-int tulip__http_write_all(int fd, struct iovec *iov, int n)
-{
-    while (n > 0) {
-        ssize_t w = tulip_writev(fd, iov, n);
-        if (w < 0)
-            return (int)w;
-        size_t left = (size_t)w;
-        while (n > 0 && left >= iov->iov_len) {
-            left -= iov->iov_len;
-            iov++;
-            n--;
-        }
-        if (n > 0) {
-            iov->iov_base = (char *)iov->iov_base + left;
-            iov->iov_len -= left;
-        }
-    }
-    return 0;
-}
-
-static bool hdr_is(const tulip_http_header *h, const char *name)
-{
-    return h->name_len == strlen(name) && strncasecmp(h->name, name, h->name_len) == 0;
-}
-
-static bool bad_field(const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (s[i] == '\r' || s[i] == '\n' || s[i] == '\0')
-            return true;
-    return false;
-}
-
-int tulip__http_check_headers(const tulip_http_header *headers, size_t n_headers)
-{
-    if (n_headers && !headers)
-        return -EINVAL;
-    for (size_t i = 0; i < n_headers; i++)
-        if (!headers[i].name || !headers[i].name_len || (!headers[i].value && headers[i].value_len) ||
-            bad_field(headers[i].name, headers[i].name_len) || bad_field(headers[i].value, headers[i].value_len) ||
-            hdr_is(&headers[i], "content-length") || hdr_is(&headers[i], "transfer-encoding") ||
-            hdr_is(&headers[i], "connection"))
-            return -EINVAL;
-    return 0;
-}
-
-int tulip__http_build_head(tulip_http_responder *res, int status, const tulip_http_header *headers, size_t n_headers,
-                           int frame, uint64_t len, bool close)
-{
-    tulip__hbuf *b = &res->c->out;
-    b->len = 0;
-    int rc = 0;
-#define ADD(p, n) do { if (rc == 0) rc = tulip__hbuf_add(b, p, n); } while (0)
-#define ADDS(s) do { if (rc == 0) rc = tulip__hbuf_adds(b, s); } while (0)
-    ADDS("HTTP/1.1 ");
-    if (rc == 0)
-        rc = tulip__hbuf_addu(b, (uint64_t)status);
-    ADDS(" ");
-    ADDS(tulip_http_reason(status));
-    ADDS("\r\nServer: tulip\r\n");
-    ADDS(date_line(res->c->srv));
-    for (size_t i = 0; i < n_headers; i++) {
-        ADD(headers[i].name, headers[i].name_len);
-        ADDS(": ");
-        ADD(headers[i].value, headers[i].value_len);
-        ADDS("\r\n");
-    }
-    if (status != 204 && status != 304) {
-        if (frame == TULIP__FRAME_CHUNKED) {
-            ADDS("Transfer-Encoding: chunked\r\n");
-        } else if (frame == TULIP__FRAME_LENGTH) {
-            ADDS("Content-Length: ");
-            if (rc == 0)
-                rc = tulip__hbuf_addu(b, len);
-            ADDS("\r\n");
-        }
-    }
-    if (close)
-        ADDS("Connection: close\r\n");
-    else if (res->req->minor_version == 0)
-        ADDS("Connection: keep-alive\r\n");
-    ADDS("\r\n");
-#undef ADD
-#undef ADDS
-    return rc;
-}
-
-int tulip_http_respond_ex(tulip_http_responder *res, int status, const tulip_http_header *headers, size_t n_headers,
-                          const void *body, size_t len, unsigned flags)
-{
-    if (!res || status < 200 || status > 599 || (!body && len) ||
-        (flags & ~(TULIP_HTTP_CHUNKED | TULIP_HTTP_CLOSE | TULIP_HTTP_NO_LENGTH)) ||
-        ((flags & TULIP_HTTP_NO_LENGTH) && !(flags & TULIP_HTTP_CLOSE)) ||
-        tulip__http_check_headers(headers, n_headers) < 0)
-        return -EINVAL;
-    if (res->done)
-        return -EALREADY;
-    sconn *c = res->c;
-    const tulip_http_request_view *rq = res->req;
-    bool close = res->close || (flags & TULIP_HTTP_CLOSE) || !rq->keep_alive;
-    bool chunked = (flags & TULIP_HTTP_CHUNKED) && rq->minor_version >= 1;
-    bool no_body = rq->head || status == 204 || status == 304;
-    if ((flags & TULIP_HTTP_CHUNKED) && !chunked)
-        close = true; /* HTTP/1.0 cannot read chunks: delimit by close */
-    int frame = chunked ? TULIP__FRAME_CHUNKED
-                : (flags & (TULIP_HTTP_NO_LENGTH | TULIP_HTTP_CHUNKED)) ? TULIP__FRAME_CLOSE
-                : TULIP__FRAME_LENGTH;
-    int rc = tulip__http_build_head(res, status, headers, n_headers, frame, len, close);
-    tulip__hbuf *b = &c->out;
-    if (rc == 0 && chunked && !no_body && len) {
-        char tmp[TULIP__CHUNK_LINE];
-        const char *line = tulip__http_chunk_line(tmp, len);
-        rc = tulip__hbuf_add(b, line, (size_t)(tmp + sizeof tmp - line));
-    }
-    if (rc < 0)
-        return rc;
-    res->done = true;
-    res->close = close;
-    struct iovec iov[3];
-    int n = 0;
-    iov[n].iov_base = b->p;
-    iov[n++].iov_len = b->len;
-    if (!no_body && len) {
-        iov[n].iov_base = (void *)(uintptr_t)body;
-        iov[n++].iov_len = len;
-    }
-    if (chunked && !no_body) {
-        static const char end_chunks[] = "\r\n0\r\n\r\n";
-        iov[n].iov_base = (void *)(uintptr_t)(len ? end_chunks : end_chunks + 2);
-        iov[n++].iov_len = len ? 7 : 5;
-    }
-    rc = tulip__http_write_all(c->fd, iov, n);
-    if (rc < 0)
-        res->close = true;
-    return rc;
-}
-
-int tulip_http_respond(tulip_http_responder *res, int status, const char *content_type, const void *body, size_t len)
-{
-    if (!content_type)
-        return tulip_http_respond_ex(res, status, NULL, 0, body, len, 0);
-    tulip_http_header h = {"Content-Type", 12, content_type, strlen(content_type)};
-    return tulip_http_respond_ex(res, status, &h, 1, body, len, 0);
-}
-
-/* ---- reading ----------------------------------------------------------- */
-
-static ssize_t fill(sconn *c, size_t want)
-{
-    if (tulip__hbuf_reserve(&c->in, want))
+    if (tulip__hbuf_reserve(&c->in, FILL))
         return -ENOMEM;
+    tulip__http_account(c);
     ssize_t n = tulip_read(c->fd, c->in.p + c->in.len, c->in.cap - 1 - c->in.len);
     if (n > 0)
         c->in.len += (size_t)n;
@@ -343,88 +251,30 @@ static ssize_t fill(sconn *c, size_t want)
  * timeout, cancellation). */
 #define CLOSE_QUIETLY (-ECONNABORTED)
 
-/* The request's slices point into c->in, which may move while the body
- * is read: keep offsets across the reads. */
-static void to_offsets(sconn *c, tulip_http_request *rq, size_t *offs)
-{
-    offs[0] = (size_t)(rq->method - c->in.p);
-    offs[1] = (size_t)(rq->target - c->in.p);
-    for (size_t i = 0; i < rq->num_headers; i++) {
-        offs[2 + 2 * i] = (size_t)(rq->headers[i].name - c->in.p);
-        offs[3 + 2 * i] = (size_t)(rq->headers[i].value - c->in.p);
-    }
-}
-
-static void from_offsets(sconn *c, tulip_http_request *rq, const size_t *offs)
-{
-    rq->method = c->in.p + offs[0];
-    rq->target = c->in.p + offs[1];
-    for (size_t i = 0; i < rq->num_headers; i++) {
-        rq->headers[i].name = c->in.p + offs[2 + 2 * i];
-        rq->headers[i].value = c->in.p + offs[3 + 2 * i];
-    }
-}
-
-static int status_for(int err)
+static int status_for(const sconn *c, int err)
 {
     switch (err) {
     case -EBADMSG: return 400;
     case -EMSGSIZE:
-    case -E2BIG: return 431;
+    case -E2BIG:
+        /* No line end in sight: the request line alone is too long. */
+        return memchr(c->in.p, '\n', c->in.len) ? 431 : 414;
     case -EPROTONOSUPPORT: return 505;
     case -EFBIG: return 413;
     default: return 0;
     }
 }
 
-static int read_body(sconn *c, tulip_http_request *rq, size_t body_off, size_t *body_len, size_t *next)
+static int parse(sconn *c, tulip_http_request *rq)
 {
-    tulip_http_server *srv = c->srv;
-    if (rq->body == TULIP_HTTP_BODY_LENGTH) {
-        if ((uint64_t)rq->content_length > srv->o.max_body)
-            return 413;
-        size_t need = body_off + (size_t)rq->content_length;
-        while (c->in.len < need) {
-            ssize_t n = fill(c, need - c->in.len);
-            if (n <= 0)
-                return n < 0 ? (int)n : CLOSE_QUIETLY;
-        }
-        *body_len = (size_t)rq->content_length;
-        *next = need;
-        return 0;
-    }
-    if (rq->body != TULIP_HTTP_BODY_CHUNKED) {
-        *body_len = 0;
-        *next = body_off;
-        return 0;
-    }
-    tulip_http_chunked d;
-    tulip_http_chunked_init(&d, srv->o.max_body);
-    size_t decoded = 0;
-    for (;;) {
-        size_t at = body_off + decoded, n = c->in.len - at;
-        if (n) {
-            ssize_t left = tulip_http_chunked_decode(&d, c->in.p + at, &n);
-            if (left >= 0) {
-                decoded += n;
-                *body_len = decoded;
-                *next = body_off + decoded;
-                c->in.len = *next + (size_t)left;
-                return 0;
-            }
-            if (left != -EAGAIN)
-                return left == -EFBIG ? 413 : 400;
-            decoded += n;
-            c->in.len = body_off + decoded;
-        }
-        ssize_t r = fill(c, 4096);
-        if (r <= 0)
-            return r < 0 ? (int)r : CLOSE_QUIETLY;
-    }
+    tulip_http_parser p;
+    tulip_http_parser_init(&p, c->hdrs, c->srv->o.max_headers, c->srv->o.max_head, 0);
+    return tulip_http_parse_request(&p, c->in.p ? c->in.p : "", c->in.len, rq);
 }
 
-/* Reads the next request into c->in at c->off and fills the view. */
-static int read_request(sconn *c, tulip_http_request *rq, tulip_http_request_view *v, size_t *next)
+/* Read the next request's head into c->in at c->off; *head_len is its
+ * length. */
+static int read_head(sconn *c, tulip_http_request *rq, size_t *head_len)
 {
     tulip_http_server *srv = c->srv;
     if (c->off == c->in.len) {
@@ -434,63 +284,99 @@ static int read_request(sconn *c, tulip_http_request *rq, tulip_http_request_vie
         c->in.len -= c->off;
         c->off = 0;
     }
-    tulip_http_parser p;
-    tulip_http_parser_init(&p, c->hdrs, srv->o.max_headers, srv->o.max_head, 0);
+    /* The request's clock starts at its first byte, which may have come
+     * with the previous request: set it on every path. */
+    if (c->in.len)
+        c->deadline = tulip_now() + srv->o.request_timeout;
     tulip_scope sc;
     bool scoped = false;
     int rc;
     for (;;) {
-        rc = tulip_http_parse_request(&p, c->in.p, c->in.len, rq);
-        if (rc >= 0)
+        rc = parse(c, rq);
+        if (rc >= 0) {
+            *head_len = (size_t)rc;
+            rc = 0;
             break;
+        }
         if (rc != -EAGAIN) {
-            rc = status_for(rc);
+            rc = status_for(c, rc);
             goto out;
         }
-        if (!scoped) {
-            /* Idle keep-alive connections get idle_timeout to start a
-             * request; once bytes arrived, the request must complete within
-             * request_timeout (a trickling client cannot hold a task). */
-            tulip_scope_enter(&sc, tulip_now() + (c->in.len ? srv->o.request_timeout : srv->o.idle_timeout));
-            scoped = true;
-        }
         bool had = c->in.len > 0;
-        ssize_t n = fill(c, 4096);
+        if (!scoped) {
+            /* Waiting for a first byte: header_timeout on a new
+             * connection, idle_timeout between requests; and the
+             * connection may be closed to make room. */
+            int64_t wait = c->requests ? srv->o.idle_timeout : srv->o.header_timeout;
+            tulip_scope_enter(&sc, had ? c->deadline : tulip_now() + wait);
+            scoped = true;
+            if (!had)
+                idle_enter(c);
+        }
+        ssize_t n = fill(c);
+        if (!had) {
+            idle_leave(c);
+            c->deadline = tulip_now() + srv->o.request_timeout;
+            if (n > 0)
+                tulip_scope_set_deadline(&sc, c->deadline);
+        }
         if (n <= 0) {
             rc = n < 0 ? (int)n : CLOSE_QUIETLY;
             goto out;
         }
-        if (!had)
-            tulip_scope_set_deadline(&sc, tulip_now() + srv->o.request_timeout);
     }
+out:
+    idle_leave(c);
+    if (scoped && tulip_scope_exit(&sc) == -ETIMEDOUT && rc <= 0) {
+        c->timed_out = true;
+        rc = -ETIMEDOUT;
+    }
+    return rc;
+}
+
+/* Reads the next request (its head; the body too with opts.whole_body,
+ * else as the handler asks) and fills the view. */
+static int read_request(sconn *c, tulip_http_request *rq, tulip_http_request_view *v)
+{
+    tulip_http_server *srv = c->srv;
+    size_t head_len = 0;
+    int rc = read_head(c, rq, &head_len);
+    if (rc != 0)
+        return rc;
     srv->st.requests++;
-    size_t head_len = (size_t)rc;
-    size_t body_len = 0;
-    rc = 0;
-    if (rq->body == TULIP_HTTP_BODY_NONE) {
-        *next = head_len;
-    } else {
+    c->requests++;
+    c->body_kind = (unsigned char)rq->body;
+    c->body_done = rq->body != TULIP_HTTP_BODY_LENGTH && rq->body != TULIP_HTTP_BODY_CHUNKED;
+    c->body_err = 0;
+    c->body_left = 0;
+    c->body_base = c->body_at = head_len;
+    c->body_avail = 0;
+    c->expect_continue = false;
+    c->body.len = 0;
+    if (rq->body == TULIP_HTTP_BODY_LENGTH) {
+        /* Too large is refused before anything else, 100 Continue
+         * included. */
+        if ((uint64_t)rq->content_length > srv->o.max_body)
+            return 413;
+        c->body_left = (uint64_t)rq->content_length;
+        c->body_done = c->body_left == 0;
+    } else if (rq->body == TULIP_HTTP_BODY_CHUNKED) {
+        tulip_http_chunked_init(&c->dec, srv->o.max_body);
+        /* Room for one read after the head, made now, so reading the body
+         * never moves the head the handler is looking at (the slices are
+         * cut again if the buffer moved). */
+        if (c->in.cap - 1 - c->in.len < FILL) {
+            if (tulip__hbuf_reserve(&c->in, FILL))
+                return -ENOMEM;
+            tulip__http_account(c);
+            if (parse(c, rq) != (int)head_len)
+                return 400;
+        }
+    }
+    if (!c->body_done && rq->minor_version >= 1 && c->in.len == head_len) {
         ssize_t ex = tulip_http_header_find(rq->headers, rq->num_headers, "expect", 0);
-        if (ex >= 0 && rq->minor_version >= 1 && c->in.len == head_len && rq->content_length != 0 &&
-            rq->headers[ex].value_len == 12 && strncasecmp(rq->headers[ex].value, "100-continue", 12) == 0) {
-            static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-            if ((rc = (int)tulip_write_all(c->fd, cont, sizeof cont - 1, NULL)) < 0)
-                goto out;
-            rc = 0;
-        }
-        size_t stack_offs[66];
-        size_t *offs = rq->num_headers <= 32 ? stack_offs : tulip__malloc((2 + 2 * rq->num_headers) * sizeof *offs);
-        if (!offs) {
-            rc = -ENOMEM;
-            goto out;
-        }
-        to_offsets(c, rq, offs);
-        rc = read_body(c, rq, head_len, &body_len, next);
-        from_offsets(c, rq, offs);
-        if (offs != stack_offs)
-            free(offs);
-        if (rc != 0)
-            goto out;
+        c->expect_continue = ex >= 0 && rq->headers[ex].value_len == 12 &&
+                             strncasecmp(rq->headers[ex].value, "100-continue", 12) == 0;
     }
     memset(v, 0, sizeof *v);
     v->method = rq->method;
@@ -503,17 +389,24 @@ static int read_request(sconn *c, tulip_http_request *rq, tulip_http_request_vie
     v->minor_version = rq->minor_version;
     v->headers = rq->headers;
     v->num_headers = rq->num_headers;
-    v->body = c->in.p + head_len;
-    v->body_len = body_len;
     v->keep_alive = rq->keep_alive;
     v->head = rq->method_len == 4 && memcmp(rq->method, "HEAD", 4) == 0;
-out:
-    if (scoped) {
-        int src = tulip_scope_exit(&sc);
-        if (rc < 0 && src == -ETIMEDOUT)
-            rc = -ETIMEDOUT;
+    v->content_length = rq->body == TULIP_HTTP_BODY_LENGTH ? rq->content_length
+                        : rq->body == TULIP_HTTP_BODY_CHUNKED ? -1 : 0;
+    if (srv->o.whole_body) {
+        rc = tulip__http_body_whole(c, false);
+        if (rc == -EFBIG)
+            return 413;
+        if (rc == -EBADMSG)
+            return 400;
+        if (rc == -ETIMEDOUT)
+            c->timed_out = true;
+        if (rc < 0)
+            return rc;
+        v->body = c->body.p ? c->body.p : "";
+        v->body_len = c->body.len;
     }
-    return rc;
+    return 0;
 }
 
 /* After an error answer: stop sending, then read and drop what the client
@@ -534,20 +427,22 @@ static void lingering_close(sconn *c)
     tulip_scope_exit(&sc);
 }
 
-static void answer_error(sconn *c, int status)
+static void conn_free(sconn *c)
 {
-    tulip__hbuf *b = &c->out;
-    b->len = 0;
-    const char *reason = tulip_http_reason(status);
-    if (tulip__hbuf_adds(b, "HTTP/1.1 ") || tulip__hbuf_addu(b, (uint64_t)status) || tulip__hbuf_adds(b, " ") ||
-        tulip__hbuf_adds(b, reason) || tulip__hbuf_adds(b, "\r\nServer: tulip\r\n") ||
-        tulip__hbuf_adds(b, date_line(c->srv)) ||
-        tulip__hbuf_adds(b, "Content-Type: text/plain\r\nConnection: close\r\nContent-Length: ") ||
-        tulip__hbuf_addu(b, strlen(reason) + 1) || tulip__hbuf_adds(b, "\r\n\r\n") || tulip__hbuf_adds(b, reason) ||
-        tulip__hbuf_adds(b, "\n"))
-        return;
-    if (tulip_write_all(c->fd, b->p, b->len, NULL) >= 0)
-        lingering_close(c);
+    tulip_http_server *srv = c->srv;
+    idle_leave(c);
+    if (c->reclaimed)
+        srv->reclaiming--;
+    if (c->timed_out || c->send_timed_out)
+        srv->st.timeouts++;
+    tulip_close(c->fd);
+    tulip__hbuf_free(&c->in);
+    tulip__hbuf_free(&c->out);
+    tulip__hbuf_free(&c->body);
+    tulip__http_account(c);
+    free(c->hdrs);
+    free(c);
+    srv->st.active--;
 }
 
 static int conn_task(void *arg)
@@ -557,10 +452,10 @@ static int conn_task(void *arg)
     for (;;) {
         tulip_http_request rq;
         tulip_http_request_view v;
-        size_t next = 0;
-        int rc = read_request(c, &rq, &v, &next);
+        int rc = read_request(c, &rq, &v);
         if (rc > 0) {
-            answer_error(c, rc);
+            if (tulip__http_answer_error(c, rc) >= 0)
+                lingering_close(c);
             break;
         }
         if (rc < 0)
@@ -569,23 +464,90 @@ static int conn_task(void *arg)
         memset(&res, 0, sizeof res);
         res.c = c;
         res.req = &v;
+        res.close = c->requests >= srv->o.max_requests;
         int hr = srv->handler(srv->arg, &v, &res);
         if (res.streaming)
             tulip__http_stream_finish(&res);
+        if (!res.done && c->body_err) {
+            /* The body was bad or too large and the handler left the
+             * answer to us; a client that vanished gets none. */
+            int st = c->body_err == -EBADMSG ? 400 : c->body_err == -EFBIG ? 413 : 0;
+            if (st && tulip__http_answer_error(c, st) >= 0)
+                lingering_close(c);
+            break;
+        }
         if (!res.done)
             tulip_http_respond(&res, 500, "text/plain", "Internal Server Error\n", 22);
-        if (hr < 0 || !res.done || res.close)
+        if (hr < 0 || !res.done || res.close || !tulip__http_body_skip(c))
             break;
-        c->off = next;
+        c->off = c->body_at;
+        shrink(c);
     }
-    tulip_close(c->fd);
-    tulip__hbuf_free(&c->in);
-    tulip__hbuf_free(&c->out);
-    free(c->hdrs);
-    free(c);
-    srv->st.active--;
-    tulip_sem_release(&srv->slots);
+    if (c->body_err == -ETIMEDOUT)
+        c->timed_out = true;
+    conn_free(c);
     return 0; /* a connection's end is never the group's failure */
+}
+
+/* ---- accepting ---------------------------------------------------------- */
+
+/* Past max_connections with no idle connection to close: say so and
+ * close, without spending a task (the request is not read, so the close
+ * may turn into a reset: the client learns either way). */
+static void reject(tulip_http_server *srv, int fd)
+{
+    static const char msg[] = "HTTP/1.1 503 Service Unavailable\r\nServer: tulip\r\nConnection: close\r\n"
+                              "Content-Type: text/plain\r\nContent-Length: 20\r\n\r\nService Unavailable\n";
+    (void)!send(fd, msg, sizeof msg - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+    tulip_close(fd);
+    srv->st.rejected++;
+}
+
+/* accept failed for want of an fd: close an idle connection, or (none)
+ * take the pending one with the fd kept in reserve and reset it, so the
+ * client is told instead of left waiting in the backlog. Returns < 0 to
+ * stop serving. */
+static int out_of_fds(tulip_http_server *srv, int *spare)
+{
+    if (srv->reclaiming)
+        return tulip_sleep(TULIP_MS(1)); /* let those close first */
+    if (reclaim_one(srv))
+        return tulip_yield();
+    if (*spare < 0)
+        return tulip_sleep(TULIP_MS(10));
+    close(*spare);
+    *spare = -1;
+    int fd = tulip_accept(srv->lfd, NULL, NULL);
+    if (fd >= 0) {
+        struct linger lg = {1, 0};
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+        tulip_close(fd);
+        srv->st.rejected++;
+    }
+    *spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    return fd == -ECANCELED || fd == -ETIMEDOUT ? fd : 0;
+}
+
+static int spawn_conn(tulip_http_server *srv, tulip_group *g, int fd)
+{
+    sconn *c = tulip__calloc(1, sizeof *c);
+    if (c) {
+        c->srv = srv;
+        c->fd = fd;
+        c->send_timeout = srv->o.send_timeout;
+        c->hdrs = tulip__calloc(srv->o.max_headers, sizeof *c->hdrs);
+    }
+    if (!c || !c->hdrs || tulip_group_spawn(g, conn_task, c) < 0) {
+        if (c)
+            free(c->hdrs);
+        free(c);
+        tulip_close(fd);
+        return -ENOMEM;
+    }
+    srv->st.connections++;
+    if (++srv->st.active > srv->st.peak_active)
+        srv->st.peak_active = srv->st.active;
+    return 0;
 }
 
 int tulip_http_server_serve(tulip_http_server *srv)
@@ -604,34 +566,36 @@ int tulip_http_server_serve(tulip_http_server *srv)
     srv->serving = true;
     tulip_scope_enter(&srv->scope, TULIP_FOREVER);
     srv->scope_open = true;
+    int spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
     int rc = 0;
     while (!srv->stop) {
-        if ((rc = tulip_sem_acquire(&srv->slots)) < 0)
-            break;
         int fd = tulip_accept(srv->lfd, NULL, NULL);
+        if (fd == -EMFILE || fd == -ENFILE) {
+            if ((rc = out_of_fds(srv, &spare)) < 0)
+                break;
+            continue;
+        }
+        if (fd == -ECONNABORTED || fd == -EPROTO || fd == -EPERM || fd == -EINTR)
+            continue; /* that client is gone or refused: the next one */
+        if (fd == -ENOBUFS || fd == -ENOMEM) {
+            if ((rc = tulip_sleep(TULIP_MS(10))) < 0)
+                break;
+            continue;
+        }
         if (fd < 0) {
-            tulip_sem_release(&srv->slots);
             rc = fd;
             break;
         }
-        sconn *c = tulip__calloc(1, sizeof *c);
-        if (c) {
-            c->srv = srv;
-            c->fd = fd;
-            c->hdrs = tulip__calloc(srv->o.max_headers, sizeof *c->hdrs);
-        }
-        if (!c || !c->hdrs || tulip_group_spawn(g, conn_task, c) < 0) {
-            if (c)
-                free(c->hdrs);
-            free(c);
-            tulip_close(fd);
-            tulip_sem_release(&srv->slots);
+        /* Full: make room by closing the oldest idle connection, or
+         * refuse this one. */
+        if (srv->st.active - srv->reclaiming >= srv->o.max_connections && !reclaim_one(srv)) {
+            reject(srv, fd);
             continue;
         }
-        srv->st.connections++;
-        if (++srv->st.active > srv->st.peak_active)
-            srv->st.peak_active = srv->st.active;
+        (void)spawn_conn(srv, g, fd);
     }
+    if (spare >= 0)
+        close(spare);
     srv->scope_open = false;
     tulip_scope_exit(&srv->scope);
     if (srv->stop && (rc == -ECANCELED || rc == 0))

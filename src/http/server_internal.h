@@ -1,6 +1,7 @@
-/* What the server's connection loop (server.c) and the streaming response
- * writer (server_stream.c) share: the connection, the responder and the
- * head writer. */
+/* What the server's connection loop (server.c, which reads requests) and
+ * the response writer (response.c, which turns answers into bytes) share:
+ * the connection, the responder and the head writer. server.c calls into
+ * response.c, never the other way round. */
 #ifndef TULIP_HTTP_SERVER_INTERNAL_H
 #define TULIP_HTTP_SERVER_INTERNAL_H
 
@@ -14,10 +15,34 @@
 typedef struct tulip__sconn {
     tulip_http_server *srv;
     int fd;
+    int64_t send_timeout;           /* progress-based, per write (response.c) */
+    uint64_t sent;                  /* bytes the socket took */
+    bool send_timed_out;
     tulip__hbuf in;                 /* [off, in.len) unread */
     size_t off;
     tulip__hbuf out;                /* response head */
     tulip_http_header *hdrs;
+    size_t accounted;               /* in.cap + out.cap as last told to the stats */
+    /* The server's list of connections waiting for a request's first
+     * byte, oldest first: the ones closed to make room. */
+    struct tulip__sconn *idle_prev, *idle_next;
+    bool idle;
+    bool reclaimed;
+    bool timed_out;                 /* a header, idle or request timeout ended it */
+    unsigned requests;
+    /* The current request's body, read as the handler asks (server.c). */
+    int64_t deadline;               /* request_timeout after its first byte */
+    unsigned char body_kind;        /* TULIP_HTTP_BODY_* */
+    bool body_done;                 /* every body byte read */
+    bool expect_continue;           /* 100 Continue owed before the first read */
+    int body_err;                   /* a read failed: close after the answer */
+    uint64_t body_left;             /* BODY_LENGTH: bytes still to read */
+    size_t body_base;               /* where the body begins in `in` (the head's end) */
+    size_t body_at;                 /* the next body byte in `in`; once the body is */
+                                    /* read, where the next request begins */
+    size_t body_avail;              /* chunked: decoded bytes at body_at not handed out */
+    tulip_http_chunked dec;
+    tulip__hbuf body;               /* a body read whole (tulip_http_request_body) */
 } tulip__sconn;
 
 /* How a response body is delimited on the wire. */
@@ -48,9 +73,10 @@ int tulip__http_check_headers(const tulip_http_header *headers, size_t n_headers
 int tulip__http_build_head(tulip_http_responder *res, int status, const tulip_http_header *headers,
                            size_t n_headers, int frame, uint64_t len, bool close);
 
-/* Write every byte of iov[0..n) (iov is consumed). On error a prefix
- * may have gone out. Errors: those of tulip_writev. */
-int tulip__http_write_all(int fd, struct iovec *iov, int n);
+/* Write every byte of iov[0..n) (iov is consumed), each wait for the
+ * socket bounded by c->send_timeout. On error a prefix may have gone out.
+ * Errors: those of tulip_writev, -ETIMEDOUT (c->send_timed_out is set). */
+int tulip__http_write_all(tulip__sconn *c, struct iovec *iov, int n);
 
 /* A chunk-size line ("1f40\r\n") for len, written at the end of buf;
  * returns where it starts (it ends at buf + TULIP__CHUNK_LINE). */
@@ -60,5 +86,23 @@ const char *tulip__http_chunk_line(char buf[TULIP__CHUNK_LINE], uint64_t len);
 /* The handler returned: end a stream it left open (see
  * tulip_http_respond_start). */
 void tulip__http_stream_finish(tulip_http_responder *res);
+
+/* The server's own short answer to a request it refuses (status >= 400),
+ * announcing Connection: close. Errors: -ENOMEM, write errors. */
+int tulip__http_answer_error(tulip__sconn *c, int status);
+
+/* Tell the server's stats how much c's buffers hold now. */
+void tulip__http_account(tulip__sconn *c);
+
+/* Request bodies (server_body.c). answered: the response has started, so
+ * no 100 Continue is sent any more. */
+/* Up to cap body bytes into buf; 0 at the end. Errors: see
+ * tulip_http_request_read; after one, c->body_err is set. */
+ssize_t tulip__http_body_read(tulip__sconn *c, char *buf, size_t cap, bool answered);
+/* The rest of the body appended to c->body. */
+int tulip__http_body_whole(tulip__sconn *c, bool answered);
+/* Read and drop what the handler left of the body: true when the
+ * connection may serve another request. */
+bool tulip__http_body_skip(tulip__sconn *c);
 
 #endif

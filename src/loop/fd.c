@@ -11,6 +11,7 @@
 #include "tulip/io.h"
 #include "../backend/backend.h"
 #include "../common/fault.h"
+#include "fd_query.h"
 
 struct tulip_watch {
     struct tulip__fdwait wait;
@@ -222,4 +223,11 @@ void tulip_watch_free(tulip_watch *w)
     }
     l->fds_watched--;
     free(w);
+}
+
+int tulip__fd_quiet(int fd)
+{
+    tulip_loop *l = tulip_loop_current();
+    const struct tulip__fd *f = l ? tulip__fd_peek(l, fd) : NULL;
+    return f && f->registered && f->mode == TULIP__FD_TASK && !(f->ready_bits & TULIP_READABLE) && !f->hup;
 }

@@ -321,6 +321,15 @@ int tulip__budget_charge(void)
 
 /* ---- public task API -------------------------------------------------- */
 
+int tulip_checkpoint(void)
+{
+    tulip_task *t = tulip__current();
+    if (!t)
+        return -EPERM;
+    int st = tulip__checkpoint_status(t);
+    return st ? st : tulip__budget_charge();
+}
+
 static void join_cancel(void *ctx)
 {
     ((tulip_task *)ctx)->joiner = NULL;

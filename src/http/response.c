@@ -1,0 +1,381 @@
+/* Writing responses: whole ones (tulip_http_respond, one writev for head
+ * and body) and streamed ones (tulip_http_respond_start/write/end: the
+ * head goes out at start, then every write goes straight to the socket,
+ * as one chunk when chunked, so the body is never held by the server and
+ * a slow client parks the handler instead of growing a buffer). The
+ * connection loop that calls the handler is in server.c; this file only
+ * turns answers into bytes on the wire. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <limits.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/uio.h>
+#include <time.h>
+
+#include "server_internal.h"
+#include "tulip/io.h"
+#include "tulip/net.h"
+#include "tulip/task.h"
+
+const char *tulip_http_reason(int status)
+{
+    switch (status) {
+    case 100: return "Continue";
+    case 101: return "Switching Protocols";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 206: return "Partial Content";
+    case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 303: return "See Other";
+    case 304: return "Not Modified";
+    case 307: return "Temporary Redirect";
+    case 308: return "Permanent Redirect";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 410: return "Gone";
+    case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
+    case 415: return "Unsupported Media Type";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    case 505: return "HTTP Version Not Supported";
+    default: return "";
+    }
+}
+
+/* ---- writing ----------------------------------------------------------- */
+
+/* "Date: ...\r\n", formatted once a second per thread (each loop thread
+ * has its own, so no lock). */
+static _Thread_local time_t date_at;
+static _Thread_local char date[64];
+
+static const char *date_line(void)
+{
+    time_t now = time(NULL);
+    if (now != date_at || !date[0]) {
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        strftime(date, sizeof date, "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
+        date_at = now;
+    }
+    return date;
+}
+
+int tulip__http_write_all(tulip__sconn *c, struct iovec *iov, int n)
+{
+    /* The send timeout is progress-based: each writev that parks may wait
+     * send_timeout for the socket to take a byte, so a client that never
+     * reads is cut off, while a slow but steady one is not. */
+    tulip_scope sc;
+    bool scoped = false;
+    int rc = 0;
+    while (n > 0) {
+        if (scoped)
+            tulip_scope_set_deadline(&sc, tulip_now() + c->send_timeout);
+        else if (c->send_timeout > 0) {
+            tulip_scope_enter(&sc, tulip_now() + c->send_timeout);
+            scoped = true;
+        }
+        ssize_t w = tulip_writev(c->fd, iov, n);
+        if (w < 0) {
+            rc = (int)w;
+            break;
+        }
+        c->sent += (uint64_t)w;
+        size_t left = (size_t)w;
+        while (n > 0 && left >= iov->iov_len) {
+            left -= iov->iov_len;
+            iov++;
+            n--;
+        }
+        if (n > 0) {
+            iov->iov_base = (char *)iov->iov_base + left;
+            iov->iov_len -= left;
+        }
+    }
+    if (scoped && tulip_scope_exit(&sc) == -ETIMEDOUT && rc < 0) {
+        c->send_timed_out = true;
+        rc = -ETIMEDOUT;
+    }
+    return rc;
+}
+
+static bool hdr_is(const tulip_http_header *h, const char *name)
+{
+    return h->name_len == strlen(name) && strncasecmp(h->name, name, h->name_len) == 0;
+}
+
+static bool bad_field(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] == '\r' || s[i] == '\n' || s[i] == '\0')
+            return true;
+    return false;
+}
+
+int tulip__http_check_headers(const tulip_http_header *headers, size_t n_headers)
+{
+    if (n_headers && !headers)
+        return -EINVAL;
+    for (size_t i = 0; i < n_headers; i++)
+        if (!headers[i].name || !headers[i].name_len || (!headers[i].value && headers[i].value_len) ||
+            bad_field(headers[i].name, headers[i].name_len) || bad_field(headers[i].value, headers[i].value_len) ||
+            hdr_is(&headers[i], "content-length") || hdr_is(&headers[i], "transfer-encoding") ||
+            hdr_is(&headers[i], "connection"))
+            return -EINVAL;
+    return 0;
+}
+
+int tulip__http_build_head(tulip_http_responder *res, int status, const tulip_http_header *headers, size_t n_headers,
+                           int frame, uint64_t len, bool close)
+{
+    tulip__hbuf *b = &res->c->out;
+    b->len = 0;
+    int rc = 0;
+#define ADD(p, n) do { if (rc == 0) rc = tulip__hbuf_add(b, p, n); } while (0)
+#define ADDS(s) do { if (rc == 0) rc = tulip__hbuf_adds(b, s); } while (0)
+    ADDS("HTTP/1.1 ");
+    if (rc == 0)
+        rc = tulip__hbuf_addu(b, (uint64_t)status);
+    ADDS(" ");
+    ADDS(tulip_http_reason(status));
+    ADDS("\r\nServer: tulip\r\n");
+    ADDS(date_line());
+    for (size_t i = 0; i < n_headers; i++) {
+        ADD(headers[i].name, headers[i].name_len);
+        ADDS(": ");
+        ADD(headers[i].value, headers[i].value_len);
+        ADDS("\r\n");
+    }
+    if (status != 204 && status != 304) {
+        if (frame == TULIP__FRAME_CHUNKED) {
+            ADDS("Transfer-Encoding: chunked\r\n");
+        } else if (frame == TULIP__FRAME_LENGTH) {
+            ADDS("Content-Length: ");
+            if (rc == 0)
+                rc = tulip__hbuf_addu(b, len);
+            ADDS("\r\n");
+        }
+    }
+    if (close)
+        ADDS("Connection: close\r\n");
+    else if (res->req->minor_version == 0)
+        ADDS("Connection: keep-alive\r\n");
+    ADDS("\r\n");
+#undef ADD
+#undef ADDS
+    return rc;
+}
+
+int tulip_http_respond_ex(tulip_http_responder *res, int status, const tulip_http_header *headers, size_t n_headers,
+                          const void *body, size_t len, unsigned flags)
+{
+    if (!res || status < 200 || status > 599 || (!body && len) ||
+        (flags & ~(TULIP_HTTP_CHUNKED | TULIP_HTTP_CLOSE | TULIP_HTTP_NO_LENGTH)) ||
+        ((flags & TULIP_HTTP_NO_LENGTH) && !(flags & TULIP_HTTP_CLOSE)) ||
+        tulip__http_check_headers(headers, n_headers) < 0)
+        return -EINVAL;
+    if (res->done)
+        return -EALREADY;
+    tulip__sconn *c = res->c;
+    const tulip_http_request_view *rq = res->req;
+    bool close = res->close || (flags & TULIP_HTTP_CLOSE) || !rq->keep_alive;
+    bool chunked = (flags & TULIP_HTTP_CHUNKED) && rq->minor_version >= 1;
+    bool no_body = rq->head || status == 204 || status == 304;
+    if ((flags & TULIP_HTTP_CHUNKED) && !chunked)
+        close = true; /* HTTP/1.0 cannot read chunks: delimit by close */
+    int frame = chunked ? TULIP__FRAME_CHUNKED
+                : (flags & (TULIP_HTTP_NO_LENGTH | TULIP_HTTP_CHUNKED)) ? TULIP__FRAME_CLOSE
+                : TULIP__FRAME_LENGTH;
+    int rc = tulip__http_build_head(res, status, headers, n_headers, frame, len, close);
+    tulip__hbuf *b = &c->out;
+    if (rc == 0 && chunked && !no_body && len) {
+        char tmp[TULIP__CHUNK_LINE];
+        const char *line = tulip__http_chunk_line(tmp, len);
+        rc = tulip__hbuf_add(b, line, (size_t)(tmp + sizeof tmp - line));
+    }
+    if (rc < 0)
+        return rc;
+    res->done = true;
+    res->close = close;
+    struct iovec iov[3];
+    int n = 0;
+    iov[n].iov_base = b->p;
+    iov[n++].iov_len = b->len;
+    if (!no_body && len) {
+        iov[n].iov_base = (void *)(uintptr_t)body;
+        iov[n++].iov_len = len;
+    }
+    if (chunked && !no_body) {
+        static const char end_chunks[] = "\r\n0\r\n\r\n";
+        iov[n].iov_base = (void *)(uintptr_t)(len ? end_chunks : end_chunks + 2);
+        iov[n++].iov_len = len ? 7 : 5;
+    }
+    rc = tulip__http_write_all(c, iov, n);
+    if (rc < 0)
+        res->close = true;
+    return rc;
+}
+
+int tulip_http_respond(tulip_http_responder *res, int status, const char *content_type, const void *body, size_t len)
+{
+    if (!content_type)
+        return tulip_http_respond_ex(res, status, NULL, 0, body, len, 0);
+    tulip_http_header h = {"Content-Type", 12, content_type, strlen(content_type)};
+    return tulip_http_respond_ex(res, status, &h, 1, body, len, 0);
+}
+
+const char *tulip__http_chunk_line(char buf[TULIP__CHUNK_LINE], uint64_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    char *p = buf + TULIP__CHUNK_LINE;
+    *--p = '\n';
+    *--p = '\r';
+    do {
+        *--p = hex[len & 15];
+        len >>= 4;
+    } while (len);
+    return p;
+}
+
+/* Part of the body may be on the wire: the client can no longer find
+ * where it ends, so nothing more is sent and the connection is closed. */
+static int broken(tulip_http_responder *res, int err)
+{
+    res->err = err;
+    res->close = true;
+    return err;
+}
+
+int tulip_http_respond_start(tulip_http_responder *res, int status, const tulip_http_header *headers,
+                             size_t n_headers, int64_t content_length, unsigned flags)
+{
+    if (!res || status < 200 || status > 599 || (flags & ~TULIP_HTTP_CLOSE) ||
+        tulip__http_check_headers(headers, n_headers) < 0)
+        return -EINVAL;
+    if (res->done)
+        return -EALREADY;
+    const tulip_http_request_view *rq = res->req;
+    bool close = res->close || (flags & TULIP_HTTP_CLOSE) || !rq->keep_alive;
+    int frame = TULIP__FRAME_LENGTH;
+    if (content_length < 0) {
+        /* HTTP/1.0 cannot read chunks: the close ends the body. */
+        frame = rq->minor_version >= 1 ? TULIP__FRAME_CHUNKED : TULIP__FRAME_CLOSE;
+        close = close || frame == TULIP__FRAME_CLOSE;
+    }
+    uint64_t len = content_length < 0 ? 0 : (uint64_t)content_length;
+    int rc = tulip__http_build_head(res, status, headers, n_headers, frame, len, close);
+    if (rc < 0)
+        return rc;
+    res->done = res->streaming = true;
+    res->close = close;
+    res->frame = (unsigned char)frame;
+    res->no_body = rq->head || status == 204 || status == 304;
+    res->left = len;
+    struct iovec iov = {res->c->out.p, res->c->out.len};
+    rc = tulip__http_write_all(res->c, &iov, 1);
+    return rc < 0 ? broken(res, rc) : 0;
+}
+
+/* A dropped write (HEAD) still behaves as a suspension point would, so a
+ * handler generating an endless body for HEAD can be cancelled and does
+ * not starve the loop. */
+static int drop_point(void)
+{
+    return tulip_checkpoint();
+}
+
+ssize_t tulip_http_respond_write(tulip_http_responder *res, const void *buf, size_t len)
+{
+    if (!res || (!buf && len) || len > SSIZE_MAX || !res->streaming)
+        return -EINVAL;
+    if (res->ended)
+        return -EALREADY;
+    if (res->err)
+        return res->err;
+    if (res->frame == TULIP__FRAME_LENGTH) {
+        if (len > res->left)
+            return -EMSGSIZE;
+        res->left -= len;
+    }
+    if (res->no_body) {
+        int rc = drop_point();
+        return rc < 0 ? broken(res, rc) : (ssize_t)len;
+    }
+    if (len == 0)
+        return 0; /* an empty chunk would end the body */
+    char line[TULIP__CHUNK_LINE];
+    struct iovec iov[3];
+    int n = 0;
+    if (res->frame == TULIP__FRAME_CHUNKED) {
+        const char *p = tulip__http_chunk_line(line, len);
+        iov[n].iov_base = (void *)(uintptr_t)p;
+        iov[n++].iov_len = (size_t)(line + sizeof line - p);
+    }
+    iov[n].iov_base = (void *)(uintptr_t)buf;
+    iov[n++].iov_len = len;
+    if (res->frame == TULIP__FRAME_CHUNKED) {
+        iov[n].iov_base = (void *)(uintptr_t)"\r\n";
+        iov[n++].iov_len = 2;
+    }
+    int rc = tulip__http_write_all(res->c, iov, n);
+    return rc < 0 ? broken(res, rc) : (ssize_t)len;
+}
+
+int tulip_http_respond_end(tulip_http_responder *res)
+{
+    if (!res || !res->streaming)
+        return -EINVAL;
+    if (res->ended)
+        return -EALREADY;
+    res->ended = true;
+    if (res->err)
+        return res->err;
+    if (res->frame == TULIP__FRAME_LENGTH && res->left)
+        return broken(res, -ENODATA);
+    if (res->frame == TULIP__FRAME_CHUNKED && !res->no_body) {
+        struct iovec iov = {(void *)(uintptr_t)"0\r\n\r\n", 5};
+        int rc = tulip__http_write_all(res->c, &iov, 1);
+        if (rc < 0)
+            return broken(res, rc);
+    }
+    return 0;
+}
+
+void tulip__http_stream_finish(tulip_http_responder *res)
+{
+    if (!res->ended)
+        tulip_http_respond_end(res);
+}
+
+/* The server's own answers to requests it refuses (400, 413, 414, 431,
+ * 505, 503...): a short text body, then the connection is closed. */
+int tulip__http_answer_error(tulip__sconn *c, int status)
+{
+    tulip__hbuf *b = &c->out;
+    b->len = 0;
+    const char *reason = tulip_http_reason(status);
+    if (tulip__hbuf_adds(b, "HTTP/1.1 ") || tulip__hbuf_addu(b, (uint64_t)status) || tulip__hbuf_adds(b, " ") ||
+        tulip__hbuf_adds(b, reason) || tulip__hbuf_adds(b, "\r\nServer: tulip\r\n") ||
+        tulip__hbuf_adds(b, date_line()) ||
+        tulip__hbuf_adds(b, "Content-Type: text/plain\r\nConnection: close\r\nContent-Length: ") ||
+        tulip__hbuf_addu(b, strlen(reason) + 1) || tulip__hbuf_adds(b, "\r\n\r\n") || tulip__hbuf_adds(b, reason) ||
+        tulip__hbuf_adds(b, "\n"))
+        return -ENOMEM;
+    struct iovec iov = {b->p, b->len};
+    return tulip__http_write_all(c, &iov, 1);
+}
