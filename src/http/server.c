@@ -162,6 +162,8 @@ void tulip__http_account(sconn *c)
 static void idle_enter(sconn *c)
 {
     tulip_http_server *srv = c->srv;
+    if (c->idle)
+        return;
     c->idle = true;
     c->idle_next = NULL;
     c->idle_prev = srv->idle_tail;
@@ -435,6 +437,12 @@ static void conn_free(sconn *c)
         srv->reclaiming--;
     if (c->timed_out || c->send_timed_out)
         srv->st.timeouts++;
+    if (c->send_timed_out) {
+        /* The client stopped reading: a FIN would wait behind the unsent
+         * bytes forever, holding kernel memory. Reset instead. */
+        struct linger lg = {1, 0};
+        setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    }
     tulip_close(c->fd);
     tulip__hbuf_free(&c->in);
     tulip__hbuf_free(&c->out);
@@ -544,6 +552,9 @@ static int spawn_conn(tulip_http_server *srv, tulip_group *g, int fd)
         tulip_close(fd);
         return -ENOMEM;
     }
+    /* Idle from the start: it may be closed to make room before its task
+     * has even run. */
+    idle_enter(c);
     srv->st.connections++;
     if (++srv->st.active > srv->st.peak_active)
         srv->st.peak_active = srv->st.active;
@@ -591,6 +602,14 @@ int tulip_http_server_serve(tulip_http_server *srv)
         if (srv->st.active - srv->reclaiming >= srv->o.max_connections && !reclaim_one(srv)) {
             reject(srv, fd);
             continue;
+        }
+        /* Let the closed ones go before taking more, so that no more than
+         * max_connections (+1) sockets are ever open. */
+        while (srv->reclaiming && !srv->stop && (rc = tulip_yield()) == 0) {
+        }
+        if (rc < 0) {
+            tulip_close(fd);
+            break;
         }
         (void)spawn_conn(srv, g, fd);
     }
