@@ -22,6 +22,7 @@
 
 #include "server_internal.h"
 #include "../common/fault.h"
+#include "../io/net_internal.h"
 #include "tulip/io.h"
 #include "tulip/loop.h"
 #include "tulip/net.h"
@@ -580,7 +581,7 @@ int tulip_http_server_serve(tulip_http_server *srv)
     int spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
     int rc = 0;
     while (!srv->stop) {
-        int fd = tulip_accept(srv->lfd, NULL, NULL);
+        int fd = tulip__accept(srv->lfd, NULL, NULL, 0);
         if (fd == -EMFILE || fd == -ENFILE) {
             if ((rc = out_of_fds(srv, &spare)) < 0)
                 break;

@@ -77,6 +77,11 @@ int tulip_listen(const char *network, const char *address, int backlog)
 
 int tulip_accept(int lfd, struct sockaddr *sa, socklen_t *len)
 {
+    return tulip__accept(lfd, sa, len, 1);
+}
+
+int tulip__accept(int lfd, struct sockaddr *sa, socklen_t *len, int wait_fds)
+{
     struct tulip__fd *f;
     int rc = tulip__io_enter(lfd, &f);
     if (rc < 0)
@@ -106,6 +111,9 @@ int tulip_accept(int lfd, struct sockaddr *sa, socklen_t *len)
             continue;
         case EMFILE:
         case ENFILE:
+            if (!wait_fds)
+                return -errno;
+            /* fall through */
         case ENOBUFS:
         case ENOMEM:
             rc = tulip_sleep(backoff);

@@ -31,4 +31,9 @@ int tulip__unix_addr(const char *address, struct sockaddr_un *sun, socklen_t *le
  * TCP sockets get TCP_NODELAY. Returns the fd or -errno. */
 int tulip__socket(int family, int type, int protocol);
 
+/* tulip_accept, except that with wait_fds == 0 running out of fds
+ * (-EMFILE, -ENFILE) is returned at once instead of waited out, for a
+ * caller that can free one (the HTTP server closes an idle connection). */
+int tulip__accept(int lfd, struct sockaddr *sa, socklen_t *len, int wait_fds);
+
 #endif
