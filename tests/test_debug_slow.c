@@ -31,7 +31,7 @@ static int64_t mono_ns(void)
  * schedules the watchdog; bounded at 30 s. */
 __attribute__((noinline)) static double spin_until_sampled(void)
 {
-    struct tulip__debug *d = tulip_loop_current()->debug_state;
+    struct tulip__debug *d = tulip__debug_of(tulip_loop_current());
     int64_t start = mono_ns();
     double x = 0;
     for (;;) {
@@ -202,7 +202,7 @@ static void test_settings_and_errors(void **state)
     tulip_loop *l = tulip_loop_new(&cfg);
     assert_non_null(l);
     assert_false(tulip_debug_is_enabled(l));
-    assert_null(l->debug_state);
+    assert_null(tulip__debug_of(l));
     assert_int_equal(tulip_debug_set_slow_threshold(l, TULIP_MS(5)), -EOPNOTSUPP);
     tulip_debug_stats st;
     assert_int_equal(tulip_debug_stats_get(l, &st), -EOPNOTSUPP);

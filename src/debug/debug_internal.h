@@ -14,7 +14,16 @@
 #define TULIP__DBG_FRAMES 32
 #define TULIP__DBG_DEFAULT_SLOW_NS ((int64_t)100 * 1000000)
 
-/* Hung on l->debug_state while l->debug is set. The step fields are
+/* Debug mode, attached to a loop by tulip_loop_new (src/runtime/loop_new.c)
+ * when the config or TULIP_DEBUG asks for it: 1 if it does. */
+int tulip__debug_wanted(const tulip_config *cfg);
+/* Start the watchdog and install the step hooks on l. 0 or -errno. */
+int tulip__debug_attach(tulip_loop *l, const tulip_config *cfg);
+/* Print the leak report, stop the watchdog, remove the hooks; before any
+ * task of l is freed. No-op without debug mode. */
+void tulip__debug_detach(tulip_loop *l);
+
+/* Installed as l->observer while debug mode is attached. The step fields are
  * published by step_begin/end on the loop thread and read by the watchdog
  * thread, hence atomics; the sample is written by the signal handler on
  * the loop thread itself, so plain fields ordered by signal fences do. */
@@ -97,6 +106,9 @@ void tulip__describe_task(const tulip_loop *l, const tulip_task *t, char *buf, s
 void tulip__dump_task(FILE *out, tulip_loop *l, const tulip_task *t, const char *indent);
 
 /* ---- slow steps (slow.c) --------------------------------------------------- */
+/* l's debug state, or NULL when debug mode is off. */
+struct tulip__debug *tulip__debug_of(const tulip_loop *l);
+
 int tulip__slow_start(struct tulip__debug *d);
 void tulip__slow_stop(struct tulip__debug *d);
 /* Print the report of the step that began at start and took took ns. */

@@ -195,7 +195,7 @@ void tulip__dump_task(FILE *out, tulip_loop *l, const tulip_task *t, const char 
         fprintf(out, "%s(not started yet)\n", deeper);
         return;
     }
-    if (t == l->current && t == tulip__tls.task)
+    if (t == tulip__sched(l)->current && t == tulip__tls_task)
         n = unwind_caller(ips, TULIP__DBG_FRAMES);
     else if (t->state != TULIP__TASK_RUNNING)
         n = tulip__unwind_task(t, ips, TULIP__DBG_FRAMES);
@@ -219,11 +219,11 @@ int tulip_dump_loop(tulip_loop *l, FILE *out)
     fprintf(out,
             "tulip: dump of loop %p (%s%s): %zu tasks alive; %llu iterations, %llu switches, "
             "%llu timers pending, %llu fds watched\n",
-            (void *)l, tulip_loop_backend(l), l->debug ? ", debug" : "", l->tasks_alive,
+            (void *)l, tulip_loop_backend(l), tulip_debug_enabled(l) ? ", debug" : "", (size_t)st.tasks_alive,
             (unsigned long long)st.iterations, (unsigned long long)st.switches,
             (unsigned long long)st.timers_pending, (unsigned long long)st.fds_watched);
     /* The list is newest first; print in spawn order. */
-    tulip_task *t = l->all_tasks;
+    tulip_task *t = tulip__sched(l)->all_tasks;
     while (t && t->all_next)
         t = t->all_next;
     for (; t; t = t->all_prev)

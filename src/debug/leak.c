@@ -53,7 +53,7 @@ static const char *dirs(int events)
 void tulip__leak_report(tulip_loop *l, FILE *out)
 {
     size_t tasks = 0, fds = 0;
-    for (tulip_task *t = l->all_tasks; t; t = t->all_next)
+    for (tulip_task *t = tulip__sched(l)->all_tasks; t; t = t->all_next)
         tasks += task_leaked(t);
     for (int i = 0; i < l->nfds; i++)
         fds += l->fds[i] && i != l->wake_fd;
@@ -62,7 +62,7 @@ void tulip__leak_report(tulip_loop *l, FILE *out)
     flockfile(out);
     fprintf(out, "tulip: leak report for loop %p: %zu task%s, %zu fd%s\n", (void *)l, tasks,
             tasks == 1 ? "" : "s", fds, fds == 1 ? "" : "s");
-    tulip_task *t = l->all_tasks;
+    tulip_task *t = tulip__sched(l)->all_tasks;
     while (t && t->all_next)
         t = t->all_next;
     for (; t; t = t->all_prev) {

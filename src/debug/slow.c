@@ -41,7 +41,7 @@ static void on_sample(int signo, siginfo_t *si, void *uc)
 {
     int saved = errno;
     tulip_loop *l = tulip__tls.loop;
-    struct tulip__debug *d = l && l->debug ? l->debug_state : NULL;
+    struct tulip__debug *d = tulip__debug_of(l);
     int ours = si && si->si_code == SI_TKILL && si->si_pid == getpid();
     if (!d || !ours) {
         chain(signo, si, uc);

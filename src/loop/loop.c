@@ -16,14 +16,6 @@
 _Thread_local struct tulip__thread_state tulip__tls __attribute__((tls_model("initial-exec")));
 
 
-#define DEFAULT_STACK_SIZE ((size_t)256 * 1024)
-
-void tulip_config_init(tulip_config *cfg)
-{
-    memset(cfg, 0, sizeof *cfg);
-    cfg->debug = -1;
-}
-
 int64_t tulip_now(void)
 {
     tulip_loop *l = tulip__tls.loop;
@@ -48,43 +40,22 @@ static const struct tulip__backend *pick_backend(const char *name)
     return NULL;
 }
 
-tulip_loop *tulip_loop_new(const tulip_config *cfg)
+int tulip__loop_init(tulip_loop *l, const tulip_config *cfg)
 {
-    tulip_config defaults;
-    if (!cfg) {
-        tulip_config_init(&defaults);
-        cfg = &defaults;
-    }
     const struct tulip__backend *be = pick_backend(cfg->backend);
-    if (!be) {
-        errno = EINVAL;
-        return NULL;
-    }
-    tulip_loop *l = tulip__calloc(1, sizeof *l);
-    if (!l)
-        return NULL;
+    if (!be)
+        return -EINVAL;
     l->backend = be;
     l->backend_fd = -1;
     l->wake_fd = -1;
     l->owner = pthread_self();
     l->virtual_clock = cfg->virtual_clock;
-    l->debug_slow_ns = cfg->slow_step_ns;
-    if (cfg->debug >= 0) {
-        l->debug = cfg->debug;
-    } else {
-        const char *d = getenv("TULIP_DEBUG");
-        l->debug = d && *d && strcmp(d, "0") != 0;
-    }
     l->now = l->virtual_clock ? 0 : tulip__clock_ns();
     l->now_valid = 1;
     l->rng = cfg->seed ? cfg->seed : (uint64_t)tulip__clock_ns() ^ (uint64_t)(uintptr_t)l;
     if (!l->rng)
         l->rng = 0x9E3779B97F4A7C15ull;
-    int rc = tulip__stack_pool_init(&l->stacks, cfg->stack_size ? cfg->stack_size : DEFAULT_STACK_SIZE,
-                                    cfg->stack_cache ? cfg->stack_cache : 256);
-    if (rc < 0)
-        goto fail;
-    rc = be->init(l);
+    int rc = be->init(l);
 #if defined(TULIP_HAVE_URING)
     if (be == &tulip__backend_uring &&
         (rc == -ENOSYS || rc == -EPERM || rc == -EACCES || rc == -EINVAL || rc == -EOPNOTSUPP)) {
@@ -94,33 +65,17 @@ tulip_loop *tulip_loop_new(const tulip_config *cfg)
     }
 #endif
     if (rc < 0)
-        goto fail;
+        return rc;
     rc = tulip__wake_init(l);
-    if (rc < 0)
-        goto fail_backend;
-    rc = tulip__overflow_handler_install();
-    if (rc < 0)
-        goto fail_wake;
-    if (l->debug) {
-        rc = tulip__debug_loop_new(l);
-        if (rc < 0)
-            goto fail_handler;
+    if (rc < 0) {
+        tulip__fds_free(l);
+        be->fini(l);
+        return rc;
     }
-    return l;
-
-fail_handler:
-    tulip__overflow_handler_thread_fini();
-fail_wake:
-    tulip__wake_fini(l);
-fail_backend:
-    tulip__fds_free(l);
-    be->fini(l);
-fail:
-    free(l);
-    errno = -rc;
-    return NULL;
+    return 0;
 }
 
+<<<<<<< HEAD
 int tulip_loop_free(tulip_loop *l)
 {
     if (!l)
@@ -132,6 +87,10 @@ int tulip_loop_free(tulip_loop *l)
     if (l->debug)
         tulip__debug_loop_free(l);
     tulip__tasks_free_all(l);
+=======
+void tulip__loop_fini(tulip_loop *l)
+{
+>>>>>>> 248c62e (loop: the loop knows no tasks and no debugger by name)
     tulip__signals_loop_free(l);
     tulip__wakers_wait(l);
     tulip__posts_discard(l);
@@ -140,11 +99,6 @@ int tulip_loop_free(tulip_loop *l)
     tulip__wake_fini(l);
     tulip__fds_free(l);
     l->backend->fini(l);
-    tulip__stack_pool_fini(&l->stacks);
-    tulip__overflow_handler_thread_fini();
-    tulip__tls.loop = saved == l ? NULL : saved;
-    free(l);
-    return 0;
 }
 
 tulip_loop *tulip_loop_current(void)
@@ -179,7 +133,7 @@ static int take_stop(tulip_loop *l)
 
 static int alive(const tulip_loop *l)
 {
-    return l->ready.n || l->user_timers || l->fds_watched || l->tasks_alive;
+    return l->ready.n || l->user_timers || l->fds_watched || l->holds;
 }
 
 static void update_time(tulip_loop *l)
@@ -218,10 +172,10 @@ static void poll_io(tulip_loop *l, int block)
      * watched but the wake-up fd, and no post is pending. */
     if (timeout == 0 && !l->fds_watched && !atomic_load_explicit(&l->wake_pending, memory_order_relaxed))
         return;
-    if (timeout != 0)
-        tulip__stack_trim(&l->stacks); /* about to sleep: a good time */
+    if (timeout != 0 && l->before_sleep)
+        l->before_sleep(l);
     l->stats.polls++;
-    if (timeout != 0 && l->debug) {
+    if (timeout != 0 && l->timing) {
         int64_t before = tulip__loop_now(l);
         l->backend->wait(l, timeout);
         update_time(l);
@@ -243,7 +197,7 @@ static void run_ready(tulip_loop *l)
      * steps between two polls. */
     size_t budget = l->ready.n, steps = 0;
     l->batch_woken = 0;
-    int64_t start = l->debug ? tulip__loop_now(l) : 0;
+    int64_t start = l->timing ? tulip__loop_now(l) : 0;
     while (budget && l->ready.head && steps < TULIP__POLL_EVERY) {
         budget--;
         steps++;
@@ -252,19 +206,19 @@ static void run_ready(tulip_loop *l)
         if (!l->ready.head)
             l->ready.tail = NULL;
         l->ready.n--;
-        if (__builtin_expect(l->debug, 0))
-            tulip__debug_step_begin(l, r);
+        if (__builtin_expect(l->observer != NULL, 0))
+            l->step_begin(l->observer, r);
         if (r->kind == TULIP__RUN_TASK)
-            tulip__task_resume(l, (tulip_task *)r);
+            tulip__task_resume(l, r);
         else
             tulip__run_callback(l, r);
-        if (__builtin_expect(l->debug, 0))
-            tulip__debug_step_end(l);
+        if (__builtin_expect(l->observer != NULL, 0))
+            l->step_end(l->observer);
         budget += l->batch_woken;
         l->batch_woken = 0;
     }
     /* Busy time costs a clock read per iteration: debug mode only. */
-    if (l->debug && !l->virtual_clock) {
+    if (l->timing && !l->virtual_clock) {
         update_time(l);
         l->stats.busy_ns += tulip__loop_now(l) - start;
     }
@@ -351,7 +305,6 @@ int tulip_loop_stats_get(tulip_loop *l, tulip_loop_stats *out)
     if (!l || !out)
         return -EINVAL;
     *out = l->stats;
-    out->tasks_alive = l->tasks_alive;
     out->timers_pending = l->timers.n;
     out->fds_watched = l->fds_watched;
     return 0;

@@ -8,17 +8,19 @@
 #include <time.h>
 
 #include "tulip/loop.h"
-#include "tulip/task.h"
 #include "timer_heap.h"
-#include "../platform/context.h"
-#include "../platform/stack.h"
+#include "../common/container_of.h"
 
 /* Poll for I/O after this many ready entries even if the ready queue never
  * empties, so a storm of ready tasks cannot starve sockets (Tokio and Go use
  * the same number). */
 #define TULIP__POLL_EVERY 61
 
-/* Something in the ready queue: a callback or a task. */
+/* Something in the ready queue: a callback or a task. The tag is the one
+ * place the loop knows that tasks exist (docs/DESIGN.md, "The seam"): a
+ * TULIP__RUN_TASK entry is handed to tulip__task_resume by a direct call,
+ * which the switch and spawn+join figures want over a call through a
+ * pointer. */
 enum { TULIP__RUN_CALLBACK = 1, TULIP__RUN_TASK = 2 };
 struct tulip__runnable {
     struct tulip__runnable *next;
@@ -136,14 +138,13 @@ struct tulip_loop {
     pthread_t owner;
     int running;
     tulip_loop *prev_tls_loop;     /* restored when run returns */
-    int stop;                      /* set by tulip_loop_stop (any thread) */
-    atomic_int stop_requested;
+    atomic_int stop_requested;     /* set by tulip_loop_stop (any thread) */
 
     int64_t now;                   /* cached; valid while now_valid */
     int now_valid;                 /* cleared at each iteration start */
     uint64_t rng;                  /* xorshift state, see tulip__loop_rand */
     int virtual_clock;
-    int debug;
+    int timing;                    /* measure busy/idle time (debug mode) */
 
     struct tulip__readyq ready;
     size_t batch_woken;            /* tasks woken/spawned during this batch */
@@ -166,32 +167,27 @@ struct tulip_loop {
                                       the loop is not freed under them */
     atomic_uint signals_pending;   /* bit per signal below 32, set by handlers */
 
-    /* Tasks. */
-    tulip__ctx sched_ctx;
-    void *sched_fake_stack;        /* ASan */
-    void *tsan_sched;              /* TSan: the loop thread's own fiber */
-    const void *sched_stack_bottom;  /* ASan: the thread's own stack */
-    size_t sched_stack_size;
-    struct tulip__stack_pool stacks;
-    tulip_task *current;
-    tulip_task *all_tasks;         /* every live task, for shutdown and dumps */
-    size_t tasks_alive;
-    tulip_task *dead_task;         /* finished; stack to release after switching out */
-    tulip_task *task_free;         /* recycled task structs (spawn allocates nothing) */
-    size_t task_free_n;
-    int tearing_down;              /* tulip_loop_free in progress */
+    /* Work of the layers above that keeps run() going (live tasks): the
+     * loop counts it without knowing what it is. */
+    size_t holds;
+
+    /* Hooks the layers above install (the loop calls them by pointer and
+     * knows nothing of who set them, as redis's ae calls beforesleep):
+     * before_sleep runs before every poll that may block; step_begin/end
+     * bracket each ready-queue step while an observer is attached
+     * (debug mode). */
+    void (*before_sleep)(tulip_loop *l);
+    void (*step_begin)(void *observer, struct tulip__runnable *r);
+    void (*step_end)(void *observer);
+    void *observer;
 
     tulip_loop_stats stats;
-    void *debug_state;             /* src/debug state when l->debug */
-    int64_t debug_slow_ns;         /* tulip_config.slow_step_ns */
-    struct tulip_future *debug_futures; /* debug mode: every live future */
 };
 
-/* The loop and task running on this thread. initial-exec TLS keeps each
- * access a single instruction in the shared library. */
+/* The loop running on this thread. initial-exec TLS keeps each access a
+ * single instruction in the shared library. */
 struct tulip__thread_state {
     tulip_loop *loop;
-    tulip_task *task;
 };
 extern _Thread_local struct tulip__thread_state tulip__tls __attribute__((tls_model("initial-exec")));
 
@@ -257,9 +253,14 @@ void tulip__wake(tulip_loop *l);
  * (before freeing it). */
 void tulip__wakers_wait(tulip_loop *l);
 
-/* Task hooks used by the loop (implemented in src/task). */
-void tulip__task_resume(tulip_loop *l, tulip_task *t);
-void tulip__tasks_free_all(tulip_loop *l);
+/* The seam (see TULIP__RUN_TASK): run a task's step. In src/task. */
+void tulip__task_resume(tulip_loop *l, struct tulip__runnable *r);
+
+/* A loop's life, without the layers above (src/runtime/loop_new.c puts the
+ * layers together). init: 0 or -errno; fini frees everything the loop
+ * owns, on the loop's thread, after the layers above have let go. */
+int tulip__loop_init(tulip_loop *l, const tulip_config *cfg);
+void tulip__loop_fini(tulip_loop *l);
 
 /* Loop-private pieces split across files. */
 int tulip__wake_init(tulip_loop *l);
@@ -272,14 +273,6 @@ void tulip__run_callback(tulip_loop *l, struct tulip__runnable *r);
 /* Run l until pred(arg) holds, tulip_loop_stop, or nothing is alive.
  * Errors: -EBUSY, -EINVAL (as tulip_loop_run). */
 int tulip__loop_run_until(tulip_loop *l, int (*pred)(void *), void *arg);
-
-/* Debug mode (src/debug): called only when l->debug is set. step_begin/end
- * bracket each callback or task step; loop_new/free bracket the loop's
- * life (free runs before anything is torn down, for the leak report). */
-int tulip__debug_loop_new(tulip_loop *l);
-void tulip__debug_loop_free(tulip_loop *l);
-void tulip__debug_step_begin(tulip_loop *l, struct tulip__runnable *r);
-void tulip__debug_step_end(tulip_loop *l);
 
 /* Signal dispatch (src/loop/signal.c). */
 void tulip__signals_dispatch(tulip_loop *l);

@@ -21,13 +21,14 @@ __attribute__((noinline)) tulip_future *tulip_future_new(void)
     if (!f)
         return NULL;
     f->loop = l;
-    if (l->debug) {
+    struct tulip__sched *s = tulip__sched(l);
+    if (s->debug) {
         /* Debug mode keeps a registry for the leak report. */
         f->site = __builtin_return_address(0);
-        f->dbg_next = l->debug_futures;
-        if (l->debug_futures)
-            l->debug_futures->dbg_prev = f;
-        l->debug_futures = f;
+        f->dbg_next = s->debug_futures;
+        if (s->debug_futures)
+            s->debug_futures->dbg_prev = f;
+        s->debug_futures = f;
         f->registered = 1;
     }
     return f;
@@ -187,7 +188,7 @@ static void future_destroy(tulip_future *f)
         if (f->dbg_prev)
             f->dbg_prev->dbg_next = f->dbg_next;
         else
-            f->loop->debug_futures = f->dbg_next;
+            tulip__sched(f->loop)->debug_futures = f->dbg_next;
         if (f->dbg_next)
             f->dbg_next->dbg_prev = f->dbg_prev;
     }

@@ -15,7 +15,7 @@ static int task_is_done(void *p)
 
 static int no_tasks(void *p)
 {
-    return ((tulip_loop *)p)->tasks_alive == 0;
+    return ((tulip_loop *)p)->stats.tasks_alive == 0;
 }
 
 int tulip__run_main(tulip_loop *l, tulip_task *t)
@@ -25,7 +25,7 @@ int tulip__run_main(tulip_loop *l, tulip_task *t)
         tulip_cancel(t); /* stopped with tulip_loop_stop */
 
     /* Leftovers: cancel everything and let it unwind. */
-    for (tulip_task *x = l->all_tasks; x; x = x->all_next)
+    for (tulip_task *x = tulip__sched(l)->all_tasks; x; x = x->all_next)
         if (x->state != TULIP__TASK_DONE)
             tulip_cancel(x);
     tulip__loop_run_until(l, no_tasks, l);

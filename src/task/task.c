@@ -16,6 +16,7 @@
 #include "../platform/annotate.h"
 
 _Thread_local int tulip__io_budget;
+_Thread_local tulip_task *tulip__tls_task __attribute__((tls_model("initial-exec")));
 static atomic_uint_fast64_t next_task_id = 1;
 
 static void task_free(tulip_task *t);
@@ -34,7 +35,7 @@ static void run_local_dtors(tulip_task *t)
 /* Leave the running task for the loop. */
 static void switch_to_loop(tulip_task *t)
 {
-    tulip_loop *l = t->loop;
+    struct tulip__sched *l = tulip__sched(t->loop);
     tulip__asan_start_switch(&t->fake_stack, l->sched_stack_bottom, l->sched_stack_size);
     tulip__tsan_switch(l->tsan_sched);
     tulip__ctx_switch(&t->ctx, &l->sched_ctx);
@@ -44,14 +45,15 @@ static void switch_to_loop(tulip_task *t)
 static void task_entry(void *p)
 {
     tulip_task *t = p;
-    tulip_loop *l = t->loop;
+    struct tulip__sched *l = tulip__sched(t->loop);
     tulip__asan_finish_switch_from(NULL, &l->sched_stack_bottom, &l->sched_stack_size);
 
     t->result = t->fn(t->arg);
 
     run_local_dtors(t);
     t->state = TULIP__TASK_DONE;
-    l->tasks_alive--;
+    l->loop.holds--;
+    l->loop.stats.tasks_alive--;
     if (t->group)
         tulip__group_child_done(t);
     else if (t->joiner)
@@ -65,17 +67,19 @@ static void task_entry(void *p)
     abort();
 }
 
-void tulip__task_resume(tulip_loop *l, tulip_task *t)
+void tulip__task_resume(tulip_loop *loop, struct tulip__runnable *r)
 {
+    struct tulip__sched *l = tulip__sched(loop);
+    tulip_task *t = tulip__container_of(r, tulip_task, run);
     t->state = TULIP__TASK_RUNNING;
-    tulip__tls.task = t;
+    tulip__tls_task = t;
     l->current = t;
     tulip__running.stack = t->stack;
     tulip__running.task_id = t->id;
     tulip__running.task_name = t->name;
     tulip__running.guard_size = l->stacks.guard_size;
     tulip__io_budget = TULIP__IO_BUDGET;
-    l->stats.switches++;
+    loop->stats.switches++;
 
     tulip__asan_start_switch(&l->sched_fake_stack, t->stack->lo, t->stack->size);
     l->tsan_sched = tulip__tsan_current();
@@ -83,7 +87,7 @@ void tulip__task_resume(tulip_loop *l, tulip_task *t)
     tulip__ctx_switch(&l->sched_ctx, &t->ctx);
     tulip__asan_finish_switch(l->sched_fake_stack);
 
-    tulip__tls.task = NULL;
+    tulip__tls_task = NULL;
     l->current = NULL;
     tulip__running.stack = NULL;
     tulip_task *dead = l->dead_task;
@@ -98,16 +102,17 @@ void tulip__task_resume(tulip_loop *l, tulip_task *t)
     }
 }
 
-static tulip_task *spawn(tulip_loop *l, tulip_fn fn, void *arg, const void *site)
+static tulip_task *spawn(tulip_loop *loop, tulip_fn fn, void *arg, const void *site)
 {
     if (!fn) {
         errno = EINVAL;
         return NULL;
     }
-    if (!l) {
+    if (!loop) {
         errno = EPERM;
         return NULL;
     }
+    struct tulip__sched *l = tulip__sched(loop);
     tulip_task *t = l->task_free;
     if (t) {
         l->task_free = t->all_next;
@@ -124,7 +129,7 @@ static tulip_task *spawn(tulip_loop *l, tulip_fn fn, void *arg, const void *site
         int err = errno;
         if (l->debug)
             fprintf(stderr, "tulip: spawn failed: cannot get a %zu-byte task stack: %s (%d tasks alive)\n",
-                    l->stacks.stack_size, tulip_strerror(err), (int)l->tasks_alive);
+                    l->stacks.stack_size, tulip_strerror(err), (int)loop->stats.tasks_alive);
         t->all_next = l->task_free;
         l->task_free = t;
         l->task_free_n++;
@@ -134,24 +139,25 @@ static tulip_task *spawn(tulip_loop *l, tulip_fn fn, void *arg, const void *site
     tulip__ctx_make(&t->ctx, t->stack->lo, t->stack->size, task_entry, t);
     t->tsan_fiber = tulip__tsan_create();
     t->run.kind = TULIP__RUN_TASK;
-    t->loop = l;
+    t->loop = loop;
     t->fn = fn;
     t->arg = arg;
     t->id = atomic_fetch_add_explicit(&next_task_id, 1, memory_order_relaxed);
     /* Debug mode wants exact ages; otherwise the last clock reading will
      * do (a clock read per spawn would cost more than the rest of it). */
-    t->created = l->debug ? tulip__loop_now(l) : l->now;
+    t->created = l->debug ? tulip__loop_now(loop) : loop->now;
     t->spawn_site = site;
     tulip__timer_init(&t->timer, NULL);
     t->all_next = l->all_tasks;
     if (l->all_tasks)
         l->all_tasks->all_prev = t;
     l->all_tasks = t;
-    l->tasks_alive++;
-    l->stats.tasks_spawned++;
+    loop->holds++;
+    loop->stats.tasks_alive++;
+    loop->stats.tasks_spawned++;
     t->state = TULIP__TASK_READY;
-    tulip__ready_push(l, &t->run);
-    l->batch_woken++;
+    tulip__ready_push(loop, &t->run);
+    loop->batch_woken++;
     return t;
 }
 
@@ -170,7 +176,7 @@ __attribute__((noinline)) tulip_task *tulip_spawn(tulip_fn fn, void *arg)
 
 static void task_free(tulip_task *t)
 {
-    tulip_loop *l = t->loop;
+    struct tulip__sched *l = tulip__sched(t->loop);
     if (t->all_prev)
         t->all_prev->all_next = t->all_next;
     else
@@ -188,8 +194,10 @@ static void task_free(tulip_task *t)
 
 /* Loop teardown: tasks that never finished are dropped without resuming
  * them (tulip_run cancels and joins them first; a bare loop cannot). */
-void tulip__tasks_free_all(tulip_loop *l)
+void tulip__sched_stop(struct tulip__sched *s)
 {
+    struct tulip__sched *l = s;
+    tulip_loop *loop = &s->loop;
     l->tearing_down = 1;
     while (l->task_free) {
         tulip_task *t = l->task_free;
@@ -208,29 +216,30 @@ void tulip__tasks_free_all(tulip_loop *l)
                 t->park_cancel = NULL;
                 cancel(t->park_ctx);
             }
-            tulip__timer_stop(l, &t->timer);
+            tulip__timer_stop(loop, &t->timer);
             tulip__tsan_destroy(t->tsan_fiber);
             run_local_dtors(t);
             if (t->stack)
                 tulip__stack_put(&l->stacks, t->stack);
-            l->tasks_alive--;
+            loop->holds--;
+            loop->stats.tasks_alive--;
         }
         task_free(t);
     }
     /* Ready entries that were tasks are gone now; keep only callbacks. */
-    struct tulip__runnable **pp = &l->ready.head;
-    l->ready.tail = NULL;
+    struct tulip__runnable **pp = &loop->ready.head;
+    loop->ready.tail = NULL;
     size_t n = 0;
     while (*pp) {
         if ((*pp)->kind == TULIP__RUN_TASK) {
             *pp = (*pp)->next;
         } else {
-            l->ready.tail = *pp;
+            loop->ready.tail = *pp;
             pp = &(*pp)->next;
             n++;
         }
     }
-    l->ready.n = n;
+    loop->ready.n = n;
 }
 
 /* ---- parking ---------------------------------------------------------- */
@@ -252,7 +261,7 @@ int tulip__checkpoint_status(tulip_task *t)
 
 int tulip__park_nocheck(uint8_t reason, const void *object, void (*cancel)(void *ctx), void *ctx)
 {
-    tulip_task *t = tulip__tls.task;
+    tulip_task *t = tulip__tls_task;
     t->state = TULIP__TASK_PARKED;
     t->wait_reason = reason;
     t->wait_object = object;
@@ -266,7 +275,7 @@ int tulip__park_nocheck(uint8_t reason, const void *object, void (*cancel)(void 
 
 int tulip__park(uint8_t reason, const void *object, void (*cancel)(void *ctx), void *ctx)
 {
-    tulip_task *t = tulip__tls.task;
+    tulip_task *t = tulip__tls_task;
     if (!t) {
         if (cancel)
             cancel(ctx);
@@ -337,7 +346,7 @@ static void join_cancel(void *ctx)
 
 int tulip_join(tulip_task *t)
 {
-    tulip_task *self = tulip__tls.task;
+    tulip_task *self = tulip__tls_task;
     if (!self)
         return -EPERM;
     if (!t || t->detached || t->group)
@@ -389,7 +398,7 @@ int tulip_cancel(tulip_task *t)
 
 tulip_task *tulip_self(void)
 {
-    return tulip__tls.task;
+    return tulip__tls_task;
 }
 
 static void sleep_fire(struct tulip__timer *tm)
@@ -406,7 +415,7 @@ static void sleep_cancel(void *ctx)
 
 int tulip_sleep_until(int64_t deadline)
 {
-    tulip_task *t = tulip__tls.task;
+    tulip_task *t = tulip__tls_task;
     if (!t)
         return -EPERM;
     int st = tulip__checkpoint_status(t);
@@ -423,7 +432,7 @@ int tulip_sleep_until(int64_t deadline)
 
 int tulip_sleep(int64_t ns)
 {
-    tulip_task *t = tulip__tls.task;
+    tulip_task *t = tulip__tls_task;
     if (!t)
         return -EPERM;
     if (ns <= 0)
@@ -434,7 +443,7 @@ int tulip_sleep(int64_t ns)
 
 int tulip_yield(void)
 {
-    tulip_task *t = tulip__tls.task;
+    tulip_task *t = tulip__tls_task;
     if (!t)
         return -EPERM;
     int st = tulip__checkpoint_status(t);
@@ -490,7 +499,7 @@ int tulip_task_result(const tulip_task *t, int *result)
 
 int tulip_local_set(const void *key, void *value, void (*dtor)(void *))
 {
-    tulip_task *t = tulip__tls.task;
+    tulip_task *t = tulip__tls_task;
     if (!t)
         return -EPERM;
     if (!key)
@@ -517,7 +526,7 @@ int tulip_local_set(const void *key, void *value, void (*dtor)(void *))
 
 void *tulip_local_get(const void *key)
 {
-    tulip_task *t = tulip__tls.task;
+    tulip_task *t = tulip__tls_task;
     if (!t)
         return NULL;
     for (struct tulip__local *v = t->locals; v; v = v->next)
@@ -535,7 +544,7 @@ static void waiter_cancel(void *ctx)
 
 int tulip__waitq_wait(struct tulip__waitq *q, struct tulip__waiter *w, uint8_t reason, const void *object)
 {
-    w->task = tulip__tls.task;
+    w->task = tulip__tls_task;
     if (!w->task)
         return -EPERM;
     tulip__waitq_push(q, w);

@@ -12,6 +12,8 @@
 
 #include "tulip/task.h"
 #include "../loop/loop_internal.h"
+#include "../platform/context.h"
+#include "../platform/stack.h"
 
 enum tulip__task_state {
     TULIP__TASK_READY = 1,  /* in the ready queue */
@@ -93,10 +95,48 @@ struct tulip_task {
     char name[32];
 };
 
+/* The scheduler: a loop plus what running tasks on it takes. The loop
+ * is the first member, so a tulip_loop * of a loop made by tulip_loop_new
+ * is also its scheduler's address (tulip__sched costs nothing). */
+struct tulip__sched {
+    struct tulip_loop loop;
+    tulip__ctx sched_ctx;
+    void *sched_fake_stack;        /* ASan */
+    void *tsan_sched;              /* TSan: the loop thread's own fiber */
+    const void *sched_stack_bottom;  /* ASan: the thread's own stack */
+    size_t sched_stack_size;
+    struct tulip__stack_pool stacks;
+    tulip_task *current;
+    tulip_task *all_tasks;         /* every live task, for shutdown and dumps */
+    tulip_task *dead_task;         /* finished; stack to release after switching out */
+    tulip_task *task_free;         /* recycled task structs (spawn allocates nothing) */
+    size_t task_free_n;
+    int tearing_down;              /* tulip_loop_free in progress */
+    /* Set by debug mode (src/debug) when it attaches: exact task ages and
+     * a registry of every live future, for its leak report. */
+    int debug;
+    struct tulip_future *debug_futures;
+};
+
+static inline struct tulip__sched *tulip__sched(tulip_loop *l)
+{
+    return tulip__container_of(l, struct tulip__sched, loop);
+}
+
+/* The scheduler's part of a loop's life (src/runtime/loop_new.c calls
+ * these around tulip__loop_init/fini). init: 0 or -errno. stop drops
+ * every task (before the loop below is torn down); fini frees the rest. */
+int tulip__sched_init(struct tulip__sched *s, const tulip_config *cfg);
+void tulip__sched_stop(struct tulip__sched *s);
+void tulip__sched_fini(struct tulip__sched *s);
+
+/* The task running on this thread, or NULL (initial-exec, as tulip__tls). */
+extern _Thread_local tulip_task *tulip__tls_task __attribute__((tls_model("initial-exec")));
+
 /* The running task, or NULL. */
 static inline tulip_task *tulip__current(void)
 {
-    return tulip__tls.task;
+    return tulip__tls_task;
 }
 
 /* 0, or the error a suspension must return now: -ECANCELED / -ETIMEDOUT
@@ -210,7 +250,7 @@ struct tulip_future {
     int err;
     struct tulip__waitq waiters;
     struct fut_cb *callbacks;
-    /* Debug mode registry (l->debug_futures), for the leak report. */
+    /* Debug mode registry (sched->debug_futures), for the leak report. */
     struct tulip_future *dbg_prev, *dbg_next;
     const void *site;              /* return address of tulip_future_new's caller */
     uint8_t registered;

@@ -39,8 +39,14 @@ def _loop(arg):
     return loop
 
 
+def _sched(loop):
+    # A loop made by tulip_loop_new is the first member of its scheduler
+    # (struct tulip__sched, src/task/task_internal.h).
+    return loop.cast(gdb.lookup_type("struct tulip__sched").pointer())
+
+
 def _tasks(loop):
-    t = loop["all_tasks"]
+    t = _sched(loop)["all_tasks"]
     seen = []
     while int(t) != 0:
         seen.append(t)
@@ -90,7 +96,7 @@ class InfoTulipTasks(gdb.Command):
         loop = _loop(arg.strip())
         reasons = _reason_names()
         tasks = _tasks(loop)
-        print("tulip loop 0x%x: %d tasks alive" % (int(loop), int(loop["tasks_alive"])))
+        print("tulip loop 0x%x: %d tasks alive" % (int(loop), int(loop["stats"]["tasks_alive"])))
         for t in tasks:
             print("  task %d \"%s\": %s; entry %s; spawned at %s" % (
                 int(t["id"]), t["name"].string(), _describe(t, reasons),
