@@ -219,7 +219,7 @@ int tulip_dump_loop(tulip_loop *l, FILE *out)
     fprintf(out,
             "tulip: dump of loop %p (%s%s): %zu tasks alive; %llu iterations, %llu switches, "
             "%llu timers pending, %llu fds watched\n",
-            (void *)l, tulip_loop_backend(l), tulip_debug_enabled(l) ? ", debug" : "", (size_t)st.tasks_alive,
+            (void *)l, tulip_loop_backend(l), tulip_debug_is_enabled(l) ? ", debug" : "", (size_t)st.tasks_alive,
             (unsigned long long)st.iterations, (unsigned long long)st.switches,
             (unsigned long long)st.timers_pending, (unsigned long long)st.fds_watched);
     /* The list is newest first; print in spawn order. */
