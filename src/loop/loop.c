@@ -75,22 +75,8 @@ int tulip__loop_init(tulip_loop *l, const tulip_config *cfg)
     return 0;
 }
 
-<<<<<<< HEAD
-int tulip_loop_free(tulip_loop *l)
-{
-    if (!l)
-        return 0;
-    if (l->running)
-        return -EBUSY;
-    tulip_loop *saved = tulip__tls.loop;
-    tulip__tls.loop = l;
-    if (l->debug)
-        tulip__debug_loop_free(l);
-    tulip__tasks_free_all(l);
-=======
 void tulip__loop_fini(tulip_loop *l)
 {
->>>>>>> 248c62e (loop: the loop knows no tasks and no debugger by name)
     tulip__signals_loop_free(l);
     tulip__wakers_wait(l);
     tulip__posts_discard(l);
