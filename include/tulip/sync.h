@@ -146,7 +146,9 @@ typedef int (*tulip_queue_cmp)(const void *a, const void *b);
 /* A queue of items of item_size bytes each (0 allowed), copied in and out
  * by value. capacity 0 = unbounded; a bounded queue allocates its storage
  * here and never allocates again. cmp is required for PRIORITY and ignored
- * otherwise. Use a queue from the tasks of one loop only.
+ * otherwise. Tasks of any loop may use one queue (tulip_config.workers),
+ * and the try_ calls work from any thread; a task woken from another loop
+ * costs that loop one post per burst, not one per item.
  * NULL with errno: EINVAL (bad kind, PRIORITY without cmp, size overflow),
  * ENOMEM. */
 TULIP_API tulip_queue *tulip_queue_new(size_t item_size, size_t capacity, tulip_queue_kind kind,
@@ -199,6 +201,11 @@ typedef struct tulip_chan tulip_chan;
 /* A channel of item_size-byte items (0 allowed). capacity 0 = unbuffered:
  * a send completes only when a receiver has taken the item. A buffered
  * channel allocates its buffer here and never allocates again.
+ * Tasks of any loop may share a channel (and select on it); try_send /
+ * try_recv / close work from any thread. The guarantees are the same on one
+ * loop or several: FIFO per sender, exactly-once delivery even when either
+ * side is cancelled, no spinning; a task woken from another loop costs that
+ * loop one post per burst, not one per item.
  * NULL with errno: EINVAL (size overflow), ENOMEM. */
 TULIP_API tulip_chan *tulip_chan_new(size_t item_size, size_t capacity);
 /* Send a copy of *item, waiting for buffer space or (unbuffered) for a

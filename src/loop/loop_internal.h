@@ -130,6 +130,7 @@ struct tulip_timer {
 };
 
 struct tulip__signal_slot;
+struct tulip__xwait;
 
 struct tulip_loop {
     const struct tulip__backend *backend;
@@ -166,6 +167,11 @@ struct tulip_loop {
     atomic_uint wakers;            /* threads inside tulip__post/loop_stop:
                                       the loop is not freed under them */
     atomic_uint signals_pending;   /* bit per signal below 32, set by handlers */
+    /* Tasks woken by channel/queue peers on other threads (src/sync/xwait.c):
+     * a list and the one post that carries it, counted for tests. */
+    _Atomic(struct tulip__xwait *) xwake;
+    struct tulip__post xwake_post;
+    uint64_t xwake_posts, xwake_items;
 
     /* Work of the layers above that keeps run() going (live tasks): the
      * loop counts it without knowing what it is. */

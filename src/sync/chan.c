@@ -1,14 +1,20 @@
-/* Channels, Go-style. A buffered channel is a ring of capacity items; an
+/* Channels, Go-style, usable from tasks of any loop (and try_ calls from
+ * any thread). A buffered channel is a ring of capacity items; an
  * unbuffered one has no storage and every transfer is a rendezvous: the
  * item is copied straight from the sender's buffer to the receiver's while
  * one of them is parked, and the parked one is woken already satisfied.
- * Because the parking protocol never runs a cancel hook after a wake, a
- * parked sender whose item was taken always returns 0 and a parked
- * receiver that was given an item always returns it.
  *
- * Waiters may belong to a select parked on several channels; firing one
- * unlinks its siblings from every other channel, so exactly one case of a
- * select ever completes. */
+ * Same object on one loop and across loops, rather than a separate
+ * cross-loop type: a program that moves a task to another loop must not
+ * have to change the channels it talks through, and select must be able to
+ * mix them. The price on one loop is an uncontended mutex per operation.
+ *
+ * Parked operations are claimed exactly once, by a peer (who then moves the
+ * item) or by cancellation (which moved nothing): see xwait.h. A peer on
+ * another loop wakes the parked task through that loop's wake list, one
+ * post per burst. Waiters may belong to a select parked on several
+ * channels; the first channel to claim the select completes it, and its
+ * entries elsewhere are dropped as dead. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdlib.h>
@@ -33,6 +39,7 @@ tulip_chan *tulip_chan_new(size_t item_size, size_t capacity)
             return NULL;
         }
     }
+    pthread_mutex_init(&c->mu, NULL);
     c->magic = TULIP__CHAN_MAGIC;
     c->item_size = item_size;
     c->capacity = capacity;
@@ -44,54 +51,34 @@ static unsigned char *slot(tulip_chan *c, size_t i)
     return c->buf ? c->buf + (i % c->capacity) * c->item_size : NULL;
 }
 
-/* Complete the wait of w (already unlinked from its queue) with result. */
-static void fire(struct tulip__chan_waiter *w, int result)
+int tulip__chan_recv_ready(tulip_chan *c)
 {
-    struct tulip__select *s = w->sel;
-    if (!s) {
-        w->w.result = result;
-        tulip__task_wake(w->w.task, result);
-        return;
-    }
-    for (size_t i = 0; i < s->n; i++)
-        tulip__waitq_remove(&s->ws[i].w);
-    s->cases[w->index].result = result;
-    tulip__task_wake(w->w.task, w->index);
+    return c->count > 0 || c->closed || tulip__xq_live(&c->sendq);
 }
 
-static struct tulip__chan_waiter *pop(struct tulip__waitq *q)
+int tulip__chan_send_ready(tulip_chan *c)
 {
-    return (struct tulip__chan_waiter *)tulip__waitq_pop(q);
-}
-
-int tulip__chan_recv_ready(const tulip_chan *c)
-{
-    return c->count > 0 || c->sendq.n > 0 || c->closed;
-}
-
-int tulip__chan_send_ready(const tulip_chan *c)
-{
-    return c->closed || c->recvq.n > 0 || c->count < c->capacity;
+    return c->closed || c->count < c->capacity || tulip__xq_live(&c->recvq);
 }
 
 int tulip__chan_recv_now(tulip_chan *c, void *item)
 {
-    struct tulip__chan_waiter *s;
+    struct tulip__xwaiter *s;
     if (c->count > 0) {
         tulip__copy(item, slot(c, c->head), c->item_size);
         c->head = (c->head + 1) % c->capacity;
         c->count--;
         /* Senders wait only on a full buffer: refill the freed slot. */
-        if ((s = pop(&c->sendq))) {
+        if ((s = tulip__xq_pop(&c->sendq))) {
             tulip__copy(slot(c, c->head + c->count), s->w.data, c->item_size);
             c->count++;
-            fire(s, 0);
+            tulip__xwait_fire(s, 0);
         }
         return 0;
     }
-    if ((s = pop(&c->sendq))) {
+    if ((s = tulip__xq_pop(&c->sendq))) {
         tulip__copy(item, s->w.data, c->item_size);
-        fire(s, 0);
+        tulip__xwait_fire(s, 0);
         return 0;
     }
     return c->closed ? -ESHUTDOWN : -EAGAIN;
@@ -102,10 +89,10 @@ int tulip__chan_send_now(tulip_chan *c, const void *item)
     if (c->closed)
         return -EPIPE;
     /* Receivers wait only on an empty buffer: hand the item over. */
-    struct tulip__chan_waiter *r = pop(&c->recvq);
+    struct tulip__xwaiter *r = tulip__xq_pop(&c->recvq);
     if (r) {
         tulip__copy(r->w.data, item, c->item_size);
-        fire(r, 0);
+        tulip__xwait_fire(r, 0);
         return 0;
     }
     if (c->count < c->capacity) {
@@ -135,62 +122,89 @@ static int enter(tulip_chan *c, const void *item)
     return tulip__checkpoint_status(self);
 }
 
-int tulip_chan_send(tulip_chan *c, const void *item)
+/* Try now under the lock; else link an entry on q and park. */
+static int op(tulip_chan *c, void *item, int send)
 {
     int rc = enter(c, item);
     if (rc)
         return rc;
-    rc = tulip__chan_send_now(c, item);
-    if (rc != -EAGAIN)
+    pthread_mutex_lock(&c->mu);
+    rc = send ? tulip__chan_send_now(c, item) : tulip__chan_recv_now(c, item);
+    if (rc != -EAGAIN) {
+        pthread_mutex_unlock(&c->mu);
         return rc;
-    struct tulip__chan_waiter w = { .sel = NULL };
-    w.w.data = (void *)item;
-    return tulip__waitq_wait(&c->sendq, &w.w, TULIP__WAIT_CHAN, c);
+    }
+    struct tulip__xwait x;
+    struct tulip__xwaiter w;
+    w.w.data = item;
+    w.lock = &c->mu;
+    w.index = 0;
+    tulip__xwait_init(&x, &w, 1);
+    tulip__waitq_push(send ? &c->sendq : &c->recvq, &w.w);
+    pthread_mutex_unlock(&c->mu);
+    return tulip__xwait_park(&x, TULIP__WAIT_CHAN, c);
+}
+
+int tulip_chan_send(tulip_chan *c, const void *item)
+{
+    return op(c, (void *)item, 1);
 }
 
 int tulip_chan_recv(tulip_chan *c, void *item)
 {
-    int rc = enter(c, item);
-    if (rc)
-        return rc;
-    rc = tulip__chan_recv_now(c, item);
-    if (rc != -EAGAIN)
-        return rc;
-    struct tulip__chan_waiter w = { .sel = NULL };
-    w.w.data = item;
-    return tulip__waitq_wait(&c->recvq, &w.w, TULIP__WAIT_CHAN, c);
+    return op(c, item, 0);
 }
 
 int tulip_chan_try_send(tulip_chan *c, const void *item)
 {
     int rc = check(c, item);
-    return rc ? rc : tulip__chan_send_now(c, item);
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&c->mu);
+    rc = tulip__chan_send_now(c, item);
+    pthread_mutex_unlock(&c->mu);
+    return rc;
 }
 
 int tulip_chan_try_recv(tulip_chan *c, void *item)
 {
     int rc = check(c, item);
-    return rc ? rc : tulip__chan_recv_now(c, item);
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&c->mu);
+    rc = tulip__chan_recv_now(c, item);
+    pthread_mutex_unlock(&c->mu);
+    return rc;
 }
 
 int tulip_chan_close(tulip_chan *c)
 {
     if (!tulip__chan_valid(c))
         return -EINVAL;
-    if (c->closed)
+    pthread_mutex_lock(&c->mu);
+    if (c->closed) {
+        pthread_mutex_unlock(&c->mu);
         return -EALREADY;
+    }
     c->closed = 1;
-    struct tulip__chan_waiter *w;
-    while ((w = pop(&c->recvq)))
-        fire(w, -ESHUTDOWN);
-    while ((w = pop(&c->sendq)))
-        fire(w, -EPIPE);
+    struct tulip__xwaiter *w;
+    while ((w = tulip__xq_pop(&c->recvq)))
+        tulip__xwait_fire(w, -ESHUTDOWN);
+    while ((w = tulip__xq_pop(&c->sendq)))
+        tulip__xwait_fire(w, -EPIPE);
+    pthread_mutex_unlock(&c->mu);
     return 0;
 }
 
 size_t tulip_chan_size(const tulip_chan *c)
 {
-    return c && c->magic == TULIP__CHAN_MAGIC ? c->count : 0;
+    if (!c || c->magic != TULIP__CHAN_MAGIC)
+        return 0;
+    tulip_chan *m = (tulip_chan *)c;
+    pthread_mutex_lock(&m->mu);
+    size_t n = m->count;
+    pthread_mutex_unlock(&m->mu);
+    return n;
 }
 
 size_t tulip_chan_capacity(const tulip_chan *c)
@@ -204,9 +218,13 @@ int tulip_chan_free(tulip_chan *c)
         return 0;
     if (!tulip__chan_valid(c))
         return -EINVAL;
-    if (c->recvq.n || c->sendq.n)
+    pthread_mutex_lock(&c->mu);
+    int busy = tulip__xq_live(&c->recvq) || tulip__xq_live(&c->sendq) || c->recvq.n || c->sendq.n;
+    pthread_mutex_unlock(&c->mu);
+    if (busy)
         return -EBUSY;
     c->magic = 0;
+    pthread_mutex_destroy(&c->mu);
     free(c->buf);
     free(c);
     return 0;

@@ -10,7 +10,12 @@
  * and a get that frees a slot moves the first waiting putter's item in.
  * Either way the waiter is woken already satisfied, and the parking
  * protocol guarantees its cancel hook can no longer run, so nothing handed
- * over is ever dropped. */
+ * over is ever dropped.
+ *
+ * Queues work across loops (tasks of any loop, try_ calls from any
+ * thread), like channels and for the same reason: one object, guarded by
+ * its mutex, with parked operations claimed once by a peer or by
+ * cancellation (xwait.h). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdlib.h>
@@ -25,6 +30,7 @@
 
 struct tulip_queue {
     uint32_t magic;
+    pthread_mutex_t mu;            /* guards everything below */
     uint8_t kind;
     uint8_t shut;
     size_t item_size;
@@ -80,6 +86,7 @@ tulip_queue *tulip_queue_new(size_t item_size, size_t capacity, tulip_queue_kind
         errno = ENOMEM;
         return NULL;
     }
+    pthread_mutex_init(&q->mu, NULL);
     q->magic = TULIP__QUEUE_MAGIC;
     q->kind = (uint8_t)kind;
     q->item_size = item_size;
@@ -210,11 +217,11 @@ static int admit(tulip_queue *q, const void *item)
 {
     /* Getters wait only on an empty queue, so the item goes straight to
      * the longest-waiting one. */
-    struct tulip__waiter *g = tulip__waitq_pop(&q->getters);
+    struct tulip__xwaiter *g = tulip__xq_pop(&q->getters);
     if (g) {
-        tulip__copy(g->data, item, q->item_size);
+        tulip__copy(g->w.data, item, q->item_size);
         q->unfinished++;
-        tulip__task_wake(g->task, 0);
+        tulip__xwait_fire(g, 0);
         return 0;
     }
     if (q->capacity && q->count >= q->capacity)
@@ -234,121 +241,163 @@ static int take(tulip_queue *q, void *out)
     fetch(q, out);
     /* A slot just freed: admit the first waiting putter (only bounded
      * queues have them, so store cannot fail). */
-    struct tulip__waiter *p = tulip__waitq_pop(&q->putters);
+    struct tulip__xwaiter *p = tulip__xq_pop(&q->putters);
     if (p) {
-        (void)store(q, p->data);
+        (void)store(q, p->w.data);
         q->unfinished++;
-        tulip__task_wake(p->task, 0);
+        tulip__xwait_fire(p, 0);
     }
     return 0;
+}
+
+static void wake_all(struct tulip__waitq *wq, int result)
+{
+    struct tulip__xwaiter *w;
+    while ((w = tulip__xq_pop(wq)))
+        tulip__xwait_fire(w, result);
 }
 
 int tulip_queue_try_put(tulip_queue *q, const void *item)
 {
     if (!Q(q) || (!item && q->item_size))
         return -EINVAL;
-    if (q->shut)
-        return -ESHUTDOWN;
-    return admit(q, item);
+    pthread_mutex_lock(&q->mu);
+    int rc = q->shut ? -ESHUTDOWN : admit(q, item);
+    pthread_mutex_unlock(&q->mu);
+    return rc;
 }
 
 int tulip_queue_try_get(tulip_queue *q, void *item)
 {
     if (!Q(q) || (!item && q->item_size))
         return -EINVAL;
-    return take(q, item);
+    pthread_mutex_lock(&q->mu);
+    int rc = take(q, item);
+    pthread_mutex_unlock(&q->mu);
+    return rc;
 }
 
 /* ---- waiting ---------------------------------------------------------------------- */
 
-int tulip_queue_put(tulip_queue *q, const void *item)
+/* Link the running task on wq (q locked) and wait, unlocking first. */
+static int wait_on(tulip_queue *q, struct tulip__waitq *wq, void *data)
 {
-    if (!Q(q) || (!item && q->item_size))
+    struct tulip__xwait x;
+    struct tulip__xwaiter w;
+    w.w.data = data;
+    w.lock = &q->mu;
+    w.index = 0;
+    tulip__xwait_init(&x, &w, 1);
+    tulip__waitq_push(wq, &w.w);
+    pthread_mutex_unlock(&q->mu);
+    return tulip__xwait_park(&x, TULIP__WAIT_QUEUE, q);
+}
+
+/* Checks shared by the waiting calls: 0 to go on. */
+static int enter(tulip_queue *q, const void *item, int need_item)
+{
+    if (!Q(q) || (need_item && !item && q->item_size))
         return -EINVAL;
     tulip_task *self = tulip__current();
     if (!self)
         return -EPERM;
-    int rc = tulip__checkpoint_status(self);
+    return tulip__checkpoint_status(self);
+}
+
+int tulip_queue_put(tulip_queue *q, const void *item)
+{
+    int rc = enter(q, item, 1);
     if (rc)
         return rc;
-    if (q->shut)
-        return -ESHUTDOWN;
-    rc = admit(q, item);
-    if (rc != -EAGAIN)
+    pthread_mutex_lock(&q->mu);
+    rc = q->shut ? -ESHUTDOWN : admit(q, item);
+    if (rc != -EAGAIN) {
+        pthread_mutex_unlock(&q->mu);
         return rc;
-    struct tulip__waiter w;
-    w.data = (void *)item;
-    return tulip__waitq_wait(&q->putters, &w, TULIP__WAIT_QUEUE, q);
+    }
+    return wait_on(q, &q->putters, (void *)item);
 }
 
 int tulip_queue_get(tulip_queue *q, void *item)
 {
-    if (!Q(q) || (!item && q->item_size))
-        return -EINVAL;
-    tulip_task *self = tulip__current();
-    if (!self)
-        return -EPERM;
-    int rc = tulip__checkpoint_status(self);
+    int rc = enter(q, item, 1);
     if (rc)
         return rc;
+    pthread_mutex_lock(&q->mu);
     rc = take(q, item);
-    if (rc != -EAGAIN)
+    if (rc != -EAGAIN) {
+        pthread_mutex_unlock(&q->mu);
         return rc;
-    struct tulip__waiter w;
-    w.data = item;
-    return tulip__waitq_wait(&q->getters, &w, TULIP__WAIT_QUEUE, q);
+    }
+    return wait_on(q, &q->getters, item);
 }
 
 int tulip_queue_task_done(tulip_queue *q)
 {
-    if (!Q(q) || q->unfinished == 0)
+    if (!Q(q))
         return -EINVAL;
-    if (--q->unfinished == 0)
-        tulip__waitq_wake_all(&q->joiners, 0);
-    return 0;
+    pthread_mutex_lock(&q->mu);
+    int rc = 0;
+    if (q->unfinished == 0)
+        rc = -EINVAL;
+    else if (--q->unfinished == 0)
+        wake_all(&q->joiners, 0);
+    pthread_mutex_unlock(&q->mu);
+    return rc;
 }
 
 int tulip_queue_join(tulip_queue *q)
 {
-    if (!Q(q))
-        return -EINVAL;
-    tulip_task *self = tulip__current();
-    if (!self)
-        return -EPERM;
-    int rc = tulip__checkpoint_status(self);
+    int rc = enter(q, NULL, 0);
     if (rc)
         return rc;
-    if (q->unfinished == 0)
+    pthread_mutex_lock(&q->mu);
+    if (q->unfinished == 0) {
+        pthread_mutex_unlock(&q->mu);
         return 0;
-    struct tulip__waiter w;
-    return tulip__waitq_wait(&q->joiners, &w, TULIP__WAIT_QUEUE, q);
+    }
+    return wait_on(q, &q->joiners, NULL);
 }
 
 size_t tulip_queue_size(const tulip_queue *q)
 {
-    return q && q->magic == TULIP__QUEUE_MAGIC ? q->count : 0;
+    if (!q || q->magic != TULIP__QUEUE_MAGIC)
+        return 0;
+    tulip_queue *m = (tulip_queue *)q;
+    pthread_mutex_lock(&m->mu);
+    size_t n = m->count;
+    pthread_mutex_unlock(&m->mu);
+    return n;
 }
 
 size_t tulip_queue_unfinished(const tulip_queue *q)
 {
-    return q && q->magic == TULIP__QUEUE_MAGIC ? q->unfinished : 0;
+    if (!q || q->magic != TULIP__QUEUE_MAGIC)
+        return 0;
+    tulip_queue *m = (tulip_queue *)q;
+    pthread_mutex_lock(&m->mu);
+    size_t n = m->unfinished;
+    pthread_mutex_unlock(&m->mu);
+    return n;
 }
 
 int tulip_queue_shutdown(tulip_queue *q, bool immediate)
 {
     if (!Q(q))
         return -EINVAL;
+    pthread_mutex_lock(&q->mu);
     int already = q->shut;
     q->shut = 1;
-    tulip__waitq_wake_all(&q->putters, -ESHUTDOWN);
+    wake_all(&q->putters, -ESHUTDOWN);
     if (immediate && q->count) {
         q->unfinished -= q->count;
         q->count = 0;
         q->head = 0;
         if (q->unfinished == 0)
-            tulip__waitq_wake_all(&q->joiners, 0);
+            wake_all(&q->joiners, 0);
     }
-    tulip__waitq_wake_all(&q->getters, -ESHUTDOWN);
+    wake_all(&q->getters, -ESHUTDOWN);
+    pthread_mutex_unlock(&q->mu);
     return already ? -EALREADY : 0;
 }
 
@@ -358,9 +407,14 @@ int tulip_queue_free(tulip_queue *q)
         return 0;
     if (!Q(q))
         return -EINVAL;
-    if (q->getters.n || q->putters.n || q->joiners.n)
+    pthread_mutex_lock(&q->mu);
+    int busy = tulip__xq_live(&q->getters) || tulip__xq_live(&q->putters) || tulip__xq_live(&q->joiners) ||
+               q->getters.n || q->putters.n || q->joiners.n;
+    pthread_mutex_unlock(&q->mu);
+    if (busy)
         return -EBUSY;
     q->magic = 0;
+    pthread_mutex_destroy(&q->mu);
     free(q->buf);
     free(q);
     return 0;

@@ -1,10 +1,11 @@
-/* Select over channel sends and receives. When several cases are ready one
+/* Select over channel sends and receives, on channels shared with any
+ * loop: the channels' locks are taken together (in address order) to
+ * pick a ready case or park on all of them, and a parked select is one
+ * tulip__xwait claimed once by whichever channel serves it first. When several cases are ready one
  * is picked uniformly at random (as Go does) so that no channel starves;
  * the generator is a per-thread xorshift64*, which is one state per loop
  * because a loop owns its thread, and seedable for reproducible runs.
- * When none is ready the task parks on every case's channel at once; the
- * first channel to serve one of them fires the whole select and unlinks
- * the rest (see fire() in chan.c), and the cancel hook unlinks them all. */
+ * When none is ready the task parks on every case's channel at once. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdlib.h>
@@ -43,11 +44,36 @@ static int case_ready(const tulip_select_case *sc)
     return sc->op == TULIP_SELECT_RECV ? tulip__chan_recv_ready(sc->chan) : tulip__chan_send_ready(sc->chan);
 }
 
-static void unlink_all(void *ctx)
+/* The distinct channels of the cases, in address order: the order every
+ * select takes their locks in, so two selects never deadlock. */
+static size_t lock_order(const tulip_select_case *cases, size_t n, tulip_chan **out)
 {
-    struct tulip__select *s = ctx;
-    for (size_t i = 0; i < s->n; i++)
-        tulip__waitq_remove(&s->ws[i].w);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        tulip_chan *c = cases[i].chan;
+        size_t j = k;
+        while (j > 0 && (uintptr_t)out[j - 1] > (uintptr_t)c)
+            j--;
+        if (j > 0 && out[j - 1] == c)
+            continue;
+        for (size_t m = k; m > j; m--)
+            out[m] = out[m - 1];
+        out[j] = c;
+        k++;
+    }
+    return k;
+}
+
+static void lock_all(tulip_chan **cs, size_t k)
+{
+    for (size_t i = 0; i < k; i++)
+        pthread_mutex_lock(&cs[i]->mu);
+}
+
+static void unlock_all(tulip_chan **cs, size_t k)
+{
+    for (size_t i = k; i-- > 0;)
+        pthread_mutex_unlock(&cs[i]->mu);
 }
 
 int tulip_select(tulip_select_case *cases, size_t n, bool has_default)
@@ -73,6 +99,23 @@ int tulip_select(tulip_select_case *cases, size_t n, bool has_default)
             return st;
     }
 
+    struct tulip__xwaiter small[SELECT_STACK_CASES];
+    tulip_chan *small_locks[SELECT_STACK_CASES];
+    struct tulip__xwaiter *ws = small;
+    tulip_chan **locks = small_locks;
+    if (n > SELECT_STACK_CASES) {
+        ws = tulip__malloc(n * sizeof *ws);
+        locks = tulip__malloc(n * sizeof *locks);
+        if (!ws || !locks) {
+            free(ws);
+            free(locks);
+            return -ENOMEM;
+        }
+    }
+    size_t k = lock_order(cases, n, locks);
+    lock_all(locks, k);
+
+    int rc = -EAGAIN;
     size_t ready = 0;
     for (size_t i = 0; i < n; i++)
         ready += (size_t)case_ready(&cases[i]);
@@ -84,30 +127,33 @@ int tulip_select(tulip_select_case *cases, size_t n, bool has_default)
                 continue;
             sc->result = sc->op == TULIP_SELECT_RECV ? tulip__chan_recv_now(sc->chan, sc->item)
                                                      : tulip__chan_send_now(sc->chan, sc->item);
-            return (int)i;
+            rc = (int)i;
+            break;
         }
+    } else if (has_default) {
+        rc = TULIP_SELECT_DEFAULT;
     }
-    if (has_default)
-        return TULIP_SELECT_DEFAULT;
-
-    struct tulip__chan_waiter small[SELECT_STACK_CASES];
-    struct tulip__chan_waiter *ws = small;
-    if (n > SELECT_STACK_CASES) {
-        ws = tulip__malloc(n * sizeof *ws);
-        if (!ws)
-            return -ENOMEM;
+    if (rc != -EAGAIN) {
+        unlock_all(locks, k);
+    } else {
+        struct tulip__xwait op;
+        for (size_t i = 0; i < n; i++) {
+            ws[i].w.data = cases[i].item;
+            ws[i].lock = &cases[i].chan->mu;
+            ws[i].index = (int)i;
+        }
+        tulip__xwait_init(&op, ws, n);
+        op.cases = cases;
+        for (size_t i = 0; i < n; i++) {
+            tulip_select_case *sc = &cases[i];
+            tulip__waitq_push(sc->op == TULIP_SELECT_RECV ? &sc->chan->recvq : &sc->chan->sendq, &ws[i].w);
+        }
+        unlock_all(locks, k);
+        rc = tulip__xwait_park(&op, TULIP__WAIT_SELECT, cases);
     }
-    struct tulip__select sel = { .ws = ws, .cases = cases, .n = n };
-    for (size_t i = 0; i < n; i++) {
-        tulip_select_case *sc = &cases[i];
-        ws[i].sel = &sel;
-        ws[i].index = (int)i;
-        ws[i].w.task = self;
-        ws[i].w.data = sc->item;
-        tulip__waitq_push(sc->op == TULIP_SELECT_RECV ? &sc->chan->recvq : &sc->chan->sendq, &ws[i].w);
-    }
-    int rc = tulip__park_nocheck(TULIP__WAIT_SELECT, cases, unlink_all, &sel);
-    if (ws != small)
+    if (ws != small) {
         free(ws);
+        free(locks);
+    }
     return rc;
 }

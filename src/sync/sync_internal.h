@@ -5,6 +5,7 @@
 
 #include "tulip/sync.h"
 #include "../task/task_internal.h"
+#include "xwait.h"
 
 /* Distinct per type, so passing one primitive where another is expected,
  * or one never initialised, is caught. */
@@ -34,23 +35,11 @@ void tulip__lock_acquire_uninterruptible(struct tulip__lock *l);
 /* Hand l to its first waiter, or free it. The caller checked ownership. */
 void tulip__lock_release(struct tulip__lock *l);
 
-/* A task waiting on a channel: alone (sel NULL), or as one case of a
- * select parked on several channels at once. */
-struct tulip__select;
-struct tulip__chan_waiter {
-    struct tulip__waiter w;        /* first; w.data is the item buffer */
-    struct tulip__select *sel;
-    int index;                     /* case index within sel */
-};
-
-struct tulip__select {
-    struct tulip__chan_waiter *ws; /* one per case */
-    tulip_select_case *cases;
-    size_t n;
-};
-
+/* Channels work across loops: every field below mu is guarded by it, and
+ * waiters are tulip__xwaiter entries (xwait.h). */
 struct tulip_chan {
     uint32_t magic;
+    pthread_mutex_t mu;
     uint8_t closed;
     size_t item_size;
     size_t capacity;
@@ -65,9 +54,9 @@ static inline tulip_chan *tulip__chan_valid(tulip_chan *c)
 }
 
 /* Whether a recv/send on c would complete (or fail because c is closed)
- * without waiting. */
-int tulip__chan_recv_ready(const tulip_chan *c);
-int tulip__chan_send_ready(const tulip_chan *c);
+ * without waiting. The caller holds c->mu, as for the _now calls. */
+int tulip__chan_recv_ready(tulip_chan *c);
+int tulip__chan_send_ready(tulip_chan *c);
 /* Do it now: 0, -ESHUTDOWN / -EPIPE (closed), or -EAGAIN (would wait). */
 int tulip__chan_recv_now(tulip_chan *c, void *item);
 int tulip__chan_send_now(tulip_chan *c, const void *item);
