@@ -5,6 +5,7 @@
 #include "retry.h"
 #include "robots.h"
 #include "scope.h"
+#include "sitemap.h"
 #include "url.h"
 
 #include <errno.h>
@@ -147,8 +148,8 @@ static void close_crawl(crawl *c)
     tulip_cond_broadcast(&c->cv);
 }
 
-/* Offer a URL found at depth from parent. */
-static void offer(crawl *c, const char *url, int depth, unsigned hops, const char *parent)
+/* Offer a URL found at depth from parent; sitemap: it is one. */
+static void offer_ex(crawl *c, const char *url, int depth, unsigned hops, const char *parent, bool sitemap)
 {
     int v = crawl_scope_admit(c->scope, url, depth);
     crawl_row row = { .url = url, .depth = depth, .parent = parent };
@@ -156,7 +157,7 @@ static void offer(crawl *c, const char *url, int depth, unsigned hops, const cha
     case CRAWL_ADMIT: {
         crawl_host *h = host_of(c, url);
         crawl_item it = { .url = strdup(url), .parent = parent ? strdup(parent) : NULL,
-                          .depth = depth, .hops = hops };
+                          .depth = depth, .hops = hops, .sitemap = sitemap };
         if (!h || !it.url || (parent && !it.parent)) {
             free(it.url);
             free(it.parent);
@@ -178,6 +179,28 @@ static void offer(crawl *c, const char *url, int depth, unsigned hops, const cha
     case CRAWL_OVER_LIMIT: c->st->over_limit++; break;
     case CRAWL_SEEN: break;
     default: c->fatal = v; break;
+    }
+}
+
+static void offer(crawl *c, const char *url, int depth, unsigned hops, const char *parent)
+{
+    offer_ex(c, url, depth, hops, parent, false);
+}
+
+/* A sitemap's or robots.txt's own spelling of a URL, made canonical. */
+static void offer_loc(crawl *c, const char *loc, int depth, const char *parent, bool sitemap)
+{
+    char *url;
+    int rc = crawl_url_normalize(loc, &url);
+    if (rc == 0) {
+        offer_ex(c, url, depth, 0, parent, sitemap);
+        free(url);
+    } else if (rc == -ENOMEM) {
+        c->fatal = rc;
+    } else if (crawl_scope_first(c->scope, loc) == 1) {
+        c->st->bad_links++;
+        crawl_row bad = { .url = loc, .depth = depth, .parent = parent, .error = crawl_error_kind(rc) };
+        emit(c, &bad);
     }
 }
 
@@ -254,6 +277,10 @@ static int ensure_robots(crawl *c, crawl_host *h)
         if (rc < 0)
             return rc;
         crawl_frontier_set_crawl_delay(c->f, h, crawl_robots_crawl_delay_ms(o->robots));
+        size_t nsm;
+        const char *const *sm = crawl_robots_sitemaps(o->robots, &nsm);
+        for (size_t i = 0; i < nsm; i++)
+            offer_loc(c, sm[i], 1, NULL, true);
         /* the interval may have grown: it runs from this request's start */
         crawl_frontier_backoff(c->f, h, t + crawl_frontier_interval(c->f, h));
         return 1;
@@ -383,12 +410,28 @@ static int fetch(crawl *c, crawl_item *it, crawl_host *h)
     crawl_row row = { .url = it->url, .status = r->status, .bytes = r->body_len, .elapsed_ns = ns,
                       .depth = it->depth, .content_type = ctype, .location = target ? target : loc,
                       .parent = it->parent, .attempts = it->attempts, .note = host_note(h) };
+    crawl_sitemap sm = { 0 };
+    if (it->sitemap && r->status == 200) {
+        int src = crawl_sitemap_parse(r->body, r->body_len, &sm);
+        if (src == -ENOMEM) {
+            tulip_http_reply_free(r);
+            return src;
+        }
+        if (src < 0) {
+            row.error = src == -EFBIG ? "sitemap-too-large" : "sitemap-xml";
+            st->errors++;
+            count_kind(st, row.error);
+        }
+    }
     emit(c, &row);
+    for (size_t i = 0; i < sm.n; i++)
+        offer_loc(c, sm.locs[i], it->depth + 1, it->url, sm.index);
+    crawl_sitemap_free(&sm);
     if (loc && lrc == 0) {
         if (it->hops + 1 > c->o->max_redirects)
             error_row(c, target, it->depth + 1, it->url, "too-many-redirects", 0);
         else
-            offer(c, target, it->depth + 1, it->hops + 1, it->url);
+            offer_ex(c, target, it->depth + 1, it->hops + 1, it->url, it->sitemap);
     } else if (loc && lrc != -ENOMEM) {
         st->bad_links++;
         crawl_row bad = { .url = loc, .depth = it->depth + 1, .parent = it->url, .error = crawl_error_kind(lrc) };
@@ -396,7 +439,7 @@ static int fetch(crawl *c, crawl_item *it, crawl_host *h)
     }
     free(target);
     bool deeper = c->o->max_depth < 0 || it->depth < c->o->max_depth;
-    if (r->status == 200 && crawl_is_html(ctype) && deeper) {
+    if (r->status == 200 && !it->sitemap && crawl_is_html(ctype) && deeper) {
         crawl_links l;
         rc = extract(it->url, r->body, r->body_len, &l);
         if (rc == 0) {
@@ -573,6 +616,8 @@ int crawl_run(const crawl_opts *o, crawl_stats *st)
     unsigned spawned = 0;
     if (rc == 0)
         offer(&c, start, 0, 0, NULL);
+    if (rc == 0 && o->sitemap)
+        offer_loc(&c, o->sitemap, 0, NULL, true);
     if (rc == 0)
         rc = c.fatal;
     for (; rc == 0 && spawned < o->concurrency; spawned++)

@@ -26,6 +26,10 @@
  *     URL whose host may be asked now, so a slow host never holds up a
  *     fast one; a failed attempt that may be retried (retry.h) goes back
  *     to the front of its host's queue and the host waits;
+ *   - sitemaps (sitemap.h) named by robots.txt Sitemap: lines (depth 1)
+ *     or by opts.sitemap (depth 0) are fetched as URLs of their own; the
+ *     URLs they list have their depth + 1; a sitemap that cannot be read
+ *     is its one row with the error ("sitemap-xml", "sitemap-too-large");
  *   - rows: one per fetched URL (status or error), and one per URL that
  *     was found but not fetched because it is offsite ("offsite") or
  *     refused by robots.txt ("robots"); such rows have no status.
@@ -72,6 +76,7 @@ typedef struct crawl_stats {
 
 typedef struct crawl_opts {
     const char *url;               /* start URL (required) */
+    const char *sitemap;           /* a sitemap to read too (depth 0); may be NULL */
     unsigned concurrency;          /* worker tasks; default 32 */
     unsigned per_host;             /* connections per host; 0 = concurrency */
     size_t max_pages;              /* 0 = unlimited */

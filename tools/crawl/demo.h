@@ -6,6 +6,8 @@
 #ifndef TULIP_CRAWL_DEMO_H
 #define TULIP_CRAWL_DEMO_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "site.h"
@@ -13,8 +15,22 @@
 typedef struct crawl_demo_opts {
     crawl_site_config site;
     int64_t latency_ns;      /* per response; 0: none */
-    const char *address;     /* where to listen; default "127.0.0.1:0" */
+    const char *address;     /* where to listen; default "127.0.0.1:0"; with
+                                site.hosts > 1 the other hosts listen on
+                                127.0.0.2 ... on the same port */
+    bool chunked;            /* send bodies chunked */
+    const char *encoding;    /* "gzip", "br" or "zstd": compress bodies the
+                                client accepts in that coding; NULL: none */
 } crawl_demo_opts;
+
+/* One request as the server saw it: when it arrived (tulip_now, the
+ * monotonic clock), on which host (0-based), the target, the status. */
+typedef struct crawl_demo_hit {
+    int64_t t_ns;
+    unsigned host;
+    int status;
+    char *target;
+} crawl_demo_hit;
 
 typedef struct crawl_demo crawl_demo;
 
@@ -33,6 +49,15 @@ int crawl_demo_start_thread(crawl_demo *d);
 int crawl_demo_port(const crawl_demo *d);
 const char *crawl_demo_origin(const crawl_demo *d);
 const crawl_site *crawl_demo_site(const crawl_demo *d);
+
+/* The request log so far, in order of answer (t_ns increases along it for
+ * each host when requests do not overlap).  Valid until the next request
+ * or crawl_demo_free; call after crawl_demo_stop for a stable view. */
+const crawl_demo_hit *crawl_demo_log(const crawl_demo *d, size_t *n);
+
+/* Write the log as lines "t_ns host status target" (t relative to the
+ * first request) to path.  Errors: negative errno of fopen/fclose. */
+int crawl_demo_write_log(const crawl_demo *d, const char *path);
 
 /* Requests answered so far. */
 uint64_t crawl_demo_requests(const crawl_demo *d);

@@ -31,6 +31,7 @@ typedef struct crawl_item {
     int depth;
     unsigned hops;     /* redirects that led here */
     unsigned attempts; /* requests made for it so far */
+    bool sitemap;      /* parse it as a sitemap, not as HTML */
 } crawl_item;
 
 typedef struct crawl_frontier_opts {

@@ -31,6 +31,7 @@ typedef struct app {
     crawl_demo_opts demo_opts;
     unsigned threads;
     const char *plot;
+    const char *server_log;
     const char *output;
     FILE *out;
     uint64_t rows;
@@ -86,6 +87,15 @@ static const char usage[] =
     "      --links N         links per page (default 8)\n"
     "      --latency MS      server delay per response (default 20)\n"
     "      --seed N          site generator seed (default 1)\n"
+    "      --hosts K         serve it on 127.0.0.1 .. 127.0.0.K, linked across\n"
+    "      --chunked         send bodies chunked\n"
+    "      --encoding C      compress bodies with gzip, br or zstd\n"
+    "      --every-429 N     every Nth page answers 429 the first time\n"
+    "      --retry-after S   that 429's Retry-After (default 1)\n"
+    "      --robots-delay MS robots.txt Crawl-delay\n"
+    "      --robots-delay-hosts N  only the first N hosts say it\n"
+    "      --orphans N       N pages linked only from the sitemaps\n"
+    "      --server-log FILE write the server's request log (ns host status target)\n"
     "\n"
     "      --threads N       --compare: threads of the thread-pool mode\n"
     "                        (default: the concurrency)\n"
@@ -96,7 +106,8 @@ enum {
     O_PER_HOST = 256, O_MAX_PAGES, O_MAX_DEPTH, O_MAX_REDIRECTS, O_TIMEOUT, O_INCLUDE, O_EXCLUDE,
     O_ANY_HOST, O_IGNORE_ROBOTS, O_UA, O_NO_PROGRESS, O_DEMO, O_COMPARE, O_SERVE, O_PAGES, O_LINKS,
     O_LATENCY, O_SEED, O_THREADS, O_PLOT, O_ORDER, O_DELAY, O_JITTER, O_ADAPTIVE, O_MAX_DELAY,
-    O_MAX_CRAWL_DELAY, O_RETRIES, O_BACKOFF,
+    O_MAX_CRAWL_DELAY, O_RETRIES, O_BACKOFF, O_HOSTS, O_CHUNKED, O_ENCODING, O_EVERY_429, O_RETRY_AFTER,
+    O_ROBOTS_DELAY, O_ROBOTS_DELAY_HOSTS, O_ORPHANS, O_SERVER_LOG, O_SITEMAP,
 };
 
 static const struct option longopts[] = {
@@ -131,6 +142,16 @@ static const struct option longopts[] = {
     { "max-crawl-delay", required_argument, NULL, O_MAX_CRAWL_DELAY },
     { "retries", required_argument, NULL, O_RETRIES },
     { "backoff", required_argument, NULL, O_BACKOFF },
+    { "hosts", required_argument, NULL, O_HOSTS },
+    { "chunked", no_argument, NULL, O_CHUNKED },
+    { "encoding", required_argument, NULL, O_ENCODING },
+    { "every-429", required_argument, NULL, O_EVERY_429 },
+    { "retry-after", required_argument, NULL, O_RETRY_AFTER },
+    { "robots-delay", required_argument, NULL, O_ROBOTS_DELAY },
+    { "robots-delay-hosts", required_argument, NULL, O_ROBOTS_DELAY_HOSTS },
+    { "orphans", required_argument, NULL, O_ORPHANS },
+    { "server-log", required_argument, NULL, O_SERVER_LOG },
+    { "sitemap", required_argument, NULL, O_SITEMAP },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
 };
@@ -278,9 +299,12 @@ static int crawl_main(void *arg)
         }
         snprintf(a->origin_url, sizeof a->origin_url, "%s/", crawl_demo_origin(a->d));
         a->url = a->origin_url;
-        printf("Demo site on %s: %u pages, %u links per page, %lld ms per response\n", a->url,
+        printf("Demo site on %s: %u pages, %u links per page, %lld ms per response", a->url,
                a->demo_opts.site.pages, a->demo_opts.site.links_per_page,
                (long long)(a->demo_opts.latency_ns / 1000000));
+        if (a->demo_opts.site.hosts > 1)
+            printf(", %u hosts (127.0.0.1 .. 127.0.0.%u)", a->demo_opts.site.hosts, a->demo_opts.site.hosts);
+        printf("\n");
     }
     a->co.url = a->url;
     printf("Crawling %s with %u tasks%s...\n", a->url, a->co.concurrency,
@@ -290,6 +314,8 @@ static int crawl_main(void *arg)
     clear_progress(a);
     if (a->d) {
         crawl_demo_stop(a->d);
+        if (a->server_log && crawl_demo_write_log(a->d, a->server_log) < 0)
+            fprintf(stderr, "tulip-crawl: %s: cannot write the server log\n", a->server_log);
     }
     if (rc == -EINVAL) {
         fprintf(stderr, "tulip-crawl: '%s' is not an http(s) URL\n", a->url);
@@ -477,6 +503,46 @@ int main(int argc, char **argv)
             a.threads = (unsigned)v;
             break;
         case O_PLOT: a.plot = optarg; break;
+        case O_HOSTS:
+            if (number(name, optarg, CRAWL_SITE_MAX_HOSTS, &v) || v == 0)
+                return 2;
+            a.demo_opts.site.hosts = (unsigned)v;
+            break;
+        case O_CHUNKED: a.demo_opts.chunked = true; break;
+        case O_ENCODING:
+            if (strcmp(optarg, "gzip") && strcmp(optarg, "br") && strcmp(optarg, "zstd")) {
+                fprintf(stderr, "tulip-crawl: --encoding: gzip, br or zstd, got '%s'\n", optarg);
+                return 2;
+            }
+            a.demo_opts.encoding = optarg;
+            break;
+        case O_EVERY_429:
+            if (number(name, optarg, 1000000, &v) || v == 0)
+                return 2;
+            a.demo_opts.site.every_429 = (unsigned)v;
+            break;
+        case O_RETRY_AFTER:
+            if (number(name, optarg, 3600, &v) || v == 0)
+                return 2;
+            a.demo_opts.site.retry_after_s = (unsigned)v;
+            break;
+        case O_ROBOTS_DELAY:
+            if (number(name, optarg, 3600000, &v))
+                return 2;
+            a.demo_opts.site.crawl_delay_ms = (unsigned)v;
+            break;
+        case O_ROBOTS_DELAY_HOSTS:
+            if (number(name, optarg, CRAWL_SITE_MAX_HOSTS, &v))
+                return 2;
+            a.demo_opts.site.crawl_delay_hosts = (unsigned)v;
+            break;
+        case O_ORPHANS:
+            if (number(name, optarg, CRAWL_SITE_MAX_ORPHANS, &v))
+                return 2;
+            a.demo_opts.site.orphans = (unsigned)v;
+            break;
+        case O_SERVER_LOG: a.server_log = optarg; break;
+        case O_SITEMAP: a.co.sitemap = optarg; break;
         case O_ORDER:
             if (strcmp(optarg, "bfs") && strcmp(optarg, "dfs")) {
                 fprintf(stderr, "tulip-crawl: --order: bfs or dfs, got '%s'\n", optarg);
@@ -546,8 +612,13 @@ int main(int argc, char **argv)
         a.demo = !a.url;
         if (a.demo && !a.delay_set)
             a.co.delay_ns = 0; /* our own loopback site: no one to be polite to */
+        const crawl_site_config *sc = &a.demo_opts.site;
+        bool any_host = a.co.any_host;
+        if (a.demo && sc->hosts > 1)
+            a.co.any_host = true; /* the site is every host; it links nowhere else */
+        /* the model assumes a crawler that retries the 429s */
         a.check = a.demo && !a.co.patterns && !a.co.max_pages && a.co.max_depth < 0 && !a.co.ignore_robots &&
-                  !a.co.any_host && a.co.max_redirects >= 2;
+                  !any_host && a.co.max_redirects >= 2 && !a.co.sitemap && (!sc->every_429 || a.co.retries);
         if (a.output) {
             a.out = strcmp(a.output, "-") == 0 ? stdout : fopen(a.output, "w");
             if (!a.out) {

@@ -25,6 +25,8 @@ typedef struct ruleset {
 
 struct crawl_robots {
     ruleset rs;
+    char *sitemaps[CRAWL_ROBOTS_MAX_SITEMAPS];
+    size_t nsitemaps;
 };
 
 static bool is_hex(unsigned char c)
@@ -152,13 +154,13 @@ static int64_t parse_delay_ms(const char *v, size_t n)
     return digits && i == n ? ms : -1;
 }
 
-enum key { K_OTHER, K_UA, K_ALLOW, K_DISALLOW, K_DELAY };
+enum key { K_OTHER, K_UA, K_ALLOW, K_DISALLOW, K_DELAY, K_SITEMAP };
 
 static enum key classify(const char *k, size_t n)
 {
     static const struct { const char *s; enum key k; } keys[] = {
         { "user-agent", K_UA }, { "allow", K_ALLOW }, { "disallow", K_DISALLOW },
-        { "crawl-delay", K_DELAY },
+        { "crawl-delay", K_DELAY }, { "sitemap", K_SITEMAP },
     };
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         if (strlen(keys[i].s) == n && strncasecmp(k, keys[i].s, n) == 0)
@@ -227,7 +229,15 @@ crawl_robots *crawl_robots_parse(const char *txt, size_t len, const char *user_a
                 star.matched = true;
             continue;
         }
-        if (key == K_OTHER)
+        if (key == K_SITEMAP && vn && r->nsitemaps < CRAWL_ROBOTS_MAX_SITEMAPS) {
+            /* not part of any group: for every crawler */
+            char *url = strndup(v, vn);
+            if (!url)
+                rc = -ENOMEM;
+            else
+                r->sitemaps[r->nsitemaps++] = url;
+        }
+        if (key == K_OTHER || key == K_SITEMAP)
             continue; /* sitemap and unknown records do not end a group */
         in_agents = false;
         if (!in_group)
@@ -248,6 +258,8 @@ crawl_robots *crawl_robots_parse(const char *txt, size_t len, const char *user_a
     if (rc) {
         ruleset_free(&mine);
         ruleset_free(&star);
+        for (size_t i = 0; i < r->nsitemaps; i++)
+            free(r->sitemaps[i]);
         free(r);
         errno = -rc;
         return NULL;
@@ -338,10 +350,18 @@ size_t crawl_robots_rule_count(const crawl_robots *r)
     return r->rs.n;
 }
 
+const char *const *crawl_robots_sitemaps(const crawl_robots *r, size_t *n)
+{
+    *n = r->nsitemaps;
+    return (const char *const *)r->sitemaps;
+}
+
 void crawl_robots_free(crawl_robots *r)
 {
     if (!r)
         return;
+    for (size_t i = 0; i < r->nsitemaps; i++)
+        free(r->sitemaps[i]);
     ruleset_free(&r->rs);
     free(r);
 }

@@ -36,6 +36,7 @@
 #include <stdint.h>
 
 #define CRAWL_ROBOTS_MAX_BYTES (500u * 1024)
+#define CRAWL_ROBOTS_MAX_SITEMAPS 64u
 
 typedef struct crawl_robots crawl_robots;
 
@@ -57,6 +58,10 @@ int crawl_robots_allowed(const crawl_robots *r, const char *target);
 /* The applicable group's Crawl-delay (a common extension, not in RFC 9309)
  * in milliseconds, or -1 when there is none. No errors. */
 int64_t crawl_robots_crawl_delay_ms(const crawl_robots *r);
+
+/* The Sitemap: lines (for every crawler, wherever they stand), as
+ * written, the first CRAWL_ROBOTS_MAX_SITEMAPS of them. No errors. */
+const char *const *crawl_robots_sitemaps(const crawl_robots *r, size_t *n);
 
 /* Number of Allow/Disallow rules kept for this crawler. No errors. */
 size_t crawl_robots_rule_count(const crawl_robots *r);

@@ -20,9 +20,31 @@ enum block { B_PAGE, B_R301, B_R302, B_CHAIN, B_MISSING, B_TXT, B_PNG, B_OFF, NB
 enum fixed { F_LOOP_A, F_LOOP_B, F_CSS, F_SECRET, F_PUBLIC, F_DEEPER, F_ONLYVIA, NFIXED };
 
 #define NSECTIONS 8u
+#define LINKS_CAP (CRAWL_SITE_MAX_LINKS + CRAWL_SITE_MAX_ORPHANS + 16)
 #define OFFSITE "http://offsite.invalid"
 
-static size_t nids(const crawl_site *s) { return (size_t)NBLOCKS * s->cfg.pages + NFIXED; }
+/* After the fixed ids: orphans, then three sitemap documents per host. */
+static size_t orphan0(const crawl_site *s) { return (size_t)NBLOCKS * s->cfg.pages + NFIXED; }
+static size_t sitemap0(const crawl_site *s) { return orphan0(s) + s->cfg.orphans; }
+static size_t nsitemaps(const crawl_site *s) { return s->cfg.orphans ? 3u * s->cfg.hosts : 0; }
+static size_t nids(const crawl_site *s) { return sitemap0(s) + nsitemaps(s); }
+static bool is_orphan(const crawl_site *s, size_t id) { return id >= orphan0(s) && id < sitemap0(s); }
+static bool is_sitemap(const crawl_site *s, size_t id) { return id >= sitemap0(s) && id < nids(s); }
+
+/* The host (0-based) a resource lives on. */
+static unsigned home(const crawl_site *s, size_t id)
+{
+    unsigned K = s->cfg.hosts;
+    if (K <= 1)
+        return 0;
+    if (id < (size_t)NBLOCKS * s->cfg.pages)
+        return (unsigned)(id % s->cfg.pages % K);
+    if (is_orphan(s, id))
+        return (unsigned)((id - orphan0(s)) % K);
+    if (is_sitemap(s, id))
+        return (unsigned)((id - sitemap0(s)) / 3);
+    return 0;
+}
 static size_t id_of(const crawl_site *s, enum block b, unsigned j) { return (size_t)b * s->cfg.pages + j; }
 static size_t fixed_id(const crawl_site *s, enum fixed f) { return (size_t)NBLOCKS * s->cfg.pages + f; }
 
@@ -46,7 +68,8 @@ crawl_site *crawl_site_new(const crawl_site_config *cfg)
 {
     if (!cfg || cfg->pages < 1 || cfg->pages > CRAWL_SITE_MAX_PAGES ||
         cfg->links_per_page > CRAWL_SITE_MAX_LINKS || (cfg->pages > 1 && cfg->links_per_page < 1) ||
-        cfg->page_bytes > 64u * 1024 * 1024) {
+        cfg->page_bytes > 64u * 1024 * 1024 || cfg->hosts > CRAWL_SITE_MAX_HOSTS || cfg->hosts > cfg->pages ||
+        cfg->orphans > CRAWL_SITE_MAX_ORPHANS || cfg->retry_after_s > 3600) {
         errno = EINVAL;
         return NULL;
     }
@@ -56,6 +79,10 @@ crawl_site *crawl_site_new(const crawl_site_config *cfg)
         return NULL;
     }
     s->cfg = *cfg;
+    if (s->cfg.hosts == 0)
+        s->cfg.hosts = 1;
+    if (s->cfg.retry_after_s == 0)
+        s->cfg.retry_after_s = 1;
     return s;
 }
 
@@ -68,6 +95,15 @@ void crawl_site_free(crawl_site *s)
 static void id_path(const crawl_site *s, size_t id, char *buf, size_t n)
 {
     unsigned N = s->cfg.pages;
+    if (is_orphan(s, id)) {
+        snprintf(buf, n, "/orphan/%zu.html", id - orphan0(s));
+        return;
+    }
+    if (is_sitemap(s, id)) {
+        static const char *const doc[3] = { "/sitemap.xml", "/sitemaps/1.xml", "/sitemaps/2.xml.gz" };
+        snprintf(buf, n, "%s", doc[(id - sitemap0(s)) % 3]);
+        return;
+    }
     if (id >= (size_t)NBLOCKS * N) {
         static const char *const fixed[NFIXED] = {
             "/redirect/loop/a", "/redirect/loop/b",     "/static/site.css",
@@ -99,7 +135,7 @@ static void id_path(const crawl_site *s, size_t id, char *buf, size_t n)
 static bool is_html(const crawl_site *s, size_t id)
 {
     return id < s->cfg.pages || id == fixed_id(s, F_SECRET) || id == fixed_id(s, F_PUBLIC) ||
-           id == fixed_id(s, F_DEEPER) || id == fixed_id(s, F_ONLYVIA);
+           id == fixed_id(s, F_DEEPER) || id == fixed_id(s, F_ONLYVIA) || is_orphan(s, id);
 }
 
 static bool robots_denied(const crawl_site *s, size_t id)
@@ -119,40 +155,54 @@ enum form {
     FORM_SPACES, FORM_UPPER, FORM_PCT, FORM_DOTS, NFORMS
 };
 
-typedef struct link {
+typedef struct site_link {
     size_t id;
     enum form form;
     bool area;
-} link;
+} site_link;
 
 /* The page-index argument of a random pick. */
 static unsigned pick(const crawl_site *s, uint64_t r) { return (unsigned)(r % s->cfg.pages); }
 
 /* Links of HTML resource id, in body order; returns the count.
- * out must hold CRAWL_SITE_MAX_LINKS + 16 entries. */
-static size_t html_links(const crawl_site *s, size_t id, link *out)
+ * out must hold LINKS_CAP entries. */
+static size_t html_links(const crawl_site *s, size_t id, site_link *out)
 {
     size_t n = 0;
     unsigned N = s->cfg.pages, L = s->cfg.links_per_page;
+    if (is_sitemap(s, id)) {
+        /* the index lists its host's two sitemaps; they list the orphans
+         * of their host, alternately */
+        size_t first = sitemap0(s) + 3 * home(s, id), t = id - first;
+        if (t == 0) {
+            out[n++] = (site_link){ first + 1, FORM_ABSURL, false };
+            out[n++] = (site_link){ first + 2, FORM_ABSURL, false };
+        } else {
+            for (unsigned o = home(s, id), i = 0; o < s->cfg.orphans; o += s->cfg.hosts, i++)
+                if (i % 2 == t - 1)
+                    out[n++] = (site_link){ orphan0(s) + o, FORM_ABSURL, false };
+        }
+        return n;
+    }
     if (id >= N) {
         /* the hand-written corner of the site, around robots.txt */
         if (id == fixed_id(s, F_SECRET)) {
-            out[n++] = (link){ fixed_id(s, F_DEEPER), FORM_RELATIVE, false };
-            out[n++] = (link){ fixed_id(s, F_ONLYVIA), FORM_ABSPATH, false };
+            out[n++] = (site_link){ fixed_id(s, F_DEEPER), FORM_RELATIVE, false };
+            out[n++] = (site_link){ fixed_id(s, F_ONLYVIA), FORM_ABSPATH, false };
         } else if (id == fixed_id(s, F_PUBLIC)) {
-            out[n++] = (link){ id_of(s, B_PAGE, 0), FORM_RELATIVE, false };
-            out[n++] = (link){ fixed_id(s, F_SECRET), FORM_RELATIVE, false };
+            out[n++] = (site_link){ id_of(s, B_PAGE, 0), FORM_RELATIVE, false };
+            out[n++] = (site_link){ fixed_id(s, F_SECRET), FORM_RELATIVE, false };
         } else {
-            out[n++] = (link){ id_of(s, B_PAGE, 0), FORM_ABSPATH, false };
+            out[n++] = (site_link){ id_of(s, B_PAGE, 0), FORM_ABSPATH, false };
         }
-        out[n++] = (link){ fixed_id(s, F_CSS), FORM_ABSPATH, false };
+        out[n++] = (site_link){ fixed_id(s, F_CSS), FORM_ABSPATH, false };
         return n;
     }
     unsigned i = (unsigned)id;
     unsigned tree = L >= 2 ? 2 : L;
     for (unsigned slot = 0; slot < L; slot++) {
         uint64_t r = rnd(s, i, slot, 1);
-        link l = { 0, (enum form)(rnd(s, i, slot, 2) % NFORMS), rnd(s, i, slot, 3) % 10 == 0 };
+        site_link l = { 0, (enum form)(rnd(s, i, slot, 2) % NFORMS), rnd(s, i, slot, 3) % 10 == 0 };
         uint64_t child = tree == 2 ? 2ull * i + 1 + slot : (uint64_t)i + 1;
         if (slot < tree) {
             /* leaves link home, so small sites are fully predictable */
@@ -169,13 +219,13 @@ static size_t html_links(const crawl_site *s, size_t id, link *out)
             else if (k < 86)
                 l.id = id_of(s, (r >> 40) % 2 ? B_TXT : B_PNG, j);
             else if (k < 90)
-                l.id = id_of(s, B_OFF, j);
+                l.id = id_of(s, s->cfg.hosts > 1 ? B_PAGE : B_OFF, j);
             else
                 l.id = id_of(s, B_PAGE, j);
         }
         out[n++] = l;
     }
-    out[n++] = (link){ fixed_id(s, F_CSS), FORM_ABSPATH, false };
+    out[n++] = (site_link){ fixed_id(s, F_CSS), FORM_ABSPATH, false };
     if (i == 0) {
         /* one of each kind, whatever the dice said */
         const size_t extra[] = {
@@ -186,7 +236,8 @@ static size_t html_links(const crawl_site *s, size_t id, link *out)
             id_of(s, B_TXT, 0),              id_of(s, B_PNG, 0),
         };
         for (size_t e = 0; e < sizeof extra / sizeof extra[0]; e++)
-            out[n++] = (link){ extra[e], e % 2 ? FORM_RELATIVE : FORM_ABSPATH, false };
+            if (!offsite(s, extra[e]) || s->cfg.hosts == 1)
+                out[n++] = (site_link){ extra[e], e % 2 ? FORM_RELATIVE : FORM_ABSPATH, false };
     }
     return n;
 }
@@ -288,6 +339,15 @@ static long route(const crawl_site *s, const char *target)
         if (strncmp(path, dirs[d].prefix, pl) == 0 && parse_uint(path + pl, end, N, &j))
             return (long)id_of(s, dirs[d].b, j);
     }
+    if (strncmp(path, "/orphan/", 8) == 0 && n > 13 && strcmp(end - 5, ".html") == 0 &&
+        parse_uint(path + 8, end - 5, s->cfg.orphans, &j))
+        return (long)(orphan0(s) + j);
+    for (size_t t = 0; t < nsitemaps(s) && t < 3; t++) {
+        char buf[64];
+        id_path(s, sitemap0(s) + t, buf, sizeof buf);
+        if (strcmp(path, buf) == 0)
+            return (long)(sitemap0(s) + t); /* the first host's: the caller moves it */
+    }
     if (strncmp(path, "/files/", 7) == 0 && n > 11) {
         if (strcmp(end - 4, ".txt") == 0 && parse_uint(path + 7, end - 4, N, &j))
             return (long)id_of(s, B_TXT, j);
@@ -295,6 +355,45 @@ static long route(const crawl_site *s, const char *target)
             return (long)id_of(s, B_PNG, j);
     }
     return -1;
+}
+
+/* ---- hosts ---------------------------------------------------------------- */
+
+typedef struct origins {
+    char v[CRAWL_SITE_MAX_HOSTS][80];
+    unsigned self; /* the host whose origin was given */
+} origins;
+
+unsigned crawl_site_hosts(const crawl_site *s) { return s->cfg.hosts; }
+
+int crawl_site_host_origin(const crawl_site *s, const char *origin, unsigned k, char *buf, size_t n)
+{
+    static const char pre[] = "http://127.0.0.";
+    if (!origin || k >= s->cfg.hosts)
+        return -EINVAL;
+    if (s->cfg.hosts == 1)
+        return (size_t)snprintf(buf, n, "%s", origin) < n ? 0 : -EINVAL;
+    if (strncmp(origin, pre, sizeof pre - 1) != 0)
+        return -EINVAL;
+    const char *p = origin + sizeof pre - 1, *q = p;
+    while (*q >= '0' && *q <= '9')
+        q++;
+    if (q == p || q - p > 3 || (*q && *q != ':'))
+        return -EINVAL;
+    return (size_t)snprintf(buf, n, "%s%u%s", pre, k + 1, q) < n ? 0 : -EINVAL;
+}
+
+/* Every host's origin, and which of them origin is. */
+static int make_origins(const crawl_site *s, const char *origin, origins *o)
+{
+    o->self = UINT32_MAX;
+    for (unsigned k = 0; k < s->cfg.hosts; k++) {
+        if (crawl_site_host_origin(s, origin, k, o->v[k], sizeof o->v[k]) < 0)
+            return -EINVAL;
+        if (strcmp(o->v[k], origin) == 0)
+            o->self = k;
+    }
+    return o->self == UINT32_MAX ? -EINVAL : 0;
 }
 
 /* ---- rendering ------------------------------------------------------------ */
@@ -375,9 +474,9 @@ static const char FILLER[] =
     "<p>The tulip runtime crawls this generated site. Tulips \xf0\x9f\x8c\xb7 open in spring; "
     "asynchronous crawlers open many sockets at once &amp; wait for all of them.</p>\n";
 
-static int render_html(const crawl_site *s, const char *origin, size_t id, crawl_buf *b)
+static int render_html(const crawl_site *s, const origins *og, size_t id, crawl_buf *b)
 {
-    link *ls = malloc((CRAWL_SITE_MAX_LINKS + 16) * sizeof *ls);
+    site_link *ls = malloc(LINKS_CAP * sizeof *ls);
     if (!ls)
         return -ENOMEM;
     size_t n = html_links(s, id, ls);
@@ -405,7 +504,7 @@ static int render_html(const crawl_site *s, const char *origin, size_t id, crawl
             rc = crawl_buf_puts(b, "</ul>\n<img src=\"/trap/img.png\" usemap=\"#nav\" alt=\"\">"
                                    "<map name=\"nav\">\n");
         for (size_t k = 0; k < n && !rc; k++) {
-            const link *l = &ls[k];
+            const site_link *l = &ls[k];
             if (l->area != (pass == 1))
                 continue;
             char tp[96];
@@ -417,8 +516,13 @@ static int render_html(const crawl_site *s, const char *origin, size_t id, crawl
                 rc = crawl_buf_puts(b, l->area ? "<area shape=\"rect\" coords=\"0,0,9,9\" href=\""
                                                : "<li><a href=\"");
             }
+            /* another host's resource needs its origin in the site_link */
+            unsigned h = home(s, l->id);
+            enum form form = l->form;
+            if (h != og->self && form != FORM_ABSURL && form != FORM_PROTOREL && form != FORM_UPPER)
+                form = FORM_ABSURL;
             if (!rc)
-                rc = put_href(b, origin, dir, tp, l->form, (unsigned)(id + k));
+                rc = put_href(b, og->v[h], dir, tp, form, (unsigned)(id + k));
             if (!rc)
                 rc = l->area ? crawl_buf_puts(b, "\" alt=\"\">\n")
                      : css   ? crawl_buf_puts(b, "\"></li>\n")
@@ -440,7 +544,76 @@ static int render_html(const crawl_site *s, const char *origin, size_t id, crawl
     return rc;
 }
 
-static int render(const crawl_site *s, const char *origin, long id, crawl_site_response *r,
+#ifdef TULIP_HAVE_ZLIB
+#include <zlib.h>
+
+/* The bytes of b as one gzip member, replacing them. */
+static int gzip_buf(crawl_buf *b)
+{
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    if (deflateInit2(&z, 6, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        return -ENOMEM;
+    uLong cap = deflateBound(&z, (uLong)b->len);
+    char *out = malloc(cap + 1);
+    if (!out) {
+        deflateEnd(&z);
+        return -ENOMEM;
+    }
+    z.next_in = (Bytef *)b->data;
+    z.avail_in = (uInt)b->len;
+    z.next_out = (Bytef *)out;
+    z.avail_out = (uInt)cap;
+    int zr = deflate(&z, Z_FINISH);
+    size_t n = cap - z.avail_out;
+    deflateEnd(&z);
+    if (zr != Z_STREAM_END) {
+        free(out);
+        return -ENOMEM;
+    }
+    b->len = 0;
+    int rc = crawl_buf_append(b, out, n);
+    free(out);
+    return rc;
+}
+#else
+static int gzip_buf(crawl_buf *b)
+{
+    (void)b;
+    return -ENOTSUP;
+}
+#endif
+
+static int render_sitemap(const crawl_site *s, const origins *og, size_t id, crawl_site_response *r,
+                          crawl_buf *b)
+{
+    site_link *ls = malloc(LINKS_CAP * sizeof *ls);
+    if (!ls)
+        return -ENOMEM;
+    size_t n = html_links(s, id, ls);
+    bool index = (id - sitemap0(s)) % 3 == 0;
+    int rc = crawl_buf_printf(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                                 "<%s xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n",
+                              index ? "sitemapindex" : "urlset");
+    for (size_t k = 0; k < n && !rc; k++) {
+        char tp[96];
+        id_path(s, ls[k].id, tp, sizeof tp);
+        rc = crawl_buf_printf(b, "  <%s><loc>%s%s</loc></%s>\n", index ? "sitemap" : "url",
+                              og->v[home(s, ls[k].id)], tp, index ? "sitemap" : "url");
+    }
+    if (!rc)
+        rc = crawl_buf_printf(b, "</%s>\n", index ? "sitemapindex" : "urlset");
+    free(ls);
+    r->status = 200;
+    r->content_type = "application/xml";
+    if (!rc && (id - sitemap0(s)) % 3 == 2) {
+        r->content_type = "application/gzip";
+        rc = gzip_buf(b);
+    }
+    return rc;
+}
+
+static int render(const crawl_site *s, const origins *og, long id, crawl_site_response *r,
                   crawl_buf *b)
 {
     char path[96];
@@ -455,14 +628,16 @@ static int render(const crawl_site *s, const char *origin, long id, crawl_site_r
     if (is_html(s, uid)) {
         r->status = 200;
         r->content_type = "text/html; charset=utf-8";
-        return render_html(s, origin, uid, b);
+        return render_html(s, og, uid, b);
     }
+    if (is_sitemap(s, uid))
+        return render_sitemap(s, og, uid, r, b);
     if (redirect_of(s, uid, &to, &status)) {
         id_path(s, to, path, sizeof path);
         crawl_buf loc = { 0 };
         int rc;
         if (status == 301)
-            rc = crawl_buf_printf(&loc, "%s%s", origin, path);
+            rc = crawl_buf_printf(&loc, "%s%s", og->v[home(s, to)], path);
         else if (uid / s->cfg.pages == B_R302 && uid < (size_t)NBLOCKS * s->cfg.pages)
             rc = crawl_buf_printf(&loc, "../../%s", path + 1);
         else if (uid == fixed_id(s, F_LOOP_A))
@@ -543,19 +718,48 @@ static int check_origin(const char *origin)
 int crawl_site_get(const crawl_site *s, const char *origin, const char *target,
                    crawl_site_response *out)
 {
+    return crawl_site_get_ex(s, origin, target, 1, out);
+}
+
+static int robots(const crawl_site *s, const origins *og, crawl_buf *b)
+{
+    int rc = crawl_buf_puts(b, ROBOTS);
+    unsigned k = og->self, ms = s->cfg.crawl_delay_ms;
+    if (!rc && ms && (s->cfg.crawl_delay_hosts == 0 || k < s->cfg.crawl_delay_hosts))
+        rc = crawl_buf_printf(b, "\nUser-agent: *\nCrawl-delay: %u.%03u\n", ms / 1000, ms % 1000);
+    if (!rc && s->cfg.orphans)
+        rc = crawl_buf_printf(b, "\nSitemap: %s/sitemap.xml\n", og->v[k]);
+    return rc;
+}
+
+int crawl_site_get_ex(const crawl_site *s, const char *origin, const char *target, unsigned attempt,
+                      crawl_site_response *out)
+{
     memset(out, 0, sizeof *out);
     int rc = check_origin(origin);
     if (rc)
         return rc;
-    if (!target || target[0] != '/')
+    origins og;
+    if (!target || target[0] != '/' || make_origins(s, origin, &og) < 0)
         return -EINVAL;
     crawl_buf b = { 0 };
-    if (strcmp(target, "/robots.txt") == 0) {
+    long id = strcmp(target, "/robots.txt") == 0 ? -2 : route(s, target);
+    if (id >= 0 && is_sitemap(s, (size_t)id))
+        id += 3 * (long)og.self;
+    if (id >= 0 && home(s, (size_t)id) != og.self)
+        id = -1; /* another host's resource */
+    unsigned e = s->cfg.every_429;
+    if (id == -2) {
         out->status = 200;
         out->content_type = "text/plain";
-        rc = crawl_buf_puts(&b, ROBOTS);
+        rc = robots(s, &og, &b);
+    } else if (e && attempt == 0 && id > 0 && (size_t)id < s->cfg.pages && id % e == e - 1) {
+        out->status = 429;
+        out->content_type = "text/plain";
+        snprintf(out->retry_after, sizeof out->retry_after, "%u", s->cfg.retry_after_s);
+        rc = crawl_buf_puts(&b, "slow down\n");
     } else {
-        rc = render(s, origin, route(s, target), out, &b);
+        rc = render(s, &og, id, out, &b);
     }
     if (!rc) {
         out->body_len = b.len;
@@ -596,6 +800,8 @@ static int status_of(const crawl_site *s, size_t id)
         return 200;
     if (redirect_of(s, id, &to, &status))
         return status;
+    if (is_orphan(s, id) || is_sitemap(s, id))
+        return 200;
     if (id < (size_t)NBLOCKS * s->cfg.pages && id / s->cfg.pages == B_MISSING)
         return 404;
     return 200; /* files and the stylesheet */
@@ -607,10 +813,13 @@ int crawl_site_expected(const crawl_site *s, const char *origin, crawl_site_expe
     int rc = check_origin(origin);
     if (rc)
         return rc;
+    origins og;
+    if (make_origins(s, origin, &og) < 0)
+        return -EINVAL;
     size_t total = nids(s);
     int *depth = malloc(total * sizeof *depth);
     size_t *queue = malloc(total * sizeof *queue);
-    link *ls = malloc((CRAWL_SITE_MAX_LINKS + 16) * sizeof *ls);
+    site_link *ls = malloc(LINKS_CAP * sizeof *ls);
     if (!depth || !queue || !ls) {
         rc = -ENOMEM;
         goto out;
@@ -620,13 +829,18 @@ int crawl_site_expected(const crawl_site *s, const char *origin, crawl_site_expe
     size_t head = 0, tail = 0;
     queue[tail++] = 0;
     depth[0] = 0;
+    /* robots.txt (depth 0) of every host names its sitemap index */
+    for (size_t k = 0; k < nsitemaps(s); k += 3) {
+        depth[sitemap0(s) + k] = 1;
+        queue[tail++] = sitemap0(s) + k;
+    }
     while (head < tail) {
         size_t id = queue[head++];
         if (offsite(s, id) || robots_denied(s, id))
             continue;
         size_t n = 0, to;
         int st;
-        if (is_html(s, id))
+        if (is_html(s, id) || is_sitemap(s, id))
             n = html_links(s, id, ls);
         else if (redirect_of(s, id, &to, &st))
             ls[n++].id = to;
@@ -648,7 +862,7 @@ int crawl_site_expected(const crawl_site *s, const char *origin, crawl_site_expe
         id_path(s, id, path, sizeof path);
         crawl_site_entry *e = &out->v[q];
         crawl_buf u = { 0 };
-        rc = path[0] == '/' ? crawl_buf_printf(&u, "%s%s", origin, path) : crawl_buf_puts(&u, path);
+        rc = path[0] == '/' ? crawl_buf_printf(&u, "%s%s", og.v[home(s, id)], path) : crawl_buf_puts(&u, path);
         if (rc)
             goto out;
         e->url = crawl_buf_steal(&u);

@@ -21,6 +21,22 @@
  *   /private/public.html        which an Allow line re-opens
  *   /robots.txt                 the rules above, text/plain
  *   http://offsite.invalid/p<j> links to another host (never fetched)
+ *   /orphan/<o>.html            (orphans > 0) pages that no page links to
+ *   /sitemap.xml                (orphans > 0) a sitemap index, named by a
+ *                               Sitemap: line of robots.txt, of
+ *   /sitemaps/1.xml, 2.xml.gz   urlsets (the second gzipped) of the orphans
+ * The switches:
+ *   - hosts K > 1: resources are spread over K hosts 127.0.0.1 .. 127.0.0.K
+ *     on one port (page i and the j-resources on host i % K, or j % K; the
+ *     fixed ones on the first; orphan o on o % K); a link to another host
+ *     is an absolute URL; each host has its robots.txt (and sitemaps).
+ *     The crawl covers every host of the site and offsite.invalid links
+ *     become page links (a --any-host crawl would try to resolve them);
+ *   - crawl_delay_ms: robots.txt says Crawl-delay (in seconds, decimal) on
+ *     the first crawl_delay_hosts hosts (all when 0);
+ *   - every_429: those pages answer 429 with Retry-After the first time
+ *     (crawl_site_get_ex's attempt 0), then as usual; the model assumes a
+ *     crawler that retries (their outcome is the usual one). 
  * Every page has L links: the first min(L, 2) build a tree that reaches
  * every page (page i links to pages 2i+1, 2i+2; with L = 1, to i+1; a link
  * past the last page goes to "/" instead), the rest
@@ -43,7 +59,9 @@
  *     others are listed but not fetched (no links found through them);
  *   - only 200 text/html bodies are parsed for links (a redirect's body
  *     links to its Location, so parsing it would change nothing);
- *   - /robots.txt itself is not listed. */
+ *   - /robots.txt itself is not listed; each host's sitemap index has
+ *     depth 1 (robots.txt counts as depth 0), its sitemaps 2, orphans 3;
+ *     sitemap documents are fetched (status 200) but are not HTML. */
 #ifndef TULIP_CRAWL_SITE_H
 #define TULIP_CRAWL_SITE_H
 
@@ -52,12 +70,22 @@
 
 #define CRAWL_SITE_MAX_PAGES 10000000u
 #define CRAWL_SITE_MAX_LINKS 1000u
+#define CRAWL_SITE_MAX_HOSTS 16u
+#define CRAWL_SITE_MAX_ORPHANS 1000u
 
 typedef struct crawl_site_config {
     unsigned pages;          /* 1 .. CRAWL_SITE_MAX_PAGES */
     unsigned links_per_page; /* 0 .. CRAWL_SITE_MAX_LINKS; >= 1 if pages > 1 */
     uint64_t seed;
     size_t page_bytes;       /* pad HTML pages to at least this size; 0: none */
+    /* The switches (all off when zero): */
+    unsigned hosts;          /* served on 127.0.0.1 .. 127.0.0.K (<= pages) */
+    unsigned orphans;        /* pages linked only from the sitemaps */
+    unsigned crawl_delay_ms; /* robots.txt Crawl-delay */
+    unsigned crawl_delay_hosts; /* only the first N hosts say it; 0: all */
+    unsigned every_429;      /* page i with i % every_429 == every_429 - 1
+                                answers 429 the first time it is asked for */
+    unsigned retry_after_s;  /* that 429's Retry-After (default 1) */
 } crawl_site_config;
 
 typedef struct crawl_site crawl_site;
@@ -66,6 +94,8 @@ typedef struct crawl_site_response {
     int status;               /* 200, 301, 302 or 404 */
     const char *content_type; /* static string, never NULL */
     char *location;           /* Location header value, or NULL */
+    const char *encoding;     /* Content-Encoding value, or NULL */
+    char retry_after[16];     /* Retry-After value, or "" */
     char *body;               /* body bytes (may contain NULs), never NULL */
     size_t body_len;
 } crawl_site_response;
@@ -101,6 +131,19 @@ crawl_site *crawl_site_new(const crawl_site_config *cfg);
  * -ENOMEM. */
 int crawl_site_get(const crawl_site *s, const char *origin, const char *target,
                    crawl_site_response *out);
+
+/* As crawl_site_get; attempt is how many times this host was asked for
+ * this target before (the every_429 switch answers 429 to attempt 0). */
+int crawl_site_get_ex(const crawl_site *s, const char *origin, const char *target, unsigned attempt,
+                      crawl_site_response *out);
+
+/* The origin of host k (0-based) when host 1 is at origin: for one host,
+ * origin itself; else origin must be http://127.0.0.<n>[:port] and the
+ * result is http://127.0.0.<k+1>[:port].  Errors: -EINVAL. */
+int crawl_site_host_origin(const crawl_site *s, const char *origin, unsigned k, char *buf, size_t n);
+
+/* The number of hosts the site is served on (>= 1). */
+unsigned crawl_site_hosts(const crawl_site *s);
 
 void crawl_site_response_free(crawl_site_response *r);
 
