@@ -62,15 +62,15 @@ static void test_order(void **state)
         /* a URL given back goes first */
         crawl_item back = { .url = u };
         assert_int_equal(crawl_frontier_push(f, h, &back, true), 0);
-        crawl_frontier_done(f, h, -1);
+        crawl_frontier_done(f, h, 0, -1);
         u = pop_url(f, 0, &got, &wake);
         assert_string_equal(u, dfs ? "3" : "1");
         free(u);
-        crawl_frontier_done(f, h, -1);
+        crawl_frontier_done(f, h, 0, -1);
         u = pop_url(f, 0, &got, &wake);
         assert_string_equal(u, "2");
         free(u);
-        crawl_frontier_done(f, h, -1);
+        crawl_frontier_done(f, h, 0, -1);
         assert_int_equal(crawl_frontier_queued(f), 1);
         crawl_frontier_free(f); /* frees the queued one */
     }
@@ -98,20 +98,22 @@ static void test_delay_and_hosts(void **state)
     free(u1);
     free(u2);
     assert_null(pop_url(f, now, &h, &wake));
-    crawl_frontier_done(f, a, 5 * MS);
-    crawl_frontier_done(f, b, 5 * MS);
-    assert_null(pop_url(f, now + 49 * MS, &h, &wake));
-    assert_true(wake == now + 50 * MS);
+    /* the interval runs from the end of the answer */
+    crawl_frontier_done(f, a, now + 5 * MS, 5 * MS);
+    crawl_frontier_done(f, b, now + 5 * MS, 5 * MS);
+    assert_null(pop_url(f, now + 54 * MS, &h, &wake));
+    assert_true(wake == now + 55 * MS);
     /* a slow host (backoff) does not hold up the other */
     crawl_frontier_backoff(f, a, now + 10000 * MS);
-    free(pop_url(f, now + 50 * MS, &h, &wake));
+    free(pop_url(f, now + 55 * MS, &h, &wake));
     assert_ptr_equal(h, b);
-    crawl_frontier_started(f, b, now + 50 * MS);
-    crawl_frontier_done(f, b, -1);
-    free(pop_url(f, now + 100 * MS, &h, &wake));
+    crawl_frontier_started(f, b, now + 55 * MS);
+    crawl_frontier_done(f, b, now + 60 * MS, -1);
+    assert_null(pop_url(f, now + 109 * MS, &h, &wake));
+    free(pop_url(f, now + 110 * MS, &h, &wake));
     assert_ptr_equal(h, b);
-    crawl_frontier_started(f, b, now + 100 * MS);
-    crawl_frontier_done(f, b, -1);
+    crawl_frontier_started(f, b, now + 110 * MS);
+    crawl_frontier_done(f, b, now + 110 * MS, -1);
     assert_null(pop_url(f, now + 200 * MS, &h, &wake));
     assert_true(wake == now + 10000 * MS);
     /* Crawl-delay raises the interval, capped at max_crawl_delay */
@@ -132,10 +134,10 @@ static void test_adaptive_and_jitter(void **state)
     crawl_frontier *f = crawl_frontier_new(&o);
     crawl_host *a = crawl_frontier_host(f, "http://a", 8), *h;
     assert_true(crawl_frontier_interval(f, a) == 10 * MS);
-    crawl_frontier_done(f, a, 30 * MS); /* not taken: only the rtt counts */
+    crawl_frontier_done(f, a, 0, 30 * MS); /* not taken: only the rtt counts */
     assert_true(crawl_frontier_interval(f, a) == 60 * MS);
     for (int i = 0; i < 20; i++)
-        crawl_frontier_done(f, a, 500 * MS);
+        crawl_frontier_done(f, a, 0, 500 * MS);
     assert_true(crawl_frontier_interval(f, a) == 100 * MS); /* capped */
     /* jitter only stretches: 100..150 ms */
     int64_t now = 0, wake;
@@ -143,7 +145,7 @@ static void test_adaptive_and_jitter(void **state)
         push(f, a, "x", 0);
         free(pop_url(f, now, &h, &wake));
         crawl_frontier_started(f, h, now);
-        crawl_frontier_done(f, h, -1);
+        crawl_frontier_done(f, h, now, -1);
         int64_t gap = a->next_ok - now;
         assert_true(gap >= 100 * MS && gap <= 150 * MS);
         now = a->next_ok;

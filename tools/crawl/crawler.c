@@ -281,8 +281,6 @@ static int ensure_robots(crawl *c, crawl_host *h)
         const char *const *sm = crawl_robots_sitemaps(o->robots, &nsm);
         for (size_t i = 0; i < nsm; i++)
             offer_loc(c, sm[i], 1, NULL, true);
-        /* the interval may have grown: it runs from this request's start */
-        crawl_frontier_backoff(c->f, h, t + crawl_frontier_interval(c->f, h));
         return 1;
     }
     return 0;
@@ -385,11 +383,17 @@ static int fetch(crawl *c, crawl_item *it, crawl_host *h)
                           .attempts = it->attempts, .retry = 1, .note = host_note(h) };
         emit(c, &row);
         tulip_http_reply_free(r);
-        crawl_frontier_done(c->f, h, -1);
+        crawl_frontier_done(c->f, h, tulip_now(), -1);
         return 1;
     }
     h->failures = 0;
-    crawl_frontier_done(c->f, h, rc == 0 ? ns : -1);
+    if (rc == 0 && (status == 429 || status == 503)) {
+        /* the host asked for air: give it even when this URL is done */
+        int64_t ra = crawl_retry_after_ns(tulip_http_reply_header(r, "Retry-After", NULL), time(NULL));
+        if (ra >= 0)
+            crawl_frontier_backoff(c->f, h, tulip_now() + crawl_retry_wait_ns(1, ra, 0));
+    }
+    crawl_frontier_done(c->f, h, tulip_now(), rc == 0 ? ns : -1);
     st->fetched++;
     if (rc < 0) {
         /* the URL is http(s): here it means a reply in another HTTP version */
@@ -471,7 +475,7 @@ static int visit(crawl *c, crawl_item *it, crawl_host *h)
         int rc = ensure_robots(c, h);
         if (rc == 1) {
             /* robots.txt was this turn's request: the URL waits for the next */
-            crawl_frontier_done(c->f, h, -1);
+            crawl_frontier_done(c->f, h, tulip_now(), -1);
             rc = crawl_frontier_push(c->f, h, it, true);
             it->url = it->parent = NULL;
             return rc;
@@ -479,11 +483,11 @@ static int visit(crawl *c, crawl_item *it, crawl_host *h)
         if (rc == 0)
             rc = robots_allow(h, it->url);
         if (rc == -ECANCELED || rc == -ETIMEDOUT || rc == -ENOMEM) {
-            crawl_frontier_done(c->f, h, -1);
+            crawl_frontier_done(c->f, h, tulip_now(), -1);
             return rc;
         }
         if (rc == 0) {
-            crawl_frontier_done(c->f, h, -1);
+            crawl_frontier_done(c->f, h, tulip_now(), -1);
             st->robots++;
             crawl_row row = { .url = it->url, .depth = it->depth, .parent = it->parent, .error = "robots" };
             emit(c, &row);

@@ -258,23 +258,29 @@ static uint64_t next_rand(crawl_frontier *f)
 
 void crawl_frontier_started(crawl_frontier *f, crawl_host *h, int64_t now)
 {
-    int64_t d = crawl_frontier_interval(f, h);
-    if (d > 0 && f->o.jitter_pct)
-        d += (int64_t)((double)d * (double)f->o.jitter_pct / 100.0 *
-                       ((double)(next_rand(f) >> 11) / 9007199254740992.0));
-    if (now + d > h->next_ok)
-        h->next_ok = now + d;
+    (void)f;
+    (void)now;
     h->requests++;
-    if (h->heap_i != SIZE_MAX)
-        place(f, h);
+    h->asked = true;
 }
 
-void crawl_frontier_done(crawl_frontier *f, crawl_host *h, int64_t rtt_ns)
+void crawl_frontier_done(crawl_frontier *f, crawl_host *h, int64_t now, int64_t rtt_ns)
 {
     if (h->in_flight)
         h->in_flight--;
     if (rtt_ns >= 0)
         h->rtt_ns = h->rtt_ns ? (3 * h->rtt_ns + rtt_ns) / 4 : (rtt_ns ? rtt_ns : 1);
+    if (h->asked) {
+        /* the interval runs from the end of the answer: the next request
+         * reaches the server at least that long after this one did */
+        h->asked = false;
+        int64_t d = crawl_frontier_interval(f, h);
+        if (d > 0 && f->o.jitter_pct)
+            d += (int64_t)((double)d * (double)f->o.jitter_pct / 100.0 *
+                           ((double)(next_rand(f) >> 11) / 9007199254740992.0));
+        if (now + d > h->next_ok)
+            h->next_ok = now + d;
+    }
     place(f, h);
 }
 

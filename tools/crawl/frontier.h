@@ -9,10 +9,11 @@
  *     --max-crawl-delay), and with --adaptive at least 2 x the host's
  *     smoothed response time, that part capped at --max-delay; --delay-jitter
  *     P stretches each interval by a random 0..P percent (never shortens it);
- *   - two request starts to one host are at least the interval apart
- *     (crawl_frontier_started sets the next allowed start);
  *   - with an interval of 0 a host takes up to per_host requests at once;
- *     otherwise one at a time (the next start also waits for the answer);
+ *     otherwise one at a time, and the interval runs from the end of one
+ *     answer to the next start (as Nutch's fetcher.server.delay): the
+ *     server sees two requests at least the interval apart even when the
+ *     first spent time connecting;
  *   - crawl_frontier_backoff pushes the next start later (retries,
  *     Retry-After).
  * BFS takes a host's oldest URL first, DFS its newest.  The heap breaks
@@ -54,6 +55,7 @@ typedef struct crawl_host {
     unsigned in_flight;        /* taken and not done */
     unsigned failures;         /* consecutive failed attempts (backoff) */
     uint64_t requests;         /* starts */
+    bool asked;                /* a request started since the last done */
     void *data;                /* the crawler's (robots.txt state) */
     /* private */
     crawl_item *q;
@@ -81,12 +83,13 @@ int crawl_frontier_push(crawl_frontier *f, crawl_host *h, crawl_item *it, bool f
  * ready (INT64_MAX when nothing is queued on a host that could take it). */
 int crawl_frontier_pop(crawl_frontier *f, int64_t now, crawl_item *out, crawl_host **h, int64_t *wake);
 
-/* A request to h starts now: the next may not start before now + interval. */
+/* A request to h starts now (counted; the interval follows its end). */
 void crawl_frontier_started(crawl_frontier *f, crawl_host *h, int64_t now);
 
-/* A URL taken from h is finished; rtt_ns >= 0 is its response time (for
- * --adaptive), < 0 when no request was made or it failed. */
-void crawl_frontier_done(crawl_frontier *f, crawl_host *h, int64_t rtt_ns);
+/* A URL taken from h is finished at now; if a request was started for it,
+ * the next may not start before now + interval.  rtt_ns >= 0 is its
+ * response time (for --adaptive), < 0 when none was made or it failed. */
+void crawl_frontier_done(crawl_frontier *f, crawl_host *h, int64_t now, int64_t rtt_ns);
 
 /* No request to h before until. */
 void crawl_frontier_backoff(crawl_frontier *f, crawl_host *h, int64_t until);
