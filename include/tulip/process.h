@@ -36,6 +36,10 @@ typedef enum tulip_stdio_mode {
     TULIP_STDIO_STDOUT        /* stderr only: the same as the child's stdout (2>&1) */
 } tulip_stdio_mode;
 
+/* An inherited or given fd is shared with the child (the same open file
+ * description), flags included: one that tulip has read or written (which
+ * makes it O_NONBLOCK) is non-blocking in the child too, and a program not
+ * written for that sees EAGAIN. Give such a child a pipe instead. */
 typedef struct tulip_stdio {
     tulip_stdio_mode mode;
     int fd;                   /* for TULIP_STDIO_FD */
@@ -82,7 +86,10 @@ TULIP_API tulip_process *tulip_process_spawn(const tulip_process_opts *opts);
 
 /* Park until the child exits and reap it; *status (may be NULL) gets the
  * waitpid(2) status: use WIFEXITED/WEXITSTATUS/WIFSIGNALED/WTERMSIG. Once
- * reaped, later calls return the same status at once.
+ * reaped, later calls return the same status at once. A child writing to
+ * a piped stdout/stderr that nobody reads stops when the pipe is full
+ * (64 KiB) and never exits: read the pipes to their end first, or from
+ * other tasks while this one waits (asyncio's communicate() warning).
  * Errors: -ECANCELED, -ETIMEDOUT (the child is untouched and can be waited
  * for again), -EBUSY (another task is already waiting on p), -ECHILD (the
  * child was reaped behind tulip's back, e.g. waitpid(-1)), -EPERM (not in
