@@ -646,6 +646,30 @@ static void test_size_from_env(void **state)
     assert_int_equal(s.size, TULIP_POOL_DEFAULT_THREADS);
 }
 
+/* A forked child has none of the pool's threads: it frees their records
+ * (valgrind, following the child, reports none lost) and starts its own. */
+static void test_fork(void **state)
+{
+    (void)state;
+    pool_reset();
+    struct rendezvous r = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER, .n = 4};
+    assert_int_equal(test_run(body_rendezvous, &r), 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        tulip_pool_stats s;
+        int bad = tulip_pool_stats_get(&s) != 0 || s.threads != 0;
+        bad |= test_run(body_square, NULL) != 0;
+        exit(bad);
+    }
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    pool_reset();
+}
+
 /* Last: the process exits with idle pool threads. They are joined at exit,
  * so valgrind finds nothing of them (test_pool.valgrind_threads counts
  * "possibly lost" blocks as errors; a detached thread still exiting left
@@ -677,6 +701,7 @@ int main(void)
         cmocka_unit_test(test_grows_with_demand),
         cmocka_unit_test(test_cap),
         cmocka_unit_test(test_size_from_env),
+        cmocka_unit_test(test_fork),
         cmocka_unit_test(test_exit_with_idle_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

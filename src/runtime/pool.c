@@ -48,7 +48,8 @@ struct job {
 struct thr {
     pthread_t th;
     unsigned gen;                 /* the generation it was started in */
-    struct thr *next;
+    struct thr *next;             /* on pool.exited */
+    struct thr *lprev, *lnext;    /* on pool.live while it runs */
 };
 
 struct jobq {
@@ -65,6 +66,7 @@ static struct {
     unsigned threads, idle, slow_running;
     unsigned gen;                 /* bumped by shutdown: older threads exit */
     struct thr *exited;           /* exited, not yet joined */
+    struct thr *live;             /* running (a forked child frees them) */
     uint64_t completed, abandoned;
     int64_t idle_timeout;         /* an idle thread exits after this */
     int atexit_registered;
@@ -250,6 +252,12 @@ static void *worker(void *arg)
     /* Join the thread that exited before this one; the next to exit (or
      * shutdown) joins this one. */
     struct thr *before = pool.exited;
+    if (self->lprev)
+        self->lprev->lnext = self->lnext;
+    else
+        pool.live = self->lnext;
+    if (self->lnext)
+        self->lnext->lprev = self->lprev;
     self->next = NULL;
     pool.exited = self;
     pthread_cond_broadcast(&pool.gone);
@@ -284,8 +292,16 @@ static void fork_child(void)
     pool.slow.head = pool.slow.tail = NULL;
     pool.slow.n = 0;
     pool.threads = pool.idle = pool.slow_running = 0;
-    /* Not our threads: nothing to join, and their records are lost. */
-    pool.exited = NULL;
+    /* Not our threads: nothing to join; their records go. */
+    for (struct thr *t = pool.exited, *next; t; t = next) {
+        next = t->next;
+        free(t);
+    }
+    for (struct thr *t = pool.live, *next; t; t = next) {
+        next = t->lnext;
+        free(t);
+    }
+    pool.exited = pool.live = NULL;
 }
 
 static unsigned size_from_env(void)
@@ -317,9 +333,19 @@ static int start_thread(void)
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
+    /* Linked before it runs: it unlinks itself under pool.mu, which we
+     * hold. */
+    t->lprev = NULL;
+    t->lnext = pool.live;
+    if (pool.live)
+        pool.live->lprev = t;
+    pool.live = t;
     int rc = pthread_create(&t->th, NULL, worker, t);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc != 0) {
+        pool.live = t->lnext;
+        if (pool.live)
+            pool.live->lprev = NULL;
         free(t);
         return -rc;
     }
