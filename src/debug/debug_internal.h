@@ -8,6 +8,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "../task/task_internal.h"
 
@@ -49,6 +50,13 @@ struct tulip__debug {
     void *ips[TULIP__DBG_FRAMES];
     int nips;
     int64_t sampled_at;
+
+    /* A step the watchdog found blocked in a system call (and so did not
+     * signal): which call, from where, in which step. */
+    pid_t loop_tid;
+    atomic_long blocked_nr;
+    _Atomic uintptr_t blocked_pc;
+    atomic_uint_fast64_t blocked_seq;
 
     pthread_t watchdog;
     int watchdog_started;

@@ -9,6 +9,8 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "debug_internal.h"
 #include "tulip/debug.h"
@@ -93,6 +95,7 @@ int tulip__debug_attach(tulip_loop *l, const tulip_config *cfg)
         return -ENOMEM;
     d->loop = l;
     d->loop_thread = l->owner;
+    d->loop_tid = (pid_t)syscall(SYS_gettid); /* tulip_loop_new runs on the owner */
     d->out = stderr;
     atomic_init(&d->threshold, threshold_from(cfg));
     /* Load libunwind now, not in the signal handler that first needs it. */

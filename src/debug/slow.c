@@ -6,15 +6,32 @@
  * the report when the step ends, outside the handler, where symbolising
  * and stdio are safe.
  *
+ * Debug mode must not change what the program does. A signal that lands
+ * while the loop thread sleeps in the kernel ends nanosleep, select, poll
+ * and epoll_wait with EINTR whatever SA_RESTART says (signal(7)), so a
+ * sleep(1) in a step returned after one threshold and the report said the
+ * stall was that short. So the watchdog first asks the kernel what the
+ * thread is doing (/proc/self/task/TID/syscall): a thread blocked in a
+ * system call is never signalled; the report names the call and where it
+ * was made from instead. Only a thread the kernel reports as running gets
+ * the signal, and SA_RESTART covers the calls that restart. What is left
+ * is the few microseconds between that reading and the signal's arrival:
+ * a thread that enters a sleeping call in exactly that window is
+ * interrupted, at most once per slow step. Without /proc no signal is sent
+ * at all (no backtrace, no change in behaviour).
+ *
  * SIGURG is the sampling signal (as Go's preemption uses it): its default
  * action is to ignore, so a sample request racing with the detector's
  * teardown cannot kill the process, and programs rarely use it. A handler
  * the program had installed still gets every SIGURG that is not ours. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -95,6 +112,36 @@ static struct timespec to_timespec(int64_t ns)
     return ts;
 }
 
+/* What the kernel says the loop thread is doing: 1 blocked in system call
+ * *nr, called from *pc; 0 running (or blocked outside any system call, as
+ * in a page fault: a signal is harmless there); -1 unknown. */
+static int loop_thread_syscall(const struct tulip__debug *d, long *nr, uintptr_t *pc)
+{
+    char path[64], buf[256];
+    snprintf(path, sizeof path, "/proc/self/task/%ld/syscall", (long)d->loop_tid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return -1;
+    buf[n] = 0;
+    if (strncmp(buf, "running", 7) == 0)
+        return 0;
+    char *p = buf, *end;
+    long v = strtol(p, &end, 10);
+    if (end == p)
+        return -1;
+    if (v < 0)
+        return 0;
+    /* "nr arg1 .. arg6 sp pc": the last field is the user pc. */
+    char *last = strrchr(buf, ' ');
+    *nr = v;
+    *pc = last ? (uintptr_t)strtoull(last + 1, NULL, 16) : 0;
+    return 1;
+}
+
 /* The watchdog. It wakes every quarter threshold while the loop is between
  * steps (so a slow step is caught within 1.25 thresholds) and exactly at
  * the threshold of a step it has seen begin. One sample per step. */
@@ -113,9 +160,22 @@ static void *watchdog(void *p)
             next = now + TULIP__DBG_DEFAULT_SLOW_NS; /* only to notice a new threshold */
         } else if (start && seq != sampled) {
             if (now - start >= thr) {
-                sampled = seq;
-                atomic_store_explicit(&d->want_seq, seq, memory_order_release);
-                pthread_kill(d->loop_thread, SAMPLE_SIGNAL);
+                long nr = 0;
+                uintptr_t pc = 0;
+                int in = loop_thread_syscall(d, &nr, &pc);
+                if (in == 0) {
+                    sampled = seq;
+                    atomic_store_explicit(&d->want_seq, seq, memory_order_release);
+                    pthread_kill(d->loop_thread, SAMPLE_SIGNAL);
+                } else if (in == 1) {
+                    /* Blocked: leave it be, say where; look again later
+                     * in case the step goes back to running code. */
+                    atomic_store_explicit(&d->blocked_nr, nr, memory_order_relaxed);
+                    atomic_store_explicit(&d->blocked_pc, pc, memory_order_relaxed);
+                    atomic_store_explicit(&d->blocked_seq, seq, memory_order_release);
+                } else {
+                    sampled = seq; /* no /proc: never signal */
+                }
                 next = now + thr / 4;
             } else {
                 next = start + thr;
@@ -183,6 +243,53 @@ void tulip__slow_stop(struct tulip__debug *d)
     pthread_mutex_destroy(&d->mu);
 }
 
+static const char *syscall_name(long nr)
+{
+    static const struct {
+        long nr;
+        const char *name;
+    } names[] = {
+#ifdef SYS_nanosleep
+        {SYS_nanosleep, "nanosleep"},
+#endif
+#ifdef SYS_clock_nanosleep
+        {SYS_clock_nanosleep, "clock_nanosleep"},
+#endif
+#ifdef SYS_select
+        {SYS_select, "select"},
+#endif
+#ifdef SYS_pselect6
+        {SYS_pselect6, "pselect6"},
+#endif
+#ifdef SYS_poll
+        {SYS_poll, "poll"},
+#endif
+#ifdef SYS_ppoll
+        {SYS_ppoll, "ppoll"},
+#endif
+#ifdef SYS_epoll_wait
+        {SYS_epoll_wait, "epoll_wait"},
+#endif
+#ifdef SYS_epoll_pwait
+        {SYS_epoll_pwait, "epoll_pwait"},
+#endif
+        {SYS_read, "read"},
+        {SYS_write, "write"},
+        {SYS_futex, "futex"},
+#ifdef SYS_wait4
+        {SYS_wait4, "wait4"},
+#endif
+        {SYS_connect, "connect"},
+        {SYS_accept4, "accept4"},
+        {SYS_recvfrom, "recvfrom"},
+        {SYS_sendto, "sendto"},
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (names[i].nr == nr)
+            return names[i].name;
+    return "?";
+}
+
 static void fmt_ms(char *buf, size_t n, int64_t ns)
 {
     snprintf(buf, n, "%.1f ms", (double)ns / 1e6);
@@ -208,11 +315,18 @@ void tulip__slow_report(struct tulip__debug *d, int64_t start, int64_t took)
     fmt_ms(thr, sizeof thr, atomic_load_explicit(&d->threshold, memory_order_relaxed));
     flockfile(out);
     fprintf(out, "tulip: slow step: %s held the loop for %s (threshold %s)\n", what, dur, thr);
+    int blocked = atomic_load_explicit(&d->blocked_seq, memory_order_acquire) == seq;
     if (sampled && d->nips > 0) {
         char at[32];
         fmt_ms(at, sizeof at, d->sampled_at - start);
         fprintf(out, "  where it was running %s into the step:\n", at);
         tulip__print_frames(out, "    ", d->ips, d->nips, 1);
+    } else if (blocked) {
+        long nr = atomic_load_explicit(&d->blocked_nr, memory_order_relaxed);
+        uintptr_t pc = atomic_load_explicit(&d->blocked_pc, memory_order_relaxed);
+        char where[256];
+        tulip__symbolize((const void *)pc, 0, where, sizeof where);
+        fprintf(out, "  blocked in system call %s (%ld), called from:\n    %s\n", syscall_name(nr), nr, where);
     } else if (!tulip__unwind_init()) {
         fprintf(out, "  (no backtrace: %s)\n", tulip__unwind_missing());
     } else {
