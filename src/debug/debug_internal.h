@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "../task/task_internal.h"
 
@@ -54,6 +55,7 @@ struct tulip__debug {
     /* A step the watchdog found blocked in a system call (and so did not
      * signal): which call, from where, in which step. */
     pid_t loop_tid;
+    timer_t cpu_timer;                 /* on the loop thread's CPU clock */
     atomic_long blocked_nr;
     _Atomic uintptr_t blocked_pc;
     atomic_uint_fast64_t blocked_seq;

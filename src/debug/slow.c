@@ -10,15 +10,17 @@
  * while the loop thread sleeps in the kernel ends nanosleep, select, poll
  * and epoll_wait with EINTR whatever SA_RESTART says (signal(7)), so a
  * sleep(1) in a step returned after one threshold and the report said the
- * stall was that short. So the watchdog first asks the kernel what the
- * thread is doing (/proc/self/task/TID/syscall): a thread blocked in a
- * system call is never signalled; the report names the call and where it
- * was made from instead. Only a thread the kernel reports as running gets
- * the signal, and SA_RESTART covers the calls that restart. What is left
- * is the few microseconds between that reading and the signal's arrival:
- * a thread that enters a sleeping call in exactly that window is
- * interrupted, at most once per slow step. Without /proc no signal is sent
- * at all (no backtrace, no change in behaviour).
+ * stall was that short; checking first what the thread does and then
+ * signalling it leaves a window in which it can enter such a call. So the
+ * watchdog never signals the loop thread itself: it arms a one-shot timer
+ * on the loop thread's CPU-time clock that expires after one more
+ * nanosecond of CPU time. A thread asleep in the kernel uses none, so the
+ * timer cannot fire during a sleep; and the kernel (POSIX CPU timers run
+ * as task work, Linux 5.11+ on x86-64 and arm64) raises the signal only on
+ * the thread's way back to user space, where it interrupts nothing. The
+ * report of a step blocked in a call names the call and where it was made
+ * from, read from /proc/self/task/TID/syscall (reading it changes
+ * nothing).
  *
  * SIGURG is the sampling signal (as Go's preemption uses it): its default
  * action is to ignore, so a sample request racing with the detector's
@@ -59,7 +61,7 @@ static void on_sample(int signo, siginfo_t *si, void *uc)
     int saved = errno;
     tulip_loop *l = tulip__tls.loop;
     struct tulip__debug *d = tulip__debug_of(l);
-    int ours = si && si->si_code == SI_TKILL && si->si_pid == getpid();
+    int ours = d && si && si->si_code == SI_TIMER && si->si_value.sival_ptr == d;
     if (!d || !ours) {
         chain(signo, si, uc);
         errno = saved;
@@ -158,23 +160,21 @@ static void *watchdog(void *p)
         int64_t next;
         if (thr <= 0) {
             next = now + TULIP__DBG_DEFAULT_SLOW_NS; /* only to notice a new threshold */
-        } else if (start && seq != sampled) {
+        } else if (start) {
             if (now - start >= thr) {
-                long nr = 0;
-                uintptr_t pc = 0;
-                int in = loop_thread_syscall(d, &nr, &pc);
-                if (in == 0) {
+                if (seq != sampled) {
+                    /* Sample at the step's next CPU tick (see the top). */
                     sampled = seq;
                     atomic_store_explicit(&d->want_seq, seq, memory_order_release);
-                    pthread_kill(d->loop_thread, SAMPLE_SIGNAL);
-                } else if (in == 1) {
-                    /* Blocked: leave it be, say where; look again later
-                     * in case the step goes back to running code. */
+                    struct itimerspec its = {.it_value = {.tv_sec = 0, .tv_nsec = 1}};
+                    timer_settime(d->cpu_timer, 0, &its, NULL);
+                }
+                long nr = 0;
+                uintptr_t pc = 0;
+                if (loop_thread_syscall(d, &nr, &pc) == 1) {
                     atomic_store_explicit(&d->blocked_nr, nr, memory_order_relaxed);
                     atomic_store_explicit(&d->blocked_pc, pc, memory_order_relaxed);
                     atomic_store_explicit(&d->blocked_seq, seq, memory_order_release);
-                } else {
-                    sampled = seq; /* no /proc: never signal */
                 }
                 next = now + thr / 4;
             } else {
@@ -207,6 +207,20 @@ int tulip__slow_start(struct tulip__debug *d)
     rc = handler_acquire();
     if (rc < 0)
         goto fail_sync;
+    clockid_t cpu;
+    rc = -pthread_getcpuclockid(d->loop_thread, &cpu);
+    if (rc < 0)
+        goto fail_handler_only;
+    struct sigevent sev;
+    memset(&sev, 0, sizeof sev);
+    sev.sigev_notify = SIGEV_THREAD_ID;
+    sev.sigev_signo = SAMPLE_SIGNAL;
+    sev.sigev_value.sival_ptr = d;
+    sev._sigev_un._tid = d->loop_tid;
+    if (timer_create(cpu, &sev, &d->cpu_timer) != 0) {
+        rc = -errno;
+        goto fail_handler_only;
+    }
     /* The watchdog must not take the loop's signals: block them all in
      * it (it inherits this mask) so process-directed signals go to
      * threads that expect them. */
@@ -221,6 +235,8 @@ int tulip__slow_start(struct tulip__debug *d)
     return 0;
 
 fail_handler:
+    timer_delete(d->cpu_timer);
+fail_handler_only:
     handler_release();
 fail_sync:
     pthread_cond_destroy(&d->cv);
@@ -238,6 +254,7 @@ void tulip__slow_stop(struct tulip__debug *d)
     pthread_mutex_unlock(&d->mu);
     pthread_join(d->watchdog, NULL);
     d->watchdog_started = 0;
+    timer_delete(d->cpu_timer);
     handler_release();
     pthread_cond_destroy(&d->cv);
     pthread_mutex_destroy(&d->mu);
