@@ -1,6 +1,7 @@
 /* Response bodies: a growable buffer, and the sink every body goes through,
  * which enforces the size limit on both the received and the decoded bytes
- * (so a small gzip "bomb" cannot inflate past it) and undoes gzip/deflate. */
+ * (so a small gzip "bomb" cannot inflate past it) and undoes gzip/deflate
+ * (and br/zstd, through coding.c). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <string.h>
@@ -70,7 +71,16 @@ int tulip__http_coding(const char *v, size_t n)
         return TULIP__CODING_GZIP;
     if (n == 7 && strncasecmp(v, "deflate", 7) == 0)
         return TULIP__CODING_DEFLATE;
+    if (n == 2 && strncasecmp(v, "br", 2) == 0 && tulip__http_coding_built(TULIP__CODING_BR))
+        return TULIP__CODING_BR;
+    if (n == 4 && strncasecmp(v, "zstd", 4) == 0 && tulip__http_coding_built(TULIP__CODING_ZSTD))
+        return TULIP__CODING_ZSTD;
     return TULIP__CODING_OTHER;
+}
+
+bool tulip__http_coding_compressed(int coding)
+{
+    return coding != TULIP__CODING_IDENTITY && coding != TULIP__CODING_OTHER;
 }
 
 void tulip__http_sink_init(tulip__http_sink *s, size_t max, int coding)
@@ -167,6 +177,8 @@ ssize_t tulip__http_sink_decode(tulip__http_sink *s, const char *p, size_t n, si
                                 size_t cap)
 {
     *used = 0;
+    if (s->coding == TULIP__CODING_BR || s->coding == TULIP__CODING_ZSTD)
+        return tulip__http_coding_decode(s, p, n, used, out, cap);
 #ifdef TULIP_HAVE_ZLIB
     if (s->coding == TULIP__CODING_GZIP || s->coding == TULIP__CODING_DEFLATE) {
         const unsigned char *u = (const unsigned char *)p;
@@ -210,9 +222,8 @@ int tulip__http_sink_put(tulip__http_sink *s, const char *p, size_t n)
     if (n > s->max_raw - s->raw)
         return -EFBIG;
     s->raw += n;
-    if (s->coding == TULIP__CODING_IDENTITY || s->coding == TULIP__CODING_OTHER)
+    if (!tulip__http_coding_compressed(s->coding))
         return put_plain(s, p, n);
-#ifdef TULIP_HAVE_ZLIB
     for (;;) {
         if (s->out.len == s->max + (size_t)1)
             return -EFBIG;
@@ -236,16 +247,15 @@ int tulip__http_sink_put(tulip__http_sink *s, const char *p, size_t n)
         if (n == 0 && (size_t)made < room)
             return 0;
     }
-#else
-    return put_plain(s, p, n);
-#endif
 }
 
 int tulip__http_sink_ended(const tulip__http_sink *s)
 {
-    bool compressed = s->coding == TULIP__CODING_GZIP || s->coding == TULIP__CODING_DEFLATE;
+    bool zlib = s->coding == TULIP__CODING_GZIP || s->coding == TULIP__CODING_DEFLATE;
     /* An empty body with a Content-Encoding (HEAD, 204) decodes to nothing. */
-    if (compressed && (s->raw > 0 || s->nprobe > 0) && s->zstate != 2)
+    if (zlib && (s->raw > 0 || s->nprobe > 0) && s->zstate != 2)
+        return -EBADMSG;
+    if (!zlib && tulip__http_coding_compressed(s->coding) && s->raw > 0 && !tulip__http_coding_ended(s))
         return -EBADMSG;
     return 0;
 }
@@ -268,6 +278,7 @@ void tulip__http_sink_drop(tulip__http_sink *s)
         inflateEnd(&s->z);
 #endif
     s->zstate = 0;
+    tulip__http_coding_drop(s);
     tulip__hbuf_free(&s->out);
 }
 

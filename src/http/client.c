@@ -202,7 +202,7 @@ static int build_head(tulip_http_client *c, const req *rq, const tulip_http_url 
         ADDS("\r\n");
     }
     if (c->o.accept_compressed && !has_extra(rq->hdrs, rq->nh, "accept-encoding"))
-        ADDS("Accept-Encoding: gzip, deflate\r\n");
+        ADDS(TULIP__ACCEPT_ENCODING);
     for (size_t i = 0; i < rq->nh; i++) {
         ADD(rq->hdrs[i].name, rq->hdrs[i].name_len);
         ADDS(": ");
@@ -428,7 +428,7 @@ static int hop_body(tulip_http_client *c, tulip__http_conn *conn, tulip__http_bo
     free(r->body);
     r->body = sk.out.p;
     r->body_len = sk.out.len;
-    r->decoded = sk.coding == TULIP__CODING_GZIP || sk.coding == TULIP__CODING_DEFLATE;
+    r->decoded = tulip__http_coding_compressed(sk.coding);
     sk.out.p = NULL;
     tulip__http_sink_drop(&sk);
     tulip__http_pool_put(c, conn, tulip__http_body_reusable(rd));

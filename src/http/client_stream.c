@@ -41,7 +41,7 @@ int tulip_http_open(tulip_http_client *c, const char *method, const char *url, c
     s->c = c;
     /* No limit: the caller's buffer bounds the memory, not the body size. */
     tulip__http_sink_init(&s->dec, SIZE_MAX, tulip__http_reply_coding(c, s->r));
-    s->compressed = s->dec.coding == TULIP__CODING_GZIP || s->dec.coding == TULIP__CODING_DEFLATE;
+    s->compressed = tulip__http_coding_compressed(s->dec.coding);
     s->r->decoded = s->compressed;
     *out = s;
     return 0;

@@ -33,7 +33,10 @@ void tulip__hbuf_free(tulip__hbuf *b);
 
 /* ---- body sink ------------------------------------------------------ */
 
-enum { TULIP__CODING_IDENTITY, TULIP__CODING_GZIP, TULIP__CODING_DEFLATE, TULIP__CODING_OTHER };
+enum {
+    TULIP__CODING_IDENTITY, TULIP__CODING_GZIP, TULIP__CODING_DEFLATE, TULIP__CODING_OTHER,
+    TULIP__CODING_BR, TULIP__CODING_ZSTD,
+};
 
 /* The coding a Content-Encoding value names (OTHER for anything we do not
  * decode, stacked codings included). */
@@ -52,7 +55,33 @@ typedef struct tulip__http_sink {
 #ifdef TULIP_HAVE_ZLIB
     z_stream z;
 #endif
+    void *dec;         /* br or zstd decoder (coding.c) */
+    int dstate;        /* as zstate, for it */
 } tulip__http_sink;
+
+/* What the client offers: every coding this build decodes. */
+#ifdef TULIP_HAVE_BROTLI
+#define TULIP__ACCEPT_BR ", br"
+#else
+#define TULIP__ACCEPT_BR ""
+#endif
+#ifdef TULIP_HAVE_ZSTD
+#define TULIP__ACCEPT_ZSTD ", zstd"
+#else
+#define TULIP__ACCEPT_ZSTD ""
+#endif
+#define TULIP__ACCEPT_ENCODING "Accept-Encoding: gzip, deflate" TULIP__ACCEPT_BR TULIP__ACCEPT_ZSTD "\r\n"
+
+/* True for a coding the sink decodes (not identity, not unknown). */
+bool tulip__http_coding_compressed(int coding);
+
+/* br and zstd (coding.c): built in?  Then the sink's decode step for them
+ * (as tulip__http_sink_decode), whether the stream ended, and release. */
+bool tulip__http_coding_built(int coding);
+ssize_t tulip__http_coding_decode(tulip__http_sink *s, const char *p, size_t n, size_t *used, char *out,
+                                  size_t cap);
+bool tulip__http_coding_ended(const tulip__http_sink *s);
+void tulip__http_coding_drop(tulip__http_sink *s);
 
 void tulip__http_sink_init(tulip__http_sink *s, size_t max, int coding);
 /* Errors: -EFBIG (past max), -EBADMSG (corrupt compressed data), -ENOMEM. */

@@ -34,6 +34,7 @@ typedef struct run {
     int rc;
     long diffs;              /* against the model; -1 if not checked */
     bool check;
+    uint64_t encoded;        /* responses the server compressed */
     crawl_demo_hit *log;     /* copied out */
     size_t nlog;
 } run;
@@ -63,6 +64,7 @@ static int run_main(void *arg)
         r->o.any_host = true;
     r->rc = crawl_run(&r->o, &r->st);
     crawl_demo_stop(demo);
+    r->encoded = crawl_demo_encoded(demo);
     size_t n;
     const crawl_demo_hit *log = crawl_demo_log(demo, &n);
     r->log = calloc(n + 1, sizeof *r->log);
@@ -243,8 +245,31 @@ static void test_switches(void **state)
                 orphans += strstr(r.found.v[i].url, "/orphan/") != NULL && r.found.v[i].outcome == 200;
             assert_int_equal(orphans, 9);
         }
-        if (sw >= 3 && sw <= 5)
-            assert_true(r.st.bytes > 0);
+        if (sw >= 3 && sw <= 5) /* the client asked for it, and undid it */
+            assert_true(r.encoded > 10);
+        run_free(&r);
+    }
+}
+
+/* A compressed body is held to max_body after decoding, in every coding:
+ * 64 KiB pages that compress to a few hundred bytes, and a 16 KiB cap. */
+static void test_coding_cap(void **state)
+{
+    (void)state;
+    static const char *const codings[] = { "gzip", "br", "zstd" };
+    for (int i = 0; i < 3; i++) {
+        run r;
+        run_init(&r, 3, 1);
+        r.d.site.page_bytes = 64 << 10;
+        r.d.encoding = codings[i];
+        r.o.max_body = 16 << 10;
+        r.o.max_pages = 2;
+        run_go(&r);
+        assert_true(r.encoded >= 1);
+        bool too_large = false;
+        for (size_t k = 0; k < r.st.nkinds; k++)
+            too_large |= strcmp(r.st.kinds[k].kind, "body-too-large") == 0;
+        assert_true(too_large);
         run_free(&r);
     }
 }
@@ -336,6 +361,7 @@ int main(void)
         cmocka_unit_test(test_crawl_delay_capped),
         cmocka_unit_test(test_retry_after),
         cmocka_unit_test(test_switches),
+        cmocka_unit_test(test_coding_cap),
         cmocka_unit_test(test_sitemap_parse),
 #ifdef TULIP_HAVE_ZLIB
         cmocka_unit_test(test_sitemap_gzip_bomb),

@@ -42,6 +42,7 @@ struct crawl_demo {
     pthread_cond_t cv;
     int started;               /* 0 not yet, 1 listening, < 0 failed */
     atomic_uint_fast64_t requests;
+    atomic_uint_fast64_t encoded;
 };
 
 /* How many times host k was asked for target before (only counted when a
@@ -146,6 +147,8 @@ static int handle(void *arg, const tulip_http_request_view *req, tulip_http_resp
     size_t coded_len = 0;
     if (enc && crawl_encode(enc, r.body, r.body_len, &coded, &coded_len) < 0)
         enc = NULL;
+    if (enc)
+        atomic_fetch_add(&d->encoded, 1);
     tulip_http_header h[4];
     size_t nh = 0;
     h[nh++] = (tulip_http_header){ "Content-Type", 12, r.content_type, strlen(r.content_type) };
@@ -313,6 +316,7 @@ int crawl_demo_port(const crawl_demo *d) { return d->port; }
 const char *crawl_demo_origin(const crawl_demo *d) { return d->origin; }
 const crawl_site *crawl_demo_site(const crawl_demo *d) { return d->site; }
 uint64_t crawl_demo_requests(const crawl_demo *d) { return atomic_load(&((crawl_demo *)d)->requests); }
+uint64_t crawl_demo_encoded(const crawl_demo *d) { return atomic_load(&((crawl_demo *)d)->encoded); }
 
 static void stop_cb(void *arg)
 {

@@ -59,6 +59,9 @@ const crawl_demo_hit *crawl_demo_log(const crawl_demo *d, size_t *n);
  * first request) to path.  Errors: negative errno of fopen/fclose. */
 int crawl_demo_write_log(const crawl_demo *d, const char *path);
 
+/* Responses sent with a Content-Encoding so far. */
+uint64_t crawl_demo_encoded(const crawl_demo *d);
+
 /* Requests answered so far. */
 uint64_t crawl_demo_requests(const crawl_demo *d);
 

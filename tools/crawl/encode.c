@@ -11,7 +11,7 @@
 #ifdef TULIP_CRAWL_BROTLIENC
 #include <brotli/encode.h>
 #endif
-#ifdef TULIP_HAVE_ZSTD
+#ifdef TULIP_CRAWL_ZSTD
 #include <zstd.h>
 #endif
 
@@ -62,7 +62,7 @@ int crawl_encode(const char *coding, const void *in, size_t n, char **out, size_
         return 0;
     }
 #endif
-#ifdef TULIP_HAVE_ZSTD
+#ifdef TULIP_CRAWL_ZSTD
     if (strcmp(coding, "zstd") == 0) {
         size_t cap = ZSTD_compressBound(n);
         char *buf = malloc(cap);
