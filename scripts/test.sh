@@ -29,6 +29,9 @@ cmake --build build-tsan -j"$JOBS"
 TULIP_TEST_SCALE=small TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
     ctest --test-dir build-tsan -j"$JOBS" --output-on-failure --timeout 600
 
+echo "== fuzzing: each libFuzzer harness for ${FUZZ_SECONDS:-60} s from the seed corpus (clang)"
+./scripts/fuzz.sh
+
 echo "== install check: an outside program built with pkg-config and find_package"
 ./scripts/install_check.sh build
 echo "tulip: all tests passed"
