@@ -43,7 +43,11 @@ struct tulip_tls_ctx;
 
 typedef struct tulip_http_client_opts {
     /* Connections open at once to one scheme+host+port (busy + idle);
-     * further requests to that host wait for one. Default 6. */
+     * further requests to that host wait, in order, for one to be free.
+     * Default 6, as browsers: so 50 tasks fetching from one host run 6 at
+     * a time and the rest queue (no error, but no more parallelism). Raise
+     * it for a host you own or a load test; the default keeps a client
+     * from opening hundreds of sockets to someone else's server. */
     unsigned per_host;
     /* An idle keep-alive connection older than this is closed instead of
      * reused (ns). Default 30 s. */
