@@ -295,7 +295,17 @@ static int read_head(sconn *c, tulip_http_request *rq, size_t *head_len)
     bool scoped = false;
     int rc;
     for (;;) {
-        rc = parse(c, rq);
+        if (c->in.len == 0) {
+            rc = -EAGAIN;
+        } else {
+            /* The header array, made at the first byte: a connection that
+             * never sends one costs no more than its task. */
+            if (!c->hdrs && !(c->hdrs = tulip__calloc(srv->o.max_headers, sizeof *c->hdrs))) {
+                rc = -ENOMEM;
+                goto out;
+            }
+            rc = parse(c, rq);
+        }
         if (rc >= 0) {
             *head_len = (size_t)rc;
             rc = 0;
@@ -544,11 +554,8 @@ static int spawn_conn(tulip_http_server *srv, tulip_group *g, int fd)
         c->srv = srv;
         c->fd = fd;
         c->send_timeout = srv->o.send_timeout;
-        c->hdrs = tulip__calloc(srv->o.max_headers, sizeof *c->hdrs);
     }
-    if (!c || !c->hdrs || tulip_group_spawn(g, conn_task, c) < 0) {
-        if (c)
-            free(c->hdrs);
+    if (!c || tulip_group_spawn(g, conn_task, c) < 0) {
         free(c);
         tulip_close(fd);
         return -ENOMEM;
