@@ -166,6 +166,31 @@ TULIP_API int tulip_http_fetch(tulip_http_client *c, const char *method, const c
                                const tulip_http_header *headers, size_t n_headers,
                                const void *body, size_t body_len, tulip_http_reply **out);
 
+/* A request body produced piece by piece (a file, a generated stream),
+ * so that an upload is never held whole. read(arg, buf, cap) puts up to
+ * cap bytes in buf and returns how many (> 0), 0 at the end, or a negative
+ * errno to abandon the request (returned by the fetch). */
+typedef ssize_t (*tulip_http_upload_fn)(void *arg, void *buf, size_t cap);
+typedef struct tulip_http_upload {
+    tulip_http_upload_fn read;
+    void *arg;
+    int64_t length;               /* >= 0: sent with Content-Length, read must give
+                                     exactly that many bytes; -1: sent chunked */
+} tulip_http_upload;
+
+/* As tulip_http_fetch with a streamed body: each piece is written as read
+ * gives it, parking while the server is slow to take it (backpressure).
+ * The body cannot be sent twice, so the request goes on a fresh
+ * connection, is not retried, and a redirect is returned as the reply
+ * instead of followed. Content-Length and Transfer-Encoding are the
+ * client's (not allowed in headers).
+ * Errors: those of tulip_http_fetch, read's own, -EINVAL (NULL body or
+ * read, length < -1), -EMSGSIZE (read gave more than length), -ENODATA
+ * (fewer). */
+TULIP_API int tulip_http_fetch_upload(tulip_http_client *c, const char *method, const char *url,
+                                      const tulip_http_header *headers, size_t n_headers,
+                                      const tulip_http_upload *body, tulip_http_reply **out);
+
 /* Streamed responses: the body is read piece by piece (a large download)
  * instead of held whole. tulip_http_open makes the request as
  * tulip_http_fetch does (same arguments, redirects, limits on the head,

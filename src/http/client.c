@@ -2,6 +2,7 @@
  * redirects, limits, the whole call under one timeout scope. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -172,6 +173,7 @@ typedef struct req {
     const void *body;
     size_t body_len;
     bool send_length;
+    const tulip_http_upload *up;   /* a streamed body instead of body/body_len */
 } req;
 
 static int build_head(tulip_http_client *c, const req *rq, const tulip_http_url *u, tulip__hbuf *b)
@@ -209,10 +211,12 @@ static int build_head(tulip_http_client *c, const req *rq, const tulip_http_url 
         ADD(rq->hdrs[i].value, rq->hdrs[i].value_len);
         ADDS("\r\n");
     }
-    if (rq->send_length) {
+    if (rq->up && rq->up->length < 0) {
+        ADDS("Transfer-Encoding: chunked\r\n");
+    } else if (rq->up || rq->send_length) {
         ADDS("Content-Length: ");
         if (rc == 0)
-            rc = tulip__hbuf_addu(b, rq->body_len);
+            rc = tulip__hbuf_addu(b, rq->up ? (uint64_t)rq->up->length : rq->body_len);
         ADDS("\r\n");
     }
     ADDS("\r\n");
@@ -330,6 +334,58 @@ static bool idempotent(const char *m)
            !strcmp(m, "OPTIONS") || !strcmp(m, "TRACE");
 }
 
+static int write_part(tulip__http_conn *conn, const void *p, size_t n)
+{
+    ssize_t w = tulip_stream_write(conn->s, p, n);
+    if (w >= 0 && (size_t)w < n)
+        return -ECANCELED; /* a partial write only happens when interrupted */
+    return w < 0 ? (int)w : 0;
+}
+
+/* A streamed body: pulled from the caller's reader a piece at a time and
+ * written through the connection's stream, which parks while the server
+ * is slow to take it (the body is never held whole). */
+static int send_upload(tulip__http_conn *conn, const tulip_http_upload *up, uint64_t *sent)
+{
+    enum { PIECE = 16384 };
+    char *buf = tulip__malloc(PIECE);
+    if (!buf)
+        return -ENOMEM;
+    bool chunked = up->length < 0;
+    uint64_t total = 0;
+    int rc = 0;
+    for (;;) {
+        ssize_t n = up->read(up->arg, buf, PIECE);
+        if (n < 0 || n > PIECE) {
+            rc = n < 0 ? (int)n : -EINVAL;
+            break;
+        }
+        if (n == 0) {
+            if (chunked)
+                rc = write_part(conn, "0\r\n\r\n", 5);
+            else if (total != (uint64_t)up->length)
+                rc = -ENODATA; /* fewer bytes than announced */
+            break;
+        }
+        total += (uint64_t)n;
+        if (!chunked && total > (uint64_t)up->length) {
+            rc = -EMSGSIZE;
+            break;
+        }
+        if (chunked) {
+            char line[24];
+            int len = snprintf(line, sizeof line, "%zx\r\n", (size_t)n);
+            if ((rc = write_part(conn, line, (size_t)len)) < 0)
+                break;
+        }
+        if ((rc = write_part(conn, buf, (size_t)n)) < 0 || (chunked && (rc = write_part(conn, "\r\n", 2)) < 0))
+            break;
+    }
+    free(buf);
+    *sent = total;
+    return rc;
+}
+
 static int send_req(tulip__http_conn *conn, const tulip__hbuf *head, const req *rq, tulip_http_reply *r)
 {
     ssize_t w = tulip_stream_write(conn->s, head->p, head->len);
@@ -337,7 +393,12 @@ static int send_req(tulip__http_conn *conn, const tulip__hbuf *head, const req *
         return -ECANCELED; /* a partial write only happens when interrupted */
     if (w < 0)
         return (int)w;
-    if (rq->body_len) {
+    uint64_t body = rq->body_len;
+    if (rq->up) {
+        int rc = send_upload(conn, rq->up, &body);
+        if (rc < 0)
+            return rc;
+    } else if (rq->body_len) {
         w = tulip_stream_write(conn->s, rq->body, rq->body_len);
         if (w >= 0 && (size_t)w < rq->body_len)
             return -ECANCELED;
@@ -346,7 +407,7 @@ static int send_req(tulip__http_conn *conn, const tulip__hbuf *head, const req *
     }
     int rc = tulip_stream_flush(conn->s);
     if (rc == 0)
-        r->bytes_out += head->len + rq->body_len;
+        r->bytes_out += head->len + body;
     return rc;
 }
 
@@ -363,7 +424,9 @@ static int hop_head(tulip_http_client *c, const req *rq, const tulip_http_url *u
     for (int attempt = 0;; attempt++) {
         tulip__http_conn *conn;
         int64_t connect_ns;
-        if ((rc = tulip__http_pool_get(c, u, attempt > 0, &conn, &connect_ns)) < 0)
+        /* A streamed body cannot be sent twice: it gets a fresh
+         * connection, never a pooled one the server may have closed. */
+        if ((rc = tulip__http_pool_get(c, u, attempt > 0 || rq->up, &conn, &connect_ns)) < 0)
             break;
         bool reused = conn->uses++ > 0;
         c->st.requests++;
@@ -383,7 +446,7 @@ static int hop_head(tulip_http_client *c, const req *rq, const tulip_http_url *u
             tulip__http_pool_put(c, conn, false);
             /* A pooled connection the server closed meanwhile fails before
              * any response byte: the request was not processed, try anew. */
-            if (reused && !got && attempt == 0 && idempotent(rq->method) &&
+            if (reused && !got && attempt == 0 && idempotent(rq->method) && !rq->up &&
                 (rc == -ECONNRESET || rc == -EPIPE))
                 continue;
             break;
@@ -463,7 +526,7 @@ static int run(tulip_http_client *c, req *rq, const char *url, tulip_http_reply 
             break;
         size_t loc_len;
         const char *loc = tulip_http_reply_header(r, "location", &loc_len);
-        bool final = !is_redirect(r->status) || c->o.max_redirects == 0 || !loc;
+        bool final = !is_redirect(r->status) || c->o.max_redirects == 0 || !loc || rq->up;
         if (final && keep) {
             *keep = conn;
             r->url = seen[--nseen];
@@ -518,16 +581,25 @@ int tulip__http_request(tulip_http_client *c, const char *method, const char *ur
                         size_t body_len, tulip_http_reply **out, tulip__http_conn **keep,
                         tulip__http_body_rd *rd)
 {
+    return tulip__http_request_up(c, method, url, headers, n_headers, body, body_len, NULL, out, keep, rd);
+}
+
+int tulip__http_request_up(tulip_http_client *c, const char *method, const char *url,
+                           const tulip_http_header *headers, size_t n_headers, const void *body,
+                           size_t body_len, const tulip_http_upload *up, tulip_http_reply **out,
+                           tulip__http_conn **keep, tulip__http_body_rd *rd)
+{
     if (out)
         *out = NULL;
-    if (!c || !method || !url || !out || (!body && body_len) || !is_token(method, strlen(method)))
+    if (!c || !method || !url || !out || (!body && body_len) || !is_token(method, strlen(method)) ||
+        (up && (!up->read || up->length < -1)))
         return -EINVAL;
     int rc = check_extra(headers, n_headers);
     if (rc < 0)
         return rc;
     if (!tulip_self())
         return -EPERM;
-    req rq = {method, headers, n_headers, body, body_len, false};
+    req rq = {method, headers, n_headers, body, body_len, false, up};
     rq.send_length = body != NULL || !strcmp(method, "POST") || !strcmp(method, "PUT") || !strcmp(method, "PATCH");
     tulip_http_reply *r = tulip__calloc(1, sizeof *r);
     if (!r)
@@ -566,6 +638,18 @@ int tulip_http_fetch(tulip_http_client *c, const char *method, const char *url, 
                      size_t n_headers, const void *body, size_t body_len, tulip_http_reply **out)
 {
     return tulip__http_request(c, method, url, headers, n_headers, body, body_len, out, NULL, NULL);
+}
+
+int tulip_http_fetch_upload(tulip_http_client *c, const char *method, const char *url,
+                            const tulip_http_header *headers, size_t n_headers, const tulip_http_upload *body,
+                            tulip_http_reply **out)
+{
+    if (!body) {
+        if (out)
+            *out = NULL;
+        return -EINVAL;
+    }
+    return tulip__http_request_up(c, method, url, headers, n_headers, NULL, 0, body, out, NULL, NULL);
 }
 
 int tulip_http_get(tulip_http_client *c, const char *url, tulip_http_reply **out)

@@ -189,6 +189,12 @@ int tulip__http_request(tulip_http_client *c, const char *method, const char *ur
                         const tulip_http_header *headers, size_t n_headers, const void *body,
                         size_t body_len, tulip_http_reply **out, tulip__http_conn **keep,
                         tulip__http_body_rd *rd);
+/* The same with a streamed body (up != NULL; body must then be NULL):
+ * tulip_http_fetch_upload. */
+int tulip__http_request_up(tulip_http_client *c, const char *method, const char *url,
+                           const tulip_http_header *headers, size_t n_headers, const void *body,
+                           size_t body_len, const tulip_http_upload *up, tulip_http_reply **out,
+                           tulip__http_conn **keep, tulip__http_body_rd *rd);
 
 /* The coding of r's body as the client decodes it (OTHER when it does
  * not, or for stacked codings). */
