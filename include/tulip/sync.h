@@ -261,8 +261,10 @@ typedef struct tulip_select_case {
  * and no memory to wait), -ECANCELED, -ETIMEDOUT (no case completed),
  * -EPERM (must wait, not in a task). */
 TULIP_API int tulip_select(tulip_select_case *cases, size_t n, bool has_default);
-/* Seed this thread's select RNG (xorshift); the same seed and the same
- * program give the same choices. Unseeded, it is seeded from the clock. */
+/* Reseed the random choices select makes: those of the loop running on
+ * this thread (as tulip_config.seed does when the loop is made), or of
+ * this thread when no loop runs on it. The same seed and the same program
+ * give the same choices. Unseeded, the seed comes from the clock. */
 TULIP_API void tulip_select_seed(uint64_t seed);
 
 /* ---- Broadcast channel ---------------------------------------------------------- */

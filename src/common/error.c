@@ -21,6 +21,12 @@
     X(EXDEV, "cross-device link")                                       \
     X(ENODEV, "no such device")                                         \
     X(ENOTDIR, "not a directory")                                       \
+    X(ELOOP, "too many symbolic links or redirects")                    \
+    X(ENXIO, "no such device or address")                               \
+    X(ENOEXEC, "not an executable")                                     \
+    X(ETXTBSY, "executable busy")                                       \
+    X(EROFS, "read-only file system")                                   \
+    X(ENOTTY, "not a terminal")                                         \
     X(EISDIR, "is a directory")                                         \
     X(EINVAL, "invalid argument")                                       \
     X(ENFILE, "too many open files in system")                          \
@@ -46,6 +52,7 @@
     X(EPROTOTYPE, "wrong protocol type for socket")                     \
     X(ENOPROTOOPT, "protocol not available")                            \
     X(EPROTONOSUPPORT, "protocol not supported")                        \
+    X(ESOCKTNOSUPPORT, "socket type not supported")                     \
     X(EOPNOTSUPP, "operation not supported")                            \
     X(EAFNOSUPPORT, "address family not supported")                     \
     X(EADDRINUSE, "address already in use")                             \

@@ -218,14 +218,11 @@ static int is_stream(struct tulip__fd *f)
         struct stat st;
         int type = 0;
         socklen_t len = sizeof type;
-        f->stream = 2;
-        if (fstat(f->fd, &st) == 0) {
-            if (S_ISFIFO(st.st_mode))
-                f->stream = 1;
-            else if (S_ISSOCK(st.st_mode) && getsockopt(f->fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 &&
-                     type == SOCK_STREAM)
-                f->stream = 1;
-        }
+        int yes = fstat(f->fd, &st) == 0 &&
+                  (S_ISFIFO(st.st_mode) || (S_ISSOCK(st.st_mode) &&
+                                            getsockopt(f->fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 &&
+                                            type == SOCK_STREAM));
+        f->stream = yes ? 1 : 2;
     }
     return f->stream == 1;
 }

@@ -136,11 +136,6 @@ void tulip__stream_discard(tulip_stream *s)
     s->wpos = 0;
 }
 
-void *tulip__stream_transport(const tulip_stream *s)
-{
-    return s->t;
-}
-
 tulip_stream *tulip_stream_new_fd(int fd, int flags)
 {
     if (fd < 0 || (flags & ~TULIP_STREAM_OWN_FD)) {

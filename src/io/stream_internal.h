@@ -32,7 +32,5 @@ void tulip__stream_discard(tulip_stream *s);
 /* true while a task reads, writes or waits to (tulip_stream_close would
  * refuse with -EBUSY). */
 bool tulip__stream_busy(const tulip_stream *s);
-/* The transport state of s. */
-void *tulip__stream_transport(const tulip_stream *s);
 
 #endif

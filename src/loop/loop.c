@@ -52,9 +52,7 @@ int tulip__loop_init(tulip_loop *l, const tulip_config *cfg)
     l->virtual_clock = cfg->virtual_clock;
     l->now = l->virtual_clock ? 0 : tulip__clock_ns();
     l->now_valid = 1;
-    l->rng = cfg->seed ? cfg->seed : (uint64_t)tulip__clock_ns() ^ (uint64_t)(uintptr_t)l;
-    if (!l->rng)
-        l->rng = 0x9E3779B97F4A7C15ull;
+    l->rng = tulip__rng_seed(cfg->seed ? cfg->seed : (uint64_t)tulip__clock_ns() ^ (uint64_t)(uintptr_t)l);
     int rc = be->init(l);
 #if defined(TULIP_HAVE_URING)
     if (be == &tulip__backend_uring &&

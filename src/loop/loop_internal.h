@@ -10,6 +10,7 @@
 #include "tulip/loop.h"
 #include "timer_heap.h"
 #include "../common/container_of.h"
+#include "../common/rng.h"
 
 /* Poll for I/O after this many ready entries even if the ready queue never
  * empties, so a storm of ready tasks cannot starve sockets (Tokio and Go use
@@ -223,16 +224,11 @@ static inline int64_t tulip__loop_now(tulip_loop *l)
     return l->now;
 }
 
-/* The loop's random numbers (xorshift64*): seeded from tulip_config.seed
- * so a run can be replayed. */
+/* The loop's random numbers (src/common/rng.h): seeded from
+ * tulip_config.seed so a run can be replayed. */
 static inline uint64_t tulip__loop_rand(tulip_loop *l)
 {
-    uint64_t x = l->rng;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    l->rng = x;
-    return x * 0x2545F4914F6CDD1Dull;
+    return tulip__rng_next(&l->rng);
 }
 
 /* Timers (internal, embedded). Errors: -ENOMEM. */

@@ -3,8 +3,8 @@
  * pick a ready case or park on all of them, and a parked select is one
  * tulip__xwait claimed once by whichever channel serves it first. When several cases are ready one
  * is picked uniformly at random (as Go does) so that no channel starves;
- * the generator is a per-thread xorshift64*, which is one state per loop
- * because a loop owns its thread, and seedable for reproducible runs.
+ * the generator is the loop's own (src/common/rng.h), seeded from
+ * tulip_config.seed, so a seed replays the choices.
  * When none is ready the task parks on every case's channel at once. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -17,26 +17,27 @@
 /* Enough for nearly every select without touching the heap. */
 #define SELECT_STACK_CASES 16
 
+/* Outside any loop (a select with a default, from plain code) the thread
+ * keeps a state of its own for the same generator. */
 static _Thread_local uint64_t rng_state;
 
 void tulip_select_seed(uint64_t seed)
 {
-    /* xorshift has one fixed point, 0. */
-    rng_state = seed ? seed : 0x9e3779b97f4a7c15ull;
+    tulip_loop *l = tulip__tls.loop;
+    if (l)
+        l->rng = tulip__rng_seed(seed);
+    else
+        rng_state = tulip__rng_seed(seed);
 }
 
 static uint64_t rng_next(void)
 {
-    if (!rng_state) {
-        uint64_t s = (uint64_t)tulip__clock_ns() ^ (uint64_t)(uintptr_t)&rng_state;
-        tulip_select_seed(s * 0x2545f4914f6cdd1dull);
-    }
-    uint64_t x = rng_state;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    rng_state = x;
-    return x * 0x2545f4914f6cdd1dull;
+    tulip_loop *l = tulip__tls.loop;
+    if (l)
+        return tulip__loop_rand(l);
+    if (!rng_state)
+        rng_state = tulip__rng_seed((uint64_t)tulip__clock_ns() ^ (uint64_t)(uintptr_t)&rng_state);
+    return tulip__rng_next(&rng_state);
 }
 
 static int case_ready(const tulip_select_case *sc)
