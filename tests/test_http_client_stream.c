@@ -377,7 +377,13 @@ static int reuse_body(void *arg)
     /* Closed early: the connection is dropped, the next request dials. */
     assert_int_equal(sget(c, url(&f, "/cl"), &s), 0);
     assert_true(tulip_http_reader_reply(s)->reused);
-    assert_int_equal(tulip_http_reader_read(s, five, 5), 5);
+    /* The server writes 1 byte, then 4...: a completion-based read may
+     * return the first alone. */
+    for (size_t got = 0; got < 5;) {
+        ssize_t k = tulip_http_reader_read(s, five + got, 5 - got);
+        assert_true(k > 0);
+        got += (size_t)k;
+    }
     tulip_http_reader_close(s);
     assert_int_equal(tulip_http_client_stats_get(c, &st), 0);
     assert_int_equal(st.idle, 0);

@@ -25,11 +25,13 @@ typedef enum tulip_fault_kind {
     TULIP_FAULT_MMAP,         /* stack slabs */
     TULIP_FAULT_SOCKET,       /* socket(2), accept4(2) */
     TULIP_FAULT_FD,           /* other fd creation: eventfd, epoll, pipe */
+    TULIP_FAULT_URING,        /* io_uring set-up: fails with EPERM, as when
+                                 kernel.io_uring_disabled or seccomp refuse it */
     TULIP_FAULT_KINDS
 } tulip_fault_kind;
 
 /* The nth (1-based) next call of kind fails (with ENOMEM for memory kinds,
- * EMFILE for fd kinds); nth == 0 disarms. every != 0 makes every call from
+ * EPERM for TULIP_FAULT_URING, EMFILE for fd kinds); nth == 0 disarms. every != 0 makes every call from
  * the nth on fail. */
 void tulip_fault_arm(tulip_fault_kind kind, unsigned long nth, bool every);
 /* Disarm every kind. */

@@ -1,31 +1,69 @@
-/* Linux io_uring backend (opt-in: TULIP_BACKEND=io_uring or
- * tulip_config.backend = "io_uring"; falls back to epoll when the kernel
- * refuses a ring). Readiness only, as the other backends: task-mode fds get
- * one multishot poll each, which posts a completion per wake-up, the same
- * edges epoll's EPOLLET gives; watch-mode fds get one-shot polls re-armed
- * after each completion, which re-check the current state: level-triggered.
+/* Linux io_uring backend: a completion engine (uring_ops.c) plus readiness
+ * polls for what still waits for readiness (tulip_wait_fd, watchers, pipes
+ * and terminals). One io_uring_submit_and_wait per loop turn hands the
+ * kernel every operation and poll queued since the last one.
  *
- * Every poll carries (generation << 32 | fd) as its user_data, and the fd's
- * current generation lives in tulip__fd.backend_slot: completions of polls
- * that were removed or belong to a closed fd's predecessor are recognised
- * and dropped. */
+ * Ring set-up tries SINGLE_ISSUER + DEFER_TASKRUN (6.1: completions are
+ * processed only when we wait, on our thread, no task-work interrupts),
+ * then COOP_TASKRUN (5.19), then no flags. The ring starts disabled and is
+ * enabled by the thread that first runs it, which becomes its single
+ * issuer; its fd is registered there too (one fewer fdget per enter).
+ *
+ * Readiness: task-mode fds get one multishot poll each, which posts a
+ * completion per wake-up, the same edges epoll's EPOLLET gives; watch-mode
+ * fds get one-shot polls re-armed after each completion, which re-check
+ * the current state: level-triggered. Every poll carries a generation
+ * (kept in tulip__fd.backend_slot) so completions of removed polls and of a
+ * closed fd's predecessor are recognised and dropped. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
-#include <liburing.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
-#include "backend.h"
+#include "uring_internal.h"
 #include "../common/fault.h"
 
-struct uring_data_s {
-    struct io_uring ring;
-    uint32_t next_gen;
+static const unsigned setup_tries[] = {
+    IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_R_DISABLED,
+    IORING_SETUP_COOP_TASKRUN,
+    0,
 };
+
+/* Opcodes the completion path needs; without any of them the backend
+ * stays readiness-only (5.5-5.6 kernels). */
+static const int needed_ops[] = {
+    IORING_OP_RECV, IORING_OP_SEND, IORING_OP_RECVMSG, IORING_OP_SENDMSG, IORING_OP_READ,
+    IORING_OP_WRITE, IORING_OP_CONNECT, IORING_OP_ACCEPT, IORING_OP_ASYNC_CANCEL,
+    IORING_OP_OPENAT, IORING_OP_STATX, IORING_OP_FSYNC, IORING_OP_POLL_ADD,
+    IORING_OP_SOCKET, /* only as the mark of 5.19: multishot accept, cancel by fd */
+};
+
+static int probe_ops(struct io_uring *ring, unsigned features)
+{
+    /* Without FAST_POLL (5.7) a socket operation that would block ties up
+     * a kernel worker thread: worse than readiness. */
+    if (!(features & IORING_FEAT_FAST_POLL) || !(features & IORING_FEAT_NODROP))
+        return 0;
+    struct io_uring_probe *p = io_uring_get_probe_ring(ring);
+    if (!p)
+        return 0;
+    int ok = 1;
+    for (size_t i = 0; i < sizeof needed_ops / sizeof needed_ops[0]; i++)
+        if (!io_uring_opcode_supported(p, needed_ops[i]))
+            ok = 0;
+    io_uring_free_probe(p);
+    return ok;
+}
 
 static int uring_init(tulip_loop *l)
 {
+    if (tulip__fault(TULIP_FAULT_URING))
+        return -EPERM; /* as kernel.io_uring_disabled=2 or a seccomp filter */
     struct uring_data_s *d = tulip__calloc(1, sizeof *d);
     if (!d)
         return -ENOMEM;
@@ -33,38 +71,80 @@ static int uring_init(tulip_loop *l)
         free(d);
         return -EMFILE;
     }
-    /* A roomy completion queue: a multishot poll the kernel cannot post for
-     * (CQ overflow) is ended and must be re-armed, which is churn. */
-    struct io_uring_params params = {0};
-    params.flags = IORING_SETUP_CQSIZE;
-    params.cq_entries = 16384;
-    int rc = io_uring_queue_init_params(1024, &d->ring, &params);
+    int rc = -EINVAL;
+    for (size_t i = 0; i < sizeof setup_tries / sizeof setup_tries[0]; i++) {
+        /* A roomy completion queue: a multishot poll the kernel cannot
+         * post for (CQ overflow) is ended and must be re-armed. */
+        struct io_uring_params params;
+        memset(&params, 0, sizeof params);
+        params.flags = IORING_SETUP_CQSIZE | setup_tries[i];
+        params.cq_entries = 16384;
+        rc = io_uring_queue_init_params(1024, &d->ring, &params);
+        if (rc == -EINVAL)
+            continue; /* a flag this kernel does not know */
+        if (rc == -ENOMEM)
+            rc = -EPERM; /* the locked-memory limit (before 5.12): a refusal, not our allocation */
+        if (rc < 0)
+            break;
+        d->setup_flags = setup_tries[i];
+        d->need_enable = (setup_tries[i] & IORING_SETUP_R_DISABLED) != 0;
+        d->ops = (uint8_t)probe_ops(&d->ring, params.features);
+        break;
+    }
     if (rc < 0) {
         free(d);
         return rc;
     }
+    const char *env = getenv("TULIP_URING_OPS");
+    if (env && strcmp(env, "0") == 0)
+        d->ops = 0; /* readiness only, for A/B measurements */
     d->next_gen = 1;
     l->backend_fd = d->ring.ring_fd;
     l->backend_data = d;
     return 0;
 }
 
+/* On the thread that runs the loop: it becomes the ring's single issuer. */
+void tulip__uring_enable(struct uring_data_s *d)
+{
+    if (d->enabled)
+        return;
+    d->enabled = 1;
+    /* liburing 2.3 declares io_uring_enable_rings but does not export it. */
+    if (d->need_enable &&
+        syscall(__NR_io_uring_register, d->ring.ring_fd, IORING_REGISTER_ENABLE_RINGS, NULL, 0) < 0)
+        d->ops = 0; /* cannot happen on a kernel that took the flags */
+    /* Registered ring fd: per thread, so here too. Optional. */
+    io_uring_register_ring_fd(&d->ring);
+}
+
 static void uring_fini(tulip_loop *l)
 {
     struct uring_data_s *d = l->backend_data;
     if (d) {
+        tulip__uring_fdx_free_all(d);
         io_uring_queue_exit(&d->ring);
+        free(d->deferred);
         free(d);
     }
     l->backend_data = NULL;
     l->backend_fd = -1;
 }
 
-static struct io_uring_sqe *get_sqe(struct uring_data_s *d)
+int tulip__uring_on(tulip_loop *l)
+{
+    if (l->backend != &tulip__backend_uring)
+        return 0;
+    struct uring_data_s *d = l->backend_data;
+    return d->ops;
+}
+
+struct io_uring_sqe *tulip__uring_get_sqe(struct uring_data_s *d)
 {
     struct io_uring_sqe *sqe = io_uring_get_sqe(&d->ring);
     if (!sqe) {
         /* Submission queue full: hand what we have to the kernel. */
+        tulip__uring_enable(d);
         io_uring_submit(&d->ring);
         sqe = io_uring_get_sqe(&d->ring);
     }
@@ -73,12 +153,12 @@ static struct io_uring_sqe *get_sqe(struct uring_data_s *d)
 
 static uint64_t tag(const struct tulip__fd *f)
 {
-    return ((uint64_t)(uint32_t)f->backend_slot << 32) | (uint32_t)f->fd;
+    return uring_tag((uint32_t)f->backend_slot, f->fd, URING_TAG_POLL);
 }
 
 static int remove_poll(struct uring_data_s *d, struct tulip__fd *f)
 {
-    struct io_uring_sqe *sqe = get_sqe(d);
+    struct io_uring_sqe *sqe = tulip__uring_get_sqe(d);
     if (!sqe)
         return -ENOMEM;
     io_uring_prep_poll_remove(sqe, tag(f));
@@ -97,6 +177,14 @@ static unsigned mask_for(int interest)
     return m;
 }
 
+static uint32_t new_gen(struct uring_data_s *d)
+{
+    uint32_t g = d->next_gen++ & URING_GEN_MASK;
+    if (!g)
+        g = d->next_gen++ & URING_GEN_MASK;
+    return g;
+}
+
 static int uring_update(tulip_loop *l, struct tulip__fd *f)
 {
     struct uring_data_s *d = l->backend_data;
@@ -108,10 +196,10 @@ static int uring_update(tulip_loop *l, struct tulip__fd *f)
             return -errno;
         if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))
             return -EPERM; /* as epoll: files are always ready */
-        struct io_uring_sqe *sqe = get_sqe(d);
+        struct io_uring_sqe *sqe = tulip__uring_get_sqe(d);
         if (!sqe)
             return -ENOMEM;
-        f->backend_slot = (int)d->next_gen++;
+        f->backend_slot = (int)new_gen(d);
         io_uring_prep_poll_multishot(sqe, f->fd, POLLIN | POLLOUT | POLLRDHUP);
         io_uring_sqe_set_data64(sqe, tag(f));
         f->registered = 1;
@@ -124,10 +212,10 @@ static int uring_update(tulip_loop *l, struct tulip__fd *f)
     }
     if (!f->interest)
         return 0;
-    struct io_uring_sqe *sqe = get_sqe(d);
+    struct io_uring_sqe *sqe = tulip__uring_get_sqe(d);
     if (!sqe)
         return -ENOMEM;
-    f->backend_slot = (int)d->next_gen++;
+    f->backend_slot = (int)new_gen(d);
     io_uring_prep_poll_add(sqe, f->fd, mask_for(f->interest));
     io_uring_sqe_set_data64(sqe, tag(f));
     f->registered = 1;
@@ -137,22 +225,30 @@ static int uring_update(tulip_loop *l, struct tulip__fd *f)
 static void uring_forget(tulip_loop *l, struct tulip__fd *f)
 {
     struct uring_data_s *d = l->backend_data;
-    if (f->registered && remove_poll(d, f) == 0) {
+    int submit = 0;
+    if (f->registered && remove_poll(d, f) == 0)
+        submit = 1;
+    /* Operations in flight: cancel them and wait for their completions, so
+     * a recycled fd number never sees an old operation. */
+    if (tulip__uring_fdx(d, f->fd, 0)) {
+        tulip__uring_fd_close(l, f->fd);
+        submit = 0;
+    }
+    if (submit) {
         /* Now, not at the next wait: an armed poll holds a reference to
          * the file, and tulip_close must really close it (the peer has to
          * see EOF/EPIPE before our close returns). */
+        tulip__uring_enable(d);
         io_uring_submit(&d->ring);
     }
 }
 
-static void complete(tulip_loop *l, uint64_t data, int res, unsigned flags)
+static void poll_done(tulip_loop *l, uint64_t data, int res, unsigned flags)
 {
-    if (!data)
-        return;
-    int fd = (int)(uint32_t)data;
-    uint32_t gen = (uint32_t)(data >> 32);
+    int fd = (int)(uint32_t)((data >> 2) & 0xffffffffu);
+    uint32_t gen = (uint32_t)(data >> 34);
     struct tulip__fd *f = tulip__fd_peek(l, fd);
-    if (!f || !f->registered || (uint32_t)f->backend_slot != gen)
+    if (!f || !f->registered || ((uint32_t)f->backend_slot & URING_GEN_MASK) != gen)
         return; /* a removed poll or a closed fd's */
     int events = 0;
     if (res < 0) {
@@ -171,9 +267,58 @@ static void complete(tulip_loop *l, uint64_t data, int res, unsigned flags)
     /* Re-arm: watchers stay level-triggered; a multishot the kernel ended
      * (e.g. completion queue overflow) is put back. f may be gone now. */
     f = tulip__fd_peek(l, fd);
-    if (f && !f->registered && (uint32_t)f->backend_slot == gen &&
+    if (f && !f->registered && ((uint32_t)f->backend_slot & URING_GEN_MASK) == gen &&
         (f->mode == TULIP__FD_TASK || f->interest))
         uring_update(l, f);
+}
+
+static void dispatch(tulip_loop *l, uint64_t data, int res, unsigned flags)
+{
+    if (!data)
+        return;
+    switch (data & 3) {
+    case URING_TAG_OP:
+        tulip__uring_op_done(l, (struct tulip__uop *)(uintptr_t)(data & ~(uint64_t)3), res, flags);
+        break;
+    case URING_TAG_ACCEPT:
+        tulip__uring_accept_done(l, (int)(uint32_t)((data >> 2) & 0xffffffffu), (uint32_t)(data >> 34), res,
+                                 flags);
+        break;
+    default:
+        poll_done(l, data, res, flags);
+        break;
+    }
+}
+
+void tulip__uring_drain(tulip_loop *l, int (*cond)(void *), void *arg)
+{
+    struct uring_data_s *d = l->backend_data;
+    tulip__uring_enable(d);
+    while (!cond(arg)) {
+        struct io_uring_cqe *cqe;
+        int rc = io_uring_submit_and_wait(&d->ring, 1);
+        if (rc < 0 && rc != -EINTR && rc != -ETIME && rc != -EBUSY)
+            return; /* the ring is unusable; nothing more will come */
+        while (io_uring_peek_cqe(&d->ring, &cqe) == 0) {
+            struct uring_cqe_copy c = {io_uring_cqe_get_data64(cqe), cqe->res, cqe->flags};
+            io_uring_cqe_seen(&d->ring, cqe);
+            if ((c.data & 3) == URING_TAG_POLL && c.data) {
+                /* A readiness callback now could run user code inside
+                 * tulip_close: keep it for the next wait. */
+                if (d->ndeferred == d->capdeferred) {
+                    size_t cap = d->capdeferred ? d->capdeferred * 2 : 16;
+                    struct uring_cqe_copy *n = tulip__realloc(d->deferred, cap * sizeof *n);
+                    if (!n)
+                        continue; /* a lost edge; the fd's next one comes */
+                    d->deferred = n;
+                    d->capdeferred = cap;
+                }
+                d->deferred[d->ndeferred++] = c;
+            } else {
+                dispatch(l, c.data, c.res, c.flags);
+            }
+        }
+    }
 }
 
 static int uring_wait(tulip_loop *l, int64_t timeout_ns)
@@ -181,14 +326,23 @@ static int uring_wait(tulip_loop *l, int64_t timeout_ns)
     struct uring_data_s *d = l->backend_data;
     struct io_uring_cqe *cqe;
     int rc;
+    int n = 0;
+    tulip__uring_enable(d);
+    if (d->ndeferred) {
+        /* Set aside by a drain: they count as ready now. */
+        size_t k = d->ndeferred;
+        d->ndeferred = 0;
+        for (size_t i = 0; i < k; i++, n++)
+            dispatch(l, d->deferred[i].data, d->deferred[i].res, d->deferred[i].flags);
+        timeout_ns = 0;
+    }
     if (timeout_ns < 0) {
         rc = io_uring_submit_and_wait(&d->ring, 1);
     } else if (timeout_ns == 0) {
-        rc = io_uring_submit(&d->ring);
-        /* Completions parked in the kernel's overflow list come back only
-         * when we enter it; a pass with nothing to submit might not. */
-        if (rc >= 0 && io_uring_cq_has_overflow(&d->ring))
-            io_uring_get_events(&d->ring);
+        /* One enter both submits and runs deferred task work, which is
+         * what posts completions under DEFER_TASKRUN (and brings back any
+         * parked in the overflow list). */
+        rc = io_uring_submit_and_get_events(&d->ring);
     } else {
         struct __kernel_timespec ts = {timeout_ns / 1000000000, timeout_ns % 1000000000};
         rc = io_uring_submit_and_wait_timeout(&d->ring, &cqe, 1, &ts, NULL);
@@ -198,16 +352,16 @@ static int uring_wait(tulip_loop *l, int64_t timeout_ns)
     /* Only what is there now: a re-arm may complete at once, and chasing
      * those here could go on forever; they are taken on the next pass. */
     unsigned avail = io_uring_cq_ready(&d->ring);
-    int n = 0;
-    while ((unsigned)n < avail && io_uring_peek_cqe(&d->ring, &cqe) == 0) {
+    unsigned seen = 0;
+    while (seen < avail && io_uring_peek_cqe(&d->ring, &cqe) == 0) {
         uint64_t data = io_uring_cqe_get_data64(cqe);
         int res = cqe->res;
         unsigned flags = cqe->flags;
         io_uring_cqe_seen(&d->ring, cqe);
-        complete(l, data, res, flags);
-        n++;
+        dispatch(l, data, res, flags);
+        seen++;
     }
-    return n;
+    return n + (int)seen;
 }
 
 const struct tulip__backend tulip__backend_uring = {

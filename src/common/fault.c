@@ -51,7 +51,9 @@ int tulip__fault_hit(tulip_fault_kind kind)
     if (!nth)
         return 0;
     if (n == nth || (atomic_load_explicit(&faults[kind].every, memory_order_relaxed) && n > nth)) {
-        errno = (kind == TULIP_FAULT_MALLOC || kind == TULIP_FAULT_MMAP) ? ENOMEM : EMFILE;
+        errno = (kind == TULIP_FAULT_MALLOC || kind == TULIP_FAULT_MMAP) ? ENOMEM
+                : kind == TULIP_FAULT_URING                            ? EPERM
+                                                                      : EMFILE;
         return 1;
     }
     return 0;

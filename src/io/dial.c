@@ -12,6 +12,10 @@
 static int connect_fd(int fd, const struct sockaddr *sa, socklen_t len)
 {
     int rc;
+    tulip_task *t = tulip__current();
+    struct tulip__fd *f;
+    if (t && tulip__fd_prepare(t->loop, fd, &f) == 0 && tulip__io_ring(t->loop, f))
+        return tulip__ring_connect(t->loop, fd, sa, len);
     do
         rc = connect(fd, sa, len);
     while (rc < 0 && errno == EINTR);

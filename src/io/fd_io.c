@@ -233,6 +233,9 @@ ssize_t tulip_read(int fd, void *buf, size_t n)
     int rc = tulip__io_enter(fd, &f);
     if (rc < 0)
         return rc;
+    tulip_loop *l = tulip__current()->loop;
+    if (tulip__io_ring(l, f))
+        return tulip__ring_recv(l, f, fd, buf, n, 0);
     if (f->drained) {
         /* The last read emptied the queue, so a read now would almost
          * surely be EAGAIN: wait first (Tokio's rule; saves a system call
@@ -243,7 +246,7 @@ ssize_t tulip_read(int fd, void *buf, size_t n)
             rc = tulip__wait_fd(fd, TULIP_READABLE, 0);
             if (rc < 0)
                 return rc;
-            f = tulip__fd_peek(tulip__current()->loop, fd);
+            f = tulip__fd_peek(l, fd);
             if (!f)
                 return -EBADF;
         }
@@ -281,6 +284,9 @@ ssize_t tulip_write(int fd, const void *buf, size_t n)
     int rc = tulip__io_enter(fd, &f);
     if (rc < 0)
         return rc;
+    tulip_loop *l = tulip__current()->loop;
+    if (tulip__io_ring(l, f))
+        return tulip__ring_send(l, fd, buf, n, 0);
     for (;;) {
         ssize_t r = write_once(f, fd, buf, n);
         if (r >= 0)

@@ -9,6 +9,7 @@
 
 #include "net_internal.h"
 #include "../common/fault.h"
+#include "../backend/uring_ops.h"
 
 #define BACKOFF_FIRST TULIP_MS(1)
 #define BACKOFF_MAX TULIP_MS(100)
@@ -88,9 +89,24 @@ int tulip__accept(int lfd, struct sockaddr *sa, socklen_t *len, int wait_fds)
         return rc;
     int64_t backoff = BACKOFF_FIRST;
     for (;;) {
-        int fd = tulip__fault(TULIP_FAULT_SOCKET)
-                     ? -1
-                     : accept4(lfd, sa, len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        int fd;
+        if (tulip__fault(TULIP_FAULT_SOCKET)) {
+            fd = -1;
+        } else if (tulip__io_ring(tulip__current()->loop, f)) {
+            /* A multishot accept on the listener; the peer's address is
+             * asked for only when wanted. */
+            fd = tulip__uring_accept(tulip__current()->loop, lfd);
+            if (fd >= 0 && sa && getpeername(fd, sa, len) != 0)
+                *len = 0;
+            if (fd < 0) {
+                if (fd == -ECANCELED || fd == -ETIMEDOUT || fd == -EBADF)
+                    return fd;
+                errno = -fd;
+                fd = -1;
+            }
+        } else {
+            fd = accept4(lfd, sa, len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        }
         if (fd >= 0) {
             struct tulip__fd *nf = tulip__fd_get(tulip__current()->loop, fd);
             if (nf) {

@@ -17,6 +17,14 @@ ssize_t tulip_readv(int fd, const struct iovec *iov, int iovcnt)
     int rc = tulip__io_enter(fd, &f);
     if (rc < 0)
         return rc;
+    tulip_loop *l = tulip__current()->loop;
+    if (tulip__io_ring(l, f)) {
+        struct msghdr m;
+        memset(&m, 0, sizeof m);
+        m.msg_iov = (struct iovec *)iov;
+        m.msg_iovlen = (size_t)iovcnt;
+        return tulip__ring_recvmsg(l, f, fd, &m, 0);
+    }
     for (;;) {
         ssize_t r = readv(fd, iov, iovcnt);
         if (r >= 0)
@@ -38,6 +46,9 @@ ssize_t tulip_writev(int fd, const struct iovec *iov, int iovcnt)
     memset(&m, 0, sizeof m);
     m.msg_iov = (struct iovec *)iov;
     m.msg_iovlen = (size_t)iovcnt;
+    tulip_loop *l = tulip__current()->loop;
+    if (tulip__io_ring(l, f))
+        return tulip__ring_sendmsg(l, fd, &m, 0);
     for (;;) {
         ssize_t r;
         if (sock) {
@@ -73,6 +84,22 @@ ssize_t tulip_recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *
     int rc = tulip__io_enter(fd, &f);
     if (rc < 0)
         return rc;
+    tulip_loop *l = tulip__current()->loop;
+    if (!(flags & MSG_DONTWAIT) && tulip__io_ring(l, f)) {
+        if (!sa)
+            return tulip__ring_recv(l, f, fd, buf, n, flags);
+        struct iovec iov = {buf, n};
+        struct msghdr m;
+        memset(&m, 0, sizeof m);
+        m.msg_name = sa;
+        m.msg_namelen = len ? *len : 0;
+        m.msg_iov = &iov;
+        m.msg_iovlen = 1;
+        ssize_t r = tulip__ring_recvmsg(l, f, fd, &m, flags);
+        if (r >= 0 && len)
+            *len = m.msg_namelen;
+        return r;
+    }
     for (;;) {
         ssize_t r = recvfrom(fd, buf, n, flags, sa, len);
         if (r >= 0)
@@ -90,6 +117,19 @@ ssize_t tulip_sendto(int fd, const void *buf, size_t n, int flags, const struct 
     int rc = tulip__io_enter(fd, &f);
     if (rc < 0)
         return rc;
+    tulip_loop *l = tulip__current()->loop;
+    if (!(flags & MSG_DONTWAIT) && tulip__io_ring(l, f)) {
+        if (!sa)
+            return tulip__ring_send(l, fd, buf, n, flags);
+        struct iovec iov = {(void *)buf, n};
+        struct msghdr m;
+        memset(&m, 0, sizeof m);
+        m.msg_name = (void *)sa;
+        m.msg_namelen = len;
+        m.msg_iov = &iov;
+        m.msg_iovlen = 1;
+        return tulip__ring_sendmsg(l, fd, &m, flags);
+    }
     for (;;) {
         ssize_t r = sendto(fd, buf, n, flags | MSG_NOSIGNAL, sa, len);
         if (r >= 0)
@@ -107,6 +147,9 @@ ssize_t tulip_recvmsg(int fd, struct msghdr *msg, int flags)
     int rc = tulip__io_enter(fd, &f);
     if (rc < 0)
         return rc;
+    tulip_loop *l = tulip__current()->loop;
+    if (!(flags & MSG_DONTWAIT) && tulip__io_ring(l, f))
+        return tulip__ring_recvmsg(l, f, fd, msg, flags);
     for (;;) {
         ssize_t r = recvmsg(fd, msg, flags | MSG_CMSG_CLOEXEC);
         if (r >= 0)
@@ -124,6 +167,9 @@ ssize_t tulip_sendmsg(int fd, const struct msghdr *msg, int flags)
     int rc = tulip__io_enter(fd, &f);
     if (rc < 0)
         return rc;
+    tulip_loop *l = tulip__current()->loop;
+    if (!(flags & MSG_DONTWAIT) && tulip__io_ring(l, f))
+        return tulip__ring_sendmsg(l, fd, (struct msghdr *)msg, flags);
     for (;;) {
         ssize_t r = sendmsg(fd, msg, flags | MSG_NOSIGNAL);
         if (r >= 0)

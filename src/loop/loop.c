@@ -55,9 +55,12 @@ int tulip__loop_init(tulip_loop *l, const tulip_config *cfg)
     l->rng = tulip__rng_seed(cfg->seed ? cfg->seed : (uint64_t)tulip__clock_ns() ^ (uint64_t)(uintptr_t)l);
     int rc = be->init(l);
 #if defined(TULIP_HAVE_URING)
-    if (be == &tulip__backend_uring &&
-        (rc == -ENOSYS || rc == -EPERM || rc == -EACCES || rc == -EINVAL || rc == -EOPNOTSUPP)) {
-        /* A kernel without io_uring (or with it disabled): epoll it is. */
+    if (be == &tulip__backend_uring && (rc == -ENOSYS || rc == -EPERM || rc == -EACCES || rc == -EINVAL ||
+                                        rc == -EOPNOTSUPP)) {
+        /* A kernel without io_uring, with it disabled (sysctl, seccomp) or
+         * short of locked memory (before 5.12): epoll it is. */
+        if (l->debug)
+            fprintf(stderr, "tulip: io_uring unavailable (%s), using epoll\n", strerror(-rc));
         be = l->backend = &tulip__backend_epoll;
         rc = be->init(l);
     }

@@ -1,0 +1,99 @@
+/* Shared by the io_uring backend's files (uring.c: the ring, readiness
+ * polls and the wait; uring_ops.c: completion operations). */
+#ifndef TULIP_URING_INTERNAL_H
+#define TULIP_URING_INTERNAL_H
+
+#include <pthread.h>
+#include <liburing.h>
+
+#include "backend.h"
+#include "uring_ops.h"
+
+/* Newer than liburing 2.3's headers: defined here, used only when the
+ * kernel says it has them (setup retried without, probe, feature bits). */
+#ifndef IORING_SETUP_COOP_TASKRUN
+#define IORING_SETUP_COOP_TASKRUN (1U << 8)
+#endif
+#ifndef IORING_SETUP_SINGLE_ISSUER
+#define IORING_SETUP_SINGLE_ISSUER (1U << 12)
+#endif
+#ifndef IORING_SETUP_DEFER_TASKRUN
+#define IORING_SETUP_DEFER_TASKRUN (1U << 13)
+#endif
+#ifndef IORING_FEAT_FAST_POLL
+#define IORING_FEAT_FAST_POLL (1U << 5)
+#endif
+
+/* user_data: 0 ignored; low bits 01: a struct tulip__uop pointer; 00: a
+ * readiness poll, 10: a multishot accept, both (gen << 34 | fd << 2). */
+#define URING_TAG_OP 1u
+#define URING_TAG_POLL 0u
+#define URING_TAG_ACCEPT 2u
+#define URING_GEN_MASK 0x3fffffffu
+
+static inline uint64_t uring_tag(uint32_t gen, int fd, unsigned kind)
+{
+    return ((uint64_t)(gen & URING_GEN_MASK) << 34) | ((uint64_t)(uint32_t)fd << 2) | kind;
+}
+
+struct uring_waiter {
+    struct uring_waiter *next;
+    struct uring_waiter **head;    /* the list it is on */
+    void *task;
+};
+
+/* Per-fd state of the completion path; in use when id != 0. */
+#define URING_FDX_CHUNK 64
+struct uring_fdx {
+    unsigned inflight;             /* operations the kernel owns */
+    /* bytes of a read that completed after its task was cancelled */
+    char *stash;
+    size_t stash_off, stash_len;
+    uint32_t id;                   /* tells a recycled fd number's state apart */
+    /* one send at a time */
+    uint8_t send_busy;
+    struct uring_waiter *send_waiters;
+    /* multishot accept */
+    uint8_t acc_armed;
+    uint32_t acc_gen;
+    int *acc_q;
+    unsigned acc_head, acc_n, acc_cap;
+    struct uring_waiter *acc_waiters;
+};
+
+struct uring_cqe_copy {
+    uint64_t data;
+    int res;
+    unsigned flags;
+};
+
+struct uring_data_s {
+    struct io_uring ring;
+    uint32_t next_gen;
+    uint8_t enabled;               /* R_DISABLED ring enabled on the loop thread */
+    uint8_t need_enable;
+    uint8_t ops;                   /* completion operations usable */
+    unsigned setup_flags;
+    /* per-fd state in chunks of URING_FDX_CHUNK that never move (tasks
+     * keep pointers into them across parks) */
+    struct uring_fdx **fdx;
+    int nfdx;                      /* chunks */
+    /* poll completions met while draining for a close, replayed by wait */
+    struct uring_cqe_copy *deferred;
+    size_t ndeferred, capdeferred;
+};
+
+struct io_uring_sqe *tulip__uring_get_sqe(struct uring_data_s *d);
+void tulip__uring_enable(struct uring_data_s *d);
+struct uring_fdx *tulip__uring_fdx(struct uring_data_s *d, int fd, int create);
+/* Completions of operations and accepts (uring_ops.c). */
+void tulip__uring_op_done(tulip_loop *l, struct tulip__uop *op, int res, unsigned flags);
+void tulip__uring_accept_done(tulip_loop *l, int fd, uint32_t gen, int res, unsigned flags);
+/* Enter the kernel until cond(arg) holds, completing operations and
+ * accepts as they come and setting poll completions aside. */
+void tulip__uring_drain(tulip_loop *l, int (*cond)(void *), void *arg);
+/* An fd is being closed: cancel what is in flight on it, wait, free. */
+void tulip__uring_fd_close(tulip_loop *l, int fd);
+void tulip__uring_fdx_free_all(struct uring_data_s *d);
+
+#endif

@@ -1,0 +1,125 @@
+/* Completion-based operations on the io_uring backend, for the io layer.
+ *
+ * An operation lives on the calling task's stack (struct tulip__uop) and is
+ * submitted with the next io_uring_submit_and_wait of the loop: no system
+ * call per operation. The task parks until the operation's own completion.
+ * Cancellation never abandons an operation the kernel still owns: the
+ * cancel hook submits IORING_OP_ASYNC_CANCEL and the task keeps waiting,
+ * unmovable, for the completion (Photon's rule). tulip__uop_run then
+ * returns the cancellation error, with op->res telling what happened, so
+ * the caller can keep bytes that were read (the fd's stash) or report bytes
+ * that were written.
+ *
+ * Without liburing every entry is a stub and tulip__uring_on() is 0. */
+#ifndef TULIP_URING_OPS_H
+#define TULIP_URING_OPS_H
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include "../loop/loop_internal.h"
+
+enum tulip__uop_kind {
+    TULIP__UOP_RECV = 1,  /* buf, len, flags */
+    TULIP__UOP_SEND,      /* buf, len, flags */
+    TULIP__UOP_RECVMSG,   /* msg, flags */
+    TULIP__UOP_SENDMSG,   /* msg, flags */
+    TULIP__UOP_READ,      /* buf, len, off (-1: file position) */
+    TULIP__UOP_WRITE,     /* buf, len, off */
+    TULIP__UOP_CONNECT,   /* addr, addrlen */
+    TULIP__UOP_FSYNC,     /* flags (IORING_FSYNC_DATASYNC) */
+    TULIP__UOP_OPENAT,    /* path, flags, mode */
+    TULIP__UOP_STATX,     /* path, flags, statx buffer */
+};
+
+struct tulip__uop {
+    uint8_t kind;
+    uint8_t done;
+    uint8_t cancel_sent;
+    int fd;
+    int res;              /* the completion's result, once done */
+    unsigned cflags;
+    void *task;           /* the parked task */
+    tulip_loop *loop;
+    /* arguments */
+    void *buf;
+    size_t len;
+    int64_t off;
+    int flags;
+    unsigned mode;
+    const char *path;
+    const struct sockaddr *addr;
+    socklen_t addrlen;
+    struct msghdr *msg;
+};
+
+#if defined(TULIP_HAVE_URING)
+/* 1 when l runs io_uring with completion operations available. */
+int tulip__uring_on(tulip_loop *l);
+/* Submit op (its arguments filled in) and park until its completion.
+ * Returns 0 when it completed without interruption, or -ECANCELED /
+ * -ETIMEDOUT when the task was cancelled meanwhile; in both cases op->res
+ * is the operation's final result. -ENOMEM if no submission entry could be
+ * had (nothing submitted). */
+int tulip__uop_run(tulip_loop *l, struct tulip__uop *op);
+/* Bytes a cancelled read left behind on a stream fd, taken first by the
+ * next read. take copies at most n and returns the count (0: none). */
+size_t tulip__uring_stash_take(tulip_loop *l, int fd, void *buf, size_t n);
+size_t tulip__uring_stash_takev(tulip_loop *l, int fd, const struct iovec *iov, int iovcnt);
+int tulip__uring_stash_put(tulip_loop *l, int fd, const void *buf, size_t n);
+/* Serialise sends on one stream (completions could otherwise reorder
+ * bytes): a positive token when the caller holds the send slot (give it
+ * to unlock), or -ECANCELED / -ETIMEDOUT / -EBADF / -ENOMEM. */
+int64_t tulip__uring_send_lock(tulip_loop *l, int fd);
+void tulip__uring_send_unlock(tulip_loop *l, int fd, int64_t token);
+/* Accept through a multishot accept armed on lfd: the accepted fd, or
+ * -errno (the caller handles EMFILE & co. as with accept4). */
+int tulip__uring_accept(tulip_loop *l, int lfd);
+#else
+static inline int tulip__uring_on(tulip_loop *l)
+{
+    (void)l;
+    return 0;
+}
+static inline int tulip__uop_run(tulip_loop *l, struct tulip__uop *op)
+{
+    (void)l;
+    (void)op;
+    return -ENOSYS;
+}
+static inline size_t tulip__uring_stash_take(tulip_loop *l, int fd, void *buf, size_t n)
+{
+    (void)l, (void)fd, (void)buf, (void)n;
+    return 0;
+}
+static inline size_t tulip__uring_stash_takev(tulip_loop *l, int fd, const struct iovec *iov, int iovcnt)
+{
+    (void)l, (void)fd, (void)iov, (void)iovcnt;
+    return 0;
+}
+static inline int tulip__uring_stash_put(tulip_loop *l, int fd, const void *buf, size_t n)
+{
+    (void)l, (void)fd, (void)buf, (void)n;
+    return -ENOSYS;
+}
+static inline int64_t tulip__uring_send_lock(tulip_loop *l, int fd)
+{
+    (void)l, (void)fd;
+    return 1;
+}
+static inline void tulip__uring_send_unlock(tulip_loop *l, int fd, int64_t token)
+{
+    (void)l, (void)fd, (void)token;
+}
+static inline int tulip__uring_accept(tulip_loop *l, int lfd)
+{
+    (void)l, (void)lfd;
+    return -ENOSYS;
+}
+#endif
+
+#endif

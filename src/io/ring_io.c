@@ -1,0 +1,215 @@
+/* Socket I/O through the io_uring completion path (src/backend/uring_ops.h):
+ * the call becomes one submission, sent with the loop's next
+ * submit-and-wait, and the task parks until its completion.
+ *
+ * Cancellation loses nothing: the operation is cancelled in the kernel and
+ * waited for; bytes a stream read brought in anyway go to the fd's stash,
+ * returned first by the next read, and a send that went out (in part) is
+ * reported as written. One send is in flight per fd at a time, so bytes of
+ * two senders never reorder. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include "io_internal.h"
+#include "../backend/uring_ops.h"
+
+int tulip__io_ring(tulip_loop *l, struct tulip__fd *f)
+{
+    if (!tulip__uring_on(l))
+        return 0;
+    if (!f->is_socket) {
+        struct stat st;
+        if (fstat(f->fd, &st) != 0)
+            return 0;
+        f->is_socket = S_ISSOCK(st.st_mode) ? 1 : 2;
+    }
+    return f->is_socket == 1;
+}
+
+/* After the operation: 1 to retry (after waiting for readiness when the
+ * kernel said EAGAIN, which a socket someone set to O_NONBLOCK... cannot
+ * give, but a MSG_DONTWAIT caller can), or the result. */
+static int settle(int fd, int dir, int res, int *again)
+{
+    *again = 0;
+    if (res == -EINTR) {
+        *again = 1;
+        return 0;
+    }
+    if (res == -EAGAIN) {
+        int rc = tulip__wait_fd(fd, dir, 0);
+        if (rc < 0)
+            return rc;
+        *again = 1;
+        return 0;
+    }
+    if (res == -ECANCELED)
+        return -EBADF; /* not us: tulip_close cancelled it */
+    return res;
+}
+
+/* A read that completed after its task was cancelled: keep the bytes for
+ * the next read of a byte stream; elsewhere (datagrams) return them, as a
+ * datagram cannot be put back. */
+static ssize_t read_cancelled(tulip_loop *l, struct tulip__fd *f, int st, int res, const struct iovec *iov,
+                              int iovcnt)
+{
+    if (res <= 0)
+        return st;
+    if (f->stream != 1) {
+        struct stat sb;
+        int type = 0;
+        socklen_t len = sizeof type;
+        f->stream = 2;
+        if (fstat(f->fd, &sb) == 0 && getsockopt(f->fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 &&
+            type == SOCK_STREAM)
+            f->stream = 1;
+    }
+    if (f->stream != 1)
+        return res;
+    size_t left = (size_t)res;
+    for (int i = 0; i < iovcnt && left; i++) {
+        size_t k = iov[i].iov_len < left ? iov[i].iov_len : left;
+        if (tulip__uring_stash_put(l, f->fd, iov[i].iov_base, k) < 0)
+            return res; /* no memory to keep them: hand them over instead */
+        left -= k;
+    }
+    return st;
+}
+
+ssize_t tulip__ring_recv(tulip_loop *l, struct tulip__fd *f, int fd, void *buf, size_t n, int flags)
+{
+    size_t k = tulip__uring_stash_take(l, fd, buf, n);
+    if (k)
+        return (ssize_t)k;
+    struct tulip__uop op;
+    memset(&op, 0, sizeof op);
+    op.kind = TULIP__UOP_RECV;
+    op.fd = fd;
+    op.buf = buf;
+    op.len = n;
+    op.flags = flags;
+    for (;;) {
+        int st = tulip__uop_run(l, &op);
+        if (st == -ENOMEM && !op.task)
+            return st;
+        if (st < 0) {
+            struct iovec iov = {buf, n};
+            return read_cancelled(l, f, st, op.res, &iov, 1);
+        }
+        int again;
+        int rc = settle(fd, TULIP_READABLE, op.res, &again);
+        if (!again)
+            return rc;
+    }
+}
+
+ssize_t tulip__ring_send(tulip_loop *l, int fd, const void *buf, size_t n, int flags)
+{
+    int64_t token = tulip__uring_send_lock(l, fd);
+    if (token < 0)
+        return token;
+    struct tulip__uop op;
+    memset(&op, 0, sizeof op);
+    op.kind = TULIP__UOP_SEND;
+    op.fd = fd;
+    op.buf = (void *)buf;
+    op.len = n;
+    op.flags = flags;
+    ssize_t rc;
+    for (;;) {
+        int st = tulip__uop_run(l, &op);
+        if (st == -ENOMEM && !op.task) {
+            rc = st;
+            break;
+        }
+        if (st < 0) {
+            rc = op.res > 0 ? op.res : st; /* what went out is reported */
+            break;
+        }
+        int again;
+        rc = settle(fd, TULIP_WRITABLE, op.res, &again);
+        if (!again)
+            break;
+    }
+    tulip__uring_send_unlock(l, fd, token);
+    return rc;
+}
+
+ssize_t tulip__ring_recvmsg(tulip_loop *l, struct tulip__fd *f, int fd, struct msghdr *m, int flags)
+{
+    if (!m->msg_name && !m->msg_controllen) {
+        size_t k = tulip__uring_stash_takev(l, fd, m->msg_iov, (int)m->msg_iovlen);
+        if (k)
+            return (ssize_t)k;
+    }
+    struct tulip__uop op;
+    memset(&op, 0, sizeof op);
+    op.kind = TULIP__UOP_RECVMSG;
+    op.fd = fd;
+    op.msg = m;
+    op.flags = flags;
+    for (;;) {
+        int st = tulip__uop_run(l, &op);
+        if (st == -ENOMEM && !op.task)
+            return st;
+        if (st < 0)
+            return read_cancelled(l, f, st, op.res, m->msg_iov, (int)m->msg_iovlen);
+        int again;
+        int rc = settle(fd, TULIP_READABLE, op.res, &again);
+        if (!again)
+            return rc;
+    }
+}
+
+ssize_t tulip__ring_sendmsg(tulip_loop *l, int fd, struct msghdr *m, int flags)
+{
+    int64_t token = tulip__uring_send_lock(l, fd);
+    if (token < 0)
+        return token;
+    struct tulip__uop op;
+    memset(&op, 0, sizeof op);
+    op.kind = TULIP__UOP_SENDMSG;
+    op.fd = fd;
+    op.msg = m;
+    op.flags = flags;
+    ssize_t rc;
+    for (;;) {
+        int st = tulip__uop_run(l, &op);
+        if (st == -ENOMEM && !op.task) {
+            rc = st;
+            break;
+        }
+        if (st < 0) {
+            rc = op.res > 0 ? op.res : st;
+            break;
+        }
+        int again;
+        rc = settle(fd, TULIP_WRITABLE, op.res, &again);
+        if (!again)
+            break;
+    }
+    tulip__uring_send_unlock(l, fd, token);
+    return rc;
+}
+
+int tulip__ring_connect(tulip_loop *l, int fd, const struct sockaddr *sa, socklen_t len)
+{
+    struct tulip__uop op;
+    memset(&op, 0, sizeof op);
+    op.kind = TULIP__UOP_CONNECT;
+    op.fd = fd;
+    op.addr = sa;
+    op.addrlen = len;
+    for (;;) {
+        int st = tulip__uop_run(l, &op);
+        if (st < 0)
+            return st; /* the caller closes fd, connected or not */
+        if (op.res == -EINTR)
+            continue;
+        return op.res == -ECANCELED ? -EBADF : op.res;
+    }
+}
