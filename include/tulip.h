@@ -8,6 +8,7 @@
 #include "tulip/loop.h"
 #include "tulip/task.h"
 #include "tulip/io.h"
+#include "tulip/file.h"
 #include "tulip/sync.h"
 #include "tulip/net.h"
 #include "tulip/signal.h"

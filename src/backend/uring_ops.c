@@ -78,7 +78,7 @@ static void prep(struct io_uring_sqe *sqe, struct tulip__uop *op)
         io_uring_prep_connect(sqe, op->fd, op->addr, op->addrlen);
         break;
     case TULIP__UOP_FSYNC:
-        io_uring_prep_fsync(sqe, op->fd, (unsigned)op->flags);
+        io_uring_prep_fsync(sqe, op->fd, op->flags ? IORING_FSYNC_DATASYNC : 0);
         break;
     case TULIP__UOP_OPENAT:
         io_uring_prep_openat(sqe, AT_FDCWD, op->path, op->flags | O_CLOEXEC, op->mode);

@@ -31,7 +31,7 @@ enum tulip__uop_kind {
     TULIP__UOP_READ,      /* buf, len, off (-1: file position) */
     TULIP__UOP_WRITE,     /* buf, len, off */
     TULIP__UOP_CONNECT,   /* addr, addrlen */
-    TULIP__UOP_FSYNC,     /* flags (IORING_FSYNC_DATASYNC) */
+    TULIP__UOP_FSYNC,     /* flags: nonzero for fdatasync */
     TULIP__UOP_OPENAT,    /* path, flags, mode */
     TULIP__UOP_STATX,     /* path, flags, statx buffer */
 };
