@@ -113,7 +113,7 @@ static void op_cancel(void *ctx)
             op->cancel_sent = 1;
         }
     }
-    if (op->loop->tearing_down && !op->done)
+    if (tulip__sched(op->loop)->tearing_down && !op->done)
         tulip__uring_drain(op->loop, op_is_done, op);
 }
 

@@ -59,8 +59,7 @@ int tulip__loop_init(tulip_loop *l, const tulip_config *cfg)
                                         rc == -EOPNOTSUPP)) {
         /* A kernel without io_uring, with it disabled (sysctl, seccomp) or
          * short of locked memory (before 5.12): epoll it is. */
-        if (l->debug)
-            fprintf(stderr, "tulip: io_uring unavailable (%s), using epoll\n", strerror(-rc));
+        l->backend_refused = rc; /* debug mode says so (src/runtime/loop_new.c) */
         be = l->backend = &tulip__backend_epoll;
         rc = be->init(l);
     }

@@ -137,6 +137,7 @@ struct tulip_loop {
     const struct tulip__backend *backend;
     int backend_fd;                /* epoll fd, or -1 */
     void *backend_data;
+    int backend_refused;           /* -errno io_uring was refused with (now on epoll), or 0 */
     pthread_t owner;
     int running;
     tulip_loop *prev_tls_loop;     /* restored when run returns */

@@ -39,6 +39,8 @@ tulip_loop *tulip_loop_new(const tulip_config *cfg)
         rc = tulip__debug_attach(l, cfg);
         if (rc < 0)
             goto fail_sched;
+        if (l->backend_refused)
+            fprintf(stderr, "tulip: io_uring unavailable (%s), using epoll\n", strerror(-l->backend_refused));
     }
     return l;
 
