@@ -344,6 +344,20 @@ static int accept_push(struct uring_fdx *x, int fd)
     return 0;
 }
 
+void tulip__uring_accept_unget(tulip_loop *l, int lfd, int fd)
+{
+    struct uring_fdx *x = tulip__uring_fdx(l->backend_data, lfd, 0);
+    if (!x || accept_push(x, fd) < 0) {
+        close(fd);
+        return;
+    }
+    /* accept_push made room and appended it: move it to the head. */
+    x->acc_n--;
+    x->acc_head = (x->acc_head + x->acc_cap - 1) % x->acc_cap;
+    x->acc_q[x->acc_head] = fd;
+    x->acc_n++;
+}
+
 int tulip__uring_accept(tulip_loop *l, int lfd)
 {
     struct uring_data_s *d = l->backend_data;

@@ -79,6 +79,8 @@ void tulip__uring_send_unlock(tulip_loop *l, int fd, int64_t token);
 /* Accept through a multishot accept armed on lfd: the accepted fd, or
  * -errno (the caller handles EMFILE & co. as with accept4). */
 int tulip__uring_accept(tulip_loop *l, int lfd);
+/* Put fd back at the head of lfd's queue (fault injection). */
+void tulip__uring_accept_unget(tulip_loop *l, int lfd, int fd);
 #else
 static inline int tulip__uring_on(tulip_loop *l)
 {
@@ -119,6 +121,10 @@ static inline int tulip__uring_accept(tulip_loop *l, int lfd)
 {
     (void)l, (void)lfd;
     return -ENOSYS;
+}
+static inline void tulip__uring_accept_unget(tulip_loop *l, int lfd, int fd)
+{
+    (void)l, (void)lfd, (void)fd;
 }
 #endif
 

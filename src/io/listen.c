@@ -90,12 +90,18 @@ int tulip__accept(int lfd, struct sockaddr *sa, socklen_t *len, int wait_fds)
     int64_t backoff = BACKOFF_FIRST;
     for (;;) {
         int fd;
-        if (tulip__fault(TULIP_FAULT_SOCKET)) {
-            fd = -1;
-        } else if (tulip__io_ring(tulip__current()->loop, f)) {
+        tulip_loop *l = tulip__current()->loop;
+        if (tulip__io_ring(l, f)) {
             /* A multishot accept on the listener; the peer's address is
-             * asked for only when wanted. */
-            fd = tulip__uring_accept(tulip__current()->loop, lfd);
+             * asked for only when wanted. Fault injection sees each
+             * attempt where accept4 would be called, after the wait; an
+             * injected failure puts the connection back, as a failed
+             * accept4 leaves it queued. */
+            fd = tulip__uring_accept(l, lfd);
+            if (tulip__fault(TULIP_FAULT_SOCKET) && fd >= 0) {
+                tulip__uring_accept_unget(l, lfd, fd);
+                fd = -EMFILE;
+            }
             if (fd >= 0 && sa && getpeername(fd, sa, len) != 0)
                 *len = 0;
             if (fd < 0) {
@@ -104,6 +110,8 @@ int tulip__accept(int lfd, struct sockaddr *sa, socklen_t *len, int wait_fds)
                 errno = -fd;
                 fd = -1;
             }
+        } else if (tulip__fault(TULIP_FAULT_SOCKET)) {
+            fd = -1;
         } else {
             fd = accept4(lfd, sa, len, SOCK_NONBLOCK | SOCK_CLOEXEC);
         }
