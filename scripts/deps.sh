@@ -7,7 +7,7 @@ set -eu
 PACKAGES="build-essential cmake pkg-config clang valgrind gdb \
 libcmocka-dev libssl-dev zlib1g-dev liburing-dev \
 liburiparser-dev libgumbo-dev libuv1-dev libunwind-dev openssl \
-libexpat1-dev libbrotli-dev libzstd-dev"
+libexpat1-dev libbrotli-dev libzstd-dev nodejs"
 
 if [ "${1:-}" = "--bench" ]; then
     # Peers for bench/run: Go, Python asyncio/uvloop/aiohttp, nginx, wrk,
@@ -22,7 +22,18 @@ for p in $PACKAGES; do
     fi
 done
 
+# npm tools of the tests (warcio.js, pinned, into .cache/npm): after the
+# Debian packages, so npm is there.
+# Debian's nodejs comes without npm (NodeSource's has it built in).
+npm_deps() {
+    if ! command -v npm >/dev/null 2>&1 && [ "$(id -u)" = "0" ]; then
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm >/dev/null || true
+    fi
+    "$(dirname "$0")/npm-deps.sh" >/dev/null || echo "tulip: npm tools not installed" >&2
+}
+
 if [ -z "$missing" ]; then
+    npm_deps
     exit 0
 fi
 
@@ -41,3 +52,4 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+npm_deps

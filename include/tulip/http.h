@@ -243,6 +243,38 @@ TULIP_API ssize_t tulip_http_reader_read(tulip_http_reader *s, void *buf, size_t
  * is parked reading s: nothing is done). NULL is a no-op returning 0. */
 TULIP_API int tulip_http_reader_close(tulip_http_reader *s);
 
+/* A tap: the exact bytes of one request and its response as they crossed
+ * the wire, for archiving (WARC) and debugging. The response is kept as
+ * received: the head, then the body with its chunked framing and any
+ * content coding (the reply still gets the decoded body). Only the final
+ * hop is kept when redirects are followed. Filled also when the call
+ * fails part-way (a body cut by the limit, the timeout or a reset), so
+ * what did arrive can still be archived. Zero it, set max if wanted, and
+ * release its buffers with tulip_http_tap_free (reusable after). */
+typedef struct tulip_http_tap {
+    size_t max;                   /* in: response bytes kept; 0 = max_head + max_body + 64 KiB */
+    char *request;                /* the request as sent (head and body) */
+    size_t request_len;
+    char *response;               /* the response as received */
+    size_t response_len;
+    size_t head_len;              /* bytes of response up to the end of the final
+                                     head (0: no whole head arrived) */
+    bool truncated;               /* bytes past max arrived and were not kept */
+    bool complete;                /* the response's body ended as its framing says */
+    char peer[48];                /* numeric IP address of the server, "" if unknown */
+    size_t request_cap, response_cap; /* private */
+} tulip_http_tap;
+
+/* tulip_http_fetch that also fills *tap (see above). tap NULL: a fetch. */
+TULIP_API int tulip_http_fetch_tap(tulip_http_client *c, const char *method, const char *url,
+                                   const tulip_http_header *headers, size_t n_headers,
+                                   const void *body, size_t body_len, tulip_http_tap *tap,
+                                   tulip_http_reply **out);
+
+/* Free the tap's buffers (max is kept; the tap can be used again). NULL is
+ * a no-op. */
+TULIP_API void tulip_http_tap_free(tulip_http_tap *tap);
+
 typedef struct tulip_http_client_stats {
     uint64_t requests;            /* requests sent (each hop counts) */
     uint64_t connections;         /* connections opened */

@@ -290,6 +290,8 @@ ssize_t tulip__http_fill(tulip__http_conn *conn, uint64_t *bytes_in)
         return -ENOMEM;
     ssize_t n = tulip_stream_read(conn->s, conn->in.p + conn->in.len, conn->in.cap - 1 - conn->in.len);
     if (n > 0) {
+        if (conn->tap)
+            tulip__http_tap_in(conn, conn->in.p + conn->in.len, (size_t)n);
         conn->in.len += (size_t)n;
         *bytes_in += (uint64_t)n;
     }

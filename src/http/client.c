@@ -174,7 +174,15 @@ typedef struct req {
     size_t body_len;
     bool send_length;
     const tulip_http_upload *up;   /* a streamed body instead of body/body_len */
+    tulip_http_tap *tap;           /* a copy of the bytes, or NULL */
 } req;
+
+/* Every connection goes back through here, so none keeps a tap. */
+static void put(tulip_http_client *c, tulip__http_conn *conn, bool reusable)
+{
+    tulip__http_tap_end(conn, false);
+    tulip__http_pool_put(c, conn, reusable);
+}
 
 static int build_head(tulip_http_client *c, const req *rq, const tulip_http_url *u, tulip__hbuf *b)
 {
@@ -437,13 +445,17 @@ static int hop_head(tulip_http_client *c, const req *rq, const tulip_http_url *u
         int64_t sent_at = 0;
         bool got = false;
         tulip_http_response res;
-        rc = send_req(conn, &head, rq, r);
+        rc = rq->tap ? tulip__http_tap_start(rq->tap, conn, c->o.max_head + c->o.max_body + 65536, head.p,
+                                             head.len, rq->body, rq->body_len)
+                     : 0;
+        if (rc == 0)
+            rc = send_req(conn, &head, rq, r);
         if (rc == 0) {
             sent_at = tulip_now();
             rc = read_head(c, conn, head_req, r, &res, &got);
         }
         if (rc < 0) {
-            tulip__http_pool_put(c, conn, false);
+            put(c, conn, false);
             /* A pooled connection the server closed meanwhile fails before
              * any response byte: the request was not processed, try anew. */
             if (reused && !got && attempt == 0 && idempotent(rq->method) && !rq->up &&
@@ -453,16 +465,17 @@ static int hop_head(tulip_http_client *c, const req *rq, const tulip_http_url *u
         }
         r->first_byte_ns = tulip_now() - sent_at;
         conn->off += (size_t)rc;
+        tulip__http_tap_head(conn);
         r->status = res.status;
         r->minor_version = res.minor_version;
         if ((rc = copy_headers(&res, r)) < 0) {
-            tulip__http_pool_put(c, conn, false);
+            put(c, conn, false);
             break;
         }
         /* Framed both ways: RFC 9112 6.3 says handle it as an error; a
          * smuggling attempt is the likely reason. */
         if (res.chunked && tulip_http_header_find(r->headers, r->num_headers, "content-length", 0) >= 0) {
-            tulip__http_pool_put(c, conn, false);
+            put(c, conn, false);
             rc = -EBADMSG;
             break;
         }
@@ -485,7 +498,7 @@ static int hop_body(tulip_http_client *c, tulip__http_conn *conn, tulip__http_bo
         rc = tulip__http_sink_finish(&sk);
     if (rc < 0) {
         tulip__http_sink_drop(&sk);
-        tulip__http_pool_put(c, conn, false);
+        put(c, conn, false);
         return rc;
     }
     free(r->body);
@@ -494,7 +507,8 @@ static int hop_body(tulip_http_client *c, tulip__http_conn *conn, tulip__http_bo
     r->decoded = tulip__http_coding_compressed(sk.coding);
     sk.out.p = NULL;
     tulip__http_sink_drop(&sk);
-    tulip__http_pool_put(c, conn, tulip__http_body_reusable(rd));
+    tulip__http_tap_end(conn, true);
+    put(c, conn, tulip__http_body_reusable(rd));
     return 0;
 }
 
@@ -579,15 +593,15 @@ out:
 int tulip__http_request(tulip_http_client *c, const char *method, const char *url,
                         const tulip_http_header *headers, size_t n_headers, const void *body,
                         size_t body_len, tulip_http_reply **out, tulip__http_conn **keep,
-                        tulip__http_body_rd *rd)
+                        tulip__http_body_rd *rd, tulip_http_tap *tap)
 {
-    return tulip__http_request_up(c, method, url, headers, n_headers, body, body_len, NULL, out, keep, rd);
+    return tulip__http_request_up(c, method, url, headers, n_headers, body, body_len, NULL, out, keep, rd, tap);
 }
 
 int tulip__http_request_up(tulip_http_client *c, const char *method, const char *url,
                            const tulip_http_header *headers, size_t n_headers, const void *body,
                            size_t body_len, const tulip_http_upload *up, tulip_http_reply **out,
-                           tulip__http_conn **keep, tulip__http_body_rd *rd)
+                           tulip__http_conn **keep, tulip__http_body_rd *rd, tulip_http_tap *tap)
 {
     if (out)
         *out = NULL;
@@ -599,7 +613,7 @@ int tulip__http_request_up(tulip_http_client *c, const char *method, const char 
         return rc;
     if (!tulip_self())
         return -EPERM;
-    req rq = {method, headers, n_headers, body, body_len, false, up};
+    req rq = {method, headers, n_headers, body, body_len, false, up, tap};
     rq.send_length = body != NULL || !strcmp(method, "POST") || !strcmp(method, "PUT") || !strcmp(method, "PATCH");
     tulip_http_reply *r = tulip__calloc(1, sizeof *r);
     if (!r)
@@ -637,7 +651,19 @@ int tulip__http_request_up(tulip_http_client *c, const char *method, const char 
 int tulip_http_fetch(tulip_http_client *c, const char *method, const char *url, const tulip_http_header *headers,
                      size_t n_headers, const void *body, size_t body_len, tulip_http_reply **out)
 {
-    return tulip__http_request(c, method, url, headers, n_headers, body, body_len, out, NULL, NULL);
+    return tulip__http_request(c, method, url, headers, n_headers, body, body_len, out, NULL, NULL, NULL);
+}
+
+int tulip_http_fetch_tap(tulip_http_client *c, const char *method, const char *url,
+                         const tulip_http_header *headers, size_t n_headers, const void *body,
+                         size_t body_len, tulip_http_tap *tap, tulip_http_reply **out)
+{
+    if (tap) { /* empty even when no connection is made */
+        tap->request_len = tap->response_len = tap->head_len = 0;
+        tap->truncated = tap->complete = false;
+        tap->peer[0] = '\0';
+    }
+    return tulip__http_request(c, method, url, headers, n_headers, body, body_len, out, NULL, NULL, tap);
 }
 
 int tulip_http_fetch_upload(tulip_http_client *c, const char *method, const char *url,
@@ -649,7 +675,7 @@ int tulip_http_fetch_upload(tulip_http_client *c, const char *method, const char
             *out = NULL;
         return -EINVAL;
     }
-    return tulip__http_request_up(c, method, url, headers, n_headers, NULL, 0, body, out, NULL, NULL);
+    return tulip__http_request_up(c, method, url, headers, n_headers, NULL, 0, body, out, NULL, NULL, NULL);
 }
 
 int tulip_http_get(tulip_http_client *c, const char *url, tulip_http_reply **out)

@@ -33,7 +33,7 @@ int tulip_http_open(tulip_http_client *c, const char *method, const char *url, c
     tulip_http_reader *s = tulip__calloc(1, sizeof *s);
     if (!s)
         return -ENOMEM;
-    int rc = tulip__http_request(c, method, url, headers, n_headers, body, body_len, &s->r, &s->conn, &s->rd);
+    int rc = tulip__http_request(c, method, url, headers, n_headers, body, body_len, &s->r, &s->conn, &s->rd, NULL);
     if (rc < 0) {
         free(s);
         return rc;

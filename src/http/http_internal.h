@@ -118,6 +118,16 @@ typedef struct tulip__http_body_rd {
     tulip_http_chunked ch;
 } tulip__http_body_rd;
 
+/* The tap (client_tap.c). start: reset t, record the request and attach t
+ * to conn (-ENOMEM); in: append received bytes (bounded by its max);
+ * head: the final head ends at conn->off; end: the exchange is over (the
+ * body complete or not), detach. head and end are no-ops untapped. */
+int tulip__http_tap_start(tulip_http_tap *t, tulip__http_conn *conn, size_t dflt_max, const char *head,
+                          size_t head_len, const void *body, size_t body_len);
+void tulip__http_tap_in(tulip__http_conn *conn, const char *p, size_t n);
+void tulip__http_tap_head(tulip__http_conn *conn);
+void tulip__http_tap_end(tulip__http_conn *conn, bool complete);
+
 /* Read more of the connection into conn->in (adding to *bytes_in): the
  * byte count, 0 at EOF, or the error of tulip_stream_read, -ENOMEM. */
 ssize_t tulip__http_fill(tulip__http_conn *conn, uint64_t *bytes_in);
@@ -142,6 +152,8 @@ struct tulip__http_conn {
     tulip_http_header *hdrs;        /* parser header slots */
     int64_t idle_since;
     uint64_t uses;
+    tulip_http_tap *tap;            /* while a tapped request runs: gets every byte read */
+    size_t tap_max;
     struct tulip__http_conn *next;  /* idle list */
 };
 
@@ -188,13 +200,13 @@ bool tulip__http_pool_busy(const tulip_http_client *c);
 int tulip__http_request(tulip_http_client *c, const char *method, const char *url,
                         const tulip_http_header *headers, size_t n_headers, const void *body,
                         size_t body_len, tulip_http_reply **out, tulip__http_conn **keep,
-                        tulip__http_body_rd *rd);
+                        tulip__http_body_rd *rd, tulip_http_tap *tap);
 /* The same with a streamed body (up != NULL; body must then be NULL):
  * tulip_http_fetch_upload. */
 int tulip__http_request_up(tulip_http_client *c, const char *method, const char *url,
                            const tulip_http_header *headers, size_t n_headers, const void *body,
                            size_t body_len, const tulip_http_upload *up, tulip_http_reply **out,
-                           tulip__http_conn **keep, tulip__http_body_rd *rd);
+                           tulip__http_conn **keep, tulip__http_body_rd *rd, tulip_http_tap *tap);
 
 /* The coding of r's body as the client decodes it (OTHER when it does
  * not, or for stacked codings). */

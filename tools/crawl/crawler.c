@@ -6,6 +6,7 @@
 #include "robots.h"
 #include "scope.h"
 #include "sitemap.h"
+#include "state.h"
 #include "url.h"
 
 #include <errno.h>
@@ -37,6 +38,8 @@ typedef struct crawl {
     bool closed;           /* nothing left, or a fatal error: workers end */
     int64_t t0;
     int fatal;
+    unsigned live;         /* workers not yet returned */
+    tulip_event ended;     /* set when the last one returns */
 } crawl;
 
 void crawl_opts_init(crawl_opts *o)
@@ -166,10 +169,14 @@ static void offer_ex(crawl *c, const char *url, int depth, unsigned hops, const 
             c->fatal = -ENOMEM;
         } else {
             wake(c);
+            if (c->o->state && (v = crawl_state_url(c->o->state, 'A', url, depth, hops, parent)) < 0)
+                c->fatal = v;
         }
         break;
     }
     case CRAWL_OFFSITE:
+        if (c->o->state && (v = crawl_state_url(c->o->state, 'S', url, depth, hops, parent)) < 0)
+            c->fatal = v;
         c->st->offsite++;
         row.error = "offsite";
         emit(c, &row);
@@ -214,7 +221,8 @@ static int fetch_robots(crawl *c, crawl_host *h, origin *o)
         return -ENOMEM;
     tulip_http_reply *r = NULL;
     int64_t t = tulip_now();
-    int rc = tulip_http_get(c->robots_http, url, &r);
+    int rc = c->o->state ? crawl_state_get(c->o->state, c->robots_http, url, true, &r)
+                         : tulip_http_get(c->robots_http, url, &r);
     int64_t ns = tulip_now() - t;
     if (rc == -ECANCELED || rc == -ENOMEM) {
         free(url);
@@ -367,7 +375,8 @@ static int fetch(crawl *c, crawl_item *it, crawl_host *h)
     crawl_frontier_started(c->f, h, t);
     it->attempts++;
     tulip_http_reply *r = NULL;
-    int rc = tulip_http_get(c->http, it->url, &r);
+    int rc = c->o->state ? crawl_state_get(c->o->state, c->http, it->url, false, &r)
+                         : tulip_http_get(c->http, it->url, &r);
     int64_t ns = tulip_now() - t;
     if (rc == -ECANCELED)
         return rc;
@@ -452,6 +461,8 @@ static int fetch(crawl *c, crawl_item *it, crawl_host *h)
                 offer(c, l.urls[i], it->depth + 1, 0, it->url);
             for (size_t i = 0; i < l.nrejected; i++)
                 if (crawl_scope_first(c->scope, l.rejected[i]) == 1) {
+                    if (c->o->state)
+                        crawl_state_url(c->o->state, 'F', l.rejected[i], 0, 0, NULL);
                     st->bad_links++;
                     crawl_row bad = { .url = l.rejected[i], .depth = it->depth + 1, .parent = it->url,
                                       .error = crawl_error_kind(l.rejected_err[i]) };
@@ -536,9 +547,19 @@ static int next_item(crawl *c, crawl_item *it, crawl_host **h)
     }
 }
 
+static int worker_loop(crawl *c);
+
 static int worker(void *arg)
 {
     crawl *c = arg;
+    int rc = worker_loop(c);
+    if (--c->live == 0)
+        tulip_event_set(&c->ended);
+    return rc;
+}
+
+static int worker_loop(crawl *c)
+{
     for (;;) {
         crawl_item it;
         crawl_host *h;
@@ -546,7 +567,13 @@ static int worker(void *arg)
         if (rc < 0)
             return rc == -ESHUTDOWN ? 0 : rc;
         c->st->in_flight++;
-        rc = visit(c, &it, h);
+        rc = c->o->state ? crawl_state_begin(c->o->state) : 0;
+        if (rc == 0)
+            rc = visit(c, &it, h);
+        /* The visit's rows, records and URLs, and its done line (none when
+         * the URL went back to the frontier), in one go. */
+        if (rc == 0 && c->o->state)
+            rc = crawl_state_commit(c->o->state, it.url, it.depth, 0);
         c->st->in_flight--;
         c->active--;
         free(it.url);
@@ -577,6 +604,29 @@ static int ticker(void *arg)
         c->st->elapsed_ns = tulip_now() - c->t0;
         c->o->on_tick(c->o->tick_arg, c->st);
     }
+}
+
+/* --resume: the journal's URLs become seen again, and those admitted
+ * whose visit was not committed go back to the frontier. */
+static int replay_one(void *arg, char kind, const char *url, int depth, unsigned hops, const char *parent,
+                      bool done)
+{
+    crawl *c = arg;
+    if (kind == 'F')
+        return crawl_scope_first(c->scope, url) < 0 ? -ENOMEM : 0;
+    int v = crawl_scope_admit(c->scope, url, depth);
+    if (v < 0)
+        return v;
+    if (kind != 'A' || done || v != CRAWL_ADMIT)
+        return 0;
+    crawl_host *h = host_of(c, url);
+    crawl_item it = { .url = strdup(url), .parent = parent ? strdup(parent) : NULL, .depth = depth, .hops = hops };
+    if (!h || !it.url || (parent && !it.parent) || crawl_frontier_push(c->f, h, &it, false) < 0) {
+        free(it.url);
+        free(it.parent);
+        return -ENOMEM;
+    }
+    return 0;
 }
 
 static tulip_http_client *client(const crawl_opts *o, unsigned per_host, unsigned redirects)
@@ -611,6 +661,7 @@ int crawl_run(const crawl_opts *o, crawl_stats *st)
                                .seed = (uint64_t)c.t0 };
     tulip_lock_init(&c.mu);
     tulip_cond_init(&c.cv);
+    tulip_event_init(&c.ended);
     c.scope = crawl_scope_new(&so);
     c.f = crawl_frontier_new(&fo);
     c.http = client(o, o->per_host ? o->per_host : o->concurrency, 0);
@@ -618,17 +669,31 @@ int crawl_run(const crawl_opts *o, crawl_stats *st)
     tulip_group *g = tulip_group_new();
     rc = c.scope && c.f && c.http && c.robots_http && g ? 0 : -ENOMEM;
     unsigned spawned = 0;
-    if (rc == 0)
+    if (rc == 0 && o->state && crawl_state_resuming(o->state))
+        rc = crawl_state_replay(o->state, replay_one, &c);
+    else if (rc == 0)
         offer(&c, start, 0, 0, NULL);
     if (rc == 0 && o->sitemap)
         offer_loc(&c, o->sitemap, 0, NULL, true);
     if (rc == 0)
         rc = c.fatal;
     for (; rc == 0 && spawned < o->concurrency; spawned++)
-        rc = tulip_group_spawn(g, worker, &c);
+        if ((rc = tulip_group_spawn(g, worker, &c)) == 0)
+            c.live++;
     tulip_task *tick = rc == 0 && o->on_tick ? tulip_spawn(ticker, &c) : NULL;
     if (rc < 0)
         close_crawl(&c);
+    if (g && rc == 0 && o->state && spawned && tulip_event_wait(&c.ended) == -ECANCELED) {
+        /* Ctrl-C with --state: the visits in flight end and commit, so
+         * --resume fetches none of them again (what is queued is
+         * journaled); the workers are waited for, not cancelled. */
+        rc = -ECANCELED;
+        close_crawl(&c);
+        tulip_scope drain;
+        tulip_scope_enter_shielded(&drain, TULIP_FOREVER);
+        tulip_event_wait(&c.ended);
+        tulip_scope_exit(&drain);
+    }
     if (g) {
         /* a failing worker or the caller's cancellation cancels the rest,
          * and they are waited for */

@@ -98,6 +98,9 @@ typedef struct crawl_opts {
     unsigned retries;              /* requests per URL at most retries + 1 */
     int64_t backoff_ns;            /* first wait without Retry-After; default 1 s */
     const char *user_agent;        /* default "tulip-crawl/0.1" */
+    /* Page-wise commits of the outputs, WARC, journal and resume
+     * (state.h); borrowed, may be NULL. */
+    struct crawl_state *state;
     /* Called for every row, on the loop thread. */
     void (*on_row)(void *arg, const crawl_row *row);
     void *row_arg;
