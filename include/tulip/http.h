@@ -419,6 +419,43 @@ typedef struct tulip_http_server_stats {
 /* Errors: -EINVAL (NULL). */
 TULIP_API int tulip_http_server_stats_get(const tulip_http_server *srv, tulip_http_server_stats *out);
 
+/* ---- One server per loop (tulip_config.workers) ------------------------
+ * A group of servers, one on each of n loops of the run, with the same
+ * opts and handler (called on the loop that accepted the connection, so a
+ * handler touching shared state must use the cross-loop primitives).
+ * Listening: by default one SO_REUSEPORT listener per loop on the same
+ * port; with TULIP_HTTP_SHARED_LISTENER one listener whose dups every loop
+ * waits on with EPOLLEXCLUSIVE (docs/PERFORMANCE.md compares the two). */
+typedef struct tulip_http_workers tulip_http_workers;
+#define TULIP_HTTP_SHARED_LISTENER 1u
+
+/* From a task of the run; loops 0 = every loop (tulip_loop_count()),
+ * the caller's first. NULL with errno: EINVAL (more loops than the run
+ * has, unknown flags, bad opts), EPERM (not on a loop), ENOMEM. */
+TULIP_API tulip_http_workers *tulip_http_workers_new(const tulip_http_server_opts *opts,
+                                                     tulip_http_handler handler, void *arg,
+                                                     unsigned loops, unsigned flags);
+TULIP_API unsigned tulip_http_workers_count(const tulip_http_workers *w);
+/* Listen on a TCP address (port 0: any free one, then the same for every
+ * loop); from a task of the creating loop. Errors: as tulip_listen,
+ * -EALREADY, -EPERM (another loop). */
+TULIP_API int tulip_http_workers_listen(tulip_http_workers *w, const char *address);
+TULIP_API int tulip_http_workers_port(const tulip_http_workers *w);
+/* Serve on every loop until tulip_http_workers_shutdown (or until this
+ * task is cancelled, which shuts every loop down); returns once every
+ * loop's server has stopped and joined its connections: 0, or the first
+ * error of a loop. From a task of the creating loop. */
+TULIP_API int tulip_http_workers_serve(tulip_http_workers *w);
+TULIP_API int tulip_http_workers_task(void *w);
+/* Stop every loop's server (as tulip_http_server_shutdown). Any thread. */
+TULIP_API void tulip_http_workers_shutdown(tulip_http_workers *w);
+/* The servers' stats summed (peaks are the sum of each loop's peak). While
+ * serving, from a task (each loop's figures are read on that loop).
+ * Errors: -EINVAL, -ENOMEM. */
+TULIP_API int tulip_http_workers_stats_get(tulip_http_workers *w, tulip_http_server_stats *out);
+/* Errors: -EBUSY (still serving). NULL is a no-op. */
+TULIP_API int tulip_http_workers_free(tulip_http_workers *w);
+
 /* tulip_http_respond_ex flags. */
 #define TULIP_HTTP_CHUNKED 1u  /* send the body chunked (no Content-Length) */
 #define TULIP_HTTP_CLOSE   2u  /* close the connection after this response; with

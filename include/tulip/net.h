@@ -55,6 +55,14 @@ TULIP_API int tulip_dial(const char *network, const char *address);
  * for names -ECANCELED, -ETIMEDOUT, -EPERM. */
 TULIP_API int tulip_listen(const char *network, const char *address, int backlog);
 
+/* tulip_listen_ex flags. */
+#define TULIP_LISTEN_REUSEPORT 1u /* SO_REUSEPORT: several listeners (one per
+                                     loop) bind the same address and the kernel
+                                     spreads connections over them */
+/* tulip_listen with flags (0 = tulip_listen). Errors: as tulip_listen;
+ * -EINVAL for unknown flags. */
+TULIP_API int tulip_listen_ex(const char *network, const char *address, int backlog, unsigned flags);
+
 /* accept4(2) that parks; the new socket is non-blocking and close-on-exec.
  * sa/len may be NULL. Under fd exhaustion (EMFILE, ENFILE, ENOBUFS,
  * ENOMEM) it does not return the error nor spin: it sleeps, doubling from

@@ -75,6 +75,8 @@ static int epoll_update(tulip_loop *l, struct tulip__fd *f)
         if (f->registered)
             return 0;
         ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+        if (f->exclusive)
+            ev.events = EPOLLIN | EPOLLET | EPOLLEXCLUSIVE;
         if (epoll_ctl(l->backend_fd, EPOLL_CTL_ADD, f->fd, &ev) != 0)
             return -errno;
         f->registered = 1;

@@ -15,13 +15,18 @@
 #define BACKOFF_MAX TULIP_MS(100)
 
 static int bind_listen(int fd, const struct tulip__netspec *ns, const struct sockaddr *sa, socklen_t len,
-                       int backlog)
+                       int backlog, unsigned flags)
 {
+    int one = 1;
     if (ns->family != AF_UNIX && ns->socktype == SOCK_STREAM) {
-        int one = 1;
         if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0)
             return -errno;
     }
+    /* One listener per loop on the same port: the kernel spreads new
+     * connections (by flow hash) over the sockets of the group. */
+    if ((flags & TULIP_LISTEN_REUSEPORT) && ns->family != AF_UNIX &&
+        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0)
+        return -errno;
     if (bind(fd, sa, len) < 0)
         return -errno;
     if (ns->socktype == SOCK_STREAM && listen(fd, backlog > 0 ? backlog : SOMAXCONN) < 0)
@@ -31,6 +36,13 @@ static int bind_listen(int fd, const struct tulip__netspec *ns, const struct soc
 
 int tulip_listen(const char *network, const char *address, int backlog)
 {
+    return tulip_listen_ex(network, address, backlog, 0);
+}
+
+int tulip_listen_ex(const char *network, const char *address, int backlog, unsigned flags)
+{
+    if (flags & ~(unsigned)TULIP_LISTEN_REUSEPORT)
+        return -EINVAL;
     struct tulip__netspec ns;
     int rc = tulip__net_parse(network, &ns);
     if (rc < 0)
@@ -44,7 +56,7 @@ int tulip_listen(const char *network, const char *address, int backlog)
         int fd = tulip__socket(AF_UNIX, ns.socktype, 0);
         if (fd < 0)
             return fd;
-        rc = bind_listen(fd, &ns, (struct sockaddr *)&sun, len, backlog);
+        rc = bind_listen(fd, &ns, (struct sockaddr *)&sun, len, backlog, flags);
         if (rc < 0) {
             tulip_close(fd);
             return rc;
@@ -64,7 +76,7 @@ int tulip_listen(const char *network, const char *address, int backlog)
                 break;
             continue;
         }
-        rc = bind_listen(fd, &ns, ai->ai_addr, ai->ai_addrlen, backlog);
+        rc = bind_listen(fd, &ns, ai->ai_addr, ai->ai_addrlen, backlog, flags);
         if (rc == 0) {
             freeaddrinfo(list);
             return fd;

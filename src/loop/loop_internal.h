@@ -113,6 +113,8 @@ struct tulip__fd {
     uint8_t stream;                /* 0 unknown, 1 stream socket or pipe, 2 other */
     uint8_t drained;               /* last read was short: the queue is empty */
     uint8_t hup;                   /* peer hung up or error seen: reads never wait first */
+    uint8_t exclusive;             /* a listener shared by several loops: registered
+                                      with EPOLLEXCLUSIVE (one loop woken per event) */
     int interest;                  /* directions with a waiter (watch mode: wanted) */
     struct tulip__fdwait *reader, *writer;  /* task mode: list heads; watch mode: the watcher */
     int backend_slot;              /* backend private (poll array index) */
