@@ -75,7 +75,7 @@ struct tulip__debug {
 
 /* ---- unwinding (unwind.c) ------------------------------------------------
  * libunwind is loaded with dlopen on first use, so tulip itself needs only
- * libc and pthread (DESIGN §4) and debug mode degrades to "no backtrace"
+ * libc and pthread (docs/DESIGN.md §4) and debug mode degrades to "no backtrace"
  * where libunwind is not installed. */
 
 /* Load libunwind (idempotent, thread-safe); 1 if backtraces are available. */

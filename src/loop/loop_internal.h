@@ -18,7 +18,7 @@
 #define TULIP__POLL_EVERY 61
 
 /* Something in the ready queue: a callback or a task. The tag is the one
- * place the loop knows that tasks exist (docs/DESIGN.md, "The seam"): a
+ * place the loop knows that tasks exist (docs/DESIGN.md §3): a
  * TULIP__RUN_TASK entry is handed to tulip__task_resume by a direct call,
  * which the switch and spawn+join figures want over a call through a
  * pointer. */

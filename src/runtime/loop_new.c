@@ -2,7 +2,7 @@
  * runs tasks on it (src/task) and, when asked for, debug mode (src/debug),
  * each with its own state. This is the one file that knows all three; the
  * loop itself calls neither layer above it by name except through the seam
- * docs/DESIGN.md describes (the ready queue's task tag). */
+ * docs/DESIGN.md §3 describes (the ready queue's task tag). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
