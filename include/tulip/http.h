@@ -360,7 +360,7 @@ typedef struct tulip_http_request_view {
 } tulip_http_request_view;
 
 /* Called in the connection's task for each request. It must answer with
- * one of the respond calls (or start a streaming answer, see
+ * one of the respond calls (or start a piecewise answer, see
  * tulip_http_respond_start); returning without answering sends 500.
  * Returning < 0 closes the connection after the answer (if any). */
 typedef int (*tulip_http_handler)(void *arg, const tulip_http_request_view *req,
@@ -479,22 +479,22 @@ TULIP_API int tulip_http_respond_ex(tulip_http_responder *res, int status,
                                     const tulip_http_header *headers, size_t n_headers,
                                     const void *body, size_t len, unsigned flags);
 
-/* Streaming responses: a body written piece by piece (a large file, a
- * generated stream) instead of held whole. respond_start sends the head,
+/* Piecewise responses: a body written piece by piece (a large file, a
+ * generated feed) instead of held whole. respond_start sends the head,
  * respond_write sends body bytes as they come, parking while the client
  * is slow to read (backpressure), respond_end finishes the body. No
  * allocation per write. A handler that returns after respond_start
  * without respond_end is ended by the server (a chunked body is
  * terminated; a Content-Length body still short closes the connection).
- * After a properly ended stream the connection stays open for the next
+ * After a properly ended answer the connection stays open for the next
  * request as after any other answer.
  *
  * A write or end that fails (the client went away, a cancellation or a
- * deadline) breaks the stream: part of the bytes may have been sent, so
+ * deadline) breaks the answer: part of the bytes may have been sent, so
  * later writes and end return that same error without writing, and the
  * connection is closed when the handler returns. */
 
-/* Start a streaming answer: status and extra headers as for
+/* Start a piecewise answer: status and extra headers as for
  * tulip_http_respond_ex (Content-Length, Transfer-Encoding and Connection
  * are the server's), and the body framing:
  *   content_length >= 0  sent as Content-Length; the writes must add up to
@@ -506,11 +506,11 @@ TULIP_API int tulip_http_respond_ex(tulip_http_responder *res, int status,
  * For HEAD requests, 204 and 304 the head is sent and the writes are
  * accepted (counted against content_length) and dropped.
  * The head is written at once, so the client sees it before the first
- * body byte exists (useful for long-lived streams).
+ * body byte exists (useful for long-lived answers such as event feeds).
  * Errors: -EALREADY (already answered or started), -EINVAL (NULL res,
  * status outside 200..599, a forbidden or malformed header, other flags),
  * -EPIPE, -ECONNRESET and other write errors, -ECANCELED, -ETIMEDOUT,
- * -ENOMEM. After a write error the stream is started and broken (see
+ * -ENOMEM. After a write error the answer is started and broken (see
  * above). */
 TULIP_API int tulip_http_respond_start(tulip_http_responder *res, int status,
                                        const tulip_http_header *headers, size_t n_headers,
@@ -522,8 +522,8 @@ TULIP_API int tulip_http_respond_start(tulip_http_responder *res, int status,
  * Returns len once every byte was handed to the kernel.
  * Errors: -EINVAL (not started, NULL res, NULL buf with len > 0),
  * -EALREADY (already ended), -EMSGSIZE (more than content_length in all;
- * nothing is written and the stream stays usable), -EPIPE, -ECONNRESET
- * and other write errors, -ECANCELED, -ETIMEDOUT (the stream is then
+ * nothing is written and the answer stays usable), -EPIPE, -ECONNRESET
+ * and other write errors, -ECANCELED, -ETIMEDOUT (the answer is then
  * broken, see above). */
 TULIP_API ssize_t tulip_http_respond_write(tulip_http_responder *res, const void *buf,
                                            size_t len);
@@ -533,7 +533,7 @@ TULIP_API ssize_t tulip_http_respond_write(tulip_http_responder *res, const void
  * Errors: -EINVAL (not started, NULL res), -EALREADY (already ended),
  * -ENODATA (fewer bytes than content_length were written: the client
  * cannot tell the body ended, so the connection is closed after it),
- * the error that broke the stream, or that of the last chunk (-EPIPE,
+ * the error that broke the answer, or that of the last chunk (-EPIPE,
  * -ECONNRESET, -ECANCELED, -ETIMEDOUT...). In every case the response is
  * over once end returns. */
 TULIP_API int tulip_http_respond_end(tulip_http_responder *res);
