@@ -81,16 +81,40 @@ static const char *line_end(const char *p, const char *end)
     return nl ? nl : end;
 }
 
+/* The line [p, nl) as a C string in *buf: sscanf on the mapped journal
+ * would strlen the rest of the file at every call. */
+static const char *line_str(const char *p, const char *nl, char **buf, size_t *cap)
+{
+    size_t n = (size_t)(nl - p);
+    if (n + 1 > *cap) {
+        char *b = realloc(*buf, n * 2 + 64);
+        if (!b)
+            return NULL;
+        *buf = b;
+        *cap = n * 2 + 64;
+    }
+    memcpy(*buf, p, n);
+    (*buf)[n] = '\0';
+    return *buf;
+}
+
 /* One pass over the journal: the options line, the last done line, the
  * robots records, the WARC stamp; returns the length of its whole lines. */
 static size_t scan(crawl_state *s, last_done *ld, char *stamp, const char **opts, size_t *opts_len, int *rc)
 {
     const char *p = s->jmap, *end = s->jmap + s->jlen, *good = p;
+    char *lb = NULL;
+    size_t lcap = 0;
     *rc = 0;
     while (p < end) {
         const char *nl = line_end(p, end);
         if (nl == end)
             break; /* torn last line */
+        const char *line = (*p == 'D' || *p == 'C' || *p == 'R') ? line_str(p, nl, &lb, &lcap) : p;
+        if (!line) {
+            *rc = -ENOMEM;
+            break;
+        }
         if (*p == 'O') {
             *opts = p + 2;
             *opts_len = (size_t)(nl - p - 2);
@@ -99,7 +123,7 @@ static size_t scan(crawl_state *s, last_done *ld, char *stamp, const char **opts
             stamp[14] = '\0';
         } else if (*p == 'D' || *p == 'C') {
             int depth, status;
-            if (sscanf(p + 1, " %d %d %" SCNu64 " %u %" SCNu64, &depth, &status, &ld->out_off, &ld->warc_serial,
+            if (sscanf(line + 1, " %d %d %" SCNu64 " %u %" SCNu64, &depth, &status, &ld->out_off, &ld->warc_serial,
                        &ld->warc_off) == 5)
                 ld->any = true;
         } else if (*p == 'A' || *p == 'S' || *p == 'F') {
@@ -108,7 +132,7 @@ static size_t scan(crawl_state *s, last_done *ld, char *stamp, const char **opts
             int status;
             size_t len, olen;
             int at = 0;
-            if (sscanf(p, "R %d %zu %n", &status, &len, &at) != 2 || at <= 0 || p + at >= nl ||
+            if (sscanf(line, "R %d %zu %n", &status, &len, &at) != 2 || at <= 0 || p + at >= nl ||
                 len > (size_t)(end - nl - 1))
                 break; /* torn robots body */
             olen = (size_t)(nl - p - at);
@@ -120,6 +144,7 @@ static size_t scan(crawl_state *s, last_done *ld, char *stamp, const char **opts
                 free(body);
                 free(origin);
                 *rc = -ENOMEM;
+                free(lb);
                 return 0;
             }
             memcpy(body, nl + 1, len);
@@ -133,6 +158,7 @@ static size_t scan(crawl_state *s, last_done *ld, char *stamp, const char **opts
         p = nl + 1;
         good = p;
     }
+    free(lb);
     return (size_t)(good - s->jmap);
 }
 
@@ -214,6 +240,8 @@ int crawl_state_replay(crawl_state *s, crawl_state_replay_fn fn, void *arg)
 {
     const char *p, *end = s->jmap + s->jlen;
     strset done = {0};
+    char *lb = NULL;
+    size_t lcap = 0;
     int rc = 0;
     for (p = s->jmap; p < end && rc >= 0;) {
         const char *nl = line_end(p, end);
@@ -223,7 +251,9 @@ int crawl_state_replay(crawl_state *s, crawl_state_replay_fn fn, void *arg)
                 rc = set_add(&done, u);
         } else if (*p == 'R') {
             size_t len = 0;
-            sscanf(p, "R %*d %zu", &len);
+            const char *l = line_str(p, nl, &lb, &lcap);
+            if (l)
+                sscanf(l, "R %*d %zu", &len);
             nl += 1 + len;
         }
         p = nl + 1;
@@ -235,7 +265,9 @@ int crawl_state_replay(crawl_state *s, crawl_state_replay_fn fn, void *arg)
         char kind = *p;
         if (kind == 'R') {
             size_t len = 0;
-            sscanf(p, "R %*d %zu", &len);
+            const char *l = line_str(p, nl, &lb, &lcap);
+            if (l)
+                sscanf(l, "R %*d %zu", &len);
             p = nl + 1 + len + 1;
             continue;
         }
@@ -255,10 +287,15 @@ int crawl_state_replay(crawl_state *s, crawl_state_replay_fn fn, void *arg)
             int depth = 0;
             unsigned hops = 0;
             int got;
+            const char *l = line_str(p, nl, &lb, &lcap);
+            if (!l) {
+                rc = -ENOMEM;
+                break;
+            }
             if (kind == 'F')
-                got = sscanf(p, "F %s", url) == 1 ? 3 : 0;
+                got = sscanf(l, "F %s", url) == 1 ? 3 : 0;
             else
-                got = sscanf(p + 2, "%d %u %s %s", &depth, &hops, url, parent);
+                got = sscanf(l + 2, "%d %u %s %s", &depth, &hops, url, parent);
             if (got >= 3) {
                 bool has_parent = got == 4 && strcmp(parent, "-") != 0;
                 rc = fn(arg, kind, url, depth, hops, has_parent ? parent : NULL,
@@ -269,6 +306,7 @@ int crawl_state_replay(crawl_state *s, crawl_state_replay_fn fn, void *arg)
     }
     free(url);
     free(parent);
+    free(lb);
     free(done.k);
     return rc < 0 ? rc : 0;
 }
