@@ -40,13 +40,13 @@ static void waiter_ready(struct fd_waiter *w, int events)
 
 static void rd_ready(struct tulip__fdwait *fw, int events)
 {
-    waiter_ready((struct fd_waiter *)((char *)fw - offsetof(struct fd_waiter, rd)),
+    waiter_ready(tulip__container_of(fw, struct fd_waiter, rd),
                  events < 0 ? events : TULIP_READABLE);
 }
 
 static void wr_ready(struct tulip__fdwait *fw, int events)
 {
-    waiter_ready((struct fd_waiter *)((char *)fw - offsetof(struct fd_waiter, wr)),
+    waiter_ready(tulip__container_of(fw, struct fd_waiter, wr),
                  events < 0 ? events : TULIP_WRITABLE);
 }
 

@@ -56,7 +56,7 @@ static void run_handle(tulip_loop *l, tulip_timer *h)
  * asyncio: call_soon'ed work is never overtaken by a timer of delay 0. */
 static void later_fire(struct tulip__timer *t)
 {
-    tulip_timer *h = (tulip_timer *)((char *)t - offsetof(tulip_timer, timer));
+    tulip_timer *h = tulip__container_of(t, tulip_timer, timer);
     h->state = TIMER_SOON;
     h->run.kind = TULIP__RUN_CALLBACK;
     tulip__ready_push(h->loop, &h->run);
@@ -65,7 +65,7 @@ static void later_fire(struct tulip__timer *t)
 /* Called by the loop for ready-queue callbacks. */
 void tulip__run_callback(tulip_loop *l, struct tulip__runnable *r)
 {
-    tulip_timer *h = (tulip_timer *)r;
+    tulip_timer *h = tulip__container_of(r, tulip_timer, run);
     if (h->state == TIMER_CANCELLED) {
         handle_release(l, h);
         return;
@@ -163,7 +163,7 @@ void tulip__timer_handles_free(tulip_loop *l)
         struct tulip__timer *t = l->timers.items[i];
         if (t->fire == later_fire) {
             t->slot = TULIP__NOT_IN_HEAP;
-            free((char *)t - offsetof(tulip_timer, timer));
+            free(tulip__container_of(t, tulip_timer, timer));
             l->timers.items[i] = NULL;
         }
     }

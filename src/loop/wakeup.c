@@ -14,7 +14,7 @@
 
 static void wake_readable(struct tulip__fdwait *w, int events)
 {
-    tulip_loop *l = (tulip_loop *)((char *)w - offsetof(tulip_loop, wake_wait));
+    tulip_loop *l = tulip__container_of(w, tulip_loop, wake_wait);
     if (events < 0)
         return;
     uint64_t v;

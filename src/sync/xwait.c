@@ -146,7 +146,7 @@ void tulip__xwait_fire(struct tulip__xwaiter *w, int result)
 
 void tulip__xwake_run(struct tulip__post *p)
 {
-    tulip_loop *l = (tulip_loop *)((char *)p - offsetof(tulip_loop, xwake_post));
+    tulip_loop *l = tulip__container_of(p, tulip_loop, xwake_post);
     struct tulip__xwait *op = atomic_exchange_explicit(&l->xwake, NULL, memory_order_acq_rel);
     l->xwake_posts++;
     /* Pushed LIFO: reverse so tasks wake in the order they were served. */

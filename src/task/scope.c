@@ -27,7 +27,7 @@ static void misuse(const char *what)
 
 static void scope_fire(struct tulip__timer *tm)
 {
-    struct tulip__scope *s = (struct tulip__scope *)((char *)tm - offsetof(struct tulip__scope, timer));
+    struct tulip__scope *s = tulip__container_of(tm, struct tulip__scope, timer);
     s->expired = 1;
     tulip__task_recheck(s->task);
 }

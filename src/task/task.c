@@ -403,7 +403,7 @@ tulip_task *tulip_self(void)
 
 static void sleep_fire(struct tulip__timer *tm)
 {
-    tulip_task *t = (tulip_task *)((char *)tm - offsetof(tulip_task, timer));
+    tulip_task *t = tulip__container_of(tm, tulip_task, timer);
     tulip__task_wake(t, 0);
 }
 
