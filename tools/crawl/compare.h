@@ -7,7 +7,12 @@
  *   tasks       the real crawler (crawler.h): coroutine tasks on one thread.
  * Every mode applies the same scope and robots rules, so all fetch the
  * same URL set (checked against the site model).  The demo server runs on
- * a thread of its own (demo.h) so blocking modes cannot stall it. */
+ * a thread of its own (demo.h) so blocking modes cannot stall it.
+ *
+ * One file per mode (compare_sequential.c, compare_threads.c,
+ * compare_callbacks.c, compare_tasks.c), what the baselines share in
+ * compare_base.c, the sampler in compare_sample.c, the table and charts in
+ * compare_report.c; this header's crawl_compare_mode is compare.c. */
 #ifndef TULIP_CRAWL_COMPARE_H
 #define TULIP_CRAWL_COMPARE_H
 
