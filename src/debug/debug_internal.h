@@ -114,6 +114,9 @@ void tulip__describe_task(const tulip_loop *l, const tulip_task *t, char *buf, s
 /* The dump of one task (header, entry, spawn site, backtrace), each line
  * prefixed by indent (at most 8 characters). */
 void tulip__dump_task(FILE *out, tulip_loop *l, const tulip_task *t, const char *indent);
+/* What fd is ("socket:[1234]", a path), read from /proc, or unknown when
+ * it cannot be read (closed since): for dumps and the leak report. */
+void tulip__fd_describe(int fd, char *buf, size_t n, const char *unknown);
 
 /* ---- slow steps (slow.c) --------------------------------------------------- */
 /* l's debug state, or NULL when debug mode is off. */

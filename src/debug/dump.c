@@ -48,14 +48,13 @@ static const char *reason_name(uint8_t r)
     }
 }
 
-/* What an fd is ("socket:[1234]", a path), from /proc; "?" if unknown. */
-static void fd_kind(int fd, char *buf, size_t n)
+void tulip__fd_describe(int fd, char *buf, size_t n, const char *unknown)
 {
     char path[48];
     snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
     ssize_t k = readlink(path, buf, n - 1);
     if (k < 0)
-        snprintf(buf, n, "?");
+        snprintf(buf, n, "%s", unknown);
     else
         buf[k] = 0;
 }
@@ -88,7 +87,7 @@ static void describe_wait(const tulip_loop *l, const tulip_task *t, char *buf, s
     case TULIP__WAIT_FD_READ:
     case TULIP__WAIT_FD_WRITE: {
         int fd = (int)(intptr_t)o;
-        fd_kind(fd, kind, sizeof kind);
+        tulip__fd_describe(fd, kind, sizeof kind, "?");
         snprintf(buf, n, "fd %d %s (%s)", fd, t->wait_reason == TULIP__WAIT_FD_READ ? "readable" : "writable", kind);
         break;
     }

@@ -29,17 +29,6 @@ static int task_leaked(const tulip_task *t)
     return !t->detached && !t->group && !is_run_main(t);
 }
 
-static void fd_kind(int fd, char *buf, size_t n)
-{
-    char path[48];
-    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-    ssize_t k = readlink(path, buf, n - 1);
-    if (k < 0)
-        snprintf(buf, n, "no longer open");
-    else
-        buf[k] = 0;
-}
-
 static const char *dirs(int events)
 {
     switch (events & (TULIP_READABLE | TULIP_WRITABLE)) {
@@ -80,7 +69,7 @@ void tulip__leak_report(tulip_loop *l, FILE *out)
         if (!f || i == l->wake_fd)
             continue;
         char kind[96];
-        fd_kind(i, kind, sizeof kind);
+        tulip__fd_describe(i, kind, sizeof kind, "no longer open");
         if (f->mode == TULIP__FD_WATCH && f->reader)
             fprintf(out, "  fd %d (%s): still watched for %s by tulip_watch_fd; call tulip_watch_free\n", i, kind,
                     dirs(f->interest));

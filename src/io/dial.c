@@ -53,10 +53,8 @@ static int dial_unix(const struct tulip__netspec *ns, const char *address)
 
 int tulip_dial(const char *network, const char *address)
 {
-    tulip_task *t = tulip__current();
-    if (!t)
-        return -EPERM;
-    int rc = tulip__checkpoint_status(t);
+    tulip_task *t;
+    int rc = tulip__wait_enter(&t);
     if (rc)
         return rc;
     struct tulip__netspec ns;

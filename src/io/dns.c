@@ -128,12 +128,10 @@ int tulip_getaddrinfo(const char *host, const char *service, const struct addrin
         int eai = getaddrinfo(host, service, &h, res);
         return map_result(eai, errno);
     }
-    tulip_task *t = tulip__current();
-    if (!t)
-        return -EPERM;
     /* Checked here so that a -ECANCELED from the pool below always means
      * the job was queued and its abandon callback owns q. */
-    int st = tulip__checkpoint_status(t);
+    tulip_task *t;
+    int st = tulip__wait_enter(&t);
     if (st)
         return st;
 

@@ -180,10 +180,8 @@ int tulip_fd_nonblock(int fd)
  * it returns an error. */
 int tulip__io_enter(int fd, struct tulip__fd **f)
 {
-    tulip_task *t = tulip__current();
-    if (!t)
-        return -EPERM;
-    int st = tulip__checkpoint_status(t);
+    tulip_task *t;
+    int st = tulip__wait_enter(&t);
     if (st)
         return st;
     st = tulip__budget_charge();

@@ -72,10 +72,7 @@ static int enter(const tulip_stream *s)
 {
     if (!s)
         return -EINVAL;
-    tulip_task *t = tulip__current();
-    if (!t)
-        return -EPERM;
-    return tulip__checkpoint_status(t);
+    return tulip__wait_enter(NULL);
 }
 
 /* ---- the plain fd transport ------------------------------------------ */
@@ -464,30 +461,30 @@ static int flush_locked(tulip_stream *s)
     return rc;
 }
 
+/* flush and shutdown: take the write side and empty the buffer. Returns 1
+ * holding the write lock with rc the flush's result, or 0 with rc the
+ * error that stopped it before the lock (nothing to release). */
+static int flush_begin(tulip_stream *s, int *rc)
+{
+    if ((*rc = enter(s)) || (*rc = s->werr) || (*rc = slock_acquire(&s->wlock)) < 0)
+        return 0;
+    *rc = flush_locked(s);
+    return 1;
+}
+
 int tulip_stream_flush(tulip_stream *s)
 {
-    int rc = enter(s);
-    if (rc)
-        return rc;
-    if (s->werr)
-        return s->werr;
-    if ((rc = slock_acquire(&s->wlock)) < 0)
-        return rc;
-    rc = flush_locked(s);
-    slock_release(&s->wlock);
+    int rc;
+    if (flush_begin(s, &rc))
+        slock_release(&s->wlock);
     return rc;
 }
 
 int tulip_stream_shutdown(tulip_stream *s)
 {
-    int rc = enter(s);
-    if (rc)
+    int rc;
+    if (!flush_begin(s, &rc))
         return rc;
-    if (s->werr)
-        return s->werr;
-    if ((rc = slock_acquire(&s->wlock)) < 0)
-        return rc;
-    rc = flush_locked(s);
     if (rc == 0 && !s->shut) {
         rc = s->ops->shutdown(s->t, s->fd);
         if (rc == 0)

@@ -10,6 +10,7 @@
 #include "tulip/loop.h"
 #include "timer_heap.h"
 #include "../common/container_of.h"
+#include "../common/lifo.h"
 #include "../common/rng.h"
 
 /* Poll for I/O after this many ready entries even if the ready queue never
@@ -253,6 +254,10 @@ void tulip__fd_event(tulip_loop *l, struct tulip__fd *f, int events);
 
 /* Post from any thread (and, for signals, from a handler). */
 void tulip__post(tulip_loop *l, struct tulip__post *p);
+/* A zeroed heap post of size bytes (its struct tulip__post first) with run
+ * and drop set, for work handed to a loop from another thread; NULL on
+ * ENOMEM. Its run or drop frees it. */
+void *tulip__post_new(size_t size, void (*run)(struct tulip__post *), void (*drop)(struct tulip__post *));
 void tulip__wake(tulip_loop *l);
 /* Wait until no other thread is inside tulip__post or tulip_loop_stop on l
  * (before freeing it). */

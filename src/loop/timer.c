@@ -73,18 +73,27 @@ void tulip__run_callback(tulip_loop *l, struct tulip__runnable *r)
     run_handle(l, h);
 }
 
-tulip_timer *tulip_call_soon(tulip_loop *l, void (*cb)(void *), void *arg)
+/* A handle for cb(arg) on l, in no queue yet; NULL with errno set. */
+static tulip_timer *handle_new(tulip_loop *l, void (*cb)(void *), void *arg)
 {
     if (!l || !cb) {
         errno = EINVAL;
         return NULL;
     }
     tulip_timer *h = handle_alloc(l);
+    if (h) {
+        h->loop = l;
+        h->cb = cb;
+        h->arg = arg;
+    }
+    return h;
+}
+
+tulip_timer *tulip_call_soon(tulip_loop *l, void (*cb)(void *), void *arg)
+{
+    tulip_timer *h = handle_new(l, cb, arg);
     if (!h)
         return NULL;
-    h->loop = l;
-    h->cb = cb;
-    h->arg = arg;
     h->state = TIMER_SOON;
     h->run.kind = TULIP__RUN_CALLBACK;
     tulip__ready_push(l, &h->run);
@@ -94,16 +103,9 @@ tulip_timer *tulip_call_soon(tulip_loop *l, void (*cb)(void *), void *arg)
 
 tulip_timer *tulip_call_at(tulip_loop *l, int64_t deadline, void (*cb)(void *), void *arg)
 {
-    if (!l || !cb) {
-        errno = EINVAL;
-        return NULL;
-    }
-    tulip_timer *h = handle_alloc(l);
+    tulip_timer *h = handle_new(l, cb, arg);
     if (!h)
         return NULL;
-    h->loop = l;
-    h->cb = cb;
-    h->arg = arg;
     h->state = TIMER_LATER;
     tulip__timer_init(&h->timer, later_fire);
     int rc = tulip__timer_start(l, &h->timer, deadline);

@@ -123,14 +123,8 @@ void tulip__posts_drain(tulip_loop *l)
 {
     if (atomic_load_explicit(&l->signals_pending, memory_order_relaxed))
         tulip__signals_dispatch(l);
-    struct tulip__post *p = atomic_exchange_explicit(&l->posts, NULL, memory_order_acquire);
-    struct tulip__post *fifo = NULL;
-    while (p) {
-        struct tulip__post *next = p->next;
-        p->next = fifo;
-        fifo = p;
-        p = next;
-    }
+    struct tulip__post *fifo =
+        tulip__lifo_to_fifo(atomic_exchange_explicit(&l->posts, NULL, memory_order_acquire), struct tulip__post);
     while (fifo) {
         struct tulip__post *next = fifo->next;
         fifo->run(fifo);
@@ -159,15 +153,23 @@ static void threadsafe_drop(struct tulip__post *p)
     free(p);
 }
 
+void *tulip__post_new(size_t size, void (*run)(struct tulip__post *), void (*drop)(struct tulip__post *))
+{
+    struct tulip__post *p = tulip__calloc(1, size);
+    if (p) {
+        p->run = run;
+        p->drop = drop;
+    }
+    return p;
+}
+
 int tulip_call_soon_threadsafe(tulip_loop *l, void (*cb)(void *), void *arg)
 {
     if (!l || !cb)
         return -EINVAL;
-    struct threadsafe_call *c = tulip__malloc(sizeof *c);
+    struct threadsafe_call *c = tulip__post_new(sizeof *c, threadsafe_run, threadsafe_drop);
     if (!c)
         return -ENOMEM;
-    c->post.run = threadsafe_run;
-    c->post.drop = threadsafe_drop;
     c->loop = l;
     c->cb = cb;
     c->arg = arg;

@@ -385,20 +385,16 @@ int tulip_run_blocking_ex(tulip_fn fn, void *arg, unsigned flags, void (*abandon
     int st = tulip__checkpoint_status(t);
     if (st)
         return st;
-    struct job *j = tulip__malloc(sizeof *j);
+    struct job *j = tulip__post_new(sizeof *j, job_complete, job_drop);
     if (!j)
         return -ENOMEM;
-    j->post.run = job_complete;
-    j->post.drop = job_drop;
     j->fn = fn;
     j->arg = arg;
     j->abandon = abandon;
     j->loop = t->loop;
     j->task = t;
-    j->result = 0;
     j->state = JOB_QUEUED;
     j->slow = (flags & TULIP_POOL_SLOW) != 0;
-    j->dropped = 0;
 
     pthread_mutex_lock(&pool.mu);
     if (!pool.size)

@@ -17,25 +17,18 @@ struct tulip__barrier {
     struct tulip__waitq waiters;
 };
 
-_Static_assert(sizeof(struct tulip__barrier) <= sizeof(tulip_barrier), "tulip_barrier storage too small");
-_Static_assert(_Alignof(struct tulip__barrier) <= _Alignof(tulip_barrier), "tulip_barrier storage misaligned");
+TULIP__FITS_STORAGE(struct tulip__barrier, tulip_barrier);
 
-static struct tulip__barrier *B(tulip_barrier *pb)
+static struct tulip__barrier *B(const tulip_barrier *pb)
 {
-    struct tulip__barrier *b = (struct tulip__barrier *)(void *)pb;
-    return b && b->magic == TULIP__BARRIER_MAGIC ? b : NULL;
+    return tulip__sync_of(pb, TULIP__BARRIER_MAGIC);
 }
 
 int tulip_barrier_init(tulip_barrier *pb, unsigned parties)
 {
     if (!pb || parties == 0)
         return -EINVAL;
-    struct tulip__barrier *b = (struct tulip__barrier *)(void *)pb;
-    b->magic = TULIP__BARRIER_MAGIC;
-    b->parties = parties;
-    b->arrived = 0;
-    b->cycles = 0;
-    b->waiters = (struct tulip__waitq){0};
+    *(struct tulip__barrier *)(void *)pb = (struct tulip__barrier){ .magic = TULIP__BARRIER_MAGIC, .parties = parties };
     return 0;
 }
 
@@ -52,10 +45,8 @@ int tulip_barrier_wait(tulip_barrier *pb)
     struct tulip__barrier *b = B(pb);
     if (!b)
         return -EINVAL;
-    tulip_task *self = tulip__current();
-    if (!self)
-        return -EPERM;
-    int st = tulip__checkpoint_status(self);
+    tulip_task *self;
+    int st = tulip__wait_enter(&self);
     if (st)
         return st;
     if (++b->arrived == b->parties) {
@@ -73,6 +64,6 @@ int tulip_barrier_wait(tulip_barrier *pb)
 
 unsigned tulip_barrier_waiting(const tulip_barrier *pb)
 {
-    const struct tulip__barrier *b = (const struct tulip__barrier *)(const void *)pb;
-    return b && b->magic == TULIP__BARRIER_MAGIC ? b->arrived : 0;
+    const struct tulip__barrier *b = B(pb);
+    return b ? b->arrived : 0;
 }

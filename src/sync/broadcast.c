@@ -156,10 +156,8 @@ int tulip_broadcast_recv(tulip_broadcast_receiver *r, void *item)
     int rc = check(r, item);
     if (rc)
         return rc;
-    tulip_task *self = tulip__current();
-    if (!self)
-        return -EPERM;
-    if ((rc = tulip__checkpoint_status(self)))
+    tulip_task *self;
+    if ((rc = tulip__wait_enter(&self)))
         return rc;
     rc = recv_now(r, item);
     if (rc != -EAGAIN)

@@ -116,10 +116,7 @@ static int enter(tulip_chan *c, const void *item)
     int rc = check(c, item);
     if (rc)
         return rc;
-    tulip_task *self = tulip__current();
-    if (!self)
-        return -EPERM;
-    return tulip__checkpoint_status(self);
+    return tulip__wait_enter(NULL);
 }
 
 /* Try now under the lock; else link an entry on q and park. */

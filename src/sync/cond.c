@@ -11,22 +11,18 @@ struct tulip__cond {
     struct tulip__waitq waiters;
 };
 
-_Static_assert(sizeof(struct tulip__cond) <= sizeof(tulip_cond), "tulip_cond storage too small");
-_Static_assert(_Alignof(struct tulip__cond) <= _Alignof(tulip_cond), "tulip_cond storage misaligned");
+TULIP__FITS_STORAGE(struct tulip__cond, tulip_cond);
 
 static struct tulip__cond *C(tulip_cond *pc)
 {
-    struct tulip__cond *c = (struct tulip__cond *)(void *)pc;
-    return c && c->magic == TULIP__COND_MAGIC ? c : NULL;
+    return tulip__sync_of(pc, TULIP__COND_MAGIC);
 }
 
 int tulip_cond_init(tulip_cond *pc)
 {
     if (!pc)
         return -EINVAL;
-    struct tulip__cond *c = (struct tulip__cond *)(void *)pc;
-    c->magic = TULIP__COND_MAGIC;
-    c->waiters = (struct tulip__waitq){0};
+    *(struct tulip__cond *)(void *)pc = (struct tulip__cond){ .magic = TULIP__COND_MAGIC };
     return 0;
 }
 

@@ -10,23 +10,18 @@ struct tulip__event {
     struct tulip__waitq waiters;
 };
 
-_Static_assert(sizeof(struct tulip__event) <= sizeof(tulip_event), "tulip_event storage too small");
-_Static_assert(_Alignof(struct tulip__event) <= _Alignof(tulip_event), "tulip_event storage misaligned");
+TULIP__FITS_STORAGE(struct tulip__event, tulip_event);
 
-static struct tulip__event *E(tulip_event *pe)
+static struct tulip__event *E(const tulip_event *pe)
 {
-    struct tulip__event *e = (struct tulip__event *)(void *)pe;
-    return e && e->magic == TULIP__EVENT_MAGIC ? e : NULL;
+    return tulip__sync_of(pe, TULIP__EVENT_MAGIC);
 }
 
 int tulip_event_init(tulip_event *pe)
 {
     if (!pe)
         return -EINVAL;
-    struct tulip__event *e = (struct tulip__event *)(void *)pe;
-    e->magic = TULIP__EVENT_MAGIC;
-    e->set = 0;
-    e->waiters = (struct tulip__waitq){0};
+    *(struct tulip__event *)(void *)pe = (struct tulip__event){ .magic = TULIP__EVENT_MAGIC };
     return 0;
 }
 
@@ -54,10 +49,7 @@ int tulip_event_wait(tulip_event *pe)
     struct tulip__event *e = E(pe);
     if (!e)
         return -EINVAL;
-    tulip_task *self = tulip__current();
-    if (!self)
-        return -EPERM;
-    int st = tulip__checkpoint_status(self);
+    int st = tulip__wait_enter(NULL);
     if (st)
         return st;
     if (e->set)
@@ -70,6 +62,6 @@ int tulip_event_wait(tulip_event *pe)
 
 bool tulip_event_is_set(const tulip_event *pe)
 {
-    const struct tulip__event *e = (const struct tulip__event *)(const void *)pe;
-    return e && e->magic == TULIP__EVENT_MAGIC && e->set;
+    const struct tulip__event *e = E(pe);
+    return e && e->set;
 }

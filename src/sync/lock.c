@@ -7,32 +7,34 @@
 
 #include "sync_internal.h"
 
-_Static_assert(sizeof(struct tulip__lock) <= sizeof(tulip_lock), "tulip_lock storage too small");
-_Static_assert(_Alignof(struct tulip__lock) <= _Alignof(tulip_lock), "tulip_lock storage misaligned");
+TULIP__FITS_STORAGE(struct tulip__lock, tulip_lock);
 
 int tulip_lock_init(tulip_lock *pl)
 {
     if (!pl)
         return -EINVAL;
-    struct tulip__lock *l = (struct tulip__lock *)(void *)pl;
-    l->magic = TULIP__LOCK_MAGIC;
-    l->owner = NULL;
-    l->waiters = (struct tulip__waitq){0};
+    *(struct tulip__lock *)(void *)pl = (struct tulip__lock){ .magic = TULIP__LOCK_MAGIC };
     return 0;
+}
+
+/* The misuse errors acquire and try_acquire share, in their order. */
+static int lock_enter(tulip_lock *pl, struct tulip__lock **l, tulip_task **self)
+{
+    *l = tulip__lock_of(pl);
+    *self = tulip__current();
+    if (!*l)
+        return -EINVAL;
+    if (!*self)
+        return -EPERM;
+    return (*l)->owner == *self ? -EDEADLK : 0;
 }
 
 int tulip_lock_acquire(tulip_lock *pl)
 {
-    struct tulip__lock *l = tulip__lock_of(pl);
-    if (!l)
-        return -EINVAL;
-    tulip_task *self = tulip__current();
-    if (!self)
-        return -EPERM;
-    if (l->owner == self)
-        return -EDEADLK;
-    int st = tulip__checkpoint_status(self);
-    if (st)
+    struct tulip__lock *l;
+    tulip_task *self;
+    int st = lock_enter(pl, &l, &self);
+    if (st || (st = tulip__checkpoint_status(self)))
         return st;
     if (!l->owner) {
         l->owner = self;
@@ -45,14 +47,11 @@ int tulip_lock_acquire(tulip_lock *pl)
 
 int tulip_lock_try_acquire(tulip_lock *pl)
 {
-    struct tulip__lock *l = tulip__lock_of(pl);
-    if (!l)
-        return -EINVAL;
-    tulip_task *self = tulip__current();
-    if (!self)
-        return -EPERM;
-    if (l->owner == self)
-        return -EDEADLK;
+    struct tulip__lock *l;
+    tulip_task *self;
+    int st = lock_enter(pl, &l, &self);
+    if (st)
+        return st;
     if (l->owner)
         return -EAGAIN;
     l->owner = self;
@@ -94,6 +93,6 @@ void tulip__lock_acquire_uninterruptible(struct tulip__lock *l)
 
 bool tulip_lock_is_locked(const tulip_lock *pl)
 {
-    const struct tulip__lock *l = (const struct tulip__lock *)(const void *)pl;
-    return l && l->magic == TULIP__LOCK_MAGIC && l->owner != NULL;
+    const struct tulip__lock *l = tulip__lock_of(pl);
+    return l && l->owner != NULL;
 }

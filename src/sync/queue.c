@@ -298,10 +298,7 @@ static int enter(tulip_queue *q, const void *item, int need_item)
 {
     if (!Q(q) || (need_item && !item && q->item_size))
         return -EINVAL;
-    tulip_task *self = tulip__current();
-    if (!self)
-        return -EPERM;
-    return tulip__checkpoint_status(self);
+    return tulip__wait_enter(NULL);
 }
 
 int tulip_queue_put(tulip_queue *q, const void *item)

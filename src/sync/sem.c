@@ -13,24 +13,18 @@ struct tulip__sem {
     struct tulip__waitq waiters;
 };
 
-_Static_assert(sizeof(struct tulip__sem) <= sizeof(tulip_sem), "tulip_sem storage too small");
-_Static_assert(_Alignof(struct tulip__sem) <= _Alignof(tulip_sem), "tulip_sem storage misaligned");
+TULIP__FITS_STORAGE(struct tulip__sem, tulip_sem);
 
-static struct tulip__sem *S(tulip_sem *ps)
+static struct tulip__sem *S(const tulip_sem *ps)
 {
-    struct tulip__sem *s = (struct tulip__sem *)(void *)ps;
-    return s && s->magic == TULIP__SEM_MAGIC ? s : NULL;
+    return tulip__sync_of(ps, TULIP__SEM_MAGIC);
 }
 
 int tulip_sem_init(tulip_sem *ps, size_t value, size_t max)
 {
     if (!ps || (max && value > max))
         return -EINVAL;
-    struct tulip__sem *s = (struct tulip__sem *)(void *)ps;
-    s->magic = TULIP__SEM_MAGIC;
-    s->value = value;
-    s->max = max;
-    s->waiters = (struct tulip__waitq){0};
+    *(struct tulip__sem *)(void *)ps = (struct tulip__sem){ .magic = TULIP__SEM_MAGIC, .value = value, .max = max };
     return 0;
 }
 
@@ -39,10 +33,7 @@ int tulip_sem_acquire(tulip_sem *ps)
     struct tulip__sem *s = S(ps);
     if (!s)
         return -EINVAL;
-    tulip_task *self = tulip__current();
-    if (!self)
-        return -EPERM;
-    int st = tulip__checkpoint_status(self);
+    int st = tulip__wait_enter(NULL);
     if (st)
         return st;
     if (s->value > 0) {
@@ -79,6 +70,6 @@ int tulip_sem_release(tulip_sem *ps)
 
 size_t tulip_sem_value(const tulip_sem *ps)
 {
-    const struct tulip__sem *s = (const struct tulip__sem *)(const void *)ps;
-    return s && s->magic == TULIP__SEM_MAGIC ? s->value : 0;
+    const struct tulip__sem *s = S(ps);
+    return s ? s->value : 0;
 }

@@ -16,16 +16,30 @@
 #define TULIP__BARRIER_MAGIC 0xba44ba44u
 #define TULIP__QUEUE_MAGIC 0x0e0e0e0eu
 #define TULIP__CHAN_MAGIC 0xc4a4c4a4u
+
+/* Lock, event, cond, sem and barrier live in caller-provided opaque storage
+ * (include/tulip/sync.h) that holds their internal struct, whose first
+ * member is its magic. The struct must fit the storage: */
+#define TULIP__FITS_STORAGE(in, pub)                                            \
+    _Static_assert(sizeof(in) <= sizeof(pub), #pub " storage too small");       \
+    _Static_assert(_Alignof(in) <= _Alignof(pub), #pub " storage misaligned")
+
+/* The internal struct in storage, or NULL when storage is NULL or was not
+ * initialised as this kind of primitive (the public calls say -EINVAL). */
+static inline void *tulip__sync_of(const void *storage, uint32_t magic)
+{
+    const uint32_t *m = storage;
+    return m && *m == magic ? (void *)(uintptr_t)storage : NULL;
+}
 struct tulip__lock {
     uint32_t magic;
     tulip_task *owner;
     struct tulip__waitq waiters;
 };
 
-static inline struct tulip__lock *tulip__lock_of(tulip_lock *l)
+static inline struct tulip__lock *tulip__lock_of(const tulip_lock *l)
 {
-    struct tulip__lock *in = (struct tulip__lock *)(void *)l;
-    return in && in->magic == TULIP__LOCK_MAGIC ? in : NULL;
+    return tulip__sync_of(l, TULIP__LOCK_MAGIC);
 }
 
 /* Take l for the running task, waiting without interruption: the

@@ -150,13 +150,7 @@ void tulip__xwake_run(struct tulip__post *p)
     struct tulip__xwait *op = atomic_exchange_explicit(&l->xwake, NULL, memory_order_acq_rel);
     l->xwake_posts++;
     /* Pushed LIFO: reverse so tasks wake in the order they were served. */
-    struct tulip__xwait *fifo = NULL;
-    while (op) {
-        struct tulip__xwait *next = op->next;
-        op->next = fifo;
-        fifo = op;
-        op = next;
-    }
+    struct tulip__xwait *fifo = tulip__lifo_to_fifo(op, struct tulip__xwait);
     while (fifo) {
         struct tulip__xwait *next = fifo->next;
         fifo->delivered = 1;

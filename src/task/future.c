@@ -43,13 +43,7 @@ static void complete(tulip_future *f)
     struct fut_cb *c = f->callbacks;
     f->callbacks = NULL;
     /* Registration order. */
-    struct fut_cb *fifo = NULL;
-    while (c) {
-        struct fut_cb *next = c->next;
-        c->next = fifo;
-        fifo = c;
-        c = next;
-    }
+    struct fut_cb *fifo = tulip__lifo_to_fifo(c, struct fut_cb);
     while (fifo) {
         struct fut_cb *next = fifo->next;
         fifo->cb(fifo->arg, f);

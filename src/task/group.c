@@ -193,6 +193,36 @@ static int gather_member(void *p)
     return r;
 }
 
+/* gather and race: fns[i](args[i]) run as members of a new group through
+ * wrap, and are all waited for. Returns the first spawn error (the members
+ * spawned are cancelled), else the group's result; -ENOMEM before anything
+ * ran. */
+static int run_members(size_t n, const tulip_fn *fns, void *const *args, tulip_fn wrap, int *results,
+                       struct race *race)
+{
+    struct member *m = tulip__calloc(n, sizeof *m);
+    tulip_group *g = m ? tulip_group_new() : NULL;
+    if (!g) {
+        free(m);
+        return -ENOMEM;
+    }
+    if (race)
+        race->group = g;
+    int rc = 0;
+    for (size_t i = 0; i < n && rc >= 0; i++) {
+        m[i] = (struct member){ fns[i], args ? args[i] : NULL, results ? &results[i] : NULL, i, race };
+        if (results)
+            results[i] = -ECANCELED;
+        rc = tulip_group_spawn(g, wrap, &m[i]);
+        if (rc < 0)
+            tulip_group_cancel(g);
+    }
+    int wrc = tulip_group_wait(g);
+    tulip_group_free(g);
+    free(m);
+    return rc < 0 ? rc : wrc;
+}
+
 int tulip_gather(size_t n, const tulip_fn *fns, void *const *args, int *results)
 {
     if (!tulip__current())
@@ -201,31 +231,7 @@ int tulip_gather(size_t n, const tulip_fn *fns, void *const *args, int *results)
         return 0;
     if (!fns)
         return -EINVAL;
-    struct member *m = tulip__calloc(n, sizeof *m);
-    if (!m)
-        return -ENOMEM;
-    tulip_group *g = tulip_group_new();
-    if (!g) {
-        free(m);
-        return -ENOMEM;
-    }
-    int rc = 0;
-    for (size_t i = 0; i < n; i++) {
-        m[i].fn = fns[i];
-        m[i].arg = args ? args[i] : NULL;
-        m[i].result = results ? &results[i] : NULL;
-        if (results)
-            results[i] = -ECANCELED;
-        rc = tulip_group_spawn(g, gather_member, &m[i]);
-        if (rc < 0) {
-            tulip_group_cancel(g);
-            break;
-        }
-    }
-    int wrc = tulip_group_wait(g);
-    tulip_group_free(g);
-    free(m);
-    return rc < 0 ? rc : wrc;
+    return run_members(n, fns, args, gather_member, results, NULL);
 }
 
 static int race_member(void *p)
@@ -249,35 +255,13 @@ int tulip_race(size_t n, const tulip_fn *fns, void *const *args, size_t *winner)
         return -EPERM;
     if (n == 0 || !fns)
         return -EINVAL;
-    struct member *m = tulip__calloc(n, sizeof *m);
-    if (!m)
-        return -ENOMEM;
     struct race race = {0};
-    race.group = tulip_group_new();
-    if (!race.group) {
-        free(m);
-        return -ENOMEM;
-    }
-    int rc = 0;
-    for (size_t i = 0; i < n; i++) {
-        m[i].fn = fns[i];
-        m[i].arg = args ? args[i] : NULL;
-        m[i].index = i;
-        m[i].race = &race;
-        rc = tulip_group_spawn(race.group, race_member, &m[i]);
-        if (rc < 0) {
-            tulip_group_cancel(race.group);
-            break;
-        }
-    }
-    int wrc = tulip_group_wait(race.group);
-    tulip_group_free(race.group);
-    free(m);
+    int rc = run_members(n, fns, args, race_member, NULL, &race);
     int own = tulip__checkpoint_status(tulip__current());
     if (own)
         return own; /* the caller itself was cancelled or timed out */
     if (!race.have_winner)
-        return rc < 0 ? rc : (wrc < 0 ? wrc : -ECANCELED);
+        return rc < 0 ? rc : -ECANCELED;
     if (winner)
         *winner = race.winner;
     return race.result;

@@ -332,10 +332,7 @@ int tulip__budget_charge(void)
 
 int tulip_checkpoint(void)
 {
-    tulip_task *t = tulip__current();
-    if (!t)
-        return -EPERM;
-    int st = tulip__checkpoint_status(t);
+    int st = tulip__wait_enter(NULL);
     return st ? st : tulip__budget_charge();
 }
 
@@ -415,10 +412,8 @@ static void sleep_cancel(void *ctx)
 
 int tulip_sleep_until(int64_t deadline)
 {
-    tulip_task *t = tulip__tls_task;
-    if (!t)
-        return -EPERM;
-    int st = tulip__checkpoint_status(t);
+    tulip_task *t;
+    int st = tulip__wait_enter(&t);
     if (st)
         return st;
     if (deadline <= tulip__loop_now(t->loop))
@@ -443,10 +438,8 @@ int tulip_sleep(int64_t ns)
 
 int tulip_yield(void)
 {
-    tulip_task *t = tulip__tls_task;
-    if (!t)
-        return -EPERM;
-    int st = tulip__checkpoint_status(t);
+    tulip_task *t;
+    int st = tulip__wait_enter(&t);
     if (st)
         return st;
     t->state = TULIP__TASK_READY;

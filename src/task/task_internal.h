@@ -10,6 +10,8 @@
 #ifndef TULIP_TASK_INTERNAL_H
 #define TULIP_TASK_INTERNAL_H
 
+#include <errno.h>
+
 #include "tulip/task.h"
 #include "../loop/loop_internal.h"
 #include "../platform/context.h"
@@ -142,6 +144,18 @@ static inline tulip_task *tulip__current(void)
 /* 0, or the error a suspension must return now: -ECANCELED / -ETIMEDOUT
  * from the task or an enclosing scope not hidden behind a shield. */
 int tulip__checkpoint_status(tulip_task *t);
+
+/* The entry of every call that may wait: 0, or -EPERM outside a task, or
+ * the cancellation or deadline error pending for the running task, which
+ * goes to *self unless self is NULL. Callers check it before consuming
+ * anything, so an error means the call did nothing. */
+static inline int tulip__wait_enter(tulip_task **self)
+{
+    tulip_task *t = tulip__current();
+    if (self)
+        *self = t;
+    return t ? tulip__checkpoint_status(t) : -EPERM;
+}
 
 /* Suspend the running task (see the protocol above). cancel may be NULL
  * for a wait that cannot be interrupted. Checks for cancellation first and
