@@ -4,12 +4,15 @@
  * flight, sends of several tasks never interleaved; and io_uring refused
  * at set-up falls back to epoll. (On io_uring the operations are in the
  * kernel when cancelled: see src/backend/uring_ops.h.) */
+#define _GNU_SOURCE
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include "tulip.h"
@@ -395,6 +398,68 @@ static void test_close_inflight(void **state)
     assert_int_equal(test_run(close_inflight_body, NULL), 0);
 }
 
+/* ---- close of an fd whose readiness poll has a wake-up pending ---------- */
+
+/* Fill fd until the kernel refuses more. */
+static void fill(int fd)
+{
+    static const char junk[4096];
+    while (write(fd, junk, sizeof junk) > 0)
+        ;
+    assert_int_equal(errno, EAGAIN);
+}
+
+/* Read fd until it would block (-EAGAIN) or ends (0). */
+static ssize_t drain(int fd)
+{
+    char b[4096];
+    ssize_t n;
+    while ((n = read(fd, b, sizeof b)) > 0)
+        ;
+    return n < 0 ? -errno : 0;
+}
+
+static int drain_task(void *arg)
+{
+    return (int)drain((int)(intptr_t)arg);
+}
+
+/* On io_uring the writer's readiness is a multishot poll. Room made by the
+ * reader wakes it, and until the loop enters the kernel again that wake-up
+ * is pending (task work; under DEFER_TASKRUN it waits for our enter).
+ * tulip_close must still close the file at once: a POLL_REMOVE finds such
+ * a poll busy (-EALREADY) and left it armed, holding the file, so the
+ * reader never saw the end (test_process's pipeline hung on it). */
+static int close_polled_body(void *arg)
+{
+    int sock = *(int *)arg;
+    int p[2];
+    if (sock)
+        assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, p), 0);
+    else
+        assert_int_equal(pipe2(p, O_NONBLOCK | O_CLOEXEC), 0);
+    int r = p[0], w = p[1];
+    /* Arm the writer's poll: wait for room while another task makes it. */
+    fill(w);
+    tulip_task *t = tulip_spawn(drain_task, (void *)(intptr_t)r);
+    assert_int_equal(tulip_wait_fd(w, TULIP_WRITABLE), TULIP_WRITABLE);
+    assert_int_equal(tulip_join(t), -EAGAIN);
+    /* Again, with no loop turn between the wake-up and the close. */
+    fill(w);
+    assert_int_equal(drain(r), -EAGAIN);
+    assert_int_equal(tulip_close(w), 0);
+    assert_int_equal(drain(r), 0); /* the end, now */
+    assert_int_equal(tulip_close(r), 0);
+    return 0;
+}
+
+static void test_close_polled(void **state)
+{
+    (void)state;
+    for (int sock = 0; sock < 2; sock++)
+        assert_int_equal(test_run(close_polled_body, &sock), 0);
+}
+
 /* ---- several senders on one stream -------------------------------------- */
 
 #define NSEND 4
@@ -514,6 +579,7 @@ int main(void)
         cmocka_unit_test(test_cancel_tcp),
         cmocka_unit_test(test_cancel_accept_connect),
         cmocka_unit_test(test_close_inflight),
+        cmocka_unit_test(test_close_polled),
         cmocka_unit_test(test_senders_in_order),
         cmocka_unit_test(test_fallback),
     };

@@ -156,12 +156,18 @@ static uint64_t tag(const struct tulip__fd *f)
     return uring_tag((uint32_t)f->backend_slot, f->fd, URING_TAG_POLL);
 }
 
+/* An ASYNC_CANCEL, not a POLL_REMOVE: a remove finds the poll busy and
+ * fails with -EALREADY while a wake-up of it waits to be processed (task
+ * work, which under DEFER_TASKRUN waits for our next enter), leaving the
+ * poll armed for good with its reference to the file: a closed pipe then
+ * never reached EOF at its reader (issue 14). A cancel marks the busy poll
+ * and that pending work completes it. */
 static int remove_poll(struct uring_data_s *d, struct tulip__fd *f)
 {
     struct io_uring_sqe *sqe = tulip__uring_get_sqe(d);
     if (!sqe)
         return -ENOMEM;
-    io_uring_prep_poll_remove(sqe, tag(f));
+    io_uring_prep_cancel64(sqe, tag(f), 0);
     io_uring_sqe_set_data64(sqe, 0); /* its own completion is ignored */
     f->registered = 0;
     return 0;
@@ -225,21 +231,21 @@ static int uring_update(tulip_loop *l, struct tulip__fd *f)
 static void uring_forget(tulip_loop *l, struct tulip__fd *f)
 {
     struct uring_data_s *d = l->backend_data;
-    int submit = 0;
-    if (f->registered && remove_poll(d, f) == 0)
-        submit = 1;
+    int polled = f->registered && remove_poll(d, f) == 0;
     /* Operations in flight: cancel them and wait for their completions, so
-     * a recycled fd number never sees an old operation. */
-    if (tulip__uring_fdx(d, f->fd, 0)) {
+     * a recycled fd number never sees an old operation (that wait also
+     * submits the poll's cancel and processes its completion). */
+    if (tulip__uring_fdx(d, f->fd, 0))
         tulip__uring_fd_close(l, f->fd);
-        submit = 0;
-    }
-    if (submit) {
+    if (polled && io_uring_sq_ready(&d->ring)) {
         /* Now, not at the next wait: an armed poll holds a reference to
          * the file, and tulip_close must really close it (the peer has to
-         * see EOF/EPIPE before our close returns). */
+         * see EOF/EPIPE before our close returns). The cancelled poll lets
+         * go of the file only when its completion is processed, which
+         * under DEFER_TASKRUN happens in an enter that asks for events:
+         * submit and run it here (what it posts waits for the next wait). */
         tulip__uring_enable(d);
-        io_uring_submit(&d->ring);
+        io_uring_submit_and_get_events(&d->ring);
     }
 }
 
