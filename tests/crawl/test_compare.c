@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include "compare.h"
+#include "compare_base.h"
+#include "links.h"
 
 static void test_modes_fetch_full_set(void **state)
 {
@@ -75,10 +77,49 @@ static void test_modes_fetch_full_set(void **state)
     assert_int_equal(crawl_compare_svg("/nonexistent-dir/x.svg", NULL, 0, ""), -ENOENT);
 }
 
+/* One is_html: the crawler (crawler.c) and --compare (compare_base.c)
+ * parse the same responses, XHTML included, so both find the same URLs. */
+static void test_one_is_html(void **state)
+{
+    (void)state;
+    static const struct { const char *ctype; bool html; } cases[] = {
+        { "text/html", true },
+        { "text/html; charset=utf-8", true },
+        { "TEXT/HTML;charset=latin1", true },
+        { "application/xhtml+xml", true },
+        { "application/xhtml+xml; charset=utf-8", true },
+        { "Application/XHTML+XML", true },
+        { "text/htmlx", false },
+        { "application/xhtml+xmlx", false },
+        { "application/xml", false },
+        { "text/plain", false },
+        { "", false },
+        { NULL, false },
+    };
+    static const char body[] = "<html><body><a href=\"/next\">n</a></body></html>";
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        assert_int_equal(crawl_is_html(cases[i].ctype), cases[i].html);
+        crawl_raw r;
+        crawl_raw_init(&r, 1 << 20);
+        r.status = 200;
+        r.content_type = cases[i].ctype ? strdup(cases[i].ctype) : NULL;
+        assert_int_equal(crawl_buf_append(&r.body, body, sizeof body - 1), 0);
+        crawl_cmp_item it = { .url = (char *)"http://127.0.0.1:1/page" };
+        crawl_links l;
+        crawl_cmp_parse(&it, 0, &r, &l);
+        assert_int_equal(l.n, cases[i].html ? 1 : 0);
+        if (cases[i].html)
+            assert_string_equal(l.urls[0], "http://127.0.0.1:1/next");
+        crawl_links_free(&l);
+        crawl_raw_free(&r);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_modes_fetch_full_set),
+        cmocka_unit_test(test_one_is_html),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

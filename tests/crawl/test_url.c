@@ -364,14 +364,6 @@ static void test_same_host(void **state)
     assert_int_equal(crawl_url_same_host("garbage", "http://ex.com/"), -EINVAL);
 }
 
-static void test_strerror(void **state)
-{
-    (void)state;
-    assert_non_null(strstr(crawl_url_strerror(-EPROTONOSUPPORT), "scheme"));
-    assert_non_null(crawl_url_strerror(-12345));
-    assert_string_not_equal(crawl_url_strerror(-EINVAL), crawl_url_strerror(-ENAMETOOLONG));
-}
-
 /* Every byte value in every position: must not crash, must either fail
  * cleanly or yield something that is itself canonical. */
 static void test_all_bytes(void **state)
@@ -444,7 +436,6 @@ int main(void)
         cmocka_unit_test(test_split),
         cmocka_unit_test(test_same_host),
         cmocka_unit_test(test_canonical_reads),
-        cmocka_unit_test(test_strerror),
         cmocka_unit_test(test_all_bytes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -41,7 +41,6 @@ struct crawl_demo {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int started;               /* 0 not yet, 1 listening, < 0 failed */
-    atomic_uint_fast64_t requests;
     atomic_uint_fast64_t encoded;
 };
 
@@ -163,7 +162,6 @@ static int handle(void *arg, const tulip_http_request_view *req, tulip_http_resp
                                d->o.chunked ? TULIP_HTTP_CHUNKED : 0);
     free(coded);
     crawl_site_response_free(&r);
-    atomic_fetch_add(&d->requests, 1);
     return rc;
 }
 
@@ -312,10 +310,8 @@ int crawl_demo_start_thread(crawl_demo *d)
     return rc;
 }
 
-int crawl_demo_port(const crawl_demo *d) { return d->port; }
 const char *crawl_demo_origin(const crawl_demo *d) { return d->origin; }
 const crawl_site *crawl_demo_site(const crawl_demo *d) { return d->site; }
-uint64_t crawl_demo_requests(const crawl_demo *d) { return atomic_load(&((crawl_demo *)d)->requests); }
 uint64_t crawl_demo_encoded(const crawl_demo *d) { return atomic_load(&((crawl_demo *)d)->encoded); }
 
 static void stop_cb(void *arg)

@@ -46,8 +46,7 @@ int crawl_demo_start(crawl_demo *d);
  * listens.  Errors: as crawl_demo_start, -EAGAIN (no thread). */
 int crawl_demo_start_thread(crawl_demo *d);
 
-/* The listening port, and the canonical origin "http://127.0.0.1:port". */
-int crawl_demo_port(const crawl_demo *d);
+/* The canonical origin "http://127.0.0.1:port". */
 const char *crawl_demo_origin(const crawl_demo *d);
 const crawl_site *crawl_demo_site(const crawl_demo *d);
 
@@ -62,9 +61,6 @@ int crawl_demo_write_log(const crawl_demo *d, const char *path);
 
 /* Responses sent with a Content-Encoding so far. */
 uint64_t crawl_demo_encoded(const crawl_demo *d);
-
-/* Requests answered so far. */
-uint64_t crawl_demo_requests(const crawl_demo *d);
 
 /* Stop serving and wait until the server has ended (from a task of the
  * same loop for crawl_demo_start; from any thread but the server's for

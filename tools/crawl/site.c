@@ -112,12 +112,12 @@ bool site_serves_html(const crawl_site *s, size_t id)
            id == fixed_id(s, F_DEEPER) || id == fixed_id(s, F_ONLYVIA) || is_orphan(s, id);
 }
 
-bool site_robots_denied(const crawl_site *s, size_t id)
+static bool site_robots_denied(const crawl_site *s, size_t id)
 {
     return id == fixed_id(s, F_SECRET) || id == fixed_id(s, F_DEEPER);
 }
 
-bool site_offsite(const crawl_site *s, size_t id)
+static bool site_offsite(const crawl_site *s, size_t id)
 {
     return id / s->cfg.pages == B_OFF && id < (size_t)NBLOCKS * s->cfg.pages;
 }

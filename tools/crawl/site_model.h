@@ -61,8 +61,6 @@ void site_id_path(const crawl_site *s, size_t id, char *buf, size_t n);
 
 /* What a resource is. */
 bool site_serves_html(const crawl_site *s, size_t id);
-bool site_robots_denied(const crawl_site *s, size_t id);
-bool site_offsite(const crawl_site *s, size_t id);
 
 /* Links of HTML resource (or sitemap) id, in body order; returns the
  * count.  out must hold LINKS_CAP entries. */

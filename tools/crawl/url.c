@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "url.h"
 #include "buf.h"
+#include "url_canon.h"
 #include "url_chars.h"
 #include "url_fast.h"
 
@@ -159,11 +160,6 @@ static int append_lower(crawl_buf *b, const UriTextRangeA *r)
     return rc;
 }
 
-static int default_port(const char *scheme)
-{
-    return strcmp(scheme, "https") == 0 ? 443 : 80;
-}
-
 /* Turn a parsed absolute URI into the canonical string. */
 static int canon(UriUriA *u, char **out)
 {
@@ -196,7 +192,7 @@ static int canon(UriUriA *u, char **out)
             if (port > 65535)
                 return -EINVAL;
         }
-        if (port == default_port(scheme))
+        if (port == crawl_url_default_port(scheme))
             port = -1;
     }
 
@@ -494,7 +490,7 @@ int crawl_url_split(const char *url, crawl_url_parts *p)
     const char *colon = memchr(he, ':', (size_t)(end - he));
     p->scheme = strndup(c, (size_t)(strstr(c, "://") - c));
     p->host = strndup(hs, (size_t)(he - hs));
-    p->port = colon ? atoi(colon + 1) : default_port(p->scheme ? p->scheme : "");
+    p->port = colon ? atoi(colon + 1) : crawl_url_default_port(p->scheme ? p->scheme : "");
     p->authority = strndup(h, (size_t)(end - h));
     p->target = strdup(end);
     crawl_buf hp = { 0 };
@@ -523,54 +519,4 @@ int crawl_url_same_host(const char *a, const char *b)
     crawl_url_parts_free(&pa);
     crawl_url_parts_free(&pb);
     return rc;
-}
-
-int crawl_url_canonical_authority(const char *url, const char **auth, size_t *auth_len, const char **target)
-{
-    const char *p = strstr(url, "://");
-    if (!p || p == url)
-        return -EINVAL;
-    const char *a = p + 3;
-    size_t alen = strcspn(a, "/?#");
-    /* Userinfo is not part of crawl_url_split's authority: leave those
-     * (rare) URLs to the parser rather than disagree with it. */
-    if (!alen || a[alen] == '#' || memchr(a, '@', alen))
-        return -EINVAL;
-    *auth = a;
-    *auth_len = alen;
-    if (target)
-        *target = a[alen] ? a + alen : "/";
-    return 0;
-}
-
-int crawl_url_canonical_host(const char *url, const char **host, size_t *len)
-{
-    const char *a;
-    size_t alen;
-    if (crawl_url_canonical_authority(url, &a, &alen, NULL))
-        return -EINVAL;
-    if (a[0] == '[') {
-        const char *close = memchr(a, ']', alen);
-        if (!close)
-            return -EINVAL;
-        *host = a + 1;
-        *len = (size_t)(close - a - 1);
-        return 0;
-    }
-    const char *colon = memchr(a, ':', alen);
-    *host = a;
-    *len = colon ? (size_t)(colon - a) : alen;
-    return *len ? 0 : -EINVAL;
-}
-
-const char *crawl_url_strerror(int err)
-{
-    switch (err) {
-    case 0: return "success";
-    case -EINVAL: return "malformed URL";
-    case -EPROTONOSUPPORT: return "unsupported URL scheme (only http and https are crawled)";
-    case -ENAMETOOLONG: return "URL too long";
-    case -ENOMEM: return "out of memory";
-    default: return "unknown URL error";
-    }
 }

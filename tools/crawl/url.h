@@ -32,8 +32,7 @@
 
 #include <stddef.h>
 
-/* Longest URL accepted (input and output), in bytes. */
-#define CRAWL_URL_MAX 8192
+#include "url_canon.h" /* CRAWL_URL_MAX, crawl_url_canonical_authority/host */
 
 /* The pieces a client needs to fetch a canonical URL. */
 typedef struct crawl_url_parts {
@@ -102,20 +101,5 @@ void crawl_url_parts_free(crawl_url_parts *parts);
  * are ignored, so http->https on one site stays "same host"), 0 if not.
  * Errors: as crawl_url_normalize() for either argument. */
 int crawl_url_same_host(const char *a, const char *b);
-
-/* Fast reads of a URL already in canonical form (as crawl_url_resolve and
- * crawl_url_normalize return it), with no parse or allocation: the
- * authority span after "scheme://" and the target that follows ("/" when
- * empty), equal to what crawl_url_split reports. Returns 0, or -EINVAL when
- * the string does not look canonical (no "://", empty authority, a
- * fragment) or carries userinfo: use crawl_url_split then. */
-int crawl_url_canonical_authority(const char *url, const char **auth, size_t *auth_len, const char **target);
-/* As above, the host within the authority: no port, IPv6 without brackets
- * (as crawl_url_split reports it). Errors: -EINVAL, as above. */
-int crawl_url_canonical_host(const char *url, const char **host, size_t *len);
-
-/* Human-readable text for an error returned by this module
- * ("unsupported URL scheme" for -EPROTONOSUPPORT, ...); never NULL. */
-const char *crawl_url_strerror(int err);
 
 #endif

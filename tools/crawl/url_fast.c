@@ -1,5 +1,5 @@
 #include "url_fast.h"
-#include "url.h"
+#include "url_canon.h"
 #include "url_chars.h"
 
 #include <errno.h>
@@ -81,34 +81,6 @@ static bool put_query(const char **pp, const char *end, char *s, size_t *n)
     return true;
 }
 
-/* RFC 3986 5.2.4 on path[0..n), which starts with '/', in place; returns
- * the new length.  The output is a sequence of "/segment"s: "." drops
- * nothing, ".." drops the last one, and either at the end leaves a '/'. */
-static size_t remove_dot_segments(char *path, size_t n)
-{
-    size_t out = 0;
-    for (size_t i = 0; i < n;) {
-        size_t j = i + 1;
-        while (j < n && path[j] != '/')
-            j++;
-        size_t seg = j - i - 1;
-        bool dot = seg == 1 && path[i + 1] == '.';
-        bool dotdot = seg == 2 && path[i + 1] == '.' && path[i + 2] == '.';
-        if (dotdot)
-            while (out > 0 && path[--out] != '/')
-                ;
-        if (dot || dotdot) {
-            if (j == n)
-                path[out++] = '/';
-        } else {
-            memmove(path + out, path + i, j - i);
-            out += j - i;
-        }
-        i = j;
-    }
-    return out;
-}
-
 /* "http://host[:port]" followed by a plain rest, in any case: a host of
  * letters, digits, '.' and '-', a port without leading zeros that is not
  * the scheme's default.  Scheme and host come out lower-cased.  Writes
@@ -116,16 +88,13 @@ static size_t remove_dot_segments(char *path, size_t n)
 static bool absolute(const char *ref, const char *end, char *s, size_t *n)
 {
     size_t i;
-    unsigned default_port;
-    if (end - ref >= 7 && strncasecmp(ref, "http://", 7) == 0) {
+    if (end - ref >= 7 && strncasecmp(ref, "http://", 7) == 0)
         i = 7;
-        default_port = 80;
-    } else if (end - ref >= 8 && strncasecmp(ref, "https://", 8) == 0) {
+    else if (end - ref >= 8 && strncasecmp(ref, "https://", 8) == 0)
         i = 8;
-        default_port = 443;
-    } else {
+    else
         return false;
-    }
+    unsigned default_port = (unsigned)crawl_url_default_port(i == 8 ? "https" : "http");
     size_t len = (size_t)(end - ref);
     size_t host = i;
     while (i < len && (is_alpha((unsigned char)ref[i]) || is_digit((unsigned char)ref[i]) ||
@@ -148,7 +117,7 @@ static bool absolute(const char *ref, const char *end, char *s, size_t *n)
     if (p < end && *p == '/') {
         if (!put_path(&p, end, s, n))
             return false;
-        *n = i + remove_dot_segments(s + i, *n - i);
+        *n = i + crawl_url_remove_dot_segments(s + i, *n - i);
     } else if (p == end || *p == '?' || *p == '#') {
         s[(*n)++] = '/'; /* an empty path becomes "/" */
     } else {
@@ -206,7 +175,7 @@ static bool resolve(const crawl_url_fast_base *b, const char *ref, const char *e
     }
     if (!put_path(&p, end, s, n))
         return false;
-    *n = b->origin_len + remove_dot_segments(s + b->origin_len, *n - b->origin_len);
+    *n = b->origin_len + crawl_url_remove_dot_segments(s + b->origin_len, *n - b->origin_len);
     return put_query(&p, end, s, n);
 }
 
