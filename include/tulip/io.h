@@ -21,7 +21,10 @@ TULIP_API int tulip_wait_fd(int fd, int events);
 
 /* read(2) that parks: returns bytes read (0 at EOF) or -errno
  * (-EBADF, -ECONNRESET, -EIO, ..., -ECANCELED, -ETIMEDOUT). A cancelled
- * read consumed nothing. */
+ * read loses nothing. On epoll and poll it consumed nothing. On io_uring
+ * the read is already in the kernel: bytes it still brings in after the
+ * cancel are kept with the fd and returned first by its next tulip_read
+ * (a datagram, which cannot be kept, is returned instead of the error). */
 TULIP_API ssize_t tulip_read(int fd, void *buf, size_t n);
 /* write(2) that parks until at least one byte can be written; returns the
  * count written (possibly short) or -errno (-EPIPE, -ECONNRESET, ...). */

@@ -80,63 +80,70 @@ static ssize_t read_cancelled(tulip_loop *l, struct tulip__fd *f, int st, int re
     return st;
 }
 
+static void op_init(struct tulip__uop *op, int kind, int fd, int flags)
+{
+    memset(op, 0, sizeof *op);
+    op->kind = (uint8_t)kind;
+    op->fd = fd;
+    op->flags = flags;
+}
+
+/* Run a recv/send operation (filled in by the caller) to its end: retried
+ * after EINTR and, once readable/writable, after EAGAIN. When the task was
+ * cancelled meanwhile, what the operation did anyway is not lost: bytes
+ * read go to the stash (f: the fd's entry), bytes written are reported. */
+static ssize_t ring_run_op(tulip_loop *l, struct tulip__fd *f, struct tulip__uop *op)
+{
+    int reading = op->kind == TULIP__UOP_RECV || op->kind == TULIP__UOP_RECVMSG;
+    for (;;) {
+        int st = tulip__uop_run(l, op);
+        if (st == -ENOMEM && !op->task)
+            return st; /* nothing was submitted */
+        if (st < 0) {
+            if (!reading)
+                return op->res > 0 ? op->res : st; /* what went out is reported */
+            if (op->kind == TULIP__UOP_RECVMSG)
+                return read_cancelled(l, f, st, op->res, op->msg->msg_iov, (int)op->msg->msg_iovlen);
+            struct iovec iov = {op->buf, op->len};
+            return read_cancelled(l, f, st, op->res, &iov, 1);
+        }
+        int again;
+        int rc = settle(op->fd, reading ? TULIP_READABLE : TULIP_WRITABLE, op->res, &again);
+        if (!again)
+            return rc;
+    }
+}
+
+/* Sends hold the fd's send slot while in flight. */
+static ssize_t ring_send_op(tulip_loop *l, struct tulip__uop *op)
+{
+    int64_t token = tulip__uring_send_lock(l, op->fd);
+    if (token < 0)
+        return token;
+    ssize_t rc = ring_run_op(l, NULL, op);
+    tulip__uring_send_unlock(l, op->fd, token);
+    return rc;
+}
+
 ssize_t tulip__ring_recv(tulip_loop *l, struct tulip__fd *f, int fd, void *buf, size_t n, int flags)
 {
     size_t k = tulip__uring_stash_take(l, fd, buf, n);
     if (k)
         return (ssize_t)k;
     struct tulip__uop op;
-    memset(&op, 0, sizeof op);
-    op.kind = TULIP__UOP_RECV;
-    op.fd = fd;
+    op_init(&op, TULIP__UOP_RECV, fd, flags);
     op.buf = buf;
     op.len = n;
-    op.flags = flags;
-    for (;;) {
-        int st = tulip__uop_run(l, &op);
-        if (st == -ENOMEM && !op.task)
-            return st;
-        if (st < 0) {
-            struct iovec iov = {buf, n};
-            return read_cancelled(l, f, st, op.res, &iov, 1);
-        }
-        int again;
-        int rc = settle(fd, TULIP_READABLE, op.res, &again);
-        if (!again)
-            return rc;
-    }
+    return ring_run_op(l, f, &op);
 }
 
 ssize_t tulip__ring_send(tulip_loop *l, int fd, const void *buf, size_t n, int flags)
 {
-    int64_t token = tulip__uring_send_lock(l, fd);
-    if (token < 0)
-        return token;
     struct tulip__uop op;
-    memset(&op, 0, sizeof op);
-    op.kind = TULIP__UOP_SEND;
-    op.fd = fd;
+    op_init(&op, TULIP__UOP_SEND, fd, flags);
     op.buf = (void *)buf;
     op.len = n;
-    op.flags = flags;
-    ssize_t rc;
-    for (;;) {
-        int st = tulip__uop_run(l, &op);
-        if (st == -ENOMEM && !op.task) {
-            rc = st;
-            break;
-        }
-        if (st < 0) {
-            rc = op.res > 0 ? op.res : st; /* what went out is reported */
-            break;
-        }
-        int again;
-        rc = settle(fd, TULIP_WRITABLE, op.res, &again);
-        if (!again)
-            break;
-    }
-    tulip__uring_send_unlock(l, fd, token);
-    return rc;
+    return ring_send_op(l, &op);
 }
 
 ssize_t tulip__ring_recvmsg(tulip_loop *l, struct tulip__fd *f, int fd, struct msghdr *m, int flags)
@@ -147,61 +154,23 @@ ssize_t tulip__ring_recvmsg(tulip_loop *l, struct tulip__fd *f, int fd, struct m
             return (ssize_t)k;
     }
     struct tulip__uop op;
-    memset(&op, 0, sizeof op);
-    op.kind = TULIP__UOP_RECVMSG;
-    op.fd = fd;
+    op_init(&op, TULIP__UOP_RECVMSG, fd, flags);
     op.msg = m;
-    op.flags = flags;
-    for (;;) {
-        int st = tulip__uop_run(l, &op);
-        if (st == -ENOMEM && !op.task)
-            return st;
-        if (st < 0)
-            return read_cancelled(l, f, st, op.res, m->msg_iov, (int)m->msg_iovlen);
-        int again;
-        int rc = settle(fd, TULIP_READABLE, op.res, &again);
-        if (!again)
-            return rc;
-    }
+    return ring_run_op(l, f, &op);
 }
 
 ssize_t tulip__ring_sendmsg(tulip_loop *l, int fd, struct msghdr *m, int flags)
 {
-    int64_t token = tulip__uring_send_lock(l, fd);
-    if (token < 0)
-        return token;
     struct tulip__uop op;
-    memset(&op, 0, sizeof op);
-    op.kind = TULIP__UOP_SENDMSG;
-    op.fd = fd;
+    op_init(&op, TULIP__UOP_SENDMSG, fd, flags);
     op.msg = m;
-    op.flags = flags;
-    ssize_t rc;
-    for (;;) {
-        int st = tulip__uop_run(l, &op);
-        if (st == -ENOMEM && !op.task) {
-            rc = st;
-            break;
-        }
-        if (st < 0) {
-            rc = op.res > 0 ? op.res : st;
-            break;
-        }
-        int again;
-        rc = settle(fd, TULIP_WRITABLE, op.res, &again);
-        if (!again)
-            break;
-    }
-    tulip__uring_send_unlock(l, fd, token);
-    return rc;
+    return ring_send_op(l, &op);
 }
 
 int tulip__ring_connect(tulip_loop *l, int fd, const struct sockaddr *sa, socklen_t len)
 {
     struct tulip__uop op;
-    memset(&op, 0, sizeof op);
-    op.kind = TULIP__UOP_CONNECT;
-    op.fd = fd;
+    op_init(&op, TULIP__UOP_CONNECT, fd, 0);
     op.addr = sa;
     op.addrlen = len;
     for (;;) {
