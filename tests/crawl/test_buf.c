@@ -56,12 +56,47 @@ static void test_growth_and_overflow(void **state)
     crawl_buf_free(&b);
 }
 
+static void test_truncate_and_grow(void **state)
+{
+    (void)state;
+    crawl_buf b = { 0 };
+    crawl_buf_truncate(&b, 0); /* an empty buffer has no data yet */
+    assert_int_equal(crawl_buf_puts(&b, "hello, world"), 0);
+    crawl_buf_truncate(&b, 5);
+    assert_int_equal(b.len, 5);
+    assert_string_equal(b.data, "hello");
+    crawl_buf_free(&b);
+
+    int *v = NULL;
+    size_t n = 0, cap = 0;
+    for (int i = 0; i < 100; i++) {
+        int *nv = crawl_grow(v, &cap, n, sizeof *v, 4);
+        assert_non_null(nv);
+        v = nv;
+        v[n++] = i;
+        assert_true(cap >= n);
+        assert_true(cap == 4 || cap == 8 || cap == 16 || cap == 32 || cap == 64 || cap == 128);
+    }
+    for (int i = 0; i < 100; i++)
+        assert_int_equal(v[i], i);
+    /* room left: the same array back, cap unchanged */
+    size_t before = cap;
+    assert_ptr_equal(crawl_grow(v, &cap, n, sizeof *v, 4), v);
+    assert_int_equal(cap, before);
+    /* a size that cannot be allocated: NULL, the array untouched */
+    size_t huge = SIZE_MAX / 2 + 1;
+    assert_null(crawl_grow(v, &huge, huge, sizeof *v, 4));
+    assert_int_equal(v[99], 99);
+    free(v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_append_and_steal),
         cmocka_unit_test(test_empty),
         cmocka_unit_test(test_growth_and_overflow),
+        cmocka_unit_test(test_truncate_and_grow),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

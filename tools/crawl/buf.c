@@ -87,3 +87,23 @@ void crawl_buf_free(crawl_buf *b)
     b->data = NULL;
     b->len = b->cap = 0;
 }
+
+void crawl_buf_truncate(crawl_buf *b, size_t len)
+{
+    b->len = len;
+    if (b->data)
+        b->data[len] = '\0';
+}
+
+void *crawl_grow(void *v, size_t *cap, size_t n, size_t elem, size_t first)
+{
+    if (n < *cap)
+        return v;
+    size_t nc = *cap ? *cap * 2 : first;
+    if (nc < *cap || nc > SIZE_MAX / elem)
+        return NULL;
+    void *p = realloc(v, nc * elem);
+    if (p)
+        *cap = nc;
+    return p;
+}

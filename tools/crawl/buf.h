@@ -39,4 +39,19 @@ char *crawl_buf_steal(crawl_buf *b);
 /* Release the storage; b becomes a valid empty buffer again. */
 void crawl_buf_free(crawl_buf *b);
 
+/* Cut b back to its first len bytes (len <= b->len), as a formatter does
+ * to undo a half-written record. */
+void crawl_buf_truncate(crawl_buf *b, size_t len);
+
+/* The crawler's growable arrays, one rule: room for element n of an array
+ * v of *cap elements of elem bytes.  Returns v itself while n < *cap, else
+ * v reallocated to first elements, then to twice *cap (updating *cap), or
+ * NULL when that fails (v is then untouched and still owned by the
+ * caller):
+ *     T *v = crawl_grow(a->v, &a->cap, a->n, sizeof *v, 16);
+ *     if (!v)
+ *         return -ENOMEM;
+ *     a->v = v; */
+void *crawl_grow(void *v, size_t *cap, size_t n, size_t elem, size_t first);
+
 #endif

@@ -15,14 +15,10 @@ int crawl_found_add(crawl_found_set *s, const crawl_row *row)
                   : strcmp(row->error, "robots") == 0 ? CRAWL_FOUND_ROBOTS : 0;
     if (outcome == 0)
         return 0;
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 256;
-        crawl_found *v = realloc(s->v, cap * sizeof *v);
-        if (!v)
-            return -ENOMEM;
-        s->v = v;
-        s->cap = cap;
-    }
+    crawl_found *v = crawl_grow(s->v, &s->cap, s->n, sizeof *v, 256);
+    if (!v)
+        return -ENOMEM;
+    s->v = v;
     char *url = strdup(row->url);
     if (!url)
         return -ENOMEM;

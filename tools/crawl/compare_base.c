@@ -35,16 +35,12 @@ static void offer(crawl_cmp_base *b, const char *url, int depth, unsigned hops)
             return;
         }
     }
-    if (b->tail == b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 256;
-        crawl_cmp_item *q = realloc(b->q, cap * sizeof *q);
-        if (!q) {
-            b->t.fatal = -ENOMEM;
-            return;
-        }
-        b->q = q;
-        b->cap = cap;
+    crawl_cmp_item *q = crawl_grow(b->q, &b->cap, b->tail, sizeof *q, 256);
+    if (!q) {
+        b->t.fatal = -ENOMEM;
+        return;
     }
+    b->q = q;
     b->q[b->tail].url = strdup(url);
     if (!b->q[b->tail].url) {
         b->t.fatal = -ENOMEM;

@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "demo.h"
+#include "buf.h"
 #include "encode.h"
 
 #include <errno.h>
@@ -57,15 +58,9 @@ static unsigned asked_before(crawl_demo *d, unsigned k, const char *target)
     unsigned seen = 0;
     for (size_t i = 0; i < d->nasked && !seen; i++)
         seen = strcmp(d->asked[i], key) == 0;
-    if (!seen && d->nasked == d->asked_cap) {
-        size_t cap = d->asked_cap ? d->asked_cap * 2 : 64;
-        char **v = realloc(d->asked, cap * sizeof *v);
-        if (v) {
-            d->asked = v;
-            d->asked_cap = cap;
-        }
-    }
-    if (!seen && d->nasked < d->asked_cap) {
+    char **v = seen ? NULL : crawl_grow(d->asked, &d->asked_cap, d->nasked, sizeof *v, 64);
+    if (v) {
+        d->asked = v;
         d->asked[d->nasked++] = key;
         key = NULL;
     }
@@ -77,15 +72,9 @@ static unsigned asked_before(crawl_demo *d, unsigned k, const char *target)
 static void log_hit(crawl_demo *d, int64_t t, unsigned k, const char *target, int status)
 {
     pthread_mutex_lock(&d->log_mu);
-    if (d->nlog == d->log_cap) {
-        size_t cap = d->log_cap ? d->log_cap * 2 : 256;
-        crawl_demo_hit *v = realloc(d->log, cap * sizeof *v);
-        if (v) {
-            d->log = v;
-            d->log_cap = cap;
-        }
-    }
-    if (d->nlog < d->log_cap) {
+    crawl_demo_hit *v = crawl_grow(d->log, &d->log_cap, d->nlog, sizeof *v, 256);
+    if (v) {
+        d->log = v;
         char *copy = strdup(target);
         if (copy)
             d->log[d->nlog++] = (crawl_demo_hit){ t, k, status, copy };

@@ -93,11 +93,8 @@ int crawl_json_string(crawl_buf *out, const char *str, size_t n)
     }
     if (!rc)
         rc = crawl_buf_putc(out, '"');
-    if (rc) {
-        out->len = start_len;
-        if (out->data)
-            out->data[start_len] = '\0';
-    }
+    if (rc)
+        crawl_buf_truncate(out, start_len);
     return rc;
 }
 
@@ -151,10 +148,7 @@ int crawl_jsonl_row(crawl_buf *out, const crawl_row *r)
     }
     if (!rc)
         rc = crawl_buf_puts(out, "}\n");
-    if (rc) {
-        out->len = start_len;
-        if (out->data)
-            out->data[start_len] = '\0';
-    }
+    if (rc)
+        crawl_buf_truncate(out, start_len);
     return rc;
 }

@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "links.h"
 #include "arena.h"
+#include "buf.h"
 #include "url.h"
 
 #include <errno.h>
@@ -61,16 +62,12 @@ static int add_url(crawl_links *out, seen *st, size_t *cap, char *url)
             return 0;
         }
     }
-    if (out->n == *cap) {
-        size_t nc = *cap ? *cap * 2 : 16;
-        char **v = realloc(out->urls, nc * sizeof *v);
-        if (!v) {
-            free(url);
-            return -ENOMEM;
-        }
-        out->urls = v;
-        *cap = nc;
+    char **v = crawl_grow(out->urls, cap, out->n, sizeof *v, 16);
+    if (!v) {
+        free(url);
+        return -ENOMEM;
     }
+    out->urls = v;
     out->urls[out->n] = url;
     st->slot[k] = ++out->n;
     return 0;
@@ -106,14 +103,10 @@ typedef struct hrefs {
 
 static int push_href(hrefs *h, const char *s)
 {
-    if (h->n == h->cap) {
-        size_t nc = h->cap ? h->cap * 2 : 32;
-        const char **v = realloc(h->v, nc * sizeof *v);
-        if (!v)
-            return -ENOMEM;
-        h->v = v;
-        h->cap = nc;
-    }
+    const char **v = crawl_grow(h->v, &h->cap, h->n, sizeof *v, 32);
+    if (!v)
+        return -ENOMEM;
+    h->v = v;
     h->v[h->n++] = s;
     return 0;
 }

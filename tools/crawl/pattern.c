@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "pattern.h"
+#include "buf.h"
 
 #include <errno.h>
 #include <regex.h>
@@ -35,14 +36,10 @@ int crawl_patterns_add(crawl_patterns *p, enum crawl_pattern_kind kind, const ch
         return -EINVAL;
     }
     relist *l = &p->list[kind];
-    if (l->n == l->cap) {
-        size_t nc = l->cap ? l->cap * 2 : 4;
-        regex_t *v = realloc(l->v, nc * sizeof *v);
-        if (!v)
-            return -ENOMEM;
-        l->v = v;
-        l->cap = nc;
-    }
+    regex_t *v = crawl_grow(l->v, &l->cap, l->n, sizeof *v, 4);
+    if (!v)
+        return -ENOMEM;
+    l->v = v;
     int rc = regcomp(&l->v[l->n], regex, REG_EXTENDED | REG_NOSUB);
     if (rc == REG_ESPACE)
         return -ENOMEM;

@@ -98,16 +98,12 @@ static int add_rule(ruleset *rs, bool allow, const char *v, size_t n)
     r.len = b.len;
     r.pat = crawl_buf_steal(&b);
 
-    if (rs->n == rs->cap) {
-        size_t nc = rs->cap ? rs->cap * 2 : 8;
-        rule *nv = realloc(rs->v, nc * sizeof *nv);
-        if (!nv) {
-            free(r.pat);
-            return -ENOMEM;
-        }
-        rs->v = nv;
-        rs->cap = nc;
+    rule *nv = crawl_grow(rs->v, &rs->cap, rs->n, sizeof *nv, 8);
+    if (!nv) {
+        free(r.pat);
+        return -ENOMEM;
     }
+    rs->v = nv;
     rs->v[rs->n++] = r;
     return 0;
 }

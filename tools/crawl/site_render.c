@@ -5,6 +5,7 @@
  * sitemaps (one gzipped). */
 #include "site_model.h"
 #include "buf.h"
+#include "encode.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -253,45 +254,19 @@ static int render_html(const crawl_site *s, const site_origins *og, size_t id, c
     return rc;
 }
 
-#ifdef TULIP_HAVE_ZLIB
-#include <zlib.h>
-
 /* The bytes of b as one gzip member, replacing them. */
 static int gzip_buf(crawl_buf *b)
 {
-    z_stream z;
-    memset(&z, 0, sizeof z);
-    if (deflateInit2(&z, 6, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-        return -ENOMEM;
-    uLong cap = deflateBound(&z, (uLong)b->len);
-    char *out = malloc(cap + 1);
-    if (!out) {
-        deflateEnd(&z);
-        return -ENOMEM;
-    }
-    z.next_in = (Bytef *)b->data;
-    z.avail_in = (uInt)b->len;
-    z.next_out = (Bytef *)out;
-    z.avail_out = (uInt)cap;
-    int zr = deflate(&z, Z_FINISH);
-    size_t n = cap - z.avail_out;
-    deflateEnd(&z);
-    if (zr != Z_STREAM_END) {
-        free(out);
-        return -ENOMEM;
-    }
+    char *z;
+    size_t n;
+    int rc = crawl_encode("gzip", b->data, b->len, &z, &n);
+    if (rc)
+        return rc;
     b->len = 0;
-    int rc = crawl_buf_append(b, out, n);
-    free(out);
+    rc = crawl_buf_append(b, z, n);
+    free(z);
     return rc;
 }
-#else
-static int gzip_buf(crawl_buf *b)
-{
-    (void)b;
-    return -ENOTSUP;
-}
-#endif
 
 static int render_sitemap(const crawl_site *s, const site_origins *og, size_t id, crawl_site_response *r,
                           crawl_buf *b)
