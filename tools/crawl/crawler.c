@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "crawler.h"
+#include "crawler_internal.h"
 #include "frontier.h"
 #include "links.h"
 #include "retry.h"
@@ -16,31 +17,6 @@
 #include <time.h>
 
 #include <tulip.h>
-
-/* robots.txt state of one host (crawl_host.data). */
-typedef struct origin {
-    crawl_robots *robots;
-    bool fetching;
-    tulip_event ready;
-} origin;
-
-typedef struct crawl {
-    const crawl_opts *o;
-    crawl_stats *st;
-    crawl_scope *scope;
-    crawl_frontier *f;
-    crawl_host *last;      /* the host of the last URL offered: most links stay */
-    tulip_http_client *http, *robots_http;
-    tulip_lock mu;         /* only for the cond: one thread, no races */
-    tulip_cond cv;         /* workers wait here for a ready host */
-    unsigned waiting;      /* workers waiting */
-    unsigned active;       /* workers holding a URL */
-    bool closed;           /* nothing left, or a fatal error: workers end */
-    int64_t t0;
-    int fatal;
-    unsigned live;         /* workers not yet returned */
-    tulip_event ended;     /* set when the last one returns */
-} crawl;
 
 void crawl_opts_init(crawl_opts *o)
 {
@@ -122,6 +98,8 @@ static crawl_host *host_of(crawl *c, const char *url)
         if (c->last && strncmp(c->last->key, url, klen) == 0 && c->last->key[klen] == '\0')
             return c->last;
         crawl_host *h = crawl_frontier_host(c->f, url, klen);
+        if (h && c->lp && !h->data && crawl_loops_host_init(c, h) < 0)
+            return NULL;
         return h ? c->last = h : NULL;
     }
     crawl_url_parts p;
@@ -135,7 +113,20 @@ static crawl_host *host_of(crawl *c, const char *url)
         return NULL;
     crawl_host *h = crawl_frontier_host(c->f, key, strlen(key));
     free(key);
+    if (h && c->lp && !h->data && crawl_loops_host_init(c, h) < 0)
+        return NULL;
     return h;
+}
+
+crawl_host *crawl_host_of(crawl *c, const char *url) { return host_of(c, url); }
+
+/* Queue it on h: on several loops, this loop's work grows by one. */
+int crawl_push(crawl *c, crawl_host *h, crawl_item *it, bool front)
+{
+    int rc = crawl_frontier_push(c->f, h, it, front);
+    if (rc == 0)
+        c->delta++;
+    return rc;
 }
 
 /* Wake one waiting worker: there is new work, or a host changed. */
@@ -151,13 +142,48 @@ static void close_crawl(crawl *c)
     tulip_cond_broadcast(&c->cv);
 }
 
+void crawl_close(crawl *c) { close_crawl(c); }
+
+void crawl_wake_all(crawl *c)
+{
+    if (c->waiting)
+        tulip_cond_broadcast(&c->cv);
+}
+
+/* An href or a sitemap's loc that is no URL we fetch: one row the first
+ * time it is seen (on several loops, by the loop that owns the string). */
+static void bad_link(crawl *c, const char *key, int depth, const char *parent, int err, bool journal)
+{
+    if (c->lp && crawl_loops_route_bad(c, key, depth, parent, err, journal))
+        return;
+    if (crawl_scope_first(c->scope, key) != 1)
+        return;
+    if (journal && c->o->state)
+        crawl_state_url(c->o->state, 'F', key, 0, 0, NULL);
+    c->st->bad_links++;
+    crawl_row bad = { .url = key, .depth = depth, .parent = parent, .error = crawl_error_kind(err) };
+    emit(c, &bad);
+}
+
+void crawl_bad_link(crawl *c, const char *key, int depth, const char *parent, int err, bool journal)
+{
+    bad_link(c, key, depth, parent, err, journal);
+}
+
 /* Offer a URL found at depth from parent; sitemap: it is one. */
 static void offer_ex(crawl *c, const char *url, int depth, unsigned hops, const char *parent, bool sitemap)
 {
+    if (c->lp && crawl_loops_route(c, url, depth, hops, parent, sitemap))
+        return; /* another loop owns it */
     int v = crawl_scope_admit(c->scope, url, depth);
     crawl_row row = { .url = url, .depth = depth, .parent = parent };
     switch (v) {
     case CRAWL_ADMIT: {
+        if (c->lp && !crawl_loops_admit(c)) {
+            c->st->over_limit++; /* --max-pages, counted across loops */
+            c->late_refused++;
+            break;
+        }
         crawl_host *h = host_of(c, url);
         crawl_item it = { .url = strdup(url), .parent = parent ? strdup(parent) : NULL,
                           .depth = depth, .hops = hops, .sitemap = sitemap };
@@ -165,7 +191,7 @@ static void offer_ex(crawl *c, const char *url, int depth, unsigned hops, const 
             free(it.url);
             free(it.parent);
             c->fatal = -ENOMEM;
-        } else if (crawl_frontier_push(c->f, h, &it, false) < 0) {
+        } else if ((c->lp ? crawl_loops_place(c, h, &it) : crawl_push(c, h, &it, false)) < 0) {
             c->fatal = -ENOMEM;
         } else {
             wake(c);
@@ -189,6 +215,11 @@ static void offer_ex(crawl *c, const char *url, int depth, unsigned hops, const 
     }
 }
 
+void crawl_offer_ex(crawl *c, const char *url, int depth, unsigned hops, const char *parent, bool sitemap)
+{
+    offer_ex(c, url, depth, hops, parent, sitemap);
+}
+
 static void offer(crawl *c, const char *url, int depth, unsigned hops, const char *parent)
 {
     offer_ex(c, url, depth, hops, parent, false);
@@ -204,10 +235,8 @@ static void offer_loc(crawl *c, const char *loc, int depth, const char *parent, 
         free(url);
     } else if (rc == -ENOMEM) {
         c->fatal = rc;
-    } else if (crawl_scope_first(c->scope, loc) == 1) {
-        c->st->bad_links++;
-        crawl_row bad = { .url = loc, .depth = depth, .parent = parent, .error = crawl_error_kind(rc) };
-        emit(c, &bad);
+    } else {
+        bad_link(c, loc, depth, parent, rc, false);
     }
 }
 
@@ -256,6 +285,7 @@ static origin *origin_of(crawl_host *h)
         if (!o)
             return NULL;
         tulip_event_init(&o->ready);
+        o->home = -1;
         h->data = o;
     }
     return h->data;
@@ -269,6 +299,8 @@ static int ensure_robots(crawl *c, crawl_host *h)
     origin *o = origin_of(h);
     if (!o)
         return -ENOMEM;
+    if (c->lp && o->home != (int)c->self)
+        return crawl_loops_robots_wait(c, h);
     while (!o->robots) {
         if (o->fetching) {
             int rc = tulip_event_wait(&o->ready);
@@ -285,6 +317,8 @@ static int ensure_robots(crawl *c, crawl_host *h)
         if (rc < 0)
             return rc;
         crawl_frontier_set_crawl_delay(c->f, h, crawl_robots_crawl_delay_ms(o->robots));
+        if (c->lp)
+            crawl_loops_robots_known(c, h);
         size_t nsm;
         const char *const *sm = crawl_robots_sitemaps(o->robots, &nsm);
         for (size_t i = 0; i < nsm; i++)
@@ -292,6 +326,15 @@ static int ensure_robots(crawl *c, crawl_host *h)
         return 1;
     }
     return 0;
+}
+
+int crawl_ensure_robots(crawl *c, crawl_host *h) { return ensure_robots(c, h); }
+
+static void backoff(crawl *c, crawl_host *h, int64_t until)
+{
+    crawl_frontier_backoff(c->f, h, until);
+    if (c->lp)
+        crawl_loops_backoff(c, h, until);
 }
 
 /* 1 allowed, 0 refused, < 0 error. */
@@ -385,7 +428,7 @@ static int fetch(crawl *c, crawl_item *it, crawl_host *h)
     if (again) {
         const char *ra = rc == 0 ? tulip_http_reply_header(r, "Retry-After", NULL) : NULL;
         int64_t wait = crawl_retry_wait_ns(++h->failures, crawl_retry_after_ns(ra, time(NULL)), c->o->backoff_ns);
-        crawl_frontier_backoff(c->f, h, tulip_now() + wait);
+        backoff(c, h, tulip_now() + wait);
         st->retries++;
         crawl_row row = { .url = it->url, .status = status, .elapsed_ns = ns, .depth = it->depth,
                           .error = rc < 0 ? crawl_error_kind(rc) : NULL, .parent = it->parent,
@@ -400,7 +443,7 @@ static int fetch(crawl *c, crawl_item *it, crawl_host *h)
         /* the host asked for air: give it even when this URL is done */
         int64_t ra = crawl_retry_after_ns(tulip_http_reply_header(r, "Retry-After", NULL), time(NULL));
         if (ra >= 0)
-            crawl_frontier_backoff(c->f, h, tulip_now() + crawl_retry_wait_ns(1, ra, 0));
+            backoff(c, h, tulip_now() + crawl_retry_wait_ns(1, ra, 0));
     }
     crawl_frontier_done(c->f, h, tulip_now(), rc == 0 ? ns : -1);
     st->fetched++;
@@ -460,14 +503,7 @@ static int fetch(crawl *c, crawl_item *it, crawl_host *h)
             for (size_t i = 0; i < l.n; i++)
                 offer(c, l.urls[i], it->depth + 1, 0, it->url);
             for (size_t i = 0; i < l.nrejected; i++)
-                if (crawl_scope_first(c->scope, l.rejected[i]) == 1) {
-                    if (c->o->state)
-                        crawl_state_url(c->o->state, 'F', l.rejected[i], 0, 0, NULL);
-                    st->bad_links++;
-                    crawl_row bad = { .url = l.rejected[i], .depth = it->depth + 1, .parent = it->url,
-                                      .error = crawl_error_kind(l.rejected_err[i]) };
-                    emit(c, &bad);
-                }
+                bad_link(c, l.rejected[i], it->depth + 1, it->url, l.rejected_err[i], true);
             crawl_links_free(&l);
         } else if (rc != -ECANCELED && rc != -ETIMEDOUT) {
             count_kind(st, rc == -ENOMEM ? "out-of-memory" : "parse");
@@ -487,9 +523,15 @@ static int visit(crawl *c, crawl_item *it, crawl_host *h)
         if (rc == 1) {
             /* robots.txt was this turn's request: the URL waits for the next */
             crawl_frontier_done(c->f, h, tulip_now(), -1);
-            rc = crawl_frontier_push(c->f, h, it, true);
+            rc = crawl_push(c, h, it, true);
             it->url = it->parent = NULL;
             return rc;
+        }
+        const origin *og = h->data;
+        if (rc == 0 && c->lp && og->at_home && og->home != (int)c->self) {
+            /* its robots.txt asks for an interval: home fetches it */
+            crawl_frontier_done(c->f, h, tulip_now(), -1);
+            return crawl_loops_place(c, h, it);
         }
         if (rc == 0)
             rc = robots_allow(h, it->url);
@@ -507,7 +549,7 @@ static int visit(crawl *c, crawl_item *it, crawl_host *h)
     }
     int rc = fetch(c, it, h);
     if (rc == 1) {
-        rc = crawl_frontier_push(c->f, h, it, true);
+        rc = crawl_push(c, h, it, true);
         it->url = it->parent = NULL;
     }
     return rc;
@@ -529,7 +571,7 @@ static int next_item(crawl *c, crawl_item *it, crawl_host **h)
                 it->depth = d;
             return 0;
         }
-        if (c->active == 0 && wake_at == INT64_MAX) {
+        if (!c->lp && c->active == 0 && wake_at == INT64_MAX) {
             close_crawl(c); /* nothing queued, nobody to queue more */
             return -ESHUTDOWN;
         }
@@ -584,13 +626,19 @@ static int worker_loop(crawl *c)
             if (!c->fatal)
                 c->fatal = rc;
             close_crawl(c);
+            if (c->lp)
+                crawl_loops_fail(c, rc);
             return rc;
         }
         /* a host may be free again, or the crawl may be over */
-        if (c->active == 0 && crawl_frontier_queued(c->f) == 0)
-            close_crawl(c);
-        else
+        if (c->lp) {
+            crawl_loops_flush(c, 1); /* what the page found, less the page */
             wake(c);
+        } else if (c->active == 0 && crawl_frontier_queued(c->f) == 0) {
+            close_crawl(c);
+        } else {
+            wake(c);
+        }
     }
 }
 
@@ -602,7 +650,10 @@ static int ticker(void *arg)
             return 0;
         c->st->queued = crawl_frontier_queued(c->f);
         c->st->elapsed_ns = tulip_now() - c->t0;
-        c->o->on_tick(c->o->tick_arg, c->st);
+        if (c->lp)
+            crawl_loops_tick(c); /* loop 0 shows the sum */
+        else
+            c->o->on_tick(c->o->tick_arg, c->st);
     }
 }
 
@@ -621,7 +672,7 @@ static int replay_one(void *arg, char kind, const char *url, int depth, unsigned
         return 0;
     crawl_host *h = host_of(c, url);
     crawl_item it = { .url = strdup(url), .parent = parent ? strdup(parent) : NULL, .depth = depth, .hops = hops };
-    if (!h || !it.url || (parent && !it.parent) || crawl_frontier_push(c->f, h, &it, false) < 0) {
+    if (!h || !it.url || (parent && !it.parent) || crawl_push(c, h, &it, false) < 0) {
         free(it.url);
         free(it.parent);
         return -ENOMEM;
@@ -641,66 +692,60 @@ static tulip_http_client *client(const crawl_opts *o, unsigned per_host, unsigne
     return tulip_http_client_new(&h);
 }
 
-int crawl_run(const crawl_opts *o, crawl_stats *st)
+int crawl_setup(crawl *c, const crawl_opts *o, crawl_stats *st, const char *start, unsigned concurrency)
 {
-    memset(st, 0, sizeof *st);
-    if (!o || !o->url || o->concurrency == 0 || o->timeout_ns <= 0 || o->max_body == 0 ||
-        !o->user_agent || (o->on_tick && o->tick_ns <= 0) || o->delay_ns < 0 || o->delay_jitter > 100)
-        return -EINVAL;
-    crawl c = { .o = o, .st = st, .t0 = tulip_now() };
-    char *start;
-    int rc = crawl_url_normalize(o->url, &start);
-    if (rc)
-        return rc == -ENOMEM ? rc : -EINVAL;
+    memset(c, 0, sizeof *c);
+    c->o = o;
+    c->st = st;
+    c->t0 = tulip_now();
+    c->concurrency = concurrency;
+    unsigned per_host = o->per_host ? o->per_host : o->concurrency;
     crawl_scope_opts so = { .start = start, .any_host = o->any_host, .max_depth = o->max_depth,
                             .max_pages = o->max_pages, .patterns = o->patterns };
     crawl_frontier_opts fo = { .dfs = o->dfs, .delay_ns = o->delay_ns, .jitter_pct = o->delay_jitter,
                                .adaptive = o->adaptive, .max_delay_ns = o->max_delay_ns,
-                               .max_crawl_delay_ns = o->max_crawl_delay_ns,
-                               .per_host = o->per_host ? o->per_host : o->concurrency,
-                               .seed = (uint64_t)c.t0 };
-    tulip_lock_init(&c.mu);
-    tulip_cond_init(&c.cv);
-    tulip_event_init(&c.ended);
-    c.scope = crawl_scope_new(&so);
-    c.f = crawl_frontier_new(&fo);
-    c.http = client(o, o->per_host ? o->per_host : o->concurrency, 0);
-    c.robots_http = client(o, 1, 5);
-    tulip_group *g = tulip_group_new();
-    rc = c.scope && c.f && c.http && c.robots_http && g ? 0 : -ENOMEM;
+                               .max_crawl_delay_ns = o->max_crawl_delay_ns, .per_host = per_host,
+                               .seed = (uint64_t)c->t0 };
+    tulip_lock_init(&c->mu);
+    tulip_cond_init(&c->cv);
+    tulip_event_init(&c->ended);
+    c->scope = crawl_scope_new(&so);
+    c->f = crawl_frontier_new(&fo);
+    c->http = client(o, per_host, 0);
+    c->robots_http = client(o, 1, 5);
+    c->g = tulip_group_new();
+    return c->scope && c->f && c->http && c->robots_http && c->g ? 0 : -ENOMEM;
+}
+
+int crawl_work(crawl *c, int rc)
+{
+    const crawl_opts *o = c->o;
     unsigned spawned = 0;
-    if (rc == 0 && o->state && crawl_state_resuming(o->state))
-        rc = crawl_state_replay(o->state, replay_one, &c);
-    else if (rc == 0)
-        offer(&c, start, 0, 0, NULL);
-    if (rc == 0 && o->sitemap)
-        offer_loc(&c, o->sitemap, 0, NULL, true);
-    if (rc == 0)
-        rc = c.fatal;
-    for (; rc == 0 && spawned < o->concurrency; spawned++)
-        if ((rc = tulip_group_spawn(g, worker, &c)) == 0)
-            c.live++;
-    tulip_task *tick = rc == 0 && o->on_tick ? tulip_spawn(ticker, &c) : NULL;
+    for (; rc == 0 && spawned < c->concurrency; spawned++)
+        if ((rc = tulip_group_spawn(c->g, worker, c)) == 0)
+            c->live++;
+    tulip_task *tick = rc == 0 && o->on_tick ? tulip_spawn(ticker, c) : NULL;
     if (rc < 0)
-        close_crawl(&c);
-    if (g && rc == 0 && o->state && spawned && tulip_event_wait(&c.ended) == -ECANCELED) {
+        close_crawl(c);
+    if (c->g && rc == 0 && o->state && spawned && tulip_event_wait(&c->ended) == -ECANCELED) {
         /* Ctrl-C with --state: the visits in flight end and commit, so
          * --resume fetches none of them again (what is queued is
          * journaled); the workers are waited for, not cancelled. */
         rc = -ECANCELED;
-        close_crawl(&c);
+        close_crawl(c);
         tulip_scope drain;
         tulip_scope_enter_shielded(&drain, TULIP_FOREVER);
-        tulip_event_wait(&c.ended);
+        tulip_event_wait(&c->ended);
         tulip_scope_exit(&drain);
     }
-    if (g) {
+    if (c->g) {
         /* a failing worker or the caller's cancellation cancels the rest,
          * and they are waited for */
-        int grc = tulip_group_wait(g);
+        int grc = tulip_group_wait(c->g);
         if (rc == 0 && grc < 0)
             rc = grc;
-        tulip_group_free(g);
+        tulip_group_free(c->g);
+        c->g = NULL;
     }
     tulip_scope shield;
     tulip_scope_enter_shielded(&shield, TULIP_FOREVER);
@@ -710,25 +755,77 @@ int crawl_run(const crawl_opts *o, crawl_stats *st)
     }
     tulip_scope_exit(&shield);
     if (rc == 0)
-        rc = c.fatal;
-    st->hosts = c.f ? crawl_frontier_hosts(c.f) : 0;
-    st->seen_bytes = c.scope ? crawl_scope_bytes(c.scope) : 0;
-    st->seen = c.scope ? crawl_scope_admitted(c.scope) : 0;
-    for (size_t i = 0; c.f && i < crawl_frontier_hosts(c.f); i++) {
-        crawl_host *h = crawl_frontier_host_at(c.f, i);
+        rc = c->fatal;
+    return rc;
+}
+
+void crawl_release_loop(crawl *c)
+{
+    tulip_http_client_free(c->http);
+    tulip_http_client_free(c->robots_http);
+    c->http = c->robots_http = NULL;
+}
+
+void crawl_release(crawl *c)
+{
+    crawl_stats *st = c->st;
+    if (!c->lp) {
+        st->hosts = c->f ? crawl_frontier_hosts(c->f) : 0;
+        st->seen_bytes = c->scope ? crawl_scope_bytes(c->scope) : 0;
+        st->seen = c->scope ? crawl_scope_admitted(c->scope) : 0;
+    }
+    for (size_t i = 0; c->f && i < crawl_frontier_hosts(c->f); i++) {
+        crawl_host *h = crawl_frontier_host_at(c->f, i);
         origin *og = h->data;
-        if (h->crawl_delay_capped)
+        if (h->crawl_delay_capped && (!og || og->home < 0 || og->home == (int)c->self))
             st->capped_hosts++;
         if (og) {
-            crawl_robots_free(og->robots);
+            if (!og->borrowed)
+                crawl_robots_free(og->robots);
             free(og);
         }
         h->data = NULL;
     }
-    crawl_frontier_free(c.f);
-    tulip_http_client_free(c.http);
-    tulip_http_client_free(c.robots_http);
-    crawl_scope_free(c.scope);
+    crawl_frontier_free(c->f);
+    crawl_scope_free(c->scope);
+    c->f = NULL;
+    c->scope = NULL;
+    tulip_group_free(c->g);
+    c->g = NULL;
+}
+
+int crawl_offer_start(crawl *c, const char *start)
+{
+    offer(c, start, 0, 0, NULL);
+    if (c->o->sitemap)
+        offer_loc(c, c->o->sitemap, 0, NULL, true);
+    return c->fatal;
+}
+
+int crawl_run(const crawl_opts *o, crawl_stats *st)
+{
+    memset(st, 0, sizeof *st);
+    if (!o || !o->url || o->concurrency == 0 || o->timeout_ns <= 0 || o->max_body == 0 ||
+        !o->user_agent || (o->on_tick && o->tick_ns <= 0) || o->delay_ns < 0 || o->delay_jitter > 100)
+        return -EINVAL;
+    char *start;
+    int rc = crawl_url_normalize(o->url, &start);
+    if (rc)
+        return rc == -ENOMEM ? rc : -EINVAL;
+    if (o->loops > 1) {
+        rc = crawl_run_loops(o, st, start);
+        free(start);
+        return rc;
+    }
+    crawl c;
+    rc = crawl_setup(&c, o, st, start, o->concurrency);
+    if (rc == 0 && o->state && crawl_state_resuming(o->state))
+        rc = crawl_state_replay(o->state, replay_one, &c);
+    else if (rc == 0)
+        rc = crawl_offer_start(&c, start);
+    rc = crawl_work(&c, rc);
+    crawl_release_loop(&c);
+    crawl_release(&c);
     free(start);
     st->queued = 0;
     st->elapsed_ns = tulip_now() - c.t0;

@@ -78,6 +78,15 @@ typedef struct crawl_opts {
     const char *url;               /* start URL (required) */
     const char *sitemap;           /* a sitemap to read too (depth 0); may be NULL */
     unsigned concurrency;          /* worker tasks; default 32 */
+    /* Loops to spread the crawl over: loops 0 .. loops-1 of the current run
+     * (tulip_config.workers), the worker tasks shared out among them; 0 or
+     * 1: the calling loop only.  Each URL is owned by one loop (a hash of
+     * the canonical URL), which admits it once; a host's robots.txt,
+     * connection cap and politeness hold across loops (crawler_loops.c).
+     * Rows and on_tick come from every loop's thread (on_row from the loop
+     * that made the row, tulip_loop_index(); on_tick from loop 0 with the
+     * sum of all loops).  Not with state (-EINVAL). */
+    unsigned loops;
     unsigned per_host;             /* connections per host; 0 = concurrency */
     size_t max_pages;              /* 0 = unlimited */
     int max_depth;                 /* < 0 = unlimited (default) */
@@ -118,7 +127,8 @@ const char *crawl_error_kind(int err);
 
 /* Crawl from o->url until the queue is empty, filling *st (also when it
  * fails part-way: what was done is counted).  Must run in a task.
- * Errors: -EINVAL (bad options or start URL), -ENOMEM, -ECANCELED /
+ * Errors: -EINVAL (bad options or start URL, loops more than the run
+ * has, fewer tasks than loops, loops with state), -ENOMEM, -ECANCELED /
  * -ETIMEDOUT (the calling task or a scope around it: workers are cancelled
  * and joined first). */
 int crawl_run(const crawl_opts *o, crawl_stats *st);

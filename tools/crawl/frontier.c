@@ -111,7 +111,7 @@ int64_t crawl_frontier_interval(const crawl_frontier *f, const crawl_host *h)
 
 static unsigned host_cap(const crawl_frontier *f, const crawl_host *h)
 {
-    return crawl_frontier_interval(f, h) > 0 || f->o.adaptive ? 1 : f->o.per_host;
+    return crawl_frontier_interval(f, h) > 0 || f->o.adaptive ? 1 : h->conn_cap ? h->conn_cap : f->o.per_host;
 }
 
 /* Put h in the heap, or take it out, or move it, after any change: it
@@ -245,6 +245,18 @@ int crawl_frontier_pop(crawl_frontier *f, int64_t now, crawl_item *out, crawl_ho
     h->seq = f->seq++; /* ready hosts take turns */
     place(f, h);
     *hp = h;
+    return 1;
+}
+
+int crawl_frontier_take(crawl_frontier *f, crawl_host *h, crawl_item *out)
+{
+    if (h->n == 0)
+        return 0;
+    *out = h->q[h->head];
+    h->head = (h->head + 1) & (h->cap - 1);
+    h->n--;
+    f->queued--;
+    place(f, h);
     return 1;
 }
 

@@ -57,6 +57,9 @@ typedef struct crawl_host {
     uint64_t requests;         /* starts */
     bool asked;                /* a request started since the last done */
     void *data;                /* the crawler's (robots.txt state) */
+    unsigned conn_cap;         /* requests at once with interval 0; 0: the
+                                  frontier's per_host (a host shared by
+                                  several loops gets a share on each) */
     /* private */
     crawl_item *q;
     size_t head, n, cap;
@@ -82,6 +85,11 @@ int crawl_frontier_push(crawl_frontier *f, crawl_host *h, crawl_item *it, bool f
  * crawl_frontier_done), or 0 with *wake the time the next one becomes
  * ready (INT64_MAX when nothing is queued on a host that could take it). */
 int crawl_frontier_pop(crawl_frontier *f, int64_t now, crawl_item *out, crawl_host **h, int64_t *wake);
+
+/* Take h's next URL whatever the time (to hand it to another loop): 1
+ * with *out filled (the caller owns the strings; nothing is counted in
+ * flight), 0 when h has none queued. */
+int crawl_frontier_take(crawl_frontier *f, crawl_host *h, crawl_item *out);
 
 /* A request to h starts now (counted; the interval follows its end). */
 void crawl_frontier_started(crawl_frontier *f, crawl_host *h, int64_t now);

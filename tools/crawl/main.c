@@ -21,6 +21,14 @@
 #include "state.h"
 #include "url.h"
 
+/* What one loop's rows go to (--workers: rows come from every loop). */
+typedef struct sink {
+    crawl_buf line, out;  /* out: JSON lines not yet written */
+    uint64_t rows;
+    crawl_found_set found;
+    bool check_failed;
+} sink;
+
 typedef struct app {
     crawl_opts co;
     crawl_patterns *pat;
@@ -42,6 +50,9 @@ typedef struct app {
     crawl_found_set found;
     crawl_demo *d;
     crawl_stats st;
+    unsigned workers;     /* loops; 0 until decided */
+    bool workers_set;
+    sink *sinks;          /* one per loop with workers > 1 */
     char origin_url[96];
     bool progress_shown;
 } app;
@@ -52,11 +63,13 @@ static const char usage[] =
     "       tulip-crawl --compare [site options] [--threads N] [--plot FILE.svg]\n"
     "       tulip-crawl --serve PORT [site options]\n"
     "\n"
-    "Crawl from URL (same host only by default) with N worker tasks on one\n"
-    "thread. Without URL, crawl the built-in demo site (--demo).\n"
+    "Crawl from URL (same host only by default) with N worker tasks on the\n"
+    "loops of --workers. Without URL, crawl the built-in demo site (--demo).\n"
     "\n"
     "crawl options:\n"
-    "  -c, --concurrency N   worker tasks (default 32)\n"
+    "  -c, --concurrency N   worker tasks, shared out among the loops (default 32)\n"
+    "      --workers N       loops, one thread each (default: the cores, at most\n"
+    "                        the tasks; --state/--warc: 1)\n"
     "      --per-host N      connections per host (default: the concurrency)\n"
     "      --max-pages N     request at most N URLs\n"
     "      --max-depth N     follow links at most N hops from the start\n"
@@ -116,6 +129,7 @@ enum {
     O_LATENCY, O_SEED, O_THREADS, O_PLOT, O_ORDER, O_DELAY, O_JITTER, O_ADAPTIVE, O_MAX_DELAY,
     O_MAX_CRAWL_DELAY, O_RETRIES, O_BACKOFF, O_HOSTS, O_CHUNKED, O_ENCODING, O_EVERY_429, O_RETRY_AFTER,
     O_ROBOTS_DELAY, O_ROBOTS_DELAY_HOSTS, O_ORPHANS, O_SERVER_LOG, O_SITEMAP, O_STATE, O_RESUME, O_SYNC, O_WARC, O_WARC_MAX,
+    O_WORKERS,
 };
 
 static const struct option longopts[] = {
@@ -165,6 +179,7 @@ static const struct option longopts[] = {
     { "sync", no_argument, NULL, O_SYNC },
     { "warc", required_argument, NULL, O_WARC },
     { "warc-max-size", required_argument, NULL, O_WARC_MAX },
+    { "workers", required_argument, NULL, O_WORKERS },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
 };
@@ -199,9 +214,51 @@ static void on_tick(void *arg, const crawl_stats *st)
     a->progress_shown = true;
 }
 
+/* Rows from several loops: each loop its own buffer, written a block at a
+ * time (one fwrite of whole lines: stdio locks the FILE per call, so
+ * lines never mix). */
+static void sink_flush(app *a, sink *k)
+{
+    if (k->out.len && a->out)
+        fwrite(k->out.data, 1, k->out.len, a->out);
+    k->out.len = 0;
+}
+
+static void on_row_loops(app *a, const crawl_row *row)
+{
+    int i = tulip_loop_index();
+    sink *k = &a->sinks[i > 0 && (unsigned)i < a->workers ? i : 0];
+    if (row->retry) {
+        if (a->verbose)
+            printf("--- d%-2d %s  attempt %u failed, will retry\n", row->depth, row->url, row->attempts);
+        return;
+    }
+    k->rows++;
+    if (a->out) {
+        k->line.len = 0;
+        if (crawl_jsonl_row(&k->line, row) == 0 && crawl_buf_append(&k->out, k->line.data, k->line.len) == 0 &&
+            k->out.len >= (64u << 10))
+            sink_flush(a, k);
+    }
+    if (a->verbose) {
+        char st[16] = "---";
+        if (row->status > 0)
+            snprintf(st, sizeof st, "%d", row->status);
+        printf("%s %7.1f ms  d%-2d %s%s%s%s%s\n", st, (double)row->elapsed_ns / 1e6, row->depth, row->url,
+               row->error ? "  " : "", row->error ? row->error : "", row->note ? "  " : "",
+               row->note ? row->note : "");
+    }
+    if (a->check && !k->check_failed && crawl_found_add(&k->found, row) < 0)
+        k->check_failed = true;
+}
+
 static void on_row(void *arg, const crawl_row *row)
 {
     app *a = arg;
+    if (a->sinks) {
+        on_row_loops(a, row);
+        return;
+    }
     if (row->retry) {
         if (a->verbose) {
             clear_progress(a);
@@ -256,8 +313,8 @@ static void summary(app *a, int rc)
     double s = (double)st->elapsed_ns / 1e9;
     char bytes[32];
     human_bytes(bytes, sizeof bytes, st->bytes);
-    printf("\n%s %s with %u tasks in %.2f s\n", rc == -ECANCELED ? "Interrupted crawl of" : "Crawled",
-           a->url, a->co.concurrency, s);
+    printf("\n%s %s with %u tasks on %u loop%s in %.2f s\n", rc == -ECANCELED ? "Interrupted crawl of" : "Crawled",
+           a->url, a->co.concurrency, a->workers, a->workers == 1 ? "" : "s", s);
     printf("  pages     %" PRIu64 " fetched, %.0f pages/s, %s of bodies, %" PRIu64 " links seen\n",
            st->fetched, s > 0 ? (double)st->fetched / s : 0.0, bytes, st->links);
     printf("  status    2xx %" PRIu64 ", 3xx %" PRIu64 ", 4xx %" PRIu64 ", 5xx %" PRIu64 "\n", st->status[2],
@@ -284,6 +341,36 @@ static void summary(app *a, int rc)
     for (size_t i = 0; i < st->nkinds; i++)
         printf("%s%s %" PRIu64, i ? ", " : "", st->kinds[i].kind, st->kinds[i].n);
     printf("\n");
+}
+
+/* The rows of every loop in one place (a->rows, a->found). */
+static void gather_sinks(app *a)
+{
+    for (unsigned i = 0; a->sinks && i < a->workers; i++) {
+        sink *k = &a->sinks[i];
+        sink_flush(a, k);
+        a->rows += k->rows;
+        k->rows = 0;
+        if (k->check_failed)
+            a->check = false;
+        crawl_found_set *f = &k->found;
+        if (a->check && f->n) {
+            if (a->found.n + f->n > a->found.cap) {
+                size_t cap = a->found.n + f->n;
+                crawl_found *v = realloc(a->found.v, cap * sizeof *v);
+                if (!v) {
+                    a->check = false;
+                    continue;
+                }
+                a->found.v = v;
+                a->found.cap = cap;
+            }
+            memcpy(a->found.v + a->found.n, f->v, f->n * sizeof *f->v);
+            a->found.n += f->n;
+            free(f->v);
+            memset(f, 0, sizeof *f);
+        }
+    }
 }
 
 static void check_demo(app *a)
@@ -324,11 +411,12 @@ static int crawl_main(void *arg)
         printf("\n");
     }
     a->co.url = a->url;
-    printf("Crawling %s with %u tasks%s...\n", a->url, a->co.concurrency,
-           a->co.ignore_robots ? "" : " (obeying robots.txt)");
+    printf("Crawling %s with %u tasks on %u loop%s%s...\n", a->url, a->co.concurrency, a->workers,
+           a->workers == 1 ? "" : "s", a->co.ignore_robots ? "" : " (obeying robots.txt)");
     fflush(stdout);
     int rc = crawl_run(&a->co, &a->st);
     clear_progress(a);
+    gather_sinks(a);
     if (a->d) {
         crawl_demo_stop(a->d);
         if (a->server_log && crawl_demo_write_log(a->d, a->server_log) < 0)
@@ -610,6 +698,12 @@ int main(int argc, char **argv)
                 return 2;
             a.co.backoff_ns = TULIP_MS((int64_t)v);
             break;
+        case O_WORKERS:
+            if (number(name, optarg, 1024, &v) || v == 0)
+                return 2;
+            a.workers = (unsigned)v;
+            a.workers_set = true;
+            break;
         case 'h': fputs(usage, stdout); return 0;
         default: fputs(usage, stderr); return 2;
         }
@@ -679,6 +773,27 @@ int main(int argc, char **argv)
                 return 1;
             }
         }
+        /* loops: the cores by default, never more than the tasks; the
+         * journal and WARC writer (state.c) are one loop's for now */
+        if (!a.workers_set) {
+            long cores = sysconf(_SC_NPROCESSORS_ONLN);
+            a.workers = cores > 1 ? (unsigned)(cores < 1024 ? cores : 1024) : 1;
+            if (a.state)
+                a.workers = 1;
+        } else if (a.state && a.workers > 1) {
+            fprintf(stderr, "tulip-crawl: --state and --warc run on one loop for now: drop --workers or "
+                            "give --workers 1\n");
+            crawl_state_close(a.state);
+            return 2;
+        }
+        if (a.workers > a.co.concurrency)
+            a.workers = a.co.concurrency;
+        a.co.loops = a.workers;
+        if (a.workers > 1) {
+            a.sinks = calloc(a.workers, sizeof *a.sinks);
+            if (!a.sinks)
+                return 1;
+        }
         if (a.progress && isatty(2)) {
             a.co.on_tick = on_tick;
             a.co.tick_arg = &a;
@@ -687,6 +802,8 @@ int main(int argc, char **argv)
         a.co.row_arg = &a;
         tulip_config cfg;
         tulip_config_init(&cfg);
+        if (a.workers > 1)
+            cfg.workers = (int)a.workers;
         rc = tulip_run_ex(crawl_main, &a, &cfg);
         if (rc < 0 && rc != -ECANCELED && !a.started) /* e.g. a bad TULIP_BACKEND */
             fprintf(stderr, "tulip-crawl: cannot start the runtime: %s\n", tulip_strerror(rc));
@@ -697,6 +814,12 @@ int main(int argc, char **argv)
         }
         rc = rc < 0 && rc != -ECANCELED ? 1 : rc == -ECANCELED ? 130 : 0;
     }
+    for (unsigned i = 0; a.sinks && i < a.workers; i++) {
+        crawl_buf_free(&a.sinks[i].line);
+        crawl_buf_free(&a.sinks[i].out);
+        crawl_found_free(&a.sinks[i].found);
+    }
+    free(a.sinks);
     crawl_buf_free(&a.line);
     crawl_found_free(&a.found);
     crawl_patterns_free(a.pat);

@@ -1,0 +1,296 @@
+/* The crawler on several loops (crawl_opts.loops, tulip-crawl --workers):
+ * the demo site's exact URL set for 1 to 4 loops, each row once (junk
+ * links too), --max-pages across loops, and the per-host rules across
+ * loops proven on the demo server's request log (the gaps between request
+ * starts to one host are scheduling, not timing: asserted exactly, less
+ * the log clock's 1 ms slack). */
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "test_util.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "crawler.h"
+#include "demo.h"
+
+#define MS 1000000ll
+
+typedef struct run {
+    unsigned loops;
+    crawl_demo_opts d;
+    crawl_opts o;
+    crawl_stats st;
+    pthread_mutex_t mu; /* rows come from every loop's thread */
+    crawl_found_set found;
+    size_t rows, retry_rows;
+    int rc;
+    long diffs;
+    crawl_demo_hit *log;
+    size_t nlog;
+    int ticks;
+} run;
+
+static void on_row(void *arg, const crawl_row *row)
+{
+    run *r = arg;
+    pthread_mutex_lock(&r->mu);
+    if (row->retry) {
+        r->retry_rows++;
+    } else {
+        r->rows++;
+        assert_int_equal(crawl_found_add(&r->found, row), 0);
+    }
+    pthread_mutex_unlock(&r->mu);
+}
+
+static void on_tick(void *arg, const crawl_stats *st)
+{
+    run *r = arg;
+    (void)st;
+    r->ticks++; /* loop 0 only: no lock */
+    assert_int_equal(tulip_loop_index(), 0);
+}
+
+static int run_main(void *arg)
+{
+    run *r = arg;
+    crawl_demo *demo = crawl_demo_new(&r->d);
+    assert_non_null(demo);
+    assert_int_equal(crawl_demo_start(demo), 0);
+    char url[96];
+    snprintf(url, sizeof url, "%s/", crawl_demo_origin(demo));
+    r->o.url = url;
+    r->o.on_row = on_row;
+    r->o.row_arg = r;
+    r->o.loops = r->loops;
+    if (r->d.site.hosts > 1)
+        r->o.any_host = true;
+    r->rc = crawl_run(&r->o, &r->st);
+    crawl_demo_stop(demo);
+    size_t n;
+    const crawl_demo_hit *log = crawl_demo_log(demo, &n);
+    r->log = calloc(n + 1, sizeof *r->log);
+    assert_non_null(r->log);
+    for (size_t i = 0; i < n; i++) {
+        r->log[i] = log[i];
+        r->log[i].target = strdup(log[i].target);
+    }
+    r->nlog = n;
+    crawl_site_expect e;
+    assert_int_equal(crawl_site_expected(crawl_demo_site(demo), crawl_demo_origin(demo), &e), 0);
+    crawl_buf rep = { 0 };
+    r->diffs = crawl_check(&e, &r->found, 0, &rep);
+    if (r->diffs && !r->o.max_pages)
+        fprintf(stderr, "%u loops:\n%s", r->loops, rep.data ? rep.data : "");
+    crawl_buf_free(&rep);
+    crawl_site_expect_free(&e);
+    crawl_demo_free(demo);
+    return 0;
+}
+
+static void run_init(run *r, unsigned loops, unsigned pages, unsigned links, uint64_t seed)
+{
+    memset(r, 0, sizeof *r);
+    r->loops = loops;
+    pthread_mutex_init(&r->mu, NULL);
+    r->d.site = (crawl_site_config){ .pages = pages, .links_per_page = links, .seed = seed };
+    crawl_opts_init(&r->o);
+    r->o.delay_ns = 0;
+    r->o.concurrency = 8;
+}
+
+static void run_go(run *r)
+{
+    tulip_config cfg;
+    tulip_config_init(&cfg);
+    cfg.workers = (int)r->loops;
+    assert_int_equal(tulip_run_ex(run_main, r, &cfg), 0);
+    assert_int_equal(r->rc, 0);
+}
+
+static void run_free(run *r)
+{
+    for (size_t i = 0; i < r->nlog; i++)
+        free(r->log[i].target);
+    free(r->log);
+    crawl_found_free(&r->found);
+    pthread_mutex_destroy(&r->mu);
+}
+
+/* The smallest gap between request starts on host k; counts them in *n. */
+static int64_t min_gap(const run *r, unsigned k, size_t *n)
+{
+    int64_t last = -1, gap = INT64_MAX;
+    *n = 0;
+    for (size_t i = 0; i < r->nlog; i++) {
+        if (r->log[i].host != k)
+            continue;
+        (*n)++;
+        if (last >= 0 && r->log[i].t_ns - last < gap)
+            gap = r->log[i].t_ns - last;
+        last = r->log[i].t_ns;
+    }
+    return gap;
+}
+
+/* The same URL set as the model, each fetched once, for any number of
+ * loops; one host or several, with a robots.txt that refuses some. */
+static void test_exact_sets(void **state)
+{
+    (void)state;
+    static const struct { unsigned pages, links, hosts; uint64_t seed; unsigned conc; } cases[] = {
+        { 1, 0, 1, 5, 4 }, { 7, 2, 1, 1, 4 }, { 120, 8, 1, 9, 16 }, { 60, 4, 3, 2, 8 }, { 40, 3, 1, 3, 3 },
+    };
+    for (unsigned loops = 1; loops <= 4; loops++)
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+            if (cases[i].conc < loops)
+                continue;
+            run r;
+            run_init(&r, loops, cases[i].pages, cases[i].links, cases[i].seed);
+            r.d.site.hosts = cases[i].hosts;
+            r.o.concurrency = cases[i].conc;
+            r.o.on_tick = on_tick;
+            r.o.tick_arg = &r;
+            r.o.tick_ns = MS;
+            run_go(&r);
+            assert_int_equal(r.diffs, 0);
+            size_t fetched = 0;
+            for (size_t k = 0; k < r.nlog; k++)
+                fetched += strcmp(r.log[k].target, "/robots.txt") != 0;
+            /* every request the server saw is one row, and no URL twice */
+            assert_int_equal(r.st.fetched, fetched);
+            assert_int_equal(r.st.errors, 0);
+            assert_int_equal(r.st.bad_links, 2); /* the decoys, once across loops */
+            assert_int_equal(r.st.hosts, cases[i].hosts);
+            size_t robots = 0;
+            for (size_t k = 0; k < r.nlog; k++)
+                robots += strcmp(r.log[k].target, "/robots.txt") == 0;
+            assert_int_equal(robots, cases[i].hosts); /* once per host, not per loop */
+            run_free(&r);
+        }
+}
+
+/* 429s answered with a retry, on every loop count. */
+static void test_retries(void **state)
+{
+    (void)state;
+    for (unsigned loops = 2; loops <= 3; loops++) {
+        run r;
+        run_init(&r, loops, 30, 3, 4);
+        r.d.site.every_429 = 7;
+        r.o.retries = 2;
+        r.o.backoff_ns = MS;
+        run_go(&r);
+        assert_int_equal(r.diffs, 0);
+        assert_true(r.retry_rows > 0);
+        run_free(&r);
+    }
+}
+
+static void test_max_pages(void **state)
+{
+    (void)state;
+    for (unsigned loops = 2; loops <= 3; loops++) {
+        run r;
+        run_init(&r, loops, 60, 4, 3);
+        r.o.max_pages = 17;
+        run_go(&r);
+        assert_int_equal(r.st.fetched + r.st.robots, 17);
+        assert_true(r.st.over_limit > 0);
+        run_free(&r);
+    }
+}
+
+/* --delay: each host's requests at least the delay apart, though its URLs
+ * are owned by every loop. */
+static void test_delay_across_loops(void **state)
+{
+    (void)state;
+    for (unsigned loops = 2; loops <= 3; loops++) {
+        run r;
+        run_init(&r, loops, 12, 2, 3);
+        r.d.site.hosts = 3;
+        r.o.delay_ns = 30 * MS;
+        run_go(&r);
+        assert_int_equal(r.diffs, 0);
+        for (unsigned k = 0; k < 3; k++) {
+            size_t n;
+            int64_t gap = min_gap(&r, k, &n);
+            assert_true(n >= 3);
+            assert_true(gap >= 29 * MS);
+        }
+        run_free(&r);
+    }
+}
+
+/* A robots.txt Crawl-delay on a host the loops share (no --delay): once
+ * it is known, the host's URLs go to one loop and keep the interval. */
+static void test_crawl_delay_across_loops(void **state)
+{
+    (void)state;
+    run r;
+    run_init(&r, 2, 6, 2, 3);
+    r.d.site.crawl_delay_ms = 60;
+    run_go(&r);
+    assert_int_equal(r.diffs, 0);
+    size_t n;
+    int64_t gap = min_gap(&r, 0, &n);
+    assert_true(n >= 4);
+    assert_true(gap >= 59 * MS);
+    run_free(&r);
+}
+
+static int bad_main(void *arg)
+{
+    (void)arg;
+    crawl_opts o;
+    crawl_opts_init(&o);
+    crawl_stats st;
+    o.url = "http://127.0.0.1:1/";
+    o.loops = 3; /* the run has 2 */
+    assert_int_equal(crawl_run(&o, &st), -EINVAL);
+    o.loops = 2;
+    o.concurrency = 1;
+    assert_int_equal(crawl_run(&o, &st), -EINVAL);
+    o.concurrency = 4;
+    o.state = (struct crawl_state *)&o; /* never used: refused first */
+    assert_int_equal(crawl_run(&o, &st), -EINVAL);
+    o.state = NULL;
+    /* nobody listening: one robots.txt error row, from the host's home */
+    assert_int_equal(crawl_run(&o, &st), 0);
+    assert_int_equal(st.errors, 1);
+    assert_int_equal(st.fetched, 1);
+    return 0;
+}
+
+static void test_bad_options(void **state)
+{
+    (void)state;
+    tulip_config cfg;
+    tulip_config_init(&cfg);
+    cfg.workers = 2;
+    assert_int_equal(tulip_run_ex(bad_main, NULL, &cfg), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_exact_sets),
+        cmocka_unit_test(test_retries),
+        cmocka_unit_test(test_max_pages),
+        cmocka_unit_test(test_delay_across_loops),
+        cmocka_unit_test(test_crawl_delay_across_loops),
+        cmocka_unit_test(test_bad_options),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
