@@ -26,61 +26,55 @@ struct opts {
     unsigned flags;
 };
 
-static int main_workers(struct opts *o)
+/* One server on this loop, or one per loop: the same few calls. */
+struct server {
+    tulip_http_server *one;
+    tulip_http_workers *many;
+};
+
+static int server_listen(struct server *s, const struct opts *o, const char *addr)
 {
-    tulip_http_workers *w = tulip_http_workers_new(NULL, hello, NULL, (unsigned)o->loops, o->flags);
-    if (!w)
-        return -errno;
-    char addr[64];
-    snprintf(addr, sizeof addr, "127.0.0.1:%s", o->port);
-    int rc = tulip_http_workers_listen(w, addr);
-    if (rc < 0) {
-        fprintf(stderr, "listen %s: %s\n", addr, tulip_strerror(rc));
-        tulip_http_workers_free(w);
-        return rc;
+    if (o->loops > 1) {
+        s->many = tulip_http_workers_new(NULL, hello, NULL, (unsigned)o->loops, o->flags);
+        return s->many ? tulip_http_workers_listen(s->many, addr) : -errno;
     }
-    fprintf(stderr, "serving on http://%s/ with %d loops (%s)\n", addr, o->loops,
-            o->flags ? "one shared listener, EPOLLEXCLUSIVE" : "SO_REUSEPORT");
-    tulip_task *t = tulip_spawn(tulip_http_workers_task, w);
-    tulip_sleep(o->seconds > 0 ? TULIP_SEC(o->seconds) : TULIP_FOREVER);
-    tulip_http_server_stats st = { 0 };
-    tulip_http_workers_stats_get(w, &st);
-    tulip_http_workers_shutdown(w);
-    tulip_scope sc;
-    tulip_scope_enter_shielded(&sc, TULIP_FOREVER);
-    rc = tulip_join(t);
-    tulip_scope_exit(&sc);
-    fprintf(stderr, "%llu requests on %llu connections\n", (unsigned long long)st.requests,
-            (unsigned long long)st.connections);
-    tulip_http_workers_free(w);
-    return rc == -ECANCELED ? 0 : rc;
+    s->one = tulip_http_server_new(NULL, hello, NULL);
+    return s->one ? tulip_http_server_listen(s->one, addr) : -errno;
+}
+
+static void server_free(struct server *s)
+{
+    tulip_http_workers_free(s->many);
+    tulip_http_server_free(s->one);
 }
 
 static int main_task(void *arg)
 {
     struct opts *o = arg;
-    if (o->loops > 1)
-        return main_workers(o);
-    tulip_http_server *srv = tulip_http_server_new(NULL, hello, NULL);
-    if (!srv)
-        return -errno;
+    struct server s = { 0 };
     char addr[64];
     snprintf(addr, sizeof addr, "127.0.0.1:%s", o->port);
-    int rc = tulip_http_server_listen(srv, addr);
+    int rc = server_listen(&s, o, addr);
     if (rc < 0) {
         fprintf(stderr, "listen %s: %s\n", addr, tulip_strerror(rc));
-        tulip_http_server_free(srv);
+        server_free(&s);
         return rc;
     }
-    fprintf(stderr, "serving on http://%s/\n", addr);
-    tulip_task *t = tulip_spawn(tulip_http_server_task, srv);
+    fprintf(stderr, "serving on http://%s/ on %d loop(s)%s\n", addr, o->loops,
+            o->loops < 2 ? "" : o->flags ? ", one shared listener (EPOLLEXCLUSIVE)" : ", SO_REUSEPORT");
+    tulip_task *t = s.many ? tulip_spawn(tulip_http_workers_task, s.many) : tulip_spawn(tulip_http_server_task, s.one);
     if (o->seconds > 0)
         tulip_sleep(TULIP_SEC(o->seconds));
     else
         tulip_sleep(TULIP_FOREVER);
-    tulip_http_server_shutdown(srv);
-    tulip_http_server_stats st;
-    tulip_http_server_stats_get(srv, &st);
+    tulip_http_server_stats st = { 0 };
+    if (s.many) {
+        tulip_http_workers_stats_get(s.many, &st);
+        tulip_http_workers_shutdown(s.many);
+    } else {
+        tulip_http_server_shutdown(s.one);
+        tulip_http_server_stats_get(s.one, &st);
+    }
     /* After SIGINT this task is cancelled: shield the join so the server
      * is not freed while its connections still unwind. */
     tulip_scope sc;
@@ -89,7 +83,7 @@ static int main_task(void *arg)
     tulip_scope_exit(&sc);
     fprintf(stderr, "%llu requests on %llu connections\n", (unsigned long long)st.requests,
             (unsigned long long)st.connections);
-    tulip_http_server_free(srv);
+    server_free(&s);
     return rc == -ECANCELED ? 0 : rc;
 }
 

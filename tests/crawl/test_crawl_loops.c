@@ -22,6 +22,7 @@
 #include "check.h"
 #include "crawler.h"
 #include "demo.h"
+#include "demo_log.h"
 
 #define MS 1000000ll
 
@@ -77,15 +78,8 @@ static int run_main(void *arg)
         r->o.any_host = true;
     r->rc = crawl_run(&r->o, &r->st);
     crawl_demo_stop(demo);
-    size_t n;
-    const crawl_demo_hit *log = crawl_demo_log(demo, &n);
-    r->log = calloc(n + 1, sizeof *r->log);
+    r->log = demo_log_copy(demo, &r->nlog);
     assert_non_null(r->log);
-    for (size_t i = 0; i < n; i++) {
-        r->log[i] = log[i];
-        r->log[i].target = strdup(log[i].target);
-    }
-    r->nlog = n;
     crawl_site_expect e;
     assert_int_equal(crawl_site_expected(crawl_demo_site(demo), crawl_demo_origin(demo), &e), 0);
     crawl_buf rep = { 0 };
@@ -120,28 +114,12 @@ static void run_go(run *r)
 
 static void run_free(run *r)
 {
-    for (size_t i = 0; i < r->nlog; i++)
-        free(r->log[i].target);
-    free(r->log);
+    demo_log_free(r->log, r->nlog);
     crawl_found_free(&r->found);
     pthread_mutex_destroy(&r->mu);
 }
 
-/* The smallest gap between request starts on host k; counts them in *n. */
-static int64_t min_gap(const run *r, unsigned k, size_t *n)
-{
-    int64_t last = -1, gap = INT64_MAX;
-    *n = 0;
-    for (size_t i = 0; i < r->nlog; i++) {
-        if (r->log[i].host != k)
-            continue;
-        (*n)++;
-        if (last >= 0 && r->log[i].t_ns - last < gap)
-            gap = r->log[i].t_ns - last;
-        last = r->log[i].t_ns;
-    }
-    return gap;
-}
+static int64_t min_gap(const run *r, unsigned k, size_t *n) { return demo_log_min_gap(r->log, r->nlog, k, n); }
 
 /* The same URL set as the model, each fetched once, for any number of
  * loops; one host or several, with a robots.txt that refuses some. */

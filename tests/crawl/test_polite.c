@@ -20,6 +20,7 @@
 #include "check.h"
 #include "crawler.h"
 #include "demo.h"
+#include "demo_log.h"
 #include "sitemap.h"
 
 #define MS 1000000ll
@@ -65,15 +66,8 @@ static int run_main(void *arg)
     r->rc = crawl_run(&r->o, &r->st);
     crawl_demo_stop(demo);
     r->encoded = crawl_demo_encoded(demo);
-    size_t n;
-    const crawl_demo_hit *log = crawl_demo_log(demo, &n);
-    r->log = calloc(n + 1, sizeof *r->log);
+    r->log = demo_log_copy(demo, &r->nlog);
     assert_non_null(r->log);
-    for (size_t i = 0; i < n; i++) {
-        r->log[i] = log[i];
-        r->log[i].target = strdup(log[i].target);
-    }
-    r->nlog = n;
     r->diffs = -1;
     if (r->check) {
         crawl_site_expect e;
@@ -106,29 +100,11 @@ static void run_go(run *r)
 
 static void run_free(run *r)
 {
-    for (size_t i = 0; i < r->nlog; i++)
-        free(r->log[i].target);
-    free(r->log);
+    demo_log_free(r->log, r->nlog);
     crawl_found_free(&r->found);
 }
 
-/* The smallest gap between request starts on host k; counts them in *n. */
-static int64_t min_gap(const run *r, unsigned k, size_t *n)
-{
-    int64_t last = -1, gap = INT64_MAX;
-    *n = 0;
-    for (size_t i = 0; i < r->nlog; i++) {
-        if (r->log[i].host != k)
-            continue;
-        (*n)++;
-        /* the log is in order of answer; with one request at a time per
-         * host that is the order of arrival */
-        if (last >= 0 && r->log[i].t_ns - last < gap)
-            gap = r->log[i].t_ns - last;
-        last = r->log[i].t_ns;
-    }
-    return gap;
-}
+static int64_t min_gap(const run *r, unsigned k, size_t *n) { return demo_log_min_gap(r->log, r->nlog, k, n); }
 
 static void test_delay_four_hosts(void **state)
 {
