@@ -222,10 +222,7 @@ int tulip_dump_loop(tulip_loop *l, FILE *out)
             (unsigned long long)st.iterations, (unsigned long long)st.switches,
             (unsigned long long)st.timers_pending, (unsigned long long)st.fds_watched);
     /* The list is newest first; print in spawn order. */
-    tulip_task *t = tulip__sched(l)->all_tasks;
-    while (t && t->all_next)
-        t = t->all_next;
-    for (; t; t = t->all_prev)
+    for (tulip_task *t = tulip__task_of_all(tulip__sched(l)->all_tasks.tail); t; t = tulip__task_of_all(t->all.prev))
         tulip__dump_task(out, l, t, "");
     funlockfile(out);
     fflush(out);

@@ -42,7 +42,8 @@ static const char *dirs(int events)
 void tulip__leak_report(tulip_loop *l, FILE *out)
 {
     size_t tasks = 0, fds = 0;
-    for (tulip_task *t = tulip__sched(l)->all_tasks; t; t = t->all_next)
+    struct tulip__dlist *all = &tulip__sched(l)->all_tasks;
+    for (tulip_task *t = tulip__task_of_all(all->head); t; t = tulip__task_of_all(t->all.next))
         tasks += task_leaked(t);
     for (int i = 0; i < l->nfds; i++)
         fds += l->fds[i] && i != l->wake_fd;
@@ -51,10 +52,7 @@ void tulip__leak_report(tulip_loop *l, FILE *out)
     flockfile(out);
     fprintf(out, "tulip: leak report for loop %p: %zu task%s, %zu fd%s\n", (void *)l, tasks,
             tasks == 1 ? "" : "s", fds, fds == 1 ? "" : "s");
-    tulip_task *t = tulip__sched(l)->all_tasks;
-    while (t && t->all_next)
-        t = t->all_next;
-    for (; t; t = t->all_prev) {
+    for (tulip_task *t = tulip__task_of_all(all->tail); t; t = tulip__task_of_all(t->all.prev)) {
         if (!task_leaked(t))
             continue;
         if (t->state == TULIP__TASK_DONE)

@@ -38,7 +38,7 @@ struct tulip_http_server {
     bool scope_open;
     tulip_scope scope;
     tulip_http_server_stats st;
-    tulip__sconn *idle_head, *idle_tail; /* waiting for a request, oldest first */
+    struct tulip__dlist idle;       /* sconns waiting for a request, oldest first */
     size_t reclaiming;              /* shut down to make room, not yet gone */
 };
 
@@ -166,13 +166,7 @@ static void idle_enter(sconn *c)
     if (c->idle)
         return;
     c->idle = true;
-    c->idle_next = NULL;
-    c->idle_prev = srv->idle_tail;
-    if (srv->idle_tail)
-        srv->idle_tail->idle_next = c;
-    else
-        srv->idle_head = c;
-    srv->idle_tail = c;
+    tulip__dlist_push_back(&srv->idle, &c->idle_link);
 }
 
 static void idle_leave(sconn *c)
@@ -181,14 +175,7 @@ static void idle_leave(sconn *c)
     if (!c->idle)
         return;
     c->idle = false;
-    if (c->idle_prev)
-        c->idle_prev->idle_next = c->idle_next;
-    else
-        srv->idle_head = c->idle_next;
-    if (c->idle_next)
-        c->idle_next->idle_prev = c->idle_prev;
-    else
-        srv->idle_tail = c->idle_prev;
+    tulip__dlist_remove(&srv->idle, &c->idle_link);
 }
 
 /* Close the connection that has waited longest for a request, to make
@@ -196,7 +183,7 @@ static void idle_leave(sconn *c)
  * the stream and leaves. */
 static bool reclaim_one(tulip_http_server *srv)
 {
-    sconn *c = srv->idle_head;
+    sconn *c = tulip__dlist_item(srv->idle.head, sconn, idle_link);
     if (!c)
         return false;
     idle_leave(c);

@@ -11,6 +11,7 @@
 #include <sys/uio.h>
 
 #include "http_internal.h"
+#include "../common/dlist.h"
 
 typedef struct tulip__sconn {
     tulip_http_server *srv;
@@ -25,7 +26,7 @@ typedef struct tulip__sconn {
     size_t accounted;               /* in.cap + out.cap as last told to the stats */
     /* The server's list of connections waiting for a request's first
      * byte, oldest first: the ones closed to make room. */
-    struct tulip__sconn *idle_prev, *idle_next;
+    struct tulip__dlink idle_link;
     bool idle;
     bool reclaimed;
     bool timed_out;                 /* a header, idle or request timeout ended it */

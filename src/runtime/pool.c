@@ -29,7 +29,7 @@ enum { JOB_QUEUED = 1, JOB_RUNNING, JOB_DONE, JOB_ABANDONED };
 
 struct job {
     struct tulip__post post;      /* first: posts cast back */
-    struct job *prev, *next;      /* queue links while QUEUED */
+    struct tulip__dlink link;     /* in a jobq while QUEUED */
     tulip_fn fn;
     void *arg;
     void (*abandon)(void *arg);
@@ -53,9 +53,11 @@ struct thr {
 };
 
 struct jobq {
-    struct job *head, *tail;
+    struct tulip__dlist jobs;     /* FIFO */
     unsigned n;
 };
+
+#define job_of(l) tulip__dlist_item((l), struct job, link)
 
 static struct {
     pthread_mutex_t mu;
@@ -108,28 +110,14 @@ static struct timespec deadline_after(int64_t ns)
 
 static void q_push(struct jobq *q, struct job *j)
 {
-    j->next = NULL;
-    j->prev = q->tail;
-    if (q->tail)
-        q->tail->next = j;
-    else
-        q->head = j;
-    q->tail = j;
+    tulip__dlist_push_back(&q->jobs, &j->link);
     q->n++;
 }
 
 static void q_unlink(struct jobq *q, struct job *j)
 {
-    if (j->prev)
-        j->prev->next = j->next;
-    else
-        q->head = j->next;
-    if (j->next)
-        j->next->prev = j->prev;
-    else
-        q->tail = j->prev;
+    tulip__dlist_remove(&q->jobs, &j->link);
     q->n--;
-    j->prev = j->next = NULL;
 }
 
 static unsigned slow_cap(void)
@@ -140,12 +128,12 @@ static unsigned slow_cap(void)
 /* Fast jobs first; a slow one only while its class is under its cap. */
 static struct job *take(void)
 {
-    struct job *j = pool.fast.head;
+    struct job *j = job_of(pool.fast.jobs.head);
     if (j) {
         q_unlink(&pool.fast, j);
         return j;
     }
-    j = pool.slow.head;
+    j = job_of(pool.slow.jobs.head);
     if (j && pool.slow_running < slow_cap()) {
         q_unlink(&pool.slow, j);
         pool.slow_running++;
@@ -287,10 +275,8 @@ static void fork_child(void)
 {
     pthread_mutex_init(&pool.mu, NULL);
     conds_init();
-    pool.fast.head = pool.fast.tail = NULL;
-    pool.fast.n = 0;
-    pool.slow.head = pool.slow.tail = NULL;
-    pool.slow.n = 0;
+    pool.fast = (struct jobq){0};
+    pool.slow = (struct jobq){0};
     pool.threads = pool.idle = pool.slow_running = 0;
     /* Not our threads: nothing to join; their records go. */
     for (struct thr *t = pool.exited, *next; t; t = next) {
@@ -448,7 +434,7 @@ int tulip_pool_set_size(unsigned threads)
 static void fail_queued(struct jobq *q)
 {
     struct job *j;
-    while ((j = q->head)) {
+    while ((j = job_of(q->jobs.head))) {
         q_unlink(q, j);
         j->result = -ECANCELED;
         j->dropped = 1;

@@ -9,14 +9,16 @@
 
 struct tulip_group {
     tulip_loop *loop;
-    tulip_task *children;
+    struct tulip__dlist children;  /* running, newest first */
     size_t running;
     int first_error;
     uint8_t failed;
     uint8_t cancelled;
     tulip_task *waiter;
-    tulip_task *kept;     /* finished children spawned with a handle */
+    struct tulip__dlist kept;      /* finished children spawned with a handle */
 };
+
+#define child_of(link) tulip__dlist_item((link), tulip_task, group_link)
 
 tulip_group *tulip_group_new(void)
 {
@@ -51,11 +53,7 @@ static tulip_task *group_spawn(tulip_group *g, tulip_fn fn, void *arg, bool keep
         return NULL;
     t->detached = !keep;
     t->group = g;
-    t->group_prev = NULL;
-    t->group_next = g->children;
-    if (g->children)
-        g->children->group_prev = t;
-    g->children = t;
+    tulip__dlist_push_front(&g->children, &t->group_link);
     g->running++;
     return t;
 }
@@ -72,26 +70,18 @@ tulip_task *tulip_group_spawn_task(tulip_group *g, tulip_fn fn, void *arg)
 
 static void cancel_children(tulip_group *g)
 {
-    for (tulip_task *c = g->children; c; c = c->group_next)
+    for (tulip_task *c = child_of(g->children.head); c; c = child_of(c->group_link.next))
         tulip_cancel(c);
 }
 
 void tulip__group_child_done(tulip_task *t)
 {
     tulip_group *g = t->group;
-    if (t->group_prev)
-        t->group_prev->group_next = t->group_next;
-    else
-        g->children = t->group_next;
-    if (t->group_next)
-        t->group_next->group_prev = t->group_prev;
-    if (t->detached) {
+    tulip__dlist_remove(&g->children, &t->group_link);
+    if (t->detached)
         t->group = NULL;
-    } else {
-        t->group_prev = NULL;
-        t->group_next = g->kept;
-        g->kept = t;
-    }
+    else
+        tulip__dlist_push_front(&g->kept, &t->group_link);
     g->running--;
     if (t->result < 0 && t->result != -ECANCELED && !g->failed) {
         g->failed = 1;
@@ -158,11 +148,9 @@ int tulip_group_free(tulip_group *g)
         return 0;
     if (g->running || g->waiter)
         return -EBUSY;
-    while (g->kept) {
-        tulip_task *t = g->kept;
-        g->kept = t->group_next;
+    tulip_task *t;
+    while ((t = child_of(tulip__dlist_pop_front(&g->kept))))
         tulip__task_release(t);
-    }
     free(g);
     return 0;
 }

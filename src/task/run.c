@@ -25,7 +25,7 @@ int tulip__run_main(tulip_loop *l, tulip_task *t)
         tulip_cancel(t); /* stopped with tulip_loop_stop */
 
     /* Leftovers: cancel everything and let it unwind. */
-    for (tulip_task *x = tulip__sched(l)->all_tasks; x; x = x->all_next)
+    for (tulip_task *x = tulip__task_of_all(tulip__sched(l)->all_tasks.head); x; x = tulip__task_of_all(x->all.next))
         if (x->state != TULIP__TASK_DONE)
             tulip_cancel(x);
     tulip__loop_run_until(l, no_tasks, l);

@@ -113,9 +113,9 @@ static tulip_task *spawn(tulip_loop *loop, tulip_fn fn, void *arg, const void *s
         return NULL;
     }
     struct tulip__sched *l = tulip__sched(loop);
-    tulip_task *t = l->task_free;
+    tulip_task *t = tulip__task_of_all(l->task_free);
     if (t) {
-        l->task_free = t->all_next;
+        l->task_free = t->all.next;
         l->task_free_n--;
     } else {
         t = tulip__malloc(sizeof *t);
@@ -130,8 +130,8 @@ static tulip_task *spawn(tulip_loop *loop, tulip_fn fn, void *arg, const void *s
         if (l->debug)
             fprintf(stderr, "tulip: spawn failed: cannot get a %zu-byte task stack: %s (%d tasks alive)\n",
                     l->stacks.stack_size, tulip_strerror(err), (int)loop->stats.tasks_alive);
-        t->all_next = l->task_free;
-        l->task_free = t;
+        t->all.next = l->task_free;
+        l->task_free = &t->all;
         l->task_free_n++;
         errno = err;
         return NULL;
@@ -148,10 +148,7 @@ static tulip_task *spawn(tulip_loop *loop, tulip_fn fn, void *arg, const void *s
     t->created = l->debug ? tulip__loop_now(loop) : loop->now;
     t->spawn_site = site;
     tulip__timer_init(&t->timer, NULL);
-    t->all_next = l->all_tasks;
-    if (l->all_tasks)
-        l->all_tasks->all_prev = t;
-    l->all_tasks = t;
+    tulip__dlist_push_front(&l->all_tasks, &t->all);
     loop->holds++;
     loop->stats.tasks_alive++;
     loop->stats.tasks_spawned++;
@@ -177,15 +174,10 @@ __attribute__((noinline)) tulip_task *tulip_spawn(tulip_fn fn, void *arg)
 static void task_free(tulip_task *t)
 {
     struct tulip__sched *l = tulip__sched(t->loop);
-    if (t->all_prev)
-        t->all_prev->all_next = t->all_next;
-    else
-        l->all_tasks = t->all_next;
-    if (t->all_next)
-        t->all_next->all_prev = t->all_prev;
+    tulip__dlist_remove(&l->all_tasks, &t->all);
     if (l->task_free_n < TASK_FREE_MAX && !l->tearing_down) {
-        t->all_next = l->task_free;
-        l->task_free = t;
+        t->all.next = l->task_free;
+        l->task_free = &t->all;
         l->task_free_n++;
     } else {
         free(t);
@@ -200,13 +192,13 @@ void tulip__sched_stop(struct tulip__sched *s)
     tulip_loop *loop = &s->loop;
     l->tearing_down = 1;
     while (l->task_free) {
-        tulip_task *t = l->task_free;
-        l->task_free = t->all_next;
+        tulip_task *t = tulip__task_of_all(l->task_free);
+        l->task_free = t->all.next;
         free(t);
     }
     l->task_free_n = 0;
-    while (l->all_tasks) {
-        tulip_task *t = l->all_tasks;
+    while (l->all_tasks.head) {
+        tulip_task *t = tulip__task_of_all(l->all_tasks.head);
         if (t->state != TULIP__TASK_DONE) {
             /* Unhook it from whatever it waits on, so nothing (a pool
              * worker, a signal slot, a wait queue) keeps pointing at it or

@@ -16,6 +16,7 @@
 #include "../loop/loop_internal.h"
 #include "../platform/context.h"
 #include "../platform/stack.h"
+#include "../common/dlist.h"
 
 enum tulip__task_state {
     TULIP__TASK_READY = 1,  /* in the ready queue */
@@ -87,8 +88,8 @@ struct tulip_task {
     struct tulip__timer timer;     /* sleeps */
     struct tulip__local *locals;
     struct tulip_group *group;     /* owning group, if any */
-    tulip_task *group_prev, *group_next;
-    tulip_task *all_prev, *all_next;
+    struct tulip__dlink group_link; /* in the group's children or kept list */
+    struct tulip__dlink all;        /* in the scheduler's all_tasks, or .next in task_free */
     uint64_t id;
     int64_t created;
     void *fake_stack;              /* ASan */
@@ -109,9 +110,11 @@ struct tulip__sched {
     size_t sched_stack_size;
     struct tulip__stack_pool stacks;
     tulip_task *current;
-    tulip_task *all_tasks;         /* every live task, for shutdown and dumps */
+    struct tulip__dlist all_tasks; /* every live task, newest first, for shutdown and dumps */
     tulip_task *dead_task;         /* finished; stack to release after switching out */
-    tulip_task *task_free;         /* recycled task structs (spawn allocates nothing) */
+    /* Recycled task structs (spawn allocates nothing): a stack threaded
+     * through their all.next, as cheap as a list gets on the spawn path. */
+    struct tulip__dlink *task_free;
     size_t task_free_n;
     int tearing_down;              /* tulip_loop_free in progress */
     /* Set by debug mode (src/debug) when it attaches: exact task ages and
@@ -124,6 +127,11 @@ static inline struct tulip__sched *tulip__sched(tulip_loop *l)
 {
     return tulip__container_of(l, struct tulip__sched, loop);
 }
+
+/* The task of an all_tasks link (NULL for NULL): walk the live tasks from
+ * all_tasks.head by ->all.next (newest first) or from .tail by ->all.prev
+ * (spawn order). */
+#define tulip__task_of_all(link) tulip__dlist_item((link), tulip_task, all)
 
 /* The scheduler's part of a loop's life (src/runtime/loop_new.c calls
  * these around tulip__loop_init/fini). init: 0 or -errno. stop drops

@@ -46,12 +46,16 @@ def _sched(loop):
 
 
 def _tasks(loop):
-    t = _sched(loop)["all_tasks"]
+    # all_tasks is a struct tulip__dlist (src/common/dlist.h) of the tasks'
+    # `all` links, newest at the head: walk it from the tail for spawn order.
+    task_ptr = gdb.lookup_type("struct tulip_task").pointer()
+    off = int(gdb.parse_and_eval("(unsigned long)&((struct tulip_task *)0)->all"))
+    link = _sched(loop)["all_tasks"]["tail"]
     seen = []
-    while int(t) != 0:
-        seen.append(t)
-        t = t["all_next"]
-    return list(reversed(seen))  # spawn order
+    while int(link) != 0:
+        seen.append(gdb.Value(int(link) - off).cast(task_ptr))
+        link = link["prev"]
+    return seen
 
 
 def _symbol(addr):
