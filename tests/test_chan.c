@@ -10,17 +10,8 @@
 #include <cmocka.h>
 
 #include "test_util.h"
+#include "exactly_once.h"
 #include "tulip/testing.h"
-
-static uint64_t rng_next(uint64_t *s)
-{
-    uint64_t x = *s;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    *s = x;
-    return x * 0x2545f4914f6cdd1dull;
-}
 
 struct actor {
     tulip_chan *c;
@@ -309,154 +300,36 @@ static void test_faults_misuse(void **state)
 
 /* ---- stress ------------------------------------------------------------------------------ */
 
-#define PER_SENDER 8
-
-struct item {
-    uint32_t id;
-    uint32_t check;
-    uint64_t pad[2];
-};
-
-static uint32_t mix(uint32_t id)
+static int ch_send(void *c, const struct eo_item *it)
 {
-    return id * 2654435761u ^ 0x5bd1e995u;
+    return tulip_chan_send(c, it);
 }
 
-struct stress {
-    tulip_chan *c;
-    uint8_t *sent, *recvd;
-    size_t n_sent, n_recv;
-    uint64_t sum_sent, sum_recv;
-    int corrupt;
-};
-
-struct role {
-    struct stress *s;
-    uint32_t index;
-    uint64_t rng;
-};
-
-static void record(struct stress *s, const struct item *it)
+static int ch_recv(void *c, struct eo_item *it)
 {
-    if (it->check != mix(it->id) || s->recvd[it->id]++)
-        s->corrupt = 1;
-    s->n_recv++;
-    s->sum_recv += it->id;
+    return tulip_chan_recv(c, it);
 }
 
-static int stress_sender(void *p)
+static int ch_try_recv(void *c, struct eo_item *it)
 {
-    struct role *r = p;
-    for (uint32_t j = 0; j < PER_SENDER; j++) {
-        struct item it = { .id = r->index * PER_SENDER + j };
-        it.check = mix(it.id);
-        int rc = tulip_chan_send(r->s->c, &it);
-        if (rc)
-            return rc;
-        r->s->sent[it.id] = 1;
-        r->s->n_sent++;
-        r->s->sum_sent += it.id;
-        for (uint64_t y = rng_next(&r->rng) % 3; y > 0; y--)
-            if (tulip_yield())
-                return -ECANCELED;
-    }
-    return 0;
+    return tulip_chan_try_recv(c, it);
 }
 
-static int stress_receiver(void *p)
+static int ch_close(void *c)
 {
-    struct role *r = p;
-    for (;;) {
-        struct item it;
-        int rc = tulip_chan_recv(r->s->c, &it);
-        if (rc)
-            return rc == -ESHUTDOWN ? 0 : rc;
-        record(r->s, &it);
-        for (uint64_t y = rng_next(&r->rng) % 3; y > 0; y--)
-            if (tulip_yield())
-                return -ECANCELED;
-    }
-}
-
-struct canceller {
-    tulip_task **victims;
-    size_t n;
-    uint64_t rng;
-};
-
-/* Random-sized batches over about a dozen passes of the loop, while the
- * workload lasts longer: victims are caught in every state. */
-static int canceller(void *p)
-{
-    struct canceller *c = p;
-    size_t span = c->n / 6 + 1;
-    for (size_t i = 0; i < c->n;) {
-        for (size_t b = 1 + rng_next(&c->rng) % span; b > 0 && i < c->n; b--)
-            tulip_cancel(c->victims[i++]);
-        tulip_yield();
-    }
-    return 0;
+    return tulip_chan_close(c);
 }
 
 static int main_stress(void *p)
 {
     size_t capacity = (size_t)(uintptr_t)p;
-    size_t n = test_scale(10000);
-    size_t items = n / 2 * PER_SENDER;
-    struct stress s = { .c = tulip_chan_new(sizeof(struct item), capacity) };
-    s.sent = calloc(items, 1);
-    s.recvd = calloc(items, 1);
-    struct role *roles = calloc(n, sizeof *roles);
-    tulip_task **tasks = calloc(n, sizeof *tasks);
-    tulip_task **victims = calloc(n, sizeof *victims);
-    assert_non_null(s.c);
-    uint64_t seed = 0xc4a11e5u + capacity;
-    struct canceller c = { victims, n / 3, 0 };
-    tulip_task *ct = tulip_spawn(canceller, &c);
-    for (size_t i = 0; i < n; i++) {
-        roles[i] = (struct role){ .s = &s, .index = (uint32_t)(i / 2), .rng = i * 7919 + 3 };
-        tasks[i] = tulip_spawn(i % 2 == 0 ? stress_sender : stress_receiver, &roles[i]);
-        assert_non_null(tasks[i]);
-        victims[i] = tasks[i];
-    }
-    for (size_t i = n - 1; i > 0; i--) {
-        size_t j = (size_t)(rng_next(&seed) % (i + 1));
-        tulip_task *t = victims[i];
-        victims[i] = victims[j];
-        victims[j] = t;
-    }
-    c.rng = seed;
-    assert_int_equal(tulip_join(ct), 0);
-    size_t cancelled = 0;
-    for (size_t i = 0; i < n; i += 2) {
-        int rc = tulip_join(tasks[i]);
-        assert_true(rc == 0 || rc == -ECANCELED);
-        cancelled += rc == -ECANCELED;
-    }
-    assert_int_equal(tulip_chan_close(s.c), 0);
-    for (size_t i = 1; i < n; i += 2) {
-        int rc = tulip_join(tasks[i]);
-        assert_true(rc == 0 || rc == -ECANCELED);
-        cancelled += rc == -ECANCELED;
-    }
-    struct item it;
-    while (tulip_chan_try_recv(s.c, &it) == 0)
-        record(&s, &it);
-    assert_int_equal(tulip_chan_try_recv(s.c, &it), -ESHUTDOWN);
-
-    assert_false(s.corrupt);
-    assert_true(cancelled > n / 6);
-    assert_true(s.n_sent > 0 && s.n_sent < items);
-    assert_int_equal(s.n_sent, s.n_recv);
-    assert_true(s.sum_sent == s.sum_recv);
-    for (size_t i = 0; i < items; i++)
-        assert_int_equal(s.sent[i], s.recvd[i]);
-    assert_int_equal(tulip_chan_free(s.c), 0);
-    free(s.sent);
-    free(s.recvd);
-    free(roles);
-    free(tasks);
-    free(victims);
+    static const struct eo_ops ops = { ch_send, ch_recv, ch_try_recv, ch_close };
+    tulip_chan *c = tulip_chan_new(sizeof(struct eo_item), capacity);
+    assert_non_null(c);
+    eo_stress(c, &ops, test_scale(10000), 8, 0xc4a11e5u + capacity);
+    struct eo_item it;
+    assert_int_equal(tulip_chan_try_recv(c, &it), -ESHUTDOWN);
+    assert_int_equal(tulip_chan_free(c), 0);
     return 0;
 }
 

@@ -10,17 +10,8 @@
 #include <cmocka.h>
 
 #include "test_util.h"
+#include "exactly_once.h"
 #include "tulip/testing.h"
-
-static uint64_t rng_next(uint64_t *s)
-{
-    uint64_t x = *s;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    *s = x;
-    return x * 0x2545f4914f6cdd1dull;
-}
 
 /* ---- order ----------------------------------------------------------------- */
 
@@ -90,7 +81,7 @@ static void test_priority(void **state)
      * along the way so pushes and pops interleave. */
     int last_key = -1, last_seq = -1, out = 0;
     for (int i = 0; i < N; i++) {
-        struct prio_item it = { (int)(rng_next(&s) % 17), i };
+        struct prio_item it = { (int)(eo_rng(&s) % 17), i };
         assert_int_equal(tulip_queue_try_put(q, &it), 0);
         if (i % 3 == 2) {
             assert_int_equal(tulip_queue_try_get(q, &it), 0);
@@ -497,161 +488,39 @@ static void test_misuse(void **state)
 
 /* ---- stress: many producers and consumers, a third cancelled ------------------------- */
 
-#define PER_PRODUCER 8
-
-struct item {
-    uint32_t id;
-    uint32_t check;
-    uint64_t pad[2];        /* a bigger item: copies must be whole */
-};
-
-static uint32_t mix(uint32_t id)
+static int q_put(void *q, const struct eo_item *it)
 {
-    return id * 2654435761u ^ 0x5bd1e995u;
+    return tulip_queue_put(q, it);
 }
 
-struct stress {
-    tulip_queue *q;
-    uint8_t *sent, *recvd;
-    size_t n_sent, n_recv;
-    uint64_t sum_sent, sum_recv;
-    int corrupt;
-};
-
-struct role {
-    struct stress *s;
-    uint32_t index;
-    uint64_t rng;
-};
-
-static void record(struct stress *s, const struct item *it)
+static int q_get(void *q, struct eo_item *it)
 {
-    if (it->check != mix(it->id) || s->recvd[it->id]++)
-        s->corrupt = 1;
-    s->n_recv++;
-    s->sum_recv += it->id;
+    int rc = tulip_queue_get(q, it);
+    if (rc == 0)
+        tulip_queue_task_done(q);
+    return rc;
 }
 
-static int producer(void *p)
+static int q_try_get(void *q, struct eo_item *it)
 {
-    struct role *r = p;
-    for (uint32_t j = 0; j < PER_PRODUCER; j++) {
-        struct item it = { .id = r->index * PER_PRODUCER + j };
-        it.check = mix(it.id);
-        int rc = tulip_queue_put(r->s->q, &it);
-        if (rc)
-            return rc;
-        r->s->sent[it.id] = 1;
-        r->s->n_sent++;
-        r->s->sum_sent += it.id;
-        for (uint64_t y = rng_next(&r->rng) % 3; y > 0; y--)
-            if (tulip_yield())
-                return -ECANCELED;
-    }
-    return 0;
+    return tulip_queue_try_get(q, it);
 }
 
-static int consumer(void *p)
+static int q_shutdown(void *q)
 {
-    struct role *r = p;
-    for (;;) {
-        struct item it;
-        int rc = tulip_queue_get(r->s->q, &it);
-        if (rc)
-            return rc == -ESHUTDOWN ? 0 : rc;
-        record(r->s, &it);
-        tulip_queue_task_done(r->s->q);
-        for (uint64_t y = rng_next(&r->rng) % 3; y > 0; y--)
-            if (tulip_yield())
-                return -ECANCELED;
-    }
-}
-
-struct canceller {
-    tulip_task **victims;
-    size_t n;
-    uint64_t rng;
-};
-
-/* Cancel the victims in random-sized batches, one batch per pass of the
- * loop, spread over about a dozen passes: the workload lasts longer than
- * that, so victims are caught in every state (not started, parked in put
- * or get, just handed an item, running). */
-static int canceller(void *p)
-{
-    struct canceller *c = p;
-    size_t span = c->n / 6 + 1;
-    for (size_t i = 0; i < c->n;) {
-        for (size_t b = 1 + rng_next(&c->rng) % span; b > 0 && i < c->n; b--)
-            tulip_cancel(c->victims[i++]);
-        tulip_yield();
-    }
-    return 0;
+    return tulip_queue_shutdown(q, 0);
 }
 
 static int main_stress(void *p)
 {
     (void)p;
-    size_t n = test_scale(10000);
-    size_t np = n / 2, items = np * PER_PRODUCER;
-    struct stress s = { .q = tulip_queue_new(sizeof(struct item), 8, TULIP_QUEUE_FIFO, NULL) };
-    s.sent = calloc(items, 1);
-    s.recvd = calloc(items, 1);
-    struct role *roles = calloc(n, sizeof *roles);
-    tulip_task **tasks = calloc(n, sizeof *tasks);
-    tulip_task **victims = calloc(n, sizeof *victims);
-    assert_non_null(s.q);
-    uint64_t seed = 0x7a11e5u;
-    /* The canceller runs first (once main parks), so its first batch hits
-     * tasks that have not started; it reads victims only then. */
-    struct canceller c = { victims, n / 3, 0 };
-    tulip_task *ct = tulip_spawn(canceller, &c);
-    /* Interleave the spawns so producers and consumers mix from the start. */
-    for (size_t i = 0; i < n; i++) {
-        roles[i] = (struct role){ .s = &s, .index = (uint32_t)(i / 2), .rng = i * 7919 + 1 };
-        tasks[i] = tulip_spawn(i % 2 == 0 ? producer : consumer, &roles[i]);
-        assert_non_null(tasks[i]);
-        victims[i] = tasks[i];
-    }
-    for (size_t i = n - 1; i > 0; i--) {
-        size_t j = (size_t)(rng_next(&seed) % (i + 1));
-        tulip_task *t = victims[i];
-        victims[i] = victims[j];
-        victims[j] = t;
-    }
-    c.rng = seed;
-    assert_int_equal(tulip_join(ct), 0);
-    size_t cancelled = 0;
-    for (size_t i = 0; i < n; i += 2) {
-        int rc = tulip_join(tasks[i]);
-        assert_true(rc == 0 || rc == -ECANCELED);
-        cancelled += rc == -ECANCELED;
-    }
-    assert_int_equal(tulip_queue_shutdown(s.q, 0), 0);
-    for (size_t i = 1; i < n; i += 2) {
-        int rc = tulip_join(tasks[i]);
-        assert_true(rc == 0 || rc == -ECANCELED);
-        cancelled += rc == -ECANCELED;
-    }
-    /* Consumers cancelled early may leave items behind: drain them. */
-    struct item it;
-    while (tulip_queue_try_get(s.q, &it) == 0)
-        record(&s, &it);
-    assert_int_equal(tulip_queue_try_get(s.q, &it), -ESHUTDOWN);
-
-    assert_false(s.corrupt);
-    assert_true(cancelled > n / 6);
-    assert_true(s.n_sent > 0 && s.n_sent < items);   /* some puts were cut off */
-    assert_int_equal(s.n_sent, s.n_recv);
-    assert_true(s.sum_sent == s.sum_recv);
-    for (size_t i = 0; i < items; i++)
-        assert_int_equal(s.sent[i], s.recvd[i]);    /* exactly once, or never */
-    assert_int_equal(tulip_queue_free(s.q), 0);
-    free(s.sent);
-    free(s.recvd);
-    free(roles);
-    free(tasks);
-    free(victims);
+    static const struct eo_ops ops = { q_put, q_get, q_try_get, q_shutdown };
+    tulip_queue *q = tulip_queue_new(sizeof(struct eo_item), 8, TULIP_QUEUE_FIFO, NULL);
+    assert_non_null(q);
+    eo_stress(q, &ops, test_scale(10000), 8, 0x7a11e5u);
+    struct eo_item it;
+    assert_int_equal(tulip_queue_try_get(q, &it), -ESHUTDOWN);
+    assert_int_equal(tulip_queue_free(q), 0);
     return 0;
 }
 

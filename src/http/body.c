@@ -9,23 +9,14 @@
 
 #include "http_internal.h"
 #include "../common/fault.h"
+#include "../common/grow.h"
 
 int tulip__hbuf_reserve(tulip__hbuf *b, size_t extra)
 {
     if (extra > SIZE_MAX / 2 - b->len)
         return -ENOMEM;
     size_t need = b->len + extra + 1;
-    if (need <= b->cap)
-        return 0;
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < need)
-        cap *= 2;
-    char *p = tulip__realloc(b->p, cap);
-    if (!p)
-        return -ENOMEM;
-    b->p = p;
-    b->cap = cap;
-    return 0;
+    return need <= b->cap ? 0 : tulip__grow(&b->p, &b->cap, need, 256, SIZE_MAX / 2, 1);
 }
 
 int tulip__hbuf_add(tulip__hbuf *b, const void *p, size_t n)

@@ -14,6 +14,7 @@
 
 #include "stream_internal.h"
 #include "../common/fault.h"
+#include "../common/grow.h"
 
 #define READ_CHUNK ((size_t)16 * 1024)
 /* An emptied read buffer bigger than this (after a huge readexactly) is
@@ -186,19 +187,8 @@ static int make_room(tulip_stream *s, size_t limit)
         if (s->rlen < s->rcap)
             return 0;
     }
-    size_t cap = s->rcap ? s->rcap * 2 : READ_CHUNK;
-    if (cap > limit)
-        cap = limit;
-    if (cap < READ_CHUNK)
-        cap = READ_CHUNK;
-    if (cap <= s->rcap)
-        return -EMSGSIZE; /* callers never ask for more than they allow */
-    char *b = tulip__realloc(s->rbuf, cap);
-    if (!b)
-        return -ENOMEM;
-    s->rbuf = b;
-    s->rcap = cap;
-    return 0;
+    /* Full at limit: -EMSGSIZE (callers never ask for more than they allow). */
+    return tulip__grow(&s->rbuf, &s->rcap, s->rcap + 1, READ_CHUNK, limit > READ_CHUNK ? limit : READ_CHUNK, 1);
 }
 
 /* One transport read appended to the buffer: > 0 bytes, 0 at EOF, < 0. */

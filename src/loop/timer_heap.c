@@ -2,7 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include "timer_heap.h"
-#include "../common/fault.h"
+#include "../common/grow.h"
 
 static inline int before(const struct tulip__timer *a, const struct tulip__timer *b)
 {
@@ -50,14 +50,8 @@ int tulip__heap_push(struct tulip__timer_heap *h, struct tulip__timer *t, int64_
 {
     if (tulip__timer_pending(t))
         tulip__heap_remove(h, t);
-    if (h->n == h->cap) {
-        size_t cap = h->cap ? h->cap * 2 : 64;
-        struct tulip__timer **items = tulip__realloc(h->items, cap * sizeof *items);
-        if (!items)
-            return -ENOMEM;
-        h->items = items;
-        h->cap = cap;
-    }
+    if (h->n == h->cap && tulip__grow(&h->items, &h->cap, h->n + 1, 64, SIZE_MAX, sizeof *h->items) < 0)
+        return -ENOMEM;
     t->when = when;
     t->seq = h->next_seq++;
     sift_up(h, h->n++, t);
