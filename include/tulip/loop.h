@@ -57,8 +57,21 @@ TULIP_API tulip_timer *tulip_call_later(tulip_loop *l, int64_t delay_ns, void (*
 /* As call_later with an absolute deadline on the loop clock. */
 TULIP_API tulip_timer *tulip_call_at(tulip_loop *l, int64_t deadline, void (*cb)(void *), void *arg);
 
+/* A repeating timer: cb(arg) every interval_ns, the first call one
+ * interval from now, until tulip_timer_cancel. The deadlines stay on the
+ * grid start + k * interval_ns: a late call does not push the next one
+ * back, so the calls do not drift. When the loop falls behind by an
+ * interval or more (a long step, a stopped process), the missed deadlines
+ * are coalesced: the one late call stands for them and the next call is at
+ * the first grid point after it; cb is never called in a burst to catch
+ * up. The timer keeps the loop alive, and its handle valid, until
+ * cancelled (also from inside cb).
+ * NULL with errno: ENOMEM, EINVAL (interval_ns <= 0 or NULL cb). */
+TULIP_API tulip_timer *tulip_call_every(tulip_loop *l, int64_t interval_ns, void (*cb)(void *), void *arg);
+
 /* Cancel a pending timer or call_soon: its callback will not run and the
- * handle is freed. Cancelling from inside its own callback is a no-op. */
+ * handle is freed. Cancelling a one-shot timer from inside its own
+ * callback is a no-op; a repeating one stops there. */
 TULIP_API void tulip_timer_cancel(tulip_timer *t);
 
 /* Schedule cb(arg) on l from any thread. Wakes the loop (one eventfd write

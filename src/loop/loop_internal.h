@@ -130,8 +130,15 @@ struct tulip_timer {
     void (*cb)(void *);
     void *arg;
     uint8_t state;
+    int64_t interval;              /* tulip_call_every; 0: one-shot */
     struct tulip_timer *next_free;
 };
+
+/* The deadline a repeating timer arms after its call for deadline: the
+ * next point of the grid deadline + k * interval that lies after now, so
+ * the grid never drifts and the points a late loop missed are skipped (the
+ * late call stood for them). */
+int64_t tulip__tick_next(int64_t deadline, int64_t interval, int64_t now);
 
 struct tulip__signal_slot;
 struct tulip__xwait;

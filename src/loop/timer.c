@@ -1,5 +1,6 @@
-/* call_soon / call_later handles. Handles are recycled through a per-loop
- * free list so scheduling a callback allocates nothing in steady state. */
+/* call_soon / call_later / call_every handles. Handles are recycled through
+ * a per-loop free list so scheduling a callback allocates nothing in steady
+ * state; a repeating timer re-arms its own handle after each call. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdlib.h>
@@ -43,13 +44,48 @@ static void handle_release(tulip_loop *l, tulip_timer *h)
     }
 }
 
+int64_t tulip__tick_next(int64_t deadline, int64_t interval, int64_t now)
+{
+    if (deadline > INT64_MAX - interval)
+        return INT64_MAX;
+    int64_t next = deadline + interval;
+    if (next <= now) {
+        int64_t k = (now - next) / interval + 1;
+        next = k > (INT64_MAX - next) / interval ? INT64_MAX : next + k * interval;
+    }
+    return next;
+}
+
+/* After a repeating timer's call: arm it for the next grid point after the
+ * time it is now, read afresh (the loop's cached time is from before the
+ * call, which may have been long). The heap just gave up this entry, so
+ * the push needs no memory. */
+static void rearm(tulip_loop *l, tulip_timer *h)
+{
+    h->state = TIMER_LATER;
+    int64_t now = l->virtual_clock ? l->now : tulip__clock_ns();
+    int64_t next = tulip__tick_next(h->timer.when, h->interval, now);
+    if (tulip__timer_start(l, &h->timer, next) < 0) {
+        l->user_timers--;
+        handle_release(l, h);
+    }
+}
+
 static void run_handle(tulip_loop *l, tulip_timer *h)
 {
     h->state = TIMER_RUNNING;
-    l->user_timers--;
     l->stats.callbacks++;
+    if (!h->interval) {
+        l->user_timers--;
+        h->cb(h->arg);
+        handle_release(l, h);
+        return;
+    }
     h->cb(h->arg);
-    handle_release(l, h);
+    if (h->state == TIMER_CANCELLED) /* by cb itself; already uncounted */
+        handle_release(l, h);
+    else
+        rearm(l, h);
 }
 
 /* A due timer joins the ready queue behind what is already there, as in
@@ -85,6 +121,7 @@ static tulip_timer *handle_new(tulip_loop *l, void (*cb)(void *), void *arg)
         h->loop = l;
         h->cb = cb;
         h->arg = arg;
+        h->interval = 0;
     }
     return h;
 }
@@ -135,6 +172,18 @@ tulip_timer *tulip_call_later(tulip_loop *l, int64_t delay_ns, void (*cb)(void *
     return tulip_call_at(l, when, cb, arg);
 }
 
+tulip_timer *tulip_call_every(tulip_loop *l, int64_t interval_ns, void (*cb)(void *), void *arg)
+{
+    if (interval_ns <= 0) {
+        errno = EINVAL;
+        return NULL;
+    }
+    tulip_timer *h = tulip_call_later(l, interval_ns, cb, arg);
+    if (h)
+        h->interval = interval_ns;
+    return h;
+}
+
 void tulip_timer_cancel(tulip_timer *h)
 {
     if (!h)
@@ -151,6 +200,15 @@ void tulip_timer_cancel(tulip_timer *h)
         tulip__timer_stop(l, &h->timer);
         l->user_timers--;
         handle_release(l, h);
+        break;
+    case TIMER_RUNNING:
+        /* From inside its own callback: a repeating timer stops there
+         * (run_handle frees it when cb returns); a one-shot one is done
+         * anyway. */
+        if (h->interval) {
+            h->state = TIMER_CANCELLED;
+            l->user_timers--;
+        }
         break;
     default:
         break;
