@@ -91,18 +91,23 @@ measure() { # NAME PROGRAM [ENV=VALUE]
     "$CONNS" "$SIZE" "$SECS" "$MODE" "$SERVER_CPU" "$CLIENT_CPU" server "peak msgs/s" "us/msg@$RATE"
 measure tulip "$B/echo_tulip" TULIP_BACKEND=epoll
 measure tulip_uring "$B/echo_tulip" TULIP_BACKEND=io_uring
+# io_uring with one-shot recv per read instead of the multishot recv
+measure tulip_uring1 "$B/echo_tulip" "TULIP_BACKEND=io_uring TULIP_URING_MULTISHOT=0"
 measure epoll "$B/echo_epoll"
 measure libuv "$B/echo_uv"
 if [ $CSV = 0 ]; then
     awk -v t="$RATE_tulip" -v r="$RATE_tulip_uring" -v e="$RATE_epoll" -v u="$RATE_libuv" \
-        -v tc="$US_tulip" -v rc="$US_tulip_uring" -v ec="$US_epoll" -v uc="$US_libuv" 'BEGIN {
+        -v tc="$US_tulip" -v rc="$US_tulip_uring" -v ec="$US_epoll" -v uc="$US_libuv" \
+        -v o="$RATE_tulip_uring1" -v oc="$US_tulip_uring1" 'BEGIN {
         if (t + 0 > 0 && e + 0 > 0) printf "peak  tulip / epoll         %.2f\n", t / e
         if (t + 0 > 0 && u + 0 > 0) printf "peak  tulip / libuv         %.2f\n", t / u
         if (r + 0 > 0 && e + 0 > 0) printf "peak  tulip_uring / epoll   %.2f\n", r / e
         if (r + 0 > 0 && u + 0 > 0) printf "peak  tulip_uring / libuv   %.2f\n", r / u
+        if (r + 0 > 0 && o + 0 > 0) printf "peak  multishot / one-shot  %.2f\n", r / o
         if (tc + 0 > 0 && ec + 0 > 0) printf "cpu   tulip / epoll         %.2f\n", tc / ec
         if (rc + 0 > 0 && ec + 0 > 0) printf "cpu   tulip_uring / epoll   %.2f\n", rc / ec
         if (rc + 0 > 0 && uc + 0 > 0) printf "cpu   tulip_uring / libuv   %.2f\n", rc / uc
+        if (rc + 0 > 0 && oc + 0 > 0) printf "cpu   multishot / one-shot  %.2f\n", rc / oc
     }'
 fi
 exit 0

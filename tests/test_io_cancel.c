@@ -182,19 +182,26 @@ static void test_cancel_rw(void **state)
         assert_int_equal(test_run(cancel_rw_body, (void *)(intptr_t)k), 0);
 }
 
+/* A listener and both ends of one connection to it. */
+static void tcp_pair(int *lfd, int *c, int *s)
+{
+    *lfd = tulip_listen("tcp", "127.0.0.1:0", 16);
+    assert_true(*lfd >= 0);
+    char addr[64];
+    snprintf(addr, sizeof addr, "127.0.0.1:%d", tulip_local_port(*lfd));
+    *c = tulip_dial("tcp", addr);
+    assert_true(*c >= 0);
+    *s = tulip_accept(*lfd, NULL, NULL);
+    assert_true(*s >= 0);
+}
+
 /* TCP too: the stash must also work where the kernel splits reads. */
 static int cancel_tcp_body(void *arg)
 {
     (void)arg;
     unsigned seed = 99;
-    int lfd = tulip_listen("tcp", "127.0.0.1:0", 16);
-    assert_true(lfd >= 0);
-    char addr[64];
-    snprintf(addr, sizeof addr, "127.0.0.1:%d", tulip_local_port(lfd));
-    int c = tulip_dial("tcp", addr);
-    assert_true(c >= 0);
-    int s = tulip_accept(lfd, NULL, NULL);
-    assert_true(s >= 0);
+    int lfd, c, s;
+    tcp_pair(&lfd, &c, &s);
     struct acct a;
     memset(&a, 0, sizeof a);
     a.rfd = s;
@@ -227,6 +234,105 @@ static void test_cancel_tcp(void **state)
 {
     (void)state;
     assert_int_equal(test_run(cancel_tcp_body, NULL), 0);
+}
+
+/* ---- reads of every kind on one TCP stream ----------------------------- */
+
+struct feed_tcp {
+    int fd;
+    const unsigned char *src;
+    size_t total;
+};
+
+static int feed_and_close(void *arg)
+{
+    struct feed_tcp *f = arg;
+    ssize_t rc = tulip_write_all(f->fd, f->src, f->total, NULL);
+    tulip_close(f->fd);
+    return rc == (ssize_t)f->total ? 0 : -1;
+}
+
+static void check_pat(const unsigned char *b, size_t at, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (b[i] != pat(at + i))
+            fail_msg("byte %zu", at + i);
+}
+
+/* Peeks, waitall, vectored and plain reads of random sizes, with bytes
+ * piling up unread between them (on io_uring: the multishot recv puts
+ * them in the fd's stash, and stops past a bound), then the end, twice. */
+static int tcp_reads_body(void *arg)
+{
+    (void)arg;
+    unsigned seed = 7;
+    const char *be = getenv("TULIP_BACKEND");
+    int uring = be && strcmp(be, "io_uring") == 0;
+    int lfd, c, s;
+    tcp_pair(&lfd, &c, &s);
+    struct feed_tcp f = {c, NULL, test_scale(3u << 20)};
+    unsigned char *src = malloc(f.total), *b = malloc(1u << 16);
+    assert_non_null(src);
+    assert_non_null(b);
+    for (size_t i = 0; i < f.total; i++)
+        src[i] = pat(i);
+    f.src = src;
+    tulip_task *w = tulip_spawn(feed_and_close, &f);
+    assert_int_equal(tulip_recv(s, b, 3, MSG_PEEK), 3);
+    check_pat(b, 0, 3);
+    size_t at = 0;
+    while (at < f.total) {
+        if (rnd(&seed) % 8 == 0)
+            for (int i = 0; i < 50; i++)
+                tulip_yield(); /* the writer runs ahead */
+        size_t want = 1 + rnd(&seed) % (1u << 16);
+        if (want > f.total - at && rnd(&seed) % 2)
+            want = f.total - at;
+        ssize_t r;
+        switch (rnd(&seed) % 4) {
+        case 0:
+            r = tulip_recv(s, b, want, MSG_PEEK);
+            assert_true(r > 0);
+            check_pat(b, at, (size_t)r);
+            r = tulip_read(s, b, (size_t)r);
+            break;
+        case 1:
+            if (want > f.total - at)
+                want = f.total - at;
+            r = tulip_recv(s, b, want, MSG_WAITALL);
+            /* All of it on io_uring; epoll and poll pass the flag to a
+             * non-blocking recv, which returns what is there. */
+            if (uring)
+                assert_int_equal(r, (ssize_t)want);
+            break;
+        case 2: {
+            struct iovec iov[2] = {{b, want / 2}, {b + want / 2, want - want / 2}};
+            r = tulip_readv(s, iov, 2);
+            break;
+        }
+        default:
+            r = tulip_read(s, b, want);
+            break;
+        }
+        assert_true(r > 0);
+        check_pat(b, at, (size_t)r);
+        at += (size_t)r;
+    }
+    assert_int_equal(tulip_read(s, b, 16), 0);
+    assert_int_equal(tulip_recv(s, b, 16, MSG_PEEK), 0);
+    assert_int_equal(tulip_read(s, b, 16), 0);
+    assert_int_equal(tulip_join(w), 0);
+    tulip_close(s);
+    tulip_close(lfd);
+    free(src);
+    free(b);
+    return 0;
+}
+
+static void test_tcp_reads(void **state)
+{
+    (void)state;
+    assert_int_equal(test_run(tcp_reads_body, NULL), 0);
 }
 
 /* ---- accept and connect cancelled at random points --------------------- */
@@ -577,6 +683,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cancel_rw),
         cmocka_unit_test(test_cancel_tcp),
+        cmocka_unit_test(test_tcp_reads),
         cmocka_unit_test(test_cancel_accept_connect),
         cmocka_unit_test(test_close_inflight),
         cmocka_unit_test(test_close_polled),

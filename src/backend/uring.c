@@ -60,6 +60,18 @@ static int probe_ops(struct io_uring *ring, unsigned features)
     return ok;
 }
 
+/* IORING_OP_SEND_ZC came with 6.0, as did multishot recv and the provided
+ * buffer rings it takes from (5.19), which the probe cannot show. */
+static int probe_op(struct io_uring *ring, int op)
+{
+    struct io_uring_probe *p = io_uring_get_probe_ring(ring);
+    if (!p)
+        return 0;
+    int ok = io_uring_opcode_supported(p, op);
+    io_uring_free_probe(p);
+    return ok;
+}
+
 static int uring_init(tulip_loop *l)
 {
     if (tulip__fault(TULIP_FAULT_URING))
@@ -89,6 +101,7 @@ static int uring_init(tulip_loop *l)
         d->setup_flags = setup_tries[i];
         d->need_enable = (setup_tries[i] & IORING_SETUP_R_DISABLED) != 0;
         d->ops = (uint8_t)probe_ops(&d->ring, params.features);
+        d->rx_ok = d->ops && probe_op(&d->ring, IORING_OP_SEND_ZC);
         break;
     }
     if (rc < 0) {
@@ -98,6 +111,9 @@ static int uring_init(tulip_loop *l)
     const char *env = getenv("TULIP_URING_OPS");
     if (env && strcmp(env, "0") == 0)
         d->ops = 0; /* readiness only, for A/B measurements */
+    env = getenv("TULIP_URING_MULTISHOT");
+    if ((env && strcmp(env, "0") == 0) || !d->ops)
+        d->rx_ok = 0; /* one-shot recv, for A/B measurements */
     d->next_gen = 1;
     l->backend_fd = d->ring.ring_fd;
     l->backend_data = d;
@@ -124,6 +140,7 @@ static void uring_fini(tulip_loop *l)
     if (d) {
         tulip__uring_fdx_free_all(d);
         io_uring_queue_exit(&d->ring);
+        tulip__uring_recv_fini(d);
         free(d->deferred);
         free(d);
     }
@@ -290,6 +307,10 @@ static void dispatch(tulip_loop *l, uint64_t data, int res, unsigned flags)
         tulip__uring_accept_done(l, (int)(uint32_t)((data >> 2) & 0xffffffffu), (uint32_t)(data >> 34), res,
                                  flags);
         break;
+    case URING_TAG_RECV:
+        tulip__uring_recv_done(l, (int)(uint32_t)((data >> 2) & 0xffffffffu), (uint32_t)(data >> 34), res,
+                               flags);
+        break;
     default:
         poll_done(l, data, res, flags);
         break;
@@ -300,6 +321,7 @@ void tulip__uring_drain(tulip_loop *l, int (*cond)(void *), void *arg)
 {
     struct uring_data_s *d = l->backend_data;
     tulip__uring_enable(d);
+    d->turn++;
     while (!cond(arg)) {
         struct io_uring_cqe *cqe;
         int rc = io_uring_submit_and_wait(&d->ring, 1);
@@ -334,6 +356,7 @@ static int uring_wait(tulip_loop *l, int64_t timeout_ns)
     int rc;
     int n = 0;
     tulip__uring_enable(d);
+    d->turn++;
     if (d->ndeferred) {
         /* Set aside by a drain: they count as ready now. */
         size_t k = d->ndeferred;

@@ -4,6 +4,7 @@
 #define TULIP_URING_INTERNAL_H
 
 #include <pthread.h>
+#include <sys/uio.h>
 #include <liburing.h>
 
 #include "backend.h"
@@ -24,11 +25,17 @@
 #define IORING_FEAT_FAST_POLL (1U << 5)
 #endif
 
+#ifndef IORING_RECV_MULTISHOT
+#define IORING_RECV_MULTISHOT (1U << 1)
+#endif
+
 /* user_data: 0 ignored; low bits 01: a struct tulip__uop pointer; 00: a
- * readiness poll, 10: a multishot accept, both (gen << 34 | fd << 2). */
+ * readiness poll, 10: a multishot accept, 11: a multishot recv, all three
+ * (gen << 34 | fd << 2). */
 #define URING_TAG_OP 1u
 #define URING_TAG_POLL 0u
 #define URING_TAG_ACCEPT 2u
+#define URING_TAG_RECV 3u
 #define URING_GEN_MASK 0x3fffffffu
 
 static inline uint64_t uring_tag(uint32_t gen, int fd, unsigned kind)
@@ -42,13 +49,52 @@ struct uring_waiter {
     void *task;
 };
 
+static inline void uring_waiter_link(struct uring_waiter **head, struct uring_waiter *w)
+{
+    w->next = NULL;
+    w->head = head;
+    while (*head)
+        head = &(*head)->next;
+    *head = w;
+}
+
+/* A park's cancel hook: off its list. */
+static inline void uring_waiter_unlink(void *ctx)
+{
+    struct uring_waiter *w = ctx;
+    for (struct uring_waiter **p = w->head; *p; p = &(*p)->next)
+        if (*p == w) {
+            *p = w->next;
+            break;
+        }
+}
+
+static inline struct uring_waiter *uring_waiter_pop(struct uring_waiter **head)
+{
+    struct uring_waiter *w = *head;
+    if (w)
+        *head = w->next;
+    return w;
+}
+
+/* A task waiting for a multishot recv's bytes, copied into iov as they
+ * complete (uring_recv.c). */
+struct uring_rx_waiter {
+    struct uring_waiter w;
+    const struct iovec *iov;
+    int iovcnt;
+    size_t got, cap;
+};
+
 /* Per-fd state of the completion path; in use when id != 0. */
 #define URING_FDX_CHUNK 64
 struct uring_fdx {
     unsigned inflight;             /* operations the kernel owns */
-    /* bytes of a read that completed after its task was cancelled */
+    /* bytes read that nobody has taken yet: a read that completed after
+     * its task was cancelled, or what a multishot recv brought in beyond
+     * what its readers asked for; kept allocated while the fd lives */
     char *stash;
-    size_t stash_off, stash_len;
+    size_t stash_off, stash_len, stash_cap;
     uint32_t id;                   /* tells a recycled fd number's state apart */
     /* one send at a time */
     uint8_t send_busy;
@@ -59,6 +105,18 @@ struct uring_fdx {
     int *acc_q;
     unsigned acc_head, acc_n, acc_cap;
     struct uring_waiter *acc_waiters;
+    /* multishot recv on the provided buffers (uring_recv.c) */
+    uint8_t rx_kind;               /* 0 unknown, 1 TCP stream, 2 other */
+    uint8_t rx_armed;
+    uint8_t rx_stopping;           /* cancelled: the stash is past its bound */
+    uint8_t rx_eof;                /* the peer's end came: reads return 0 */
+    int rx_err;                    /* an error for the next reader */
+    uint32_t rx_gen;
+    struct uring_waiter *rx_waiters;
+    /* woken with bytes, not run yet: later completions of the same turn
+     * (rx_fill_turn == turn) fill the rest of its buffer */
+    struct uring_rx_waiter *rx_filling;
+    uint32_t rx_fill_turn;
 };
 
 struct uring_cqe_copy {
@@ -78,6 +136,12 @@ struct uring_data_s {
      * keep pointers into them across parks) */
     struct uring_fdx **fdx;
     int nfdx;                      /* chunks */
+    /* provided buffer ring of multishot recv (uring_recv.c) */
+    uint8_t rx_ok;                 /* the kernel has it (probe); 0 also when turned off */
+    uint8_t rx_ready;              /* ring registered (lazily, on the loop thread) */
+    uint32_t turn;                 /* passes over the completion queue (waits, drains) */
+    struct io_uring_buf_ring *br;
+    char *rx_bufs;
     /* poll completions met while draining for a close, replayed by wait */
     struct uring_cqe_copy *deferred;
     size_t ndeferred, capdeferred;
@@ -95,5 +159,11 @@ void tulip__uring_drain(tulip_loop *l, int (*cond)(void *), void *arg);
 /* An fd is being closed: cancel what is in flight on it, wait, free. */
 void tulip__uring_fd_close(tulip_loop *l, int fd);
 void tulip__uring_fdx_free_all(struct uring_data_s *d);
+/* Multishot recv (uring_recv.c): a completion; the loop ending. */
+void tulip__uring_recv_done(tulip_loop *l, int fd, uint32_t gen, int res, unsigned flags);
+void tulip__uring_recv_fini(struct uring_data_s *d);
+/* Room for n more stashed bytes (the capacity only), or -ENOMEM. */
+int tulip__uring_stash_reserve(struct uring_fdx *x, size_t n);
+int tulip__uring_stash_append(struct uring_fdx *x, const void *buf, size_t n);
 
 #endif

@@ -14,6 +14,7 @@
 #include "uring_internal.h"
 #include "../task/task_internal.h"
 #include "../common/fault.h"
+#include "../common/grow.h"
 
 /* Accepted connections queued with nobody accepting: past this the
  * multishot accept is cancelled, leaving the rest in the kernel backlog. */
@@ -197,11 +198,8 @@ size_t tulip__uring_stash_take(tulip_loop *l, int fd, void *buf, size_t n)
     memcpy(buf, x->stash + x->stash_off, k);
     x->stash_off += k;
     x->stash_len -= k;
-    if (!x->stash_len) {
-        free(x->stash);
-        x->stash = NULL;
+    if (!x->stash_len)
         x->stash_off = 0;
-    }
     return k;
 }
 
@@ -217,59 +215,41 @@ size_t tulip__uring_stash_takev(tulip_loop *l, int fd, const struct iovec *iov, 
     return total;
 }
 
-int tulip__uring_stash_put(tulip_loop *l, int fd, const void *buf, size_t n)
+/* Appended after what is there: bytes read later come later. The buffer
+ * stays for the fd's life, so a stream that keeps leaving bytes behind
+ * allocates only while it grows. */
+int tulip__uring_stash_reserve(struct uring_fdx *x, size_t n)
 {
-    struct uring_fdx *x = fdx_of(l, fd);
-    if (!x)
-        return -EBADF;
-    /* Appended after what is there: a second cancelled read can only
-     * have read bytes that came later. */
-    char *s = tulip__malloc(x->stash_len + n);
-    if (!s)
-        return -ENOMEM;
-    if (x->stash_len)
-        memcpy(s, x->stash + x->stash_off, x->stash_len);
-    memcpy(s + x->stash_len, buf, n);
-    free(x->stash);
-    x->stash = s;
-    x->stash_off = 0;
+    return tulip__grow(&x->stash, &x->stash_cap, x->stash_len + n, 4096, SIZE_MAX, 1) < 0 ? -ENOMEM : 0;
+}
+
+int tulip__uring_stash_append(struct uring_fdx *x, const void *buf, size_t n)
+{
+    if (x->stash_off + x->stash_len + n > x->stash_cap) {
+        if (x->stash_off) {
+            memmove(x->stash, x->stash + x->stash_off, x->stash_len);
+            x->stash_off = 0;
+        }
+        if (tulip__uring_stash_reserve(x, n) < 0)
+            return -ENOMEM;
+    }
+    memcpy(x->stash + x->stash_off + x->stash_len, buf, n);
     x->stash_len += n;
     return 0;
 }
 
+int tulip__uring_stash_put(tulip_loop *l, int fd, const void *buf, size_t n)
+{
+    struct uring_fdx *x = fdx_of(l, fd);
+    return x ? tulip__uring_stash_append(x, buf, n) : -EBADF;
+}
+
 /* ---- waiter lists (send slot, accept) ---------------------------------- */
-
-static void waiter_link(struct uring_waiter **head, struct uring_waiter *w)
-{
-    w->next = NULL;
-    w->head = head;
-    while (*head)
-        head = &(*head)->next;
-    *head = w;
-}
-
-static void waiter_unlink(void *ctx)
-{
-    struct uring_waiter *w = ctx;
-    for (struct uring_waiter **p = w->head; *p; p = &(*p)->next)
-        if (*p == w) {
-            *p = w->next;
-            break;
-        }
-}
-
-static struct uring_waiter *waiter_pop(struct uring_waiter **head)
-{
-    struct uring_waiter *w = *head;
-    if (w)
-        *head = w->next;
-    return w;
-}
 
 static void waiters_fail(struct uring_waiter **head, int err)
 {
     struct uring_waiter *w;
-    while ((w = waiter_pop(head)))
+    while ((w = uring_waiter_pop(head)))
         tulip__task_wake(w->task, err);
 }
 
@@ -281,9 +261,9 @@ int64_t tulip__uring_send_lock(tulip_loop *l, int fd)
     if (x->send_busy) {
         struct uring_waiter w;
         w.task = tulip__current();
-        waiter_link(&x->send_waiters, &w);
+        uring_waiter_link(&x->send_waiters, &w);
         /* Woken with 0, the slot was handed over; or -EBADF (closed). */
-        int rc = tulip__park(TULIP__WAIT_FD_WRITE, (const void *)(intptr_t)fd, waiter_unlink, &w);
+        int rc = tulip__park(TULIP__WAIT_FD_WRITE, (const void *)(intptr_t)fd, uring_waiter_unlink, &w);
         if (rc < 0)
             return rc;
     }
@@ -296,7 +276,7 @@ void tulip__uring_send_unlock(tulip_loop *l, int fd, int64_t token)
     struct uring_fdx *x = fdx_of(l, fd);
     if (!x || (int64_t)x->id != token)
         return; /* closed meanwhile; the number may be someone else's now */
-    struct uring_waiter *w = waiter_pop(&x->send_waiters);
+    struct uring_waiter *w = uring_waiter_pop(&x->send_waiters);
     if (w)
         tulip__task_wake(w->task, 0);
     else
@@ -374,9 +354,9 @@ int tulip__uring_accept(tulip_loop *l, int lfd)
         }
         struct uring_waiter w;
         w.task = tulip__current();
-        waiter_link(&x->acc_waiters, &w);
+        uring_waiter_link(&x->acc_waiters, &w);
         l->fds_watched++;
-        int rc = tulip__park(TULIP__WAIT_FD_READ, (const void *)(intptr_t)lfd, waiter_unlink, &w);
+        int rc = tulip__park(TULIP__WAIT_FD_READ, (const void *)(intptr_t)lfd, uring_waiter_unlink, &w);
         l->fds_watched--;
         if (rc != -EAGAIN)
             return rc; /* a connection handed over, or an error */
@@ -399,7 +379,7 @@ void tulip__uring_accept_done(tulip_loop *l, int lfd, uint32_t gen, int res, uns
         x->acc_armed = 0;
     struct uring_waiter *w;
     if (res >= 0) {
-        if ((w = waiter_pop(&x->acc_waiters))) {
+        if ((w = uring_waiter_pop(&x->acc_waiters))) {
             tulip__task_wake(w->task, res);
             return;
         }
@@ -420,7 +400,7 @@ void tulip__uring_accept_done(tulip_loop *l, int lfd, uint32_t gen, int res, uns
     }
     /* An error ends the multishot. A waiter sees it (EMFILE & co. are
      * handled by tulip_accept's back-off); a cancellation just re-arms. */
-    if ((w = waiter_pop(&x->acc_waiters)))
+    if ((w = uring_waiter_pop(&x->acc_waiters)))
         tulip__task_wake(w->task, res == -ECANCELED ? -EAGAIN : res);
 }
 
@@ -429,7 +409,7 @@ void tulip__uring_accept_done(tulip_loop *l, int lfd, uint32_t gen, int res, uns
 static int fdx_idle(void *arg)
 {
     struct uring_fdx *x = arg;
-    return !x->inflight && !x->acc_armed;
+    return !x->inflight && !x->acc_armed && !x->rx_armed;
 }
 
 void tulip__uring_fd_close(tulip_loop *l, int fd)
@@ -452,6 +432,7 @@ void tulip__uring_fd_close(tulip_loop *l, int fd)
     }
     waiters_fail(&x->send_waiters, -EBADF);
     waiters_fail(&x->acc_waiters, -EBADF);
+    waiters_fail(&x->rx_waiters, -EBADF);
     while (x->acc_n)
         close(accept_pop(x));
     free(x->acc_q);

@@ -76,6 +76,11 @@ int tulip__uring_stash_put(tulip_loop *l, int fd, const void *buf, size_t n);
  * to unlock), or -ECANCELED / -ETIMEDOUT / -EBADF / -ENOMEM. */
 int64_t tulip__uring_send_lock(tulip_loop *l, int fd);
 void tulip__uring_send_unlock(tulip_loop *l, int fd, int64_t token);
+/* Read a TCP stream through its multishot recv (uring_recv.c): bytes
+ * copied into iov (0 at the end) or -errno. flags: 0, MSG_PEEK (the bytes
+ * stay to be read again), MSG_WAITALL. -EOPNOTSUPP when the loop or the
+ * fd cannot (not TCP, an old kernel): the caller reads one-shot. */
+ssize_t tulip__uring_recv_stream(tulip_loop *l, int fd, const struct iovec *iov, int iovcnt, int flags);
 /* Accept through a multishot accept armed on lfd: the accepted fd, or
  * -errno (the caller handles EMFILE & co. as with accept4). */
 int tulip__uring_accept(tulip_loop *l, int lfd);
@@ -116,6 +121,12 @@ static inline int64_t tulip__uring_send_lock(tulip_loop *l, int fd)
 static inline void tulip__uring_send_unlock(tulip_loop *l, int fd, int64_t token)
 {
     (void)l, (void)fd, (void)token;
+}
+static inline ssize_t tulip__uring_recv_stream(tulip_loop *l, int fd, const struct iovec *iov, int iovcnt,
+                                               int flags)
+{
+    (void)l, (void)fd, (void)iov, (void)iovcnt, (void)flags;
+    return -EOPNOTSUPP;
 }
 static inline int tulip__uring_accept(tulip_loop *l, int lfd)
 {

@@ -1,6 +1,7 @@
 /* Socket I/O through the io_uring completion path (src/backend/uring_ops.h):
  * the call becomes one submission, sent with the loop's next
- * submit-and-wait, and the task parks until its completion.
+ * submit-and-wait, and the task parks until its completion. Reads of a
+ * TCP stream go through its multishot recv instead (uring_recv.c).
  *
  * Cancellation loses nothing: the operation is cancelled in the kernel and
  * waited for; bytes a stream read brought in anyway go to the fd's stash,
@@ -125,8 +126,17 @@ static ssize_t ring_send_op(tulip_loop *l, struct tulip__uop *op)
     return rc;
 }
 
+/* Flags a TCP stream's multishot recv serves; others read one-shot. */
+#define MULTISHOT_FLAGS (MSG_PEEK | MSG_WAITALL)
+
 ssize_t tulip__ring_recv(tulip_loop *l, struct tulip__fd *f, int fd, void *buf, size_t n, int flags)
 {
+    if (!(flags & ~MULTISHOT_FLAGS)) {
+        struct iovec iov = {buf, n};
+        ssize_t r = tulip__uring_recv_stream(l, fd, &iov, 1, flags);
+        if (r != -EOPNOTSUPP)
+            return r;
+    }
     size_t k = tulip__uring_stash_take(l, fd, buf, n);
     if (k)
         return (ssize_t)k;
@@ -148,6 +158,14 @@ ssize_t tulip__ring_send(tulip_loop *l, int fd, const void *buf, size_t n, int f
 
 ssize_t tulip__ring_recvmsg(tulip_loop *l, struct tulip__fd *f, int fd, struct msghdr *m, int flags)
 {
+    if (!m->msg_name && !m->msg_controllen && !(flags & ~MULTISHOT_FLAGS)) {
+        ssize_t r = tulip__uring_recv_stream(l, fd, m->msg_iov, (int)m->msg_iovlen, flags);
+        if (r != -EOPNOTSUPP) {
+            if (r >= 0)
+                m->msg_flags = 0;
+            return r;
+        }
+    }
     if (!m->msg_name && !m->msg_controllen) {
         size_t k = tulip__uring_stash_takev(l, fd, m->msg_iov, (int)m->msg_iovlen);
         if (k)

@@ -1,0 +1,292 @@
+/* Multishot recv on a provided buffer ring, for TCP byte streams on the
+ * io_uring backend (kernel 6.0). One submission per connection instead of
+ * one per read: the kernel keeps the recv armed, takes a buffer from the
+ * loop's ring each time bytes arrive and posts them in a completion.
+ *
+ * The completion copies the bytes at once into the buffer of the task
+ * waiting to read (and gives the buffer back to the ring); bytes nobody
+ * asked for go to the fd's stash, which the next read takes first. A
+ * reader waits on a list, not on an operation of its own: cancelling it
+ * unlinks it and takes nothing, so every byte reaches exactly one read.
+ * A stash that grows past RX_STASH_MAX with nobody reading ends the recv
+ * (the kernel's receive window then holds the peer back); the next read
+ * arms it again.
+ *
+ * liburing 2.3 registers a buffer ring but does not set one up (2.4's
+ * io_uring_setup_buf_ring): the ring is mapped here. The kernel's support
+ * is known from the probe (IORING_OP_SEND_ZC marks 6.0, multishot recv's
+ * release); a registration that fails turns the path off for the loop. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+
+#include "uring_internal.h"
+#include "../common/container_of.h"
+#include "../common/fault.h"
+#include "../task/task_internal.h"
+
+#define RX_BGID 0
+#define RX_NBUFS 256             /* a power of two */
+#define RX_BUF_SIZE 4096
+#define RX_STASH_MAX (256 * 1024)
+
+static size_t ring_bytes(void)
+{
+    return RX_NBUFS * sizeof(struct io_uring_buf);
+}
+
+static int rx_setup(struct uring_data_s *d)
+{
+    if (d->rx_ready)
+        return 0;
+    if (!d->rx_ok)
+        return -EOPNOTSUPP;
+    /* Registered on the loop thread, the ring's single issuer. */
+    tulip__uring_enable(d);
+    void *r = mmap(NULL, ring_bytes(), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    char *bufs = tulip__malloc((size_t)RX_NBUFS * RX_BUF_SIZE);
+    struct io_uring_buf_reg reg;
+    memset(&reg, 0, sizeof reg);
+    reg.ring_addr = (uint64_t)(uintptr_t)r;
+    reg.ring_entries = RX_NBUFS;
+    reg.bgid = RX_BGID;
+    if (r != MAP_FAILED)
+        io_uring_buf_ring_init(r);
+    if (r == MAP_FAILED || !bufs || io_uring_register_buf_ring(&d->ring, &reg, 0) != 0) {
+        if (r != MAP_FAILED)
+            munmap(r, ring_bytes());
+        free(bufs);
+        d->rx_ok = 0; /* one-shot recv from now on */
+        return -EOPNOTSUPP;
+    }
+    d->br = r;
+    d->rx_bufs = bufs;
+    for (unsigned i = 0; i < RX_NBUFS; i++)
+        io_uring_buf_ring_add(d->br, bufs + (size_t)i * RX_BUF_SIZE, RX_BUF_SIZE, (unsigned short)i,
+                              io_uring_buf_ring_mask(RX_NBUFS), (int)i);
+    io_uring_buf_ring_advance(d->br, RX_NBUFS);
+    d->rx_ready = 1;
+    return 0;
+}
+
+void tulip__uring_recv_fini(struct uring_data_s *d)
+{
+    if (!d->rx_ready)
+        return;
+    /* The ring goes with io_uring_queue_exit; the memory is ours. */
+    munmap(d->br, ring_bytes());
+    free(d->rx_bufs);
+    d->br = NULL;
+    d->rx_bufs = NULL;
+    d->rx_ready = 0;
+}
+
+static void rx_recycle(struct uring_data_s *d, unsigned bid)
+{
+    io_uring_buf_ring_add(d->br, d->rx_bufs + (size_t)bid * RX_BUF_SIZE, RX_BUF_SIZE, (unsigned short)bid,
+                          io_uring_buf_ring_mask(RX_NBUFS), 0);
+    io_uring_buf_ring_advance(d->br, 1);
+}
+
+static int rx_arm(struct uring_data_s *d, struct uring_fdx *x, int fd)
+{
+    struct io_uring_sqe *sqe = tulip__uring_get_sqe(d);
+    if (!sqe)
+        return -ENOMEM;
+    uint32_t g = ++d->next_gen & URING_GEN_MASK;
+    x->rx_gen = g ? g : (++d->next_gen & URING_GEN_MASK);
+    io_uring_prep_recv_multishot(sqe, fd, NULL, 0, 0);
+    sqe->flags |= IOSQE_BUFFER_SELECT;
+    sqe->buf_group = RX_BGID;
+    io_uring_sqe_set_data64(sqe, uring_tag(x->rx_gen, fd, URING_TAG_RECV));
+    x->rx_armed = 1;
+    x->rx_stopping = 0;
+    return 0;
+}
+
+/* Copy up to n bytes after what w already got; returns how many. */
+static size_t rx_fill(struct uring_rx_waiter *w, const char *src, size_t n)
+{
+    size_t done = 0, skip = w->got;
+    for (int i = 0; i < w->iovcnt && done < n; i++) {
+        size_t len = w->iov[i].iov_len;
+        if (skip >= len) {
+            skip -= len;
+            continue;
+        }
+        size_t k = len - skip < n - done ? len - skip : n - done;
+        memcpy((char *)w->iov[i].iov_base + skip, src + done, k);
+        skip = 0;
+        done += k;
+    }
+    w->got += done;
+    return done;
+}
+
+static void rx_wake_all(struct uring_fdx *x)
+{
+    struct uring_waiter *w;
+    while ((w = uring_waiter_pop(&x->rx_waiters)))
+        tulip__task_wake(w->task, 0); /* look again: the end, an error, or arm anew */
+}
+
+void tulip__uring_recv_done(tulip_loop *l, int fd, uint32_t gen, int res, unsigned flags)
+{
+    struct uring_data_s *d = l->backend_data;
+    struct uring_fdx *x = tulip__uring_fdx(d, fd, 0);
+    int has_buf = (flags & IORING_CQE_F_BUFFER) != 0;
+    unsigned bid = flags >> IORING_CQE_BUFFER_SHIFT;
+    if (!x || x->rx_gen != gen) {
+        if (has_buf)
+            rx_recycle(d, bid); /* a closed fd's last bytes */
+        return;
+    }
+    if (!(flags & IORING_CQE_F_MORE))
+        x->rx_armed = 0;
+    if (res > 0 && has_buf) {
+        const char *src = d->rx_bufs + (size_t)bid * RX_BUF_SIZE;
+        size_t n = (size_t)res, off = 0;
+        /* A reader woken by an earlier completion of this turn takes more
+         * while it has room, unless bytes wait before these. */
+        struct uring_rx_waiter *w = x->rx_fill_turn == d->turn ? x->rx_filling : NULL;
+        if (w && !x->stash_len)
+            off += rx_fill(w, src, n);
+        struct uring_waiter *ww;
+        while (off < n && (ww = uring_waiter_pop(&x->rx_waiters))) {
+            w = tulip__container_of(ww, struct uring_rx_waiter, w);
+            off += rx_fill(w, src + off, n - off);
+            x->rx_filling = w;
+            x->rx_fill_turn = d->turn;
+            tulip__task_wake(w->w.task, 1);
+        }
+        if (off < n && tulip__uring_stash_append(x, src + off, n - off) < 0)
+            x->rx_err = -ENOMEM; /* bytes lost: the stream is broken, and says so */
+        rx_recycle(d, bid);
+        if (x->stash_len > RX_STASH_MAX && x->rx_armed && !x->rx_stopping && !x->rx_waiters) {
+            struct io_uring_sqe *sqe = tulip__uring_get_sqe(d);
+            if (sqe) {
+                x->rx_stopping = 1;
+                io_uring_prep_cancel64(sqe, uring_tag(x->rx_gen, fd, URING_TAG_RECV), 0);
+                io_uring_sqe_set_data64(sqe, 0);
+                /* Later completions of it (the cancel's own, bytes already
+                 * on their way) are still taken: rx_gen stays. */
+            }
+        }
+    } else {
+        if (has_buf)
+            rx_recycle(d, bid);
+        if (res == 0)
+            x->rx_eof = 1;
+        else if (res < 0 && res != -ENOBUFS && res != -ECANCELED && res != -EINTR)
+            x->rx_err = res;
+    }
+    /* Ended (the peer's end, an error, out of buffers, cancelled) with
+     * readers waiting: they look again, and arm it anew if need be. */
+    if (!x->rx_armed)
+        rx_wake_all(x);
+}
+
+/* Bytes a peek returned go back in front of the stash. */
+static int stash_unget(struct uring_fdx *x, const struct iovec *iov, int iovcnt, size_t n)
+{
+    if (x->stash_off < n) {
+        if (tulip__uring_stash_reserve(x, n) < 0)
+            return -ENOMEM;
+        memmove(x->stash + n, x->stash + x->stash_off, x->stash_len);
+        x->stash_off = n;
+    }
+    x->stash_off -= n;
+    x->stash_len += n;
+    size_t at = 0;
+    for (int i = 0; i < iovcnt && at < n; i++) {
+        size_t k = iov[i].iov_len < n - at ? iov[i].iov_len : n - at;
+        memcpy(x->stash + x->stash_off + at, iov[i].iov_base, k);
+        at += k;
+    }
+    return 0;
+}
+
+/* Is fd a TCP stream? Other sockets read one-shot: datagrams keep their
+ * boundaries, and a Unix stream may carry control messages (passed fds)
+ * that a recv would drop. Found once per fd. */
+static int rx_tcp(struct uring_fdx *x, int fd)
+{
+    if (!x->rx_kind) {
+        int type = 0, dom = 0;
+        socklen_t len = sizeof type, dlen = sizeof dom;
+        x->rx_kind = getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_STREAM &&
+                             getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &dlen) == 0 &&
+                             (dom == AF_INET || dom == AF_INET6)
+                         ? 1
+                         : 2;
+    }
+    return x->rx_kind == 1;
+}
+
+ssize_t tulip__uring_recv_stream(tulip_loop *l, int fd, const struct iovec *iov, int iovcnt, int flags)
+{
+    struct uring_data_s *d = l->backend_data;
+    if (!d->rx_ok)
+        return -EOPNOTSUPP;
+    struct uring_fdx *x = tulip__uring_fdx(d, fd, 1);
+    if (!x)
+        return -ENOMEM;
+    if (!rx_tcp(x, fd) || rx_setup(d) < 0)
+        return -EOPNOTSUPP;
+    int peek = (flags & MSG_PEEK) != 0;
+    int waitall = (flags & MSG_WAITALL) && !peek;
+    struct uring_rx_waiter w;
+    w.iov = iov;
+    w.iovcnt = iovcnt;
+    w.got = 0;
+    w.cap = 0;
+    for (int i = 0; i < iovcnt; i++)
+        w.cap += iov[i].iov_len;
+    if (!w.cap)
+        return 0;
+    for (;;) {
+        if (x->stash_len) {
+            size_t k = rx_fill(&w, x->stash + x->stash_off, x->stash_len);
+            if (!peek) {
+                x->stash_off += k;
+                x->stash_len -= k;
+                if (!x->stash_len)
+                    x->stash_off = 0;
+            }
+        }
+        if (w.got && !(waitall && w.got < w.cap))
+            return (ssize_t)w.got;
+        if (x->rx_err) {
+            if (w.got)
+                return (ssize_t)w.got; /* the error is for the next read */
+            int e = x->rx_err;
+            x->rx_err = 0;
+            return e;
+        }
+        if (x->rx_eof)
+            return (ssize_t)w.got;
+        if (!x->rx_armed) {
+            int rc = rx_arm(d, x, fd);
+            if (rc < 0)
+                return w.got ? (ssize_t)w.got : rc;
+        }
+        w.w.task = tulip__current();
+        uring_waiter_link(&x->rx_waiters, &w.w);
+        l->fds_watched++;
+        int rc = tulip__park(TULIP__WAIT_FD_READ, (const void *)(intptr_t)fd, uring_waiter_unlink, &w.w);
+        l->fds_watched--;
+        /* x outlives a close (chunks are never freed; it is reset). A task
+         * freed unrun leaves rx_filling behind, but only for its turn. */
+        if (x->rx_filling == &w)
+            x->rx_filling = NULL;
+        if (rc < 0)
+            return w.got ? (ssize_t)w.got : rc; /* cancelled, timed out (nothing taken) or closed */
+        if (rc == 1 && peek) {
+            stash_unget(x, iov, iovcnt, w.got); /* without memory: consumed after all */
+            return (ssize_t)w.got;
+        }
+    }
+}
