@@ -10,9 +10,10 @@
 #include "debug_internal.h"
 #include "tulip/debug.h"
 #include "../platform/clock.h"
+#include "../platform/frame_layout.h"
 
-#if defined(__x86_64__) && !defined(TULIP_CTX_UCONTEXT)
-/* src/platform/switch_x86_64.S: where a task that never ran will start. */
+#if defined(TULIP__FRAME_SIZE) && !defined(TULIP_CTX_UCONTEXT)
+/* src/platform/switch_<arch>.S: where a task that never ran will start. */
 extern void tulip__ctx_trampoline(void);
 #define HAVE_TRAMPOLINE 1
 #endif
@@ -141,8 +142,7 @@ static int never_ran(const tulip_task *t)
 #ifdef HAVE_TRAMPOLINE
     if (t->state != TULIP__TASK_READY || !t->stack)
         return 0;
-    const void *ret;
-    memcpy(&ret, (const char *)t->ctx.sp + 7 * sizeof(void *), sizeof ret);
+    const void *ret = (const void *)(uintptr_t)tulip__frame_word(t->ctx.sp, TULIP__FRAME_RET);
     void (*tramp)(void) = tulip__ctx_trampoline;
     const void *tp;
     memcpy(&tp, &tramp, sizeof tp);

@@ -18,6 +18,7 @@
 #include <ucontext.h>
 
 #include "debug_internal.h"
+#include "../platform/frame_layout.h"
 
 #if defined(__x86_64__) && defined(__has_include)
 #if __has_include(<libunwind.h>)
@@ -150,22 +151,20 @@ int tulip__unwind_task(const tulip_task *t, void **ips, int max)
 #if defined(TULIP_CTX_UCONTEXT)
     uc = t->ctx.uc;
 #else
-    /* The frame tulip__ctx_switch left (src/platform/switch_x86_64.S), from
-     * the saved stack pointer up: FP control words, r15, r14, r13, r12,
-     * rbx, rbp, return address. Restoring those as the switch would gives
-     * the task's registers at the instant it switched out. */
-    const uint64_t *f = t->ctx.sp;
-    if ((const char *)f < (const char *)t->stack->lo ||
-        (const char *)(f + 8) > (const char *)t->stack->lo + t->stack->size)
+    /* The frame tulip__ctx_switch left (src/platform/frame_layout.h).
+     * Restoring it as the switch would gives the task's registers at the
+     * instant it switched out. */
+    const char *f = t->ctx.sp;
+    if (f < (const char *)t->stack->lo || f + TULIP__FRAME_SIZE > (const char *)t->stack->lo + t->stack->size)
         return 0;
-    uc.uc_mcontext.gregs[REG_R15] = (greg_t)f[1];
-    uc.uc_mcontext.gregs[REG_R14] = (greg_t)f[2];
-    uc.uc_mcontext.gregs[REG_R13] = (greg_t)f[3];
-    uc.uc_mcontext.gregs[REG_R12] = (greg_t)f[4];
-    uc.uc_mcontext.gregs[REG_RBX] = (greg_t)f[5];
-    uc.uc_mcontext.gregs[REG_RBP] = (greg_t)f[6];
-    uc.uc_mcontext.gregs[REG_RIP] = (greg_t)f[7];
-    uc.uc_mcontext.gregs[REG_RSP] = (greg_t)(uintptr_t)(f + 8);
+    static const struct { int reg, off; } saved[] = {
+        { REG_R15, TULIP__FRAME_R15 }, { REG_R14, TULIP__FRAME_R14 }, { REG_R13, TULIP__FRAME_R13 },
+        { REG_R12, TULIP__FRAME_R12 }, { REG_RBX, TULIP__FRAME_RBX }, { REG_RBP, TULIP__FRAME_RBP },
+        { REG_RIP, TULIP__FRAME_RIP },
+    };
+    for (size_t i = 0; i < sizeof saved / sizeof saved[0]; i++)
+        uc.uc_mcontext.gregs[saved[i].reg] = (greg_t)tulip__frame_word(f, saved[i].off);
+    uc.uc_mcontext.gregs[REG_RSP] = (greg_t)(uintptr_t)(f + TULIP__FRAME_SIZE);
 #endif
     uc.uc_mcontext.fpregs = &uc.__fpregs_mem;
     unw_cursor_t c;

@@ -3,7 +3,16 @@
  * Pushes the callee-saved registers and the MXCSR / x87 control words
  * (callee-saved by the ABI), stores %rsp in from->sp, loads to->sp, pops
  * the same frame and jumps to the saved return address. A fresh context's frame "returns" into
- * tulip__ctx_trampoline with entry in %r12 and its argument in %r13. */
+ * tulip__ctx_trampoline with entry in %r12 and its argument in %r13.
+ * The frame is the one frame_layout.h defines; pushes (kept for speed: a
+ * push is shorter than a mov to an offset) place each register where the
+ * preprocessor checks below say. */
+#include "frame_layout.h"
+#if TULIP__FRAME_FPCW != 0 || TULIP__FRAME_R15 != 8 || TULIP__FRAME_R14 != 16 || TULIP__FRAME_R13 != 24 || \
+    TULIP__FRAME_R12 != 32 || TULIP__FRAME_RBX != 40 || TULIP__FRAME_RBP != 48 || TULIP__FRAME_RIP != 56 || \
+    TULIP__FRAME_SIZE != 64
+#error "switch_x86_64.S builds a different frame than frame_layout.h describes"
+#endif
     .text
     .globl  tulip__ctx_switch
     .hidden tulip__ctx_switch
@@ -17,14 +26,14 @@ tulip__ctx_switch:
     pushq   %r13
     pushq   %r14
     pushq   %r15
-    subq    $8, %rsp
-    stmxcsr (%rsp)
-    fnstcw  4(%rsp)
+    subq    $(TULIP__FRAME_R15 - TULIP__FRAME_FPCW), %rsp
+    stmxcsr TULIP__FRAME_FPCW(%rsp)
+    fnstcw  (TULIP__FRAME_FPCW + 4)(%rsp)
     movq    %rsp, (%rdi)
     movq    (%rsi), %rsp
-    ldmxcsr (%rsp)
-    fldcw   4(%rsp)
-    addq    $8, %rsp
+    ldmxcsr TULIP__FRAME_FPCW(%rsp)
+    fldcw   (TULIP__FRAME_FPCW + 4)(%rsp)
+    addq    $(TULIP__FRAME_R15 - TULIP__FRAME_FPCW), %rsp
     popq    %r15
     popq    %r14
     popq    %r13

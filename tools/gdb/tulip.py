@@ -109,6 +109,12 @@ class InfoTulipTasks(gdb.Command):
 
 _REGS = ["rsp", "rip", "rbp", "rbx", "r12", "r13", "r14", "r15"]
 
+# The x86-64 frame tulip__ctx_switch saves, in bytes from the saved stack
+# pointer: a copy of src/platform/frame_layout.h (TULIP__FRAME_<REG>), which
+# Python cannot include; the CTest check frame_layout keeps the two equal.
+_FRAME = {"r15": 8, "r14": 16, "r13": 24, "r12": 32, "rbx": 40, "rbp": 48, "rip": 56}
+_FRAME_SIZE = 64
+
 
 class TulipBt(gdb.Command):
     """Backtrace of a suspended tulip task: tulip-bt ID|NAME [LOOP-EXPRESSION]"""
@@ -142,11 +148,8 @@ class TulipBt(gdb.Command):
             raise gdb.GdbError("tulip-bt supports x86-64 only (this is %s)" % arch)
         u64 = gdb.lookup_type("unsigned long").pointer()
         sp = task["ctx"]["sp"].cast(u64)
-        # The frame tulip__ctx_switch saved: FP control words, r15, r14,
-        # r13, r12, rbx, rbp, return address (src/platform/switch_x86_64.S).
-        f = [int(sp[i]) for i in range(8)]
-        new = {"r15": f[1], "r14": f[2], "r13": f[3], "r12": f[4], "rbx": f[5],
-               "rbp": f[6], "rip": f[7], "rsp": int(sp) + 64}
+        new = {r: int(sp[off // 8]) for r, off in _FRAME.items()}
+        new["rsp"] = int(sp) + _FRAME_SIZE
         gdb.execute("frame 0", to_string=True)
         saved = {r: int(gdb.parse_and_eval("$" + r)) for r in _REGS}
         try:
