@@ -1,5 +1,6 @@
-/* --compare: each of the four modes fetches exactly the model's URL set of
- * a small demo site served from its own thread. No timings asserted. */
+/* --compare: each of the five modes fetches exactly the model's URL set of
+ * a small demo site served from its own thread, and leaves no process
+ * behind. No timings asserted. */
 #define _GNU_SOURCE
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,11 +12,20 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <errno.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "compare.h"
 #include "compare_base.h"
 #include "links.h"
+
+/* Every worker process was reaped: no child left, not even a zombie. */
+static void assert_no_children(void)
+{
+    assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
+    assert_int_equal(errno, ECHILD);
+}
 
 static void test_modes_fetch_full_set(void **state)
 {
@@ -42,6 +52,8 @@ static void test_modes_fetch_full_set(void **state)
             assert_int_equal(r[m].fetched, fetched);
             assert_int_equal(r[m].errors, 0);
             assert_true(r[m].peak_threads >= 1);
+            assert_int_equal(r[m].processes, m == CRAWL_PROCESSES ? 5 : 1);
+            assert_no_children();
         }
         crawl_demo_stop(d);
         crawl_demo_free(d);
@@ -62,6 +74,7 @@ static void test_modes_fetch_full_set(void **state)
         assert_non_null(strstr(buf, "<svg"));
         assert_non_null(strstr(buf, "a &lt;title&gt; &amp; more"));
         assert_non_null(strstr(buf, "callbacks"));
+        assert_non_null(strstr(buf, "5 processes"));
         assert_non_null(strstr(buf, "</svg>"));
         f = tmpfile();
         assert_non_null(f);
@@ -72,6 +85,7 @@ static void test_modes_fetch_full_set(void **state)
         fclose(f);
         assert_non_null(strstr(buf, "sequential"));
         assert_non_null(strstr(buf, "tasks"));
+        assert_non_null(strstr(buf, "processes"));
         assert_null(strstr(buf, "NO"));
     }
     assert_int_equal(crawl_compare_svg("/nonexistent-dir/x.svg", NULL, 0, ""), -ENOENT);
@@ -115,11 +129,33 @@ static void test_one_is_html(void **state)
     }
 }
 
+/* The site gone (every connection refused): the pool starts, finds
+ * nothing to fetch past robots.txt, and every worker is reaped; the
+ * result differs from the model. */
+static void test_processes_reaped_when_site_is_gone(void **state)
+{
+    (void)state;
+    crawl_demo_opts o = { .site = { .pages = 7, .links_per_page = 2 } };
+    crawl_demo *d = crawl_demo_new(&o);
+    assert_non_null(d);
+    assert_int_equal(crawl_demo_start_thread(d), 0);
+    char origin[64];
+    snprintf(origin, sizeof origin, "%s", crawl_demo_origin(d));
+    crawl_demo_stop(d);
+    crawl_mode_result r;
+    assert_int_equal(crawl_compare_mode(CRAWL_PROCESSES, crawl_demo_site(d), origin, 3, NULL, &r), 0);
+    assert_true(r.mismatches > 0);
+    assert_int_equal(r.fetched, 0);
+    assert_no_children();
+    crawl_demo_free(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_modes_fetch_full_set),
         cmocka_unit_test(test_one_is_html),
+        cmocka_unit_test(test_processes_reaped_when_site_is_gone),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

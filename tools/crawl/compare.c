@@ -8,7 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-static const char *const names[CRAWL_NMODES] = { "sequential", "threads", "callbacks", "tasks" };
+static const char *const names[CRAWL_NMODES] = { "sequential", "processes", "threads", "callbacks", "tasks" };
 
 static double now_s(void)
 {
@@ -18,7 +18,8 @@ static double now_s(void)
 }
 
 /* Run mode m to its end; *t holds its rows and counts. */
-static int run_mode(enum crawl_mode m, const char *origin, const char *ua, unsigned conc, crawl_cmp_tally *t)
+static int run_mode(enum crawl_mode m, const char *origin, const char *ua, unsigned conc, crawl_cmp_tally *t,
+                    long *extra_rss_kb)
 {
     if (m == CRAWL_TASKS)
         return crawl_cmp_tasks(origin, ua, conc, t);
@@ -29,6 +30,7 @@ static int run_mode(enum crawl_mode m, const char *origin, const char *ua, unsig
     if (rc == 0) {
         switch (m) {
         case CRAWL_SEQUENTIAL: rc = crawl_cmp_sequential(&b); break;
+        case CRAWL_PROCESSES: rc = crawl_cmp_processes(&b, conc, extra_rss_kb); break;
         case CRAWL_THREADS: rc = crawl_cmp_threads(&b, conc); break;
         default: rc = crawl_cmp_callbacks(&b, conc, port); break;
         }
@@ -54,9 +56,12 @@ int crawl_compare_mode(enum crawl_mode m, const crawl_site *site, const char *or
     crawl_cmp_tally t;
     memset(&t, 0, sizeof t);
     double t0 = now_s();
-    int rc = run_mode(m, origin, ua, conc, &t);
+    long extra_rss_kb = 0;
+    int rc = run_mode(m, origin, ua, conc, &t, &extra_rss_kb);
     out->seconds = now_s() - t0;
     crawl_cmp_sample_stop(&s, &out->peak_threads, &out->peak_rss_kb);
+    out->peak_rss_kb += extra_rss_kb;
+    out->processes = m == CRAWL_PROCESSES ? 1 + (int)conc : 1;
     out->fetched = t.fetched;
     out->errors = t.errors;
     out->pages_per_s = out->seconds > 0 ? (double)out->fetched / out->seconds : 0;

@@ -1,6 +1,8 @@
-/* --compare: the same demo site crawled four ways, to show with numbers why
+/* --compare: the same demo site crawled five ways, to show with numbers why
  * non-blocking asynchronous code wins for I/O-bound work:
  *   sequential  blocking sockets, one page at a time (raw.h);
+ *   processes   a pool of worker processes fed URLs by the parent, each a
+ *               blocking fetch at a time (as multiprocessing.Pool);
  *   threads     a bounded pool of pthreads, each a blocking fetch at a time;
  *   callbacks   one thread, the raw loop (tulip_watch_fd), non-blocking
  *               sockets and a hand-written state machine per connection;
@@ -9,8 +11,8 @@
  * same URL set (checked against the site model).  The demo server runs on
  * a thread of its own (demo.h) so blocking modes cannot stall it.
  *
- * One file per mode (compare_sequential.c, compare_threads.c,
- * compare_callbacks.c, compare_tasks.c), what the baselines share in
+ * One file per mode (compare_sequential.c, compare_processes.c,
+ * compare_threads.c, compare_callbacks.c, compare_tasks.c), what the baselines share in
  * compare_base.c, the sampler in compare_sample.c, the table and charts in
  * compare_report.c; this header's crawl_compare_mode is compare.c. */
 #ifndef TULIP_CRAWL_COMPARE_H
@@ -22,7 +24,7 @@
 
 #include "demo.h"
 
-enum crawl_mode { CRAWL_SEQUENTIAL, CRAWL_THREADS, CRAWL_CALLBACKS, CRAWL_TASKS, CRAWL_NMODES };
+enum crawl_mode { CRAWL_SEQUENTIAL, CRAWL_PROCESSES, CRAWL_THREADS, CRAWL_CALLBACKS, CRAWL_TASKS, CRAWL_NMODES };
 
 typedef struct crawl_mode_result {
     const char *name;
@@ -32,7 +34,9 @@ typedef struct crawl_mode_result {
     double seconds;
     double pages_per_s;
     int peak_threads;      /* process threads, peak, minus the demo server's and the sampler's */
-    long peak_rss_kb;      /* process peak RSS while the mode ran (kB) */
+    int processes;         /* 1, or 1 + the worker processes */
+    long peak_rss_kb;      /* process peak RSS while the mode ran (kB), plus the
+                              workers' private memory */
 } crawl_mode_result;
 
 /* Crawl the demo site at origin (served elsewhere) with one mode and

@@ -82,6 +82,12 @@ int crawl_cmp_threads(crawl_cmp_base *b, unsigned n);
  * 127.0.0.1:port. */
 int crawl_cmp_callbacks(crawl_cmp_base *b, unsigned n, int port);
 
+/* compare_processes.c: a pool of n worker processes fed URLs by the
+ * parent (as multiprocessing.Pool), each a blocking fetch at a time.
+ * *extra_rss_kb: the workers' private memory at the end, which the
+ * parent's peak RSS does not see. */
+int crawl_cmp_processes(crawl_cmp_base *b, unsigned n, long *extra_rss_kb);
+
 /* compare_tasks.c: the real crawler, conc tasks on one thread. */
 int crawl_cmp_tasks(const char *origin, const char *user_agent, unsigned conc, crawl_cmp_tally *t);
 

@@ -7,11 +7,11 @@
 
 void crawl_compare_print(FILE *f, const crawl_mode_result *r, size_t n, int color)
 {
-    fprintf(f, "%-11s %7s %9s %9s %8s %10s  %s\n", "mode", "pages", "seconds", "pages/s", "threads",
-            "peak RSS", "same URLs as the model");
+    fprintf(f, "%-11s %7s %9s %9s %9s %8s %10s  %s\n", "mode", "pages", "seconds", "pages/s", "processes",
+            "threads", "peak RSS", "same URLs as the model");
     for (size_t i = 0; i < n; i++)
-        fprintf(f, "%-11s %7zu %9.2f %9.0f %8d %7.1f MB  %s\n", r[i].name, r[i].fetched, r[i].seconds,
-                r[i].pages_per_s, r[i].peak_threads, (double)r[i].peak_rss_kb / 1024.0,
+        fprintf(f, "%-11s %7zu %9.2f %9.0f %9d %8d %7.1f MB  %s\n", r[i].name, r[i].fetched, r[i].seconds,
+                r[i].pages_per_s, r[i].processes, r[i].peak_threads, (double)r[i].peak_rss_kb / 1024.0,
                 r[i].mismatches ? "NO" : "yes");
     double max = 0;
     for (size_t i = 0; i < n; i++)
@@ -38,7 +38,7 @@ int crawl_compare_svg(const char *path, const crawl_mode_result *r, size_t n, co
     for (size_t i = 0; i < n; i++)
         if (r[i].pages_per_s > max)
             max = r[i].pages_per_s;
-    static const char *const fill[] = { "#b0b0b0", "#e8a33d", "#5b8def", "#2fa84f" };
+    static const char *const fill[] = { "#b0b0b0", "#c0504d", "#e8a33d", "#5b8def", "#2fa84f" };
     fprintf(f,
             "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
             "font-family=\"sans-serif\" font-size=\"13\">\n"
@@ -55,10 +55,11 @@ int crawl_compare_svg(const char *path, const crawl_mode_result *r, size_t n, co
         fprintf(f,
                 "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%s</text>\n"
                 "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"%s\"/>\n"
-                "<text x=\"%d\" y=\"%d\">%.0f/s  (%.2f s, %d thread%s, %.1f MB)</text>\n",
-                left - 8, y + bh / 2 + 5, r[i].name, left, y, w < 1 ? 1 : w, bh, fill[i % 4],
-                left + (w < 1 ? 1 : w) + 6, y + bh / 2 + 5, r[i].pages_per_s, r[i].seconds, r[i].peak_threads,
-                r[i].peak_threads == 1 ? "" : "s", (double)r[i].peak_rss_kb / 1024.0);
+                "<text x=\"%d\" y=\"%d\">%.0f/s  (%.2f s, %d process%s, %d thread%s, %.1f MB)</text>\n",
+                left - 8, y + bh / 2 + 5, r[i].name, left, y, w < 1 ? 1 : w, bh, fill[i % 5],
+                left + (w < 1 ? 1 : w) + 6, y + bh / 2 + 5, r[i].pages_per_s, r[i].seconds, r[i].processes,
+                r[i].processes == 1 ? "" : "es", r[i].peak_threads, r[i].peak_threads == 1 ? "" : "s",
+                (double)r[i].peak_rss_kb / 1024.0);
     }
     fprintf(f, "</svg>\n");
     return fclose(f) ? -errno : 0;

@@ -118,7 +118,7 @@ static const char usage[] =
     "      --orphans N       N pages linked only from the sitemaps\n"
     "      --server-log FILE write the server's request log (ns host status target)\n"
     "\n"
-    "      --threads N       --compare: threads of the thread-pool mode\n"
+    "      --threads N       --compare: threads of the thread pool, workers of the process pool\n"
     "                        (default: the concurrency)\n"
     "      --plot FILE.svg   --compare: also write an SVG bar chart\n"
     "  -h, --help\n";
@@ -478,7 +478,7 @@ static int run_compare(app *a)
     printf("Demo site on %s/ (its own thread): %u pages, %u links per page, %lld ms per response\n",
            crawl_demo_origin(d), a->demo_opts.site.pages, a->demo_opts.site.links_per_page,
            (long long)(a->demo_opts.latency_ns / 1000000));
-    printf("Crawling it four ways, %u at a time (sequential: 1)...\n", conc);
+    printf("Crawling it %d ways, %u at a time (sequential: 1)...\n", CRAWL_NMODES, conc);
     fflush(stdout);
     crawl_mode_result r[CRAWL_NMODES];
     int failed = 0;
