@@ -11,33 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-unsigned site_home(const crawl_site *s, size_t id)
-{
-    unsigned K = s->cfg.hosts;
-    if (K <= 1)
-        return 0;
-    if (id < (size_t)NBLOCKS * s->cfg.pages)
-        return (unsigned)(id % s->cfg.pages % K);
-    if (is_orphan(s, id))
-        return (unsigned)((id - orphan0(s)) % K);
-    if (is_sitemap(s, id))
-        return (unsigned)((id - sitemap0(s)) / 3);
-    return 0;
-}
-static uint64_t mix(uint64_t x)
-{
-    /* splitmix64 finaliser: a good 64-bit avalanche, no state */
-    x += 0x9e3779b97f4a7c15ull;
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-    return x ^ (x >> 31);
-}
-
-uint64_t site_rnd(const crawl_site *s, uint64_t page, uint64_t slot, uint64_t purpose)
-{
-    return mix(s->cfg.seed ^ mix(page * 0x100000001b3ull ^ mix(slot * 31 + purpose)));
-}
-
 crawl_site *crawl_site_new(const crawl_site_config *cfg)
 {
     if (!cfg || cfg->pages < 1 || cfg->pages > CRAWL_SITE_MAX_PAGES ||

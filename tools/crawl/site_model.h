@@ -49,12 +49,37 @@ typedef struct site_link {
     bool area;
 } site_link;
 
-/* The host (0-based) a resource lives on. */
-unsigned site_home(const crawl_site *s, size_t id);
+/* The host (0-based) a resource lives on (inline: every link of every
+ * page asks). */
+static inline unsigned site_home(const crawl_site *s, size_t id)
+{
+    unsigned K = s->cfg.hosts;
+    if (K <= 1)
+        return 0;
+    if (id < (size_t)NBLOCKS * s->cfg.pages)
+        return (unsigned)(id % s->cfg.pages % K);
+    if (is_orphan(s, id))
+        return (unsigned)((id - orphan0(s)) % K);
+    if (is_sitemap(s, id))
+        return (unsigned)((id - sitemap0(s)) / 3);
+    return 0;
+}
+
+static inline uint64_t site_mix(uint64_t x)
+{
+    /* splitmix64 finaliser: a good 64-bit avalanche, no state */
+    x += 0x9e3779b97f4a7c15ull;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
 
 /* Random numbers as a pure function of (seed, page, slot, purpose): any
  * page can be produced alone, in any order, by any server thread. */
-uint64_t site_rnd(const crawl_site *s, uint64_t page, uint64_t slot, uint64_t purpose);
+static inline uint64_t site_rnd(const crawl_site *s, uint64_t page, uint64_t slot, uint64_t purpose)
+{
+    return site_mix(s->cfg.seed ^ site_mix(page * 0x100000001b3ull ^ site_mix(slot * 31 + purpose)));
+}
 
 /* The canonical path of a resource (or the full URL of an offsite one). */
 void site_id_path(const crawl_site *s, size_t id, char *buf, size_t n);
