@@ -18,6 +18,11 @@ struct tulip__backend {
     /* Wait up to timeout_ns (-1 forever, 0 poll) and report each event with
      * tulip__fd_event. Returns the number of events or -errno. */
     int (*wait)(tulip_loop *l, int64_t timeout_ns);
+    /* Optional: 1 when the backend knows that nothing has come on fd, a
+     * task-mode fd it reads by completion (no readiness registration),
+     * since the last read took everything; 0 when something came or it
+     * cannot tell (see tulip__fd_quiet). */
+    int (*quiet)(tulip_loop *l, int fd);
 };
 
 extern const struct tulip__backend tulip__backend_epoll;

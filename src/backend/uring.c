@@ -400,4 +400,5 @@ const struct tulip__backend tulip__backend_uring = {
     .update = uring_update,
     .forget = uring_forget,
     .wait = uring_wait,
+    .quiet = tulip__uring_quiet,
 };

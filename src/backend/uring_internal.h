@@ -162,6 +162,7 @@ void tulip__uring_fdx_free_all(struct uring_data_s *d);
 /* Multishot recv (uring_recv.c): a completion; the loop ending. */
 void tulip__uring_recv_done(tulip_loop *l, int fd, uint32_t gen, int res, unsigned flags);
 void tulip__uring_recv_fini(struct uring_data_s *d);
+int tulip__uring_quiet(tulip_loop *l, int fd);
 /* Room for n more stashed bytes (the capacity only), or -ENOMEM. */
 int tulip__uring_stash_reserve(struct uring_fdx *x, size_t n);
 int tulip__uring_stash_append(struct uring_fdx *x, const void *buf, size_t n);

@@ -290,3 +290,13 @@ ssize_t tulip__uring_recv_stream(tulip_loop *l, int fd, const struct iovec *iov,
         }
     }
 }
+
+/* The multishot recv is armed and has brought nothing that is not taken:
+ * bytes, the end or an error would have come in a completion (one still
+ * in the completion queue is missed, as an edge epoll has not reported
+ * yet: a failed request on a reused connection is retried). */
+int tulip__uring_quiet(tulip_loop *l, int fd)
+{
+    struct uring_fdx *x = tulip__uring_fdx(l->backend_data, fd, 0);
+    return x && x->rx_armed && !x->rx_stopping && !x->stash_len && !x->rx_eof && !x->rx_err;
+}

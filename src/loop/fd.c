@@ -229,5 +229,7 @@ int tulip__fd_quiet(int fd)
 {
     tulip_loop *l = tulip_loop_current();
     const struct tulip__fd *f = l ? tulip__fd_peek(l, fd) : NULL;
+    if (f && !f->registered && l->backend->quiet)
+        return l->backend->quiet(l, fd); /* io_uring: reads by completion, not readiness */
     return f && f->registered && f->mode == TULIP__FD_TASK && !(f->ready_bits & TULIP_READABLE) && !f->hup;
 }
