@@ -12,7 +12,12 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sched.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -150,12 +155,77 @@ static void test_processes_reaped_when_site_is_gone(void **state)
     crawl_demo_free(d);
 }
 
+/* A child of this process, or 0: scans /proc for a parent pid of ours. */
+static pid_t some_child(void)
+{
+    DIR *d = opendir("/proc");
+    assert_non_null(d);
+    pid_t found = 0;
+    struct dirent *e;
+    while (!found && (e = readdir(d))) {
+        char path[300], buf[512];
+        if (e->d_name[0] < '1' || e->d_name[0] > '9')
+            continue;
+        snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            continue;
+        size_t n = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[n] = '\0';
+        const char *p = strrchr(buf, ')'); /* "pid (comm) state ppid ..." */
+        int ppid;
+        char st;
+        if (p && sscanf(p + 1, " %c %d", &st, &ppid) == 2 && ppid == (int)getpid() && st != 'Z')
+            found = (pid_t)atoi(e->d_name);
+    }
+    closedir(d);
+    return found;
+}
+
+typedef struct run_arg {
+    crawl_demo *d;
+    crawl_mode_result r;
+    int rc;
+} run_arg;
+
+static void *run_processes(void *arg)
+{
+    run_arg *a = arg;
+    a->rc = crawl_compare_mode(CRAWL_PROCESSES, crawl_demo_site(a->d), crawl_demo_origin(a->d), 3, NULL, &a->r);
+    return NULL;
+}
+
+/* A worker killed while the pool works (each answer takes 1 s): the mode
+ * fails, and kills and reaps the other workers. */
+static void test_processes_reaped_when_a_worker_dies(void **state)
+{
+    (void)state;
+    crawl_demo_opts o = { .site = { .pages = 7, .links_per_page = 2 }, .latency_ns = 1000000000 };
+    run_arg a = { .d = crawl_demo_new(&o) };
+    assert_non_null(a.d);
+    assert_int_equal(crawl_demo_start_thread(a.d), 0);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, run_processes, &a), 0);
+    pid_t victim;
+    while (!(victim = some_child())) /* the pool starts after robots.txt */
+        sched_yield();
+    assert_int_equal(kill(victim, SIGKILL), 0);
+    pthread_join(t, NULL);
+    /* busy: its answer never comes; idle: the next URL cannot be sent */
+    assert_true(a.rc == -ECHILD || a.rc == -EPIPE || a.rc == -ECONNRESET || a.rc == 0);
+    assert_no_children();
+    crawl_demo_stop(a.d);
+    crawl_demo_free(a.d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_modes_fetch_full_set),
         cmocka_unit_test(test_one_is_html),
         cmocka_unit_test(test_processes_reaped_when_site_is_gone),
+        cmocka_unit_test(test_processes_reaped_when_a_worker_dies),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
