@@ -186,6 +186,15 @@ static int main_wait_reasons(void *p)
     /* Entry function and spawn site. */
     expect(d, "on-lock", "entry blocked_on_lock+0x0 ", NULL);
     expect(d, "on-lock", "spawned at spawn_named+", NULL);
+#if defined(TULIP_TEST_HAVE_LIBDW) && !defined(TULIP_TEST_NO_DEBUG_INFO)
+    /* With libdw, frames name their source line: the entry function's,
+     * the spawn site's and the parked frame's are all in this file. */
+    assert_int_equal(tulip__srcline_init(), 1);
+    expect(d, "on-lock", "entry blocked_on_lock+0x0 at ", NULL);
+    expect(d, "on-lock", "test_debug_dump.c:", NULL);
+    expect(d, "on-lock", "spawned at spawn_named+", NULL);
+    expect(d, "on-chan", "test_debug_dump.c:", "blocked_on_chan+");
+#endif
     /* Finished-but-unjoined, not started, and the running task itself. */
     expect(d, "finished", "done (result 7)", NULL);
     expect(d, "fresh", "ready", NULL);

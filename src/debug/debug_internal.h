@@ -96,10 +96,19 @@ int tulip__unwind_task(const tulip_task *t, void **ips, int max);
  * too) and ip's offset in it; 0 if unknown. */
 int tulip__symbol_name(const void *ip, char *buf, size_t n, uintptr_t *off);
 
+/* ---- source lines (srcline.c) -------------------------------------------- */
+
+/* Whether file:line lookups work here (libdw found at build and run time). */
+int tulip__srcline_init(void);
+/* "file:line" of the code at ip into buf; 0 when unknown. Not for signal
+ * handlers. */
+int tulip__srcline(const void *ip, char *buf, size_t n);
+
 /* ---- symbols (symbol.c) -------------------------------------------------- */
 
-/* "name+0xoff (module+0xaddr)" for ip: the module offset is what
- * `addr2line -e module` takes. A return address (exact == 0) is looked up
+/* "name+0xoff at file:line (module+0xaddr)" for ip (without "at ..." where
+ * the line is unknown): the module offset is what `addr2line -e module`
+ * takes. A return address (exact == 0) is looked up
  * at ip - 1, the call itself, so a call that ends its function is not
  * attributed to the next one; the offsets printed are still ip's. */
 void tulip__symbolize(const void *ip, int exact, char *buf, size_t n);

@@ -171,7 +171,7 @@ static int unwind_caller(void **ips, int max)
 
 void tulip__dump_task(FILE *out, tulip_loop *l, const tulip_task *t, const char *in)
 {
-    char what[256], age[32], entry[200], site[200];
+    char what[256], age[32], entry[512], site[512];
     tulip__describe_task(l, t, what, sizeof what);
     fmt_span(age, sizeof age, clock_of(l) - t->created);
     void *fn;

@@ -318,11 +318,11 @@ void tulip__slow_report(struct tulip__debug *d, int64_t start, int64_t took)
     uint64_t seq = atomic_load_explicit(&d->seq, memory_order_relaxed);
     int sampled = atomic_load_explicit(&d->got_seq, memory_order_relaxed) == seq;
     atomic_signal_fence(memory_order_seq_cst);
-    char what[200], dur[32], thr[32];
+    char what[400], dur[32], thr[32];
     if (d->step_kind == TULIP__RUN_TASK) {
         snprintf(what, sizeof what, "task %llu \"%s\"", (unsigned long long)d->task_id, d->task_name);
     } else {
-        char fn[160];
+        char fn[360];
         void *cb;
         memcpy(&cb, &d->cb, sizeof cb);
         tulip__symbolize(cb, 1, fn, sizeof fn);
@@ -341,7 +341,7 @@ void tulip__slow_report(struct tulip__debug *d, int64_t start, int64_t took)
     } else if (blocked) {
         long nr = atomic_load_explicit(&d->blocked_nr, memory_order_relaxed);
         uintptr_t pc = atomic_load_explicit(&d->blocked_pc, memory_order_relaxed);
-        char where[256];
+        char where[512];
         tulip__symbolize((const void *)pc, 0, where, sizeof where);
         fprintf(out, "  blocked in system call %s (%ld), called from:\n    %s\n", syscall_name(nr), nr, where);
     } else if (!tulip__unwind_init()) {
