@@ -14,7 +14,9 @@
  * ("" for none) and each link.
  *
  * Every path ends with every worker reaped: a worker exits when its
- * socket reaches EOF; on a failure the parent kills it first. */
+ * socket reaches EOF; on a failure the parent kills it first.  A worker
+ * that dies fails the mode (-ECHILD, or -EPIPE when it was idle) rather
+ * than being replaced: a comparison with a missing page means nothing. */
 #define _GNU_SOURCE
 #include "compare_base.h"
 
