@@ -37,10 +37,11 @@ fi
 
 # serve LOG: a demo server on a free port, URL in $URL
 serve() {
+    rm -f "$TMP/serve.out" # not the last server's "Serving" line
     $BG "$BIN" --serve 0 --pages "$PAGES" --latency 1 --server-log "$1" >"$TMP/serve.out" 2>&1 &
     SPID=$!
     i=0
-    while ! grep -q "Serving" "$TMP/serve.out"; do
+    while ! grep -q "Serving" "$TMP/serve.out" 2>/dev/null; do
         i=$((i + 1)); [ $i -lt 200 ] || fail "demo server did not start"; sleep 0.05
     done
     URL=$(sed -n 's/.*on \(http:[^ ]*\) .*/\1/p' "$TMP/serve.out")

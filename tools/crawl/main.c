@@ -99,6 +99,8 @@ static const char usage[] =
     "      --state DIR       keep a crash-safe journal of the crawl in DIR\n"
     "      --resume          go on with the crawl in --state DIR (same options)\n"
     "      --sync            fdatasync at each page (power loss; a kill needs none)\n"
+    "      --recrawl         crawl the URLs in --state DIR again, asking if they\n"
+    "                        changed (ETag, Last-Modified, WARC revisit records)\n"
     "      --warc PREFIX     write WARC/1.1 files PREFIX-<time>-<serial>.warc.gz\n"
     "      --warc-max-size N rotate WARC files at N bytes (default 1 GB)\n"
     "      --no-progress     no live progress line (never shown on a pipe)\n"
@@ -116,6 +118,7 @@ static const char usage[] =
     "      --robots-delay MS robots.txt Crawl-delay\n"
     "      --robots-delay-hosts N  only the first N hosts say it\n"
     "      --orphans N       N pages linked only from the sitemaps\n"
+    "      --page-bytes N    pad HTML pages to N bytes (default: none)\n"
     "      --server-log FILE write the server's request log (ns host status target)\n"
     "\n"
     "      --threads N       --compare: threads of the thread pool, workers of the process pool\n"
@@ -129,7 +132,7 @@ enum {
     O_LATENCY, O_SEED, O_THREADS, O_PLOT, O_ORDER, O_DELAY, O_JITTER, O_ADAPTIVE, O_MAX_DELAY,
     O_MAX_CRAWL_DELAY, O_RETRIES, O_BACKOFF, O_HOSTS, O_CHUNKED, O_ENCODING, O_EVERY_429, O_RETRY_AFTER,
     O_ROBOTS_DELAY, O_ROBOTS_DELAY_HOSTS, O_ORPHANS, O_SERVER_LOG, O_SITEMAP, O_STATE, O_RESUME, O_SYNC, O_WARC, O_WARC_MAX,
-    O_WORKERS,
+    O_WORKERS, O_RECRAWL, O_PAGE_BYTES,
 };
 
 static const struct option longopts[] = {
@@ -172,11 +175,13 @@ static const struct option longopts[] = {
     { "robots-delay", required_argument, NULL, O_ROBOTS_DELAY },
     { "robots-delay-hosts", required_argument, NULL, O_ROBOTS_DELAY_HOSTS },
     { "orphans", required_argument, NULL, O_ORPHANS },
+    { "page-bytes", required_argument, NULL, O_PAGE_BYTES },
     { "server-log", required_argument, NULL, O_SERVER_LOG },
     { "sitemap", required_argument, NULL, O_SITEMAP },
     { "state", required_argument, NULL, O_STATE },
     { "resume", no_argument, NULL, O_RESUME },
     { "sync", no_argument, NULL, O_SYNC },
+    { "recrawl", no_argument, NULL, O_RECRAWL },
     { "warc", required_argument, NULL, O_WARC },
     { "warc-max-size", required_argument, NULL, O_WARC_MAX },
     { "workers", required_argument, NULL, O_WORKERS },
@@ -426,6 +431,7 @@ static int crawl_main(void *arg)
         fprintf(stderr, "tulip-crawl: '%s' is not an http(s) URL\n", a->url);
     } else {
         summary(a, rc);
+        crawl_state_summary(a->state, stdout);
         if (rc < 0 && rc != -ECANCELED)
             printf("  stopped   %s\n", tulip_strerror(rc));
         if (a->d && a->check && rc == 0)
@@ -648,11 +654,17 @@ int main(int argc, char **argv)
                 return 2;
             a.demo_opts.site.orphans = (unsigned)v;
             break;
+        case O_PAGE_BYTES:
+            if (number(name, optarg, 64u * 1024 * 1024, &v))
+                return 2;
+            a.demo_opts.site.page_bytes = (size_t)v;
+            break;
         case O_SERVER_LOG: a.server_log = optarg; break;
         case O_SITEMAP: a.co.sitemap = optarg; break;
         case O_STATE: a.so.dir = optarg; break;
         case O_RESUME: a.so.resume = true; break;
         case O_SYNC: a.so.sync = true; break;
+        case O_RECRAWL: a.so.recrawl = true; break;
         case O_WARC: a.so.warc_prefix = optarg; break;
         case O_WARC_MAX:
             if (number(name, optarg, UINT64_MAX, &v) || v < 4096)
@@ -741,13 +753,13 @@ int main(int argc, char **argv)
         /* the model assumes a crawler that retries the 429s */
         a.check = a.demo && !a.co.patterns && !a.co.max_pages && a.co.max_depth < 0 && !a.co.ignore_robots &&
                   !any_host && a.co.max_redirects >= 2 && !a.co.sitemap && (!sc->every_429 || a.co.retries);
-        if ((a.so.dir || a.so.resume || a.so.sync) && !a.url) {
+        if ((a.so.dir || a.so.resume || a.so.sync || a.so.recrawl) && !a.url) {
             fprintf(stderr, "tulip-crawl: --state needs a start URL (for the demo: run tulip-crawl --serve PORT "
                             "and crawl http://127.0.0.1:PORT/)\n");
             return 2;
         }
-        if ((a.so.resume || a.so.sync) && !a.so.dir) {
-            fprintf(stderr, "tulip-crawl: --resume and --sync need --state DIR\n");
+        if ((a.so.resume || a.so.sync || a.so.recrawl) && !a.so.dir) {
+            fprintf(stderr, "tulip-crawl: --resume, --sync and --recrawl need --state DIR\n");
             return 2;
         }
         if (a.so.dir || a.so.warc_prefix) {

@@ -1,6 +1,9 @@
 #define _GNU_SOURCE
 #include "state.h"
 #include "buf.h"
+#include "fdwrite.h"
+#include "journal.h"
+#include "recrawl.h"
 #include "warc.h"
 
 #include <errno.h>
@@ -40,6 +43,10 @@ struct crawl_state {
     char *jmap;
     size_t jlen;
     bool has_urls;
+    size_t ndone, nurls; /* D lines, A/S/F lines */
+    crawl_recrawl *prev; /* --recrawl: the crawl before */
+    uint64_t rx_bytes, not_modified, identical; /* tapped fetches */
+    bool tapped;
     char key; /* address used as the task-local key */
 };
 
@@ -52,21 +59,6 @@ static void fail(char *err, size_t n, const char *fmt, ...)
     va_end(ap);
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n) {
-        ssize_t k = write(fd, p, n);
-        if (k < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        p += k;
-        n -= (size_t)k;
-    }
-    return 0;
-}
-
 /* ---- journal reading ---------------------------------------------------- */
 
 typedef struct last_done {
@@ -75,46 +67,25 @@ typedef struct last_done {
     unsigned warc_serial;
 } last_done;
 
-static const char *line_end(const char *p, const char *end)
+/* "R status len origin": the robots body follows on the next len bytes. */
+static const char *robots_head(const char *p, const char *nl, int64_t *status, int64_t *len)
 {
-    const char *nl = memchr(p, '\n', (size_t)(end - p));
-    return nl ? nl : end;
-}
-
-/* The line [p, nl) as a C string in *buf: sscanf on the mapped journal
- * would strlen the rest of the file at every call. */
-static const char *line_str(const char *p, const char *nl, char **buf, size_t *cap)
-{
-    size_t n = (size_t)(nl - p);
-    if (n + 1 > *cap) {
-        char *b = realloc(*buf, n * 2 + 64);
-        if (!b)
-            return NULL;
-        *buf = b;
-        *cap = n * 2 + 64;
-    }
-    memcpy(*buf, p, n);
-    (*buf)[n] = '\0';
-    return *buf;
+    p = crawl_jl_int(p + 1, nl, status);
+    p = p ? crawl_jl_int(p, nl, len) : NULL;
+    return p && *len >= 0 && p < nl && *p == ' ' && p + 1 < nl ? p + 1 : NULL;
 }
 
 /* One pass over the journal: the options line, the last done line, the
- * robots records, the WARC stamp; returns the length of its whole lines. */
+ * robots records, the WARC stamp, how many lines of each kind; returns
+ * the length of its whole lines. */
 static size_t scan(crawl_state *s, last_done *ld, char *stamp, const char **opts, size_t *opts_len, int *rc)
 {
     const char *p = s->jmap, *end = s->jmap + s->jlen, *good = p;
-    char *lb = NULL;
-    size_t lcap = 0;
     *rc = 0;
     while (p < end) {
-        const char *nl = line_end(p, end);
+        const char *nl = crawl_jl_end(p, end);
         if (nl == end)
             break; /* torn last line */
-        const char *line = (*p == 'D' || *p == 'C' || *p == 'R') ? line_str(p, nl, &lb, &lcap) : p;
-        if (!line) {
-            *rc = -ENOMEM;
-            break;
-        }
         if (*p == 'O') {
             *opts = p + 2;
             *opts_len = (size_t)(nl - p - 2);
@@ -122,34 +93,39 @@ static size_t scan(crawl_state *s, last_done *ld, char *stamp, const char **opts
             memcpy(stamp, p + 2, 14);
             stamp[14] = '\0';
         } else if (*p == 'D' || *p == 'C') {
-            int depth, status;
-            if (sscanf(line + 1, " %d %d %" SCNu64 " %u %" SCNu64, &depth, &status, &ld->out_off, &ld->warc_serial,
-                       &ld->warc_off) == 5)
+            int64_t v[5];
+            const char *q = p + 1;
+            for (int i = 0; i < 5 && q; i++)
+                q = crawl_jl_int(q, nl, &v[i]);
+            if (q) {
                 ld->any = true;
+                ld->out_off = (uint64_t)v[2];
+                ld->warc_serial = (unsigned)v[3];
+                ld->warc_off = (uint64_t)v[4];
+            }
+            s->ndone += *p == 'D';
         } else if (*p == 'A' || *p == 'S' || *p == 'F') {
             s->has_urls = true;
+            s->nurls++;
         } else if (*p == 'R') {
-            int status;
-            size_t len, olen;
-            int at = 0;
-            if (sscanf(line, "R %d %zu %n", &status, &len, &at) != 2 || at <= 0 || p + at >= nl ||
-                len > (size_t)(end - nl - 1))
+            int64_t status, len;
+            const char *o = robots_head(p, nl, &status, &len);
+            if (!o || (uint64_t)len > (uint64_t)(end - nl - 1))
                 break; /* torn robots body */
-            olen = (size_t)(nl - p - at);
-            char *origin = strndup(p + at, olen);
+            char *origin = strndup(o, (size_t)(nl - o));
             robots_rec *r = calloc(1, sizeof *r);
-            char *body = malloc(len + 1);
+            char *body = malloc((size_t)len + 1);
             if (!r || !body || !origin) {
                 free(r);
                 free(body);
                 free(origin);
                 *rc = -ENOMEM;
-                free(lb);
                 return 0;
             }
-            memcpy(body, nl + 1, len);
+            memcpy(body, nl + 1, (size_t)len);
             body[len] = '\0';
-            *r = (robots_rec){ .next = s->robots, .origin = origin, .status = status, .body = body, .len = len };
+            *r = (robots_rec){ .next = s->robots, .origin = origin, .status = (int)status, .body = body,
+                               .len = (size_t)len };
             s->robots = r;
             nl = nl + 1 + len; /* the body, then its newline */
             if (nl >= end)
@@ -158,156 +134,86 @@ static size_t scan(crawl_state *s, last_done *ld, char *stamp, const char **opts
         p = nl + 1;
         good = p;
     }
-    free(lb);
     return (size_t)(good - s->jmap);
 }
 
-/* ---- a set of URL strings (the replay's done set) -------------------------- */
-
-typedef struct strset {
-    const char **k;
-    size_t cap, n;
-} strset;
-
-static uint64_t hash(const char *s, size_t n)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
-    return h;
-}
-
-/* Keys are slices of the journal ending at a space or newline. */
-static size_t key_len(const char *k)
-{
-    return strcspn(k, " \n");
-}
-
-static int set_add(strset *s, const char *k)
-{
-    if ((s->n + 1) * 2 > s->cap) {
-        size_t nc = s->cap ? s->cap * 2 : 1024;
-        const char **nk = calloc(nc, sizeof *nk);
-        if (!nk)
-            return -ENOMEM;
-        for (size_t i = 0; i < s->cap; i++)
-            if (s->k[i]) {
-                size_t j = hash(s->k[i], key_len(s->k[i])) & (nc - 1);
-                while (nk[j])
-                    j = (j + 1) & (nc - 1);
-                nk[j] = s->k[i];
-            }
-        free(s->k);
-        s->k = nk;
-        s->cap = nc;
-    }
-    size_t n = key_len(k);
-    size_t j = hash(k, n) & (s->cap - 1);
-    while (s->k[j]) {
-        if (key_len(s->k[j]) == n && memcmp(s->k[j], k, n) == 0)
-            return 0;
-        j = (j + 1) & (s->cap - 1);
-    }
-    s->k[j] = k;
-    s->n++;
-    return 1;
-}
-
-static bool set_has(const strset *s, const char *k, size_t n)
-{
-    if (!s->cap)
-        return false;
-    size_t j = hash(k, n) & (s->cap - 1);
-    while (s->k[j]) {
-        if (key_len(s->k[j]) == n && memcmp(s->k[j], k, n) == 0)
-            return true;
-        j = (j + 1) & (s->cap - 1);
-    }
-    return false;
-}
-
 /* The URL field of a D line: after five numbers. */
-static const char *done_url(const char *p, const char *nl)
+static const char *done_url(const char *p, const char *nl, size_t *n)
 {
-    int spaces = 0;
-    for (; p < nl; p++)
-        if (*p == ' ' && ++spaces == 6)
-            return p + 1;
-    return NULL;
+    int64_t v;
+    p++;
+    for (int i = 0; i < 5 && p; i++)
+        p = crawl_jl_int(p, nl, &v);
+    const char *u;
+    return p && crawl_jl_field(p, nl, &u, n) ? u : NULL;
+}
+
+static int grow(char **b, size_t *cap, size_t n)
+{
+    if (n < *cap)
+        return 0;
+    char *nb = realloc(*b, n * 2 + 64);
+    if (!nb)
+        return -ENOMEM;
+    *b = nb;
+    *cap = n * 2 + 64;
+    return 0;
 }
 
 int crawl_state_replay(crawl_state *s, crawl_state_replay_fn fn, void *arg)
 {
     const char *p, *end = s->jmap + s->jlen;
-    strset done = {0};
-    char *lb = NULL;
-    size_t lcap = 0;
-    int rc = 0;
+    /* The done URLs as fingerprints, in a table sized once. */
+    crawl_fpmap done = {0};
+    int rc = crawl_fpmap_reserve(&done, s->ndone);
     for (p = s->jmap; p < end && rc >= 0;) {
-        const char *nl = line_end(p, end);
+        const char *nl = crawl_jl_end(p, end);
         if (*p == 'D') {
-            const char *u = done_url(p, nl);
+            size_t n;
+            const char *u = done_url(p, nl, &n);
             if (u)
-                rc = set_add(&done, u);
-        } else if (*p == 'R') {
-            size_t len = 0;
-            const char *l = line_str(p, nl, &lb, &lcap);
-            if (l)
-                sscanf(l, "R %*d %zu", &len);
-            nl += 1 + len;
+                rc = crawl_fpmap_put(&done, crawl_fingerprint(u, n), 0);
         }
-        p = nl + 1;
+        p = crawl_jl_next(p, nl, end);
     }
     char *url = NULL, *parent = NULL;
-    size_t cap = 0;
+    size_t ucap = 0, pcap = 0;
     for (p = s->jmap; p < end && rc >= 0;) {
-        const char *nl = line_end(p, end);
+        const char *nl = crawl_jl_end(p, end);
         char kind = *p;
-        if (kind == 'R') {
-            size_t len = 0;
-            const char *l = line_str(p, nl, &lb, &lcap);
-            if (l)
-                sscanf(l, "R %*d %zu", &len);
-            p = nl + 1 + len + 1;
-            continue;
-        }
-        if (kind == 'A' || kind == 'S' || kind == 'F') {
-            size_t n = (size_t)(nl - p);
-            if (n + 1 > cap) {
-                cap = n * 2 + 64;
-                free(url);
-                free(parent);
-                url = malloc(cap);
-                parent = malloc(cap);
-                if (!url || !parent) {
+        if (nl < end && (kind == 'A' || kind == 'S' || kind == 'F') && p + 1 < nl && p[1] == ' ') {
+            /* "A depth hops url parent", "F key" */
+            int64_t depth = 0, hops = 0;
+            const char *q = p + 1, *u = NULL, *pa = NULL;
+            size_t un = 0, pn = 0;
+            if (kind != 'F') {
+                q = crawl_jl_int(q, nl, &depth);
+                q = q ? crawl_jl_int(q, nl, &hops) : NULL;
+            }
+            q = q ? crawl_jl_field(q, nl, &u, &un) : NULL;
+            if (q && kind != 'F' && !crawl_jl_field(q, nl, &pa, &pn))
+                q = NULL;
+            if (q) {
+                if (grow(&url, &ucap, un) < 0 || grow(&parent, &pcap, pn) < 0) {
                     rc = -ENOMEM;
                     break;
                 }
-            }
-            int depth = 0;
-            unsigned hops = 0;
-            int got;
-            const char *l = line_str(p, nl, &lb, &lcap);
-            if (!l) {
-                rc = -ENOMEM;
-                break;
-            }
-            if (kind == 'F')
-                got = sscanf(l, "F %s", url) == 1 ? 3 : 0;
-            else
-                got = sscanf(l + 2, "%d %u %s %s", &depth, &hops, url, parent);
-            if (got >= 3) {
-                bool has_parent = got == 4 && strcmp(parent, "-") != 0;
-                rc = fn(arg, kind, url, depth, hops, has_parent ? parent : NULL,
-                        kind != 'A' || set_has(&done, url, strlen(url)));
+                memcpy(url, u, un);
+                url[un] = '\0';
+                bool has_parent = pa && !(pn == 1 && pa[0] == '-');
+                if (has_parent) {
+                    memcpy(parent, pa, pn);
+                    parent[pn] = '\0';
+                }
+                rc = fn(arg, kind, url, (int)depth, (unsigned)hops, has_parent ? parent : NULL,
+                        kind != 'A' || crawl_fpmap_get(&done, crawl_fingerprint(u, un), NULL));
             }
         }
-        p = nl + 1;
+        p = crawl_jl_next(p, nl, end);
     }
     free(url);
     free(parent);
-    free(lb);
-    free(done.k);
+    crawl_fpmap_free(&done);
     return rc < 0 ? rc : 0;
 }
 
@@ -338,6 +244,49 @@ static int read_journal(crawl_state *s, const char *path)
     return rc;
 }
 
+/* --recrawl without --resume: DIR/journal (the crawl before) becomes
+ * DIR/previous, and a new journal starts with its admitted URLs.  The new
+ * one is written aside and renamed in, so a kill leaves the old crawl or
+ * the new one; a kill between the renames leaves no journal, and the next
+ * --recrawl starts again from DIR/previous. */
+static int recrawl_prepare(const char *dir, const char *options, char *err, size_t errlen)
+{
+    char *j = NULL, *prev = NULL, *tmp = NULL;
+    crawl_recrawl *r = NULL;
+    crawl_buf b = {0};
+    int rc = asprintf(&j, "%s/journal", dir) < 0 || asprintf(&prev, "%s/previous", dir) < 0 ||
+                     asprintf(&tmp, "%s/journal.new", dir) < 0 ? -ENOMEM : 0;
+    bool have_j = rc == 0 && access(j, F_OK) == 0;
+    if (rc == 0 && !have_j && access(prev, F_OK) != 0) {
+        fail(err, errlen, "%s: no crawl to recrawl (no journal)", dir);
+        rc = -ENOENT;
+    }
+    if (rc == 0 && (rc = crawl_recrawl_open(have_j ? j : prev, &r)) < 0)
+        fail(err, errlen, "%s: %s", have_j ? j : prev, strerror(-rc));
+    if (rc == 0)
+        rc = crawl_buf_printf(&b, "O %s\n", options ? options : "");
+    if (rc == 0)
+        rc = crawl_recrawl_seeds(r, &b);
+    if (rc == 0) {
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        rc = fd < 0 ? -errno : crawl_write_all(fd, b.data, b.len);
+        if (fd >= 0 && close(fd) < 0 && rc == 0)
+            rc = -errno;
+        if (rc == 0 && have_j && rename(j, prev) < 0)
+            rc = -errno;
+        if (rc == 0 && rename(tmp, j) < 0)
+            rc = -errno;
+        if (rc < 0 && !err[0])
+            fail(err, errlen, "%s: %s", dir, strerror(-rc));
+    }
+    crawl_recrawl_close(r);
+    crawl_buf_free(&b);
+    free(j);
+    free(prev);
+    free(tmp);
+    return rc;
+}
+
 int crawl_state_open(const crawl_state_opts *o, crawl_state **out, char *err, size_t errlen)
 {
     *out = NULL;
@@ -350,6 +299,10 @@ int crawl_state_open(const crawl_state_opts *o, crawl_state **out, char *err, si
         fail(err, errlen, "--state needs -o FILE, not stdout: a resumed crawl cuts its output back");
         return -EINVAL;
     }
+    if (o->recrawl && !o->dir) {
+        fail(err, errlen, "--recrawl needs --state DIR (the crawl to do again)");
+        return -EINVAL;
+    }
     crawl_state *s = calloc(1, sizeof *s);
     if (!s)
         return -ENOMEM;
@@ -359,6 +312,24 @@ int crawl_state_open(const crawl_state_opts *o, crawl_state **out, char *err, si
     char stamp[16] = "";
     last_done ld = {0};
     int rc = 0;
+    bool resume = o->resume || o->recrawl;
+    if (o->recrawl) {
+        char *prev = NULL;
+        if (!o->resume && (rc = recrawl_prepare(o->dir, o->options, err, errlen)) < 0)
+            goto bad;
+        if (asprintf(&prev, "%s/previous", o->dir) < 0) {
+            rc = -ENOMEM;
+            goto bad;
+        }
+        rc = crawl_recrawl_open(prev, &s->prev);
+        if (rc < 0)
+            fail(err, errlen, "%s: %s", prev, strerror(-rc));
+        free(prev);
+        if (rc < 0)
+            goto bad;
+        s->tapped = true;
+    }
+    s->tapped |= o->warc_prefix != NULL;
     if (o->dir) {
         if (mkdir(o->dir, 0755) < 0 && errno != EEXIST) {
             rc = -errno;
@@ -371,13 +342,13 @@ int crawl_state_open(const crawl_state_opts *o, crawl_state **out, char *err, si
             goto bad;
         }
         bool exists = access(jpath, F_OK) == 0;
-        if (exists && !o->resume) {
+        if (exists && !resume) {
             fail(err, errlen, "%s holds a crawl already: add --resume to go on with it, or choose another directory",
                  o->dir);
             rc = -EEXIST;
             goto bad;
         }
-        if (!exists && o->resume) {
+        if (!exists && resume) {
             fail(err, errlen, "%s: no crawl to resume (no journal)", o->dir);
             rc = -ENOENT;
             goto bad;
@@ -422,7 +393,7 @@ int crawl_state_open(const crawl_state_opts *o, crawl_state **out, char *err, si
             s->out_fd = 1;
             s->out_stdout = true;
         } else {
-            bool cut = o->resume && s->jlen > 0;
+            bool cut = resume && s->jlen > 0;
             s->out_fd = open(o->output, O_WRONLY | O_CREAT | O_CLOEXEC | (cut ? 0 : O_TRUNC), 0644);
             if (s->out_fd < 0 || (cut && (ftruncate(s->out_fd, (off_t)ld.out_off) < 0 ||
                                           lseek(s->out_fd, (off_t)ld.out_off, SEEK_SET) < 0))) {
@@ -448,13 +419,15 @@ int crawl_state_open(const crawl_state_opts *o, crawl_state **out, char *err, si
             goto bad;
         }
     }
-    if (o->dir && s->jlen == 0) {
+    if (o->dir && (s->jlen == 0 || (s->warc && !stamp[0]))) {
+        /* a new journal (or a --recrawl's, which has its URLs only) */
         crawl_buf b = {0};
-        rc = crawl_buf_printf(&b, "O %s\n", o->options ? o->options : "");
+        if (s->jlen == 0)
+            rc = crawl_buf_printf(&b, "O %s\n", o->options ? o->options : "");
         if (rc == 0 && s->warc)
             rc = crawl_buf_printf(&b, "W %s\n", crawl_warc_stamp(s->warc));
         if (rc == 0)
-            rc = write_all(s->jfd, b.data, b.len);
+            rc = crawl_write_all(s->jfd, b.data, b.len);
         crawl_buf_free(&b);
         if (rc < 0)
             goto bad;
@@ -479,6 +452,7 @@ void crawl_state_close(crawl_state *s)
     if (s->jfd >= 0)
         close(s->jfd);
     crawl_warc_close(s->warc);
+    crawl_recrawl_close(s->prev);
     for (robots_rec *n; s->robots; s->robots = n) {
         n = s->robots->next;
         free(s->robots->origin);
@@ -531,7 +505,7 @@ int crawl_state_row(crawl_state *s, const char *line, size_t n)
         return crawl_buf_append(&p->rows, line, n);
     if (s->out_fd < 0)
         return 0;
-    int rc = write_all(s->out_fd, line, n);
+    int rc = crawl_write_all(s->out_fd, line, n);
     if (rc == 0)
         s->out_off += n;
     return rc;
@@ -546,7 +520,7 @@ int crawl_state_url(crawl_state *s, char kind, const char *url, int depth, unsig
     int rc = kind == 'F' ? crawl_buf_printf(b, "F %s\n", url)
                          : crawl_buf_printf(b, "%c %d %u %s %s\n", kind, depth, hops, url, parent ? parent : "-");
     if (rc == 0 && !p)
-        rc = write_all(s->jfd, tmp.data, tmp.len);
+        rc = crawl_write_all(s->jfd, tmp.data, tmp.len);
     crawl_buf_free(&tmp);
     return rc;
 }
@@ -559,7 +533,7 @@ int crawl_state_commit(crawl_state *s, const char *url, int depth, int status)
     p->open = false;
     int rc = 0;
     if (p->rows.len && s->out_fd >= 0) {
-        rc = write_all(s->out_fd, p->rows.data, p->rows.len);
+        rc = crawl_write_all(s->out_fd, p->rows.data, p->rows.len);
         if (rc == 0)
             s->out_off += p->rows.len;
     }
@@ -580,7 +554,7 @@ int crawl_state_commit(crawl_state *s, const char *url, int depth, int status)
                               status, s->out_off, s->warc ? crawl_warc_serial(s->warc) : 0u,
                               s->warc ? crawl_warc_offset(s->warc) : 0, url ? url : "-");
         if (rc == 0)
-            rc = write_all(s->jfd, p->journal.data, p->journal.len);
+            rc = crawl_write_all(s->jfd, p->journal.data, p->journal.len);
         if (rc == 0 && s->o.sync && fdatasync(s->jfd) < 0)
             rc = -errno;
     }
@@ -607,7 +581,7 @@ static int journal_robots(crawl_state *s, const char *origin, size_t olen, int s
     if (rc == 0)
         rc = crawl_buf_putc(&b, '\n');
     if (rc == 0)
-        rc = write_all(s->jfd, b.data, b.len);
+        rc = crawl_write_all(s->jfd, b.data, b.len);
     crawl_buf_free(&b);
     return rc;
 }
@@ -638,21 +612,39 @@ int crawl_state_get(crawl_state *s, tulip_http_client *c, const char *url, bool 
             return 0;
         }
     }
-    if (!s->warc && !robots)
+    crawl_validators v;
+    bool have = !robots && crawl_recrawl_find(s->prev, url, &v);
+    if (!s->tapped && !robots)
         return tulip_http_get(c, url, out);
+    tulip_http_header cond[2];
+    size_t ncond = 0;
+    if (have && v.etag)
+        cond[ncond++] = (tulip_http_header){ "If-None-Match", 13, v.etag, strlen(v.etag) };
+    if (have && v.last_modified)
+        cond[ncond++] = (tulip_http_header){ "If-Modified-Since", 17, v.last_modified, strlen(v.last_modified) };
     tulip_http_tap tap = {0};
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    int rc = s->warc ? tulip_http_fetch_tap(c, "GET", url, NULL, 0, NULL, 0, &tap, out)
-                     : tulip_http_get(c, url, out);
+    int64_t date_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    int rc = s->tapped ? tulip_http_fetch_tap(c, "GET", url, ncond ? cond : NULL, ncond, NULL, 0, &tap, out)
+                       : tulip_http_get(c, url, out);
     if (rc == -ECANCELED) {
         tulip_http_tap_free(&tap);
         return rc;
     }
+    if (!robots)
+        s->rx_bytes += tap.response_len;
+    int status = rc == 0 ? (*out)->status : 0;
+    bool not_modified = have && status == 304;
+    /* a revisit record needs the capture it refers to */
+    bool refer = have && v.date && v.digest;
+    crawl_warc_records rec = {0};
     if (s->warc && (tap.request_len || tap.head_len)) {
-        crawl_warc_fetch f = { .url = url, .tap = &tap, .err = rc,
-                               .date_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec };
-        crawl_warc_records rec;
+        crawl_warc_fetch f = { .url = url, .tap = &tap, .err = rc, .date_ns = date_ns,
+                               .profile = not_modified && refer ? "server-not-modified" : NULL,
+                               .refers_uri = refer ? url : NULL, .refers_date = refer ? v.date : NULL,
+                               .refers_id = refer ? v.record_id : NULL,
+                               .same_digest = refer && (status == 200 || not_modified) ? v.digest : NULL };
         int wrc = crawl_warc_exchange(&f, &rec);
         if (wrc == 0) {
             pending *p = current(s);
@@ -660,7 +652,6 @@ int crawl_state_get(crawl_state *s, tulip_http_client *c, const char *url, bool 
                 wrc = crawl_buf_append(&p->warc, rec.gz.data, rec.gz.len);
             else
                 wrc = crawl_warc_append(s->warc, &rec);
-            crawl_warc_records_free(&rec);
         }
         if (wrc == -ECANCELED || wrc == -ETIMEDOUT || wrc == -ENOMEM) {
             tulip_http_reply_free(*out);
@@ -668,6 +659,32 @@ int crawl_state_get(crawl_state *s, tulip_http_client *c, const char *url, bool 
             rc = wrc;
         }
     }
+    if (rc == 0 && !robots && s->jfd >= 0 && (status == 200 || not_modified)) {
+        /* what a later --recrawl asks with, and refers to */
+        const char *etag = tulip_http_reply_header(*out, "ETag", NULL);
+        const char *lm = tulip_http_reply_header(*out, "Last-Modified", NULL);
+        char date[CRAWL_WARC_DATE];
+        bool carry = rec.revisit || (not_modified && !rec.record_id[0]);
+        crawl_warc_date(date_ns, date);
+        crawl_buf tmp = {0};
+        pending *p = current(s);
+        int jrc = crawl_recrawl_line(p ? &p->journal : &tmp, url,
+                                     carry ? v.date : rec.record_id[0] ? date : NULL,
+                                     carry ? v.record_id : rec.record_id, carry ? v.digest : rec.payload_digest,
+                                     etag ? etag : not_modified ? v.etag : NULL,
+                                     lm ? lm : not_modified ? v.last_modified : NULL);
+        if (jrc == 0 && !p)
+            jrc = crawl_write_all(s->jfd, tmp.data, tmp.len);
+        crawl_buf_free(&tmp);
+        if (jrc < 0) {
+            tulip_http_reply_free(*out);
+            *out = NULL;
+            rc = jrc;
+        }
+    }
+    s->not_modified += not_modified;
+    s->identical += rec.revisit && status == 200;
+    crawl_warc_records_free(&rec);
     tulip_http_tap_free(&tap);
     if (robots && s->jfd >= 0 && rc != -ECANCELED && rc != -ETIMEDOUT && rc != -ENOMEM) {
         int jrc = rc < 0 ? journal_robots(s, url, olen, rc, "", 0)
@@ -709,4 +726,15 @@ char *crawl_state_options_line(int argc, char **argv)
             crawl_buf_putc(&b, *a == '\n' ? ' ' : *a);
     }
     return crawl_buf_steal(&b);
+}
+
+void crawl_state_summary(const crawl_state *s, FILE *f)
+{
+    if (!s || !s->tapped)
+        return;
+    fprintf(f, "  received  %.1f kB of responses (heads and bodies as sent)", (double)s->rx_bytes / 1000.0);
+    if (s->prev)
+        fprintf(f, "; recrawl: %" PRIu64 " not modified (304), %" PRIu64 " unchanged (same payload digest)",
+                s->not_modified, s->identical);
+    fprintf(f, "\n");
 }

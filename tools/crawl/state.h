@@ -22,6 +22,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <tulip.h>
 
@@ -35,6 +36,8 @@ typedef struct crawl_state_opts {
     const char *warc_prefix;  /* NULL: no WARC */
     uint64_t warc_max_size;   /* 0: 1 GB */
     const char *options;      /* the crawl's options as one line: kept, and checked on resume */
+    bool recrawl;             /* a new crawl of dir's URLs with conditional requests (recrawl.h);
+                                 with resume: go on with such a crawl */
 } crawl_state_opts;
 
 /* Open (or, with resume, reopen and cut back) the outputs and the journal.
@@ -80,5 +83,9 @@ int crawl_state_get(crawl_state *s, tulip_http_client *c, const char *url, bool 
  * but --resume, --sync, -c, --per-host, --timeout, -v, --no-progress), as
  * one line to pass as crawl_state_opts.options. NULL: out of memory. */
 char *crawl_state_options_line(int argc, char **argv);
+
+/* One summary line for the user: bytes received, what --recrawl saved
+ * (nothing when no fetch was tapped). */
+void crawl_state_summary(const crawl_state *s, FILE *f);
 
 #endif

@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "warc.h"
+#include "fdwrite.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -112,7 +113,7 @@ int crawl_warc_entity(const char *resp, size_t len, size_t head_len, const char 
 /* ---- records ----------------------------------------------------------- */
 
 typedef struct job {
-    char *url, *req, *resp, *profile, *refers_uri, *refers_date, *metadata;
+    char *url, *req, *resp, *profile, *refers_uri, *refers_date, *refers_id, *same_digest, *metadata;
     size_t req_len, resp_len, head_len;
     char peer[48];
     const char *truncated;
@@ -129,6 +130,8 @@ static void job_free(void *arg)
     free(j->profile);
     free(j->refers_uri);
     free(j->refers_date);
+    free(j->refers_id);
+    free(j->same_digest);
     free(j->metadata);
     crawl_buf_free(&j->out.gz);
     free(j);
@@ -200,6 +203,15 @@ static int job_run(void *arg)
         } else if (rc == -EBADMSG) {
             rc = 0;
         }
+        const char *profile = j->profile;
+        if (!profile && j->same_digest && !j->truncated && j->out.payload_digest[0] &&
+            strcmp(j->out.payload_digest, j->same_digest) == 0)
+            profile = "identical-payload-digest";
+        if (profile && strcmp(profile, "server-not-modified") == 0) {
+            /* a 304 has no payload: name the one referred to, if known */
+            snprintf(j->out.payload_digest, sizeof j->out.payload_digest, "%s",
+                     j->same_digest ? j->same_digest : "");
+        }
         if (rc == 0 && j->peer[0])
             rc = crawl_buf_printf(&extra, "WARC-IP-Address: %s\r\n", j->peer);
         if (rc == 0)
@@ -209,13 +221,17 @@ static int job_run(void *arg)
         if (rc == 0 && j->truncated)
             rc = crawl_buf_printf(&extra, "WARC-Truncated: %s\r\n", j->truncated);
         const char *type = "response";
-        if (rc == 0 && j->profile) {
+        if (rc == 0 && profile) {
             type = "revisit";
+            j->out.revisit = true;
             block_len = j->head_len; /* the head only: the payload is in the record referred to */
             rc = crawl_buf_printf(&extra, "WARC-Profile: " PROFILE_BASE "%s\r\nWARC-Refers-To-Target-URI: %s\r\n"
                                   "WARC-Refers-To-Date: %s\r\n",
-                                  j->profile, j->refers_uri, j->refers_date);
+                                  profile, j->refers_uri, j->refers_date);
+            if (rc == 0 && j->refers_id)
+                rc = crawl_buf_printf(&extra, "WARC-Refers-To: %s\r\n", j->refers_id);
         }
+        memcpy(j->out.record_id, resp_id, sizeof j->out.record_id);
         if (rc == 0)
             rc = record(&j->out.gz, type, resp_id, date, j->url, "application/http;msgtype=response",
                         extra.data, block, block_len);
@@ -304,8 +320,10 @@ int crawl_warc_exchange(const crawl_warc_fetch *f, crawl_warc_records *out)
     j->profile = dup_or_null(f->profile, &rc);
     j->refers_uri = dup_or_null(f->refers_uri, &rc);
     j->refers_date = dup_or_null(f->refers_date, &rc);
+    j->refers_id = dup_or_null(f->refers_id, &rc);
+    j->same_digest = dup_or_null(f->same_digest, &rc);
     j->metadata = dup_or_null(f->metadata, &rc);
-    if (rc == 0 && f->profile && (!f->refers_uri || !f->refers_date))
+    if (rc == 0 && (f->profile || f->same_digest) && (!f->refers_uri || !f->refers_date))
         rc = -EINVAL;
     if (rc == 0)
         rc = tulip_self() ? tulip_run_blocking_ex(job_run, j, 0, job_free) : job_run(j);
@@ -343,21 +361,6 @@ static char *file_name(const crawl_warc *w, unsigned serial)
 {
     char *n;
     return asprintf(&n, "%s-%s-%05u.warc.gz", w->prefix, w->stamp, serial) < 0 ? NULL : n;
-}
-
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n) {
-        ssize_t k = write(fd, p, n);
-        if (k < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        p += k;
-        n -= (size_t)k;
-    }
-    return 0;
 }
 
 static int open_file(crawl_warc *w, unsigned serial, bool fresh, uint64_t offset)
@@ -405,7 +408,7 @@ static int open_file(crawl_warc *w, unsigned serial, bool fresh, uint64_t offset
     if (rc == 0)
         rc = record(&gz, "warcinfo", id, date, NULL, "application/warc-fields", extra, body.data, body.len);
     if (rc == 0)
-        rc = write_all(fd, gz.data, gz.len);
+        rc = crawl_write_all(fd, gz.data, gz.len);
     if (rc == 0)
         w->off = w->info_end = gz.len;
     crawl_buf_free(&body);
@@ -483,7 +486,7 @@ int crawl_warc_append(crawl_warc *w, const crawl_warc_records *r)
         if (rc < 0)
             return rc;
     }
-    int rc = write_all(w->fd, r->gz.data, r->gz.len);
+    int rc = crawl_write_all(w->fd, r->gz.data, r->gz.len);
     if (rc < 0) {
         if (ftruncate(w->fd, (off_t)w->off) == 0)
             lseek(w->fd, (off_t)w->off, SEEK_SET);

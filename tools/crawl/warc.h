@@ -52,6 +52,12 @@ typedef struct crawl_warc_fetch {
     /* Revisit: NULL for a plain response record. */
     const char *profile;          /* "server-not-modified" or "identical-payload-digest" */
     const char *refers_uri, *refers_date;
+    const char *refers_id;        /* WARC-Refers-To record ID, or NULL */
+    /* The payload digest of an earlier capture of url, or NULL: a response
+     * whose payload has this digest becomes a revisit record with profile
+     * identical-payload-digest (refers_uri and refers_date needed); with
+     * profile server-not-modified it is that record's payload digest. */
+    const char *same_digest;
     const char *metadata;         /* optional metadata record block (warc-fields text), NULL: none */
 } crawl_warc_fetch;
 
@@ -60,6 +66,8 @@ typedef struct crawl_warc_records {
     crawl_buf gz;                 /* the gzip members, back to back */
     unsigned count;               /* records in gz */
     char payload_digest[CRAWL_WARC_DIGEST]; /* of the response ("" if none) */
+    char record_id[48];           /* of the response or revisit record ("" if none) */
+    bool revisit;                 /* the response became a revisit record */
 } crawl_warc_records;
 
 /* Build and compress the records of f into *out (which the caller frees

@@ -1,0 +1,136 @@
+#!/bin/sh
+# --recrawl and the WARC of pages served chunked and gzip-encoded, against
+# the demo site served by another tulip-crawl process (--chunked --encoding
+# gzip, with a request log):
+#   1. a crawl with --state and --warc: every WARC file is indexed by
+#      warcio.js and checked by warc_verify (block digests, and payload
+#      digests over the dechunked, still gzipped, bodies);
+#   2. --recrawl of the unchanged site: every 200 page is asked for with
+#      If-None-Match and answered 304 (the server's log), each becomes a
+#      revisit record (server-not-modified) whose WARC-Refers-To,
+#      -Target-URI and -Date name crawl 1's response record of that URL,
+#      no page body crosses the wire again;
+#   3. --recrawl again without the validators (cut from the journal): the
+#      pages come back 200, and each becomes a revisit record
+#      (identical-payload-digest) that still refers to crawl 1's records.
+# Usage: recrawl.sh TULIP_CRAWL WARC_VERIFY [PAGES]
+set -u
+BIN=${1:?usage: recrawl.sh TULIP_CRAWL WARC_VERIFY [PAGES]}
+VERIFY=${2:?}
+PAGES=${3:-400}
+HERE=$(cd "$(dirname "$0")" && pwd)
+BG="env --default-signal=INT" # background commands start with SIGINT ignored
+TMP=$(mktemp -d)
+SPID=
+cleanup() { [ -n "$SPID" ] && kill "$SPID" 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"; }
+trap cleanup EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+dir=$("$HERE/../../scripts/npm-deps.sh" 2>/dev/null) || { echo "SKIP: warcio.js not available (no npm)"; exit 77; }
+WARCIO="$dir/node_modules/.bin/warcio"
+FIELDS=warc-type,warc-target-uri,warc-date,warc-record-id,warc-refers-to,warc-refers-to-target-uri,warc-refers-to-date,warc-profile,offset,length
+
+# serve LOG: the demo server (its log is written when it stops: unserve),
+# on a free port the first time, then on the same one (the journal's URLs
+# name it); URL in $URL
+PORT=0
+serve() {
+    rm -f "$TMP/serve.out"
+    $BG "$BIN" --serve $PORT --pages "$PAGES" --latency 0 --chunked --encoding gzip --server-log "$1" \
+        >"$TMP/serve.out" 2>&1 &
+    SPID=$!
+    i=0
+    until grep -q Serving "$TMP/serve.out" 2>/dev/null; do
+        i=$((i + 1)); [ $i -lt 200 ] || fail "demo server did not start"; sleep 0.05
+    done
+    URL=$(sed -n 's/.*on \(http:[^ ]*\) .*/\1/p' "$TMP/serve.out")
+    PORT=${URL##*:}
+    PORT=${PORT%/}
+}
+unserve() { kill -INT "$SPID"; wait "$SPID" 2>/dev/null; SPID=; }
+
+# check PREFIX: warcio.js and warc_verify on every file; the index of all
+# of them (one JSON object a line) in PREFIX.idx
+check() {
+    : >"$1.idx"
+    for f in "$1"-*.warc.gz; do
+        [ -f "$f" ] || fail "no WARC file $1-*"
+        timeout 60 "$WARCIO" index "$f" -f "$FIELDS" >"$TMP/idx" || fail "warcio index $f"
+        timeout 60 "$WARCIO" cdx-index "$f" >/dev/null || fail "warcio cdx-index $f"
+        "$VERIFY" "$f" <"$TMP/idx" >"$TMP/v" || fail "warc_verify $f"
+        cat "$TMP/idx" >>"$1.idx"
+    done
+}
+# field NAME < index lines: the value of a string field, "-" if absent
+field() { sed -n "s/.*\"$1\":\"\\([^\"]*\\)\".*/\\1/p;t;s/.*/-/p"; }
+# records TYPE PREFIX: "uri date id" of every TYPE record
+records() {
+    grep "\"warc-type\":\"$1\"" "$2.idx" >"$TMP/r" || true
+    field warc-target-uri <"$TMP/r" >"$TMP/r.u"
+    field warc-date <"$TMP/r" >"$TMP/r.d"
+    field warc-record-id <"$TMP/r" >"$TMP/r.i"
+    paste -d' ' "$TMP/r.u" "$TMP/r.d" "$TMP/r.i"
+}
+refers() { # PREFIX PROFILE: "uri date id" each revisit of that profile refers to
+    grep "\"warc-type\":\"revisit\"" "$1.idx" | grep "revisions/$2\"" >"$TMP/r" || true
+    field warc-refers-to-target-uri <"$TMP/r" >"$TMP/r.u"
+    field warc-refers-to-date <"$TMP/r" >"$TMP/r.d"
+    field warc-refers-to <"$TMP/r" >"$TMP/r.i"
+    paste -d' ' "$TMP/r.u" "$TMP/r.d" "$TMP/r.i"
+}
+log_count() { awk -v s="$1" '$3 == s && $4 != "/robots.txt"' "$2" | wc -l; }
+ok_pages() { grep -c '"status":200' "$1"; }
+
+crawl() { # N [options]: crawl N of the site into $TMP/rN.jsonl, $TMP/wN-*, log $TMP/logN
+    n=$1
+    shift
+    serve "$TMP/log$n"
+    "$BIN" --no-progress --delay 0 -c 16 --state "$TMP/st" "$@" -o "$TMP/r$n.jsonl" --warc "$TMP/w$n" \
+        "$URL" >"$TMP/out$n" 2>&1 || { cat "$TMP/out$n"; fail "crawl $n"; }
+    unserve
+    check "$TMP/w$n"
+}
+
+# ---- 1: the first crawl ----------------------------------------------------
+crawl 1
+pages=$(ok_pages "$TMP/r1.jsonl")
+[ "$pages" -gt "$PAGES" ] || fail "crawl 1: only $pages pages with 200"
+zcat "$TMP"/w1-*.warc.gz | grep -a -q "^Content-Encoding: gzip" || fail "crawl 1: no gzip-encoded response archived"
+zcat "$TMP"/w1-*.warc.gz | grep -a -q "^Transfer-Encoding: chunked" || fail "crawl 1: no chunked response archived"
+records response "$TMP/w1" | sort >"$TMP/resp1"
+
+# ---- 2: --recrawl, the site unchanged: 304s and revisit records -----------
+crawl 2 --recrawl
+nm=$(grep -c '"status":304' "$TMP/r2.jsonl")
+[ "$nm" -eq "$pages" ] || fail "crawl 2: $nm answers 304 for $pages pages of crawl 1"
+[ "$(log_count 304 "$TMP/log2")" -eq "$pages" ] || fail "crawl 2: the server answered 304 $(log_count 304 "$TMP/log2") times for $pages pages"
+[ "$(log_count 200 "$TMP/log2")" -eq 0 ] || fail "crawl 2: pages fetched again with 200"
+refers "$TMP/w2" server-not-modified | sort >"$TMP/ref2"
+[ "$(wc -l <"$TMP/ref2")" -eq "$pages" ] || fail "crawl 2: $(wc -l <"$TMP/ref2") revisit records for $pages pages"
+# every revisit names a response record of crawl 1 (URI, date and ID)
+missing=$(comm -23 "$TMP/ref2" "$TMP/resp1" | wc -l)
+[ "$missing" -eq 0 ] || { comm -23 "$TMP/ref2" "$TMP/resp1" | head -3; fail "crawl 2: $missing revisits refer to no record of crawl 1"; }
+grep -q "not modified (304)" "$TMP/out2" || fail "crawl 2: no recrawl summary"
+
+# ---- 3: no validators: 200 with the same payload digest --------------------
+sed -i 's/^\(V [^ ]* [^ ]* [^ ]* [^ ]*\) .*/\1 - -/' "$TMP/st/journal"
+crawl 3 --recrawl
+[ "$(log_count 200 "$TMP/log3")" -eq "$pages" ] || fail "crawl 3: $(log_count 200 "$TMP/log3") pages with 200, want $pages"
+refers "$TMP/w3" identical-payload-digest | sort >"$TMP/ref3"
+[ "$(wc -l <"$TMP/ref3")" -eq "$pages" ] || fail "crawl 3: $(wc -l <"$TMP/ref3") identical-payload revisits for $pages pages"
+missing=$(comm -23 "$TMP/ref3" "$TMP/resp1" | wc -l)
+[ "$missing" -eq 0 ] || fail "crawl 3: $missing revisits refer to no record of crawl 1"
+sed -n 's/^{"url":"\([^"]*\)","status":200,.*/\1/p' "$TMP/r1.jsonl" | sort >"$TMP/ok1"
+records response "$TMP/w3" | cut -d' ' -f1 | sort >"$TMP/resp3"
+[ "$(comm -12 "$TMP/ok1" "$TMP/resp3" | wc -l)" -eq 0 ] ||
+    fail "crawl 3: response records (not revisits) for pages that did not change"
+
+# ---- options --------------------------------------------------------------
+URL=http://127.0.0.1:1/
+"$BIN" --no-progress --recrawl "$URL" >"$TMP/out" 2>&1 && fail "--recrawl without --state"
+grep -q "need --state" "$TMP/out" || fail "no clear error for --recrawl without --state"
+"$BIN" --no-progress --recrawl --state "$TMP/none" -o "$TMP/x.jsonl" "$URL" >"$TMP/out" 2>&1 &&
+    fail "--recrawl of an empty directory"
+grep -q "no crawl to recrawl" "$TMP/out" || fail "no clear error for --recrawl of nothing: $(cat "$TMP/out")"
+echo "recrawl: $pages pages, $nm answered 304 (server-not-modified revisits), then $pages identical-payload-digest revisits; chunked+gzip WARC verified"
+echo "ok"

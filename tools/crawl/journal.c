@@ -1,0 +1,120 @@
+#include "journal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *crawl_jl_end(const char *p, const char *end)
+{
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    return nl ? nl : end;
+}
+
+const char *crawl_jl_int(const char *p, const char *end, int64_t *v)
+{
+    while (p < end && *p == ' ')
+        p++;
+    bool neg = p < end && *p == '-';
+    p += neg;
+    const char *d = p;
+    uint64_t x = 0;
+    for (; p < end && *p >= '0' && *p <= '9'; p++)
+        x = x * 10 + (uint64_t)(*p - '0');
+    if (p == d)
+        return NULL;
+    *v = neg ? -(int64_t)x : (int64_t)x;
+    return p;
+}
+
+const char *crawl_jl_next(const char *p, const char *nl, const char *end)
+{
+    if (nl >= end)
+        return end;
+    if (*p != 'R')
+        return nl + 1;
+    int64_t status, len;
+    const char *q = crawl_jl_int(p + 1, nl, &status);
+    if (!q || !crawl_jl_int(q, nl, &len) || len < 0 || (uint64_t)len >= (uint64_t)(end - nl - 1))
+        return end;
+    return nl + 1 + len + 1;
+}
+
+const char *crawl_jl_field(const char *p, const char *end, const char **f, size_t *n)
+{
+    while (p < end && *p == ' ')
+        p++;
+    const char *s = p;
+    while (p < end && *p != ' ' && *p != '\n')
+        p++;
+    *f = s;
+    *n = (size_t)(p - s);
+    return p > s ? p : NULL;
+}
+
+static size_t slot(const crawl_fp *k, size_t cap, crawl_fp fp)
+{
+    size_t i = (size_t)fp.b & (cap - 1);
+    while ((k[i].a || k[i].b) && (k[i].a != fp.a || k[i].b != fp.b))
+        i = (i + 1) & (cap - 1);
+    return i;
+}
+
+int crawl_fpmap_reserve(crawl_fpmap *m, size_t n)
+{
+    size_t cap = 1024;
+    while (cap / 4 * 3 < n)
+        cap *= 2;
+    if (cap <= m->cap)
+        return 0;
+    crawl_fp *k = calloc(cap, sizeof *k);
+    uint64_t *v = malloc(cap * sizeof *v);
+    if (!k || !v) {
+        free(k);
+        free(v);
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < m->cap; i++)
+        if (m->k[i].a || m->k[i].b) {
+            size_t j = slot(k, cap, m->k[i]);
+            k[j] = m->k[i];
+            v[j] = m->v[i];
+        }
+    free(m->k);
+    free(m->v);
+    m->k = k;
+    m->v = v;
+    m->cap = cap;
+    return 0;
+}
+
+int crawl_fpmap_put(crawl_fpmap *m, crawl_fp key, uint64_t v)
+{
+    if (crawl_fpmap_reserve(m, m->n + 1) < 0)
+        return -ENOMEM;
+    size_t i = slot(m->k, m->cap, key);
+    if (!m->k[i].a && !m->k[i].b) {
+        m->k[i] = key;
+        m->n++;
+    }
+    m->v[i] = v;
+    return 0;
+}
+
+bool crawl_fpmap_get(const crawl_fpmap *m, crawl_fp key, uint64_t *v)
+{
+    if (!m->cap)
+        return false;
+    size_t i = slot(m->k, m->cap, key);
+    if (!m->k[i].a && !m->k[i].b)
+        return false;
+    if (v)
+        *v = m->v[i];
+    return true;
+}
+
+void crawl_fpmap_free(crawl_fpmap *m)
+{
+    free(m->k);
+    free(m->v);
+    memset(m, 0, sizeof *m);
+}

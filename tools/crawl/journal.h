@@ -1,0 +1,46 @@
+/* Reading the crawl journal (state.h, docs/CRAWL.md) fast: a resume reads
+ * millions of lines, so fields are read in place off the mapped file
+ * (no sscanf, which would strlen the rest of the file, no copy per line),
+ * and URLs are remembered as 128-bit fingerprints (seen.h) in a table
+ * sized once from a count of the lines. */
+#ifndef TULIP_CRAWL_JOURNAL_H
+#define TULIP_CRAWL_JOURNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "seen.h"
+
+/* The end of the line starting at p: its '\n', or end. */
+const char *crawl_jl_end(const char *p, const char *end);
+
+/* The start of the line after the one at p, whose end is nl: after an
+ * "R status len origin" line, past its len bytes of body and newline;
+ * end when that body is torn. */
+const char *crawl_jl_next(const char *p, const char *nl, const char *end);
+
+/* Skip spaces, read a decimal integer (with an optional '-'); returns the
+ * byte after it, or NULL if there is none. */
+const char *crawl_jl_int(const char *p, const char *end, int64_t *v);
+
+/* Skip spaces, take the field up to the next space or end; returns the
+ * byte after it, or NULL if the field is empty. */
+const char *crawl_jl_field(const char *p, const char *end, const char **f, size_t *n);
+
+/* A map from fingerprints to a 64-bit value (open addressing). */
+typedef struct crawl_fpmap {
+    crawl_fp *k;
+    uint64_t *v;
+    size_t cap, n;
+} crawl_fpmap;
+
+/* Room for n keys without growing. Errors: -ENOMEM. */
+int crawl_fpmap_reserve(crawl_fpmap *m, size_t n);
+/* Set the value of key (added, or replaced). Errors: -ENOMEM. */
+int crawl_fpmap_put(crawl_fpmap *m, crawl_fp key, uint64_t v);
+/* The value of key into *v; false if absent. */
+bool crawl_fpmap_get(const crawl_fpmap *m, crawl_fp key, uint64_t *v);
+void crawl_fpmap_free(crawl_fpmap *m);
+
+#endif
