@@ -44,8 +44,11 @@ const char *crawl_jl_field(const char *p, const char *end, const char **f, size_
     while (p < end && *p == ' ')
         p++;
     const char *s = p;
-    while (p < end && *p != ' ' && *p != '\n')
-        p++;
+    if (s >= end)
+        return NULL;
+    p = memchr(s, ' ', (size_t)(end - s)); /* end is a line's end */
+    if (!p)
+        p = end;
     *f = s;
     *n = (size_t)(p - s);
     return p > s ? p : NULL;

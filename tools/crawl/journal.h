@@ -24,8 +24,9 @@ const char *crawl_jl_next(const char *p, const char *nl, const char *end);
  * byte after it, or NULL if there is none. */
 const char *crawl_jl_int(const char *p, const char *end, int64_t *v);
 
-/* Skip spaces, take the field up to the next space or end; returns the
- * byte after it, or NULL if the field is empty. */
+/* Skip spaces, take the field up to the next space or end (a line's end:
+ * the field never spans a newline then); returns the byte after it, or
+ * NULL if the field is empty. */
 const char *crawl_jl_field(const char *p, const char *end, const char **f, size_t *n);
 
 /* A map from fingerprints to a 64-bit value (open addressing). */

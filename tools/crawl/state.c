@@ -80,7 +80,7 @@ static const char *robots_head(const char *p, const char *nl, int64_t *status, i
  * the length of its whole lines. */
 static size_t scan(crawl_state *s, last_done *ld, char *stamp, const char **opts, size_t *opts_len, int *rc)
 {
-    const char *p = s->jmap, *end = s->jmap + s->jlen, *good = p;
+    const char *p = s->jmap, *end = s->jmap + s->jlen, *good = p, *last = NULL;
     *rc = 0;
     while (p < end) {
         const char *nl = crawl_jl_end(p, end);
@@ -93,16 +93,7 @@ static size_t scan(crawl_state *s, last_done *ld, char *stamp, const char **opts
             memcpy(stamp, p + 2, 14);
             stamp[14] = '\0';
         } else if (*p == 'D' || *p == 'C') {
-            int64_t v[5];
-            const char *q = p + 1;
-            for (int i = 0; i < 5 && q; i++)
-                q = crawl_jl_int(q, nl, &v[i]);
-            if (q) {
-                ld->any = true;
-                ld->out_off = (uint64_t)v[2];
-                ld->warc_serial = (unsigned)v[3];
-                ld->warc_off = (uint64_t)v[4];
-            }
+            last = p; /* only the last one's offsets count: read below */
             s->ndone += *p == 'D';
         } else if (*p == 'A' || *p == 'S' || *p == 'F') {
             s->has_urls = true;
@@ -134,18 +125,30 @@ static size_t scan(crawl_state *s, last_done *ld, char *stamp, const char **opts
         p = nl + 1;
         good = p;
     }
+    if (last) {
+        /* "D depth status rows-offset WARC-serial WARC-offset url" */
+        int64_t v[5];
+        const char *q = last + 1, *nl = crawl_jl_end(last, end);
+        for (int i = 0; i < 5 && q; i++)
+            q = crawl_jl_int(q, nl, &v[i]);
+        if (q) {
+            ld->any = true;
+            ld->out_off = (uint64_t)v[2];
+            ld->warc_serial = (unsigned)v[3];
+            ld->warc_off = (uint64_t)v[4];
+        }
+    }
     return (size_t)(good - s->jmap);
 }
 
-/* The URL field of a D line: after five numbers. */
+/* The URL field of a D line: the last one (a URL has no space). */
 static const char *done_url(const char *p, const char *nl, size_t *n)
 {
-    int64_t v;
-    p++;
-    for (int i = 0; i < 5 && p; i++)
-        p = crawl_jl_int(p, nl, &v);
-    const char *u;
-    return p && crawl_jl_field(p, nl, &u, n) ? u : NULL;
+    const char *sp = memrchr(p, ' ', (size_t)(nl - p));
+    if (!sp || sp + 1 >= nl)
+        return NULL;
+    *n = (size_t)(nl - sp - 1);
+    return sp + 1;
 }
 
 static int grow(char **b, size_t *cap, size_t n)
@@ -702,7 +705,7 @@ char *crawl_state_options_line(int argc, char **argv)
 {
     /* Options that may change between runs of one crawl. */
     static const char *const free_opts[] = { "--resume", "--sync", "-v", "--verbose", "--no-progress", NULL };
-    static const char *const free_args[] = { "-c", "--concurrency", "--per-host", "--timeout", NULL };
+    static const char *const free_args[] = { "-c", "--concurrency", "--per-host", "--timeout", "--workers", NULL };
     crawl_buf b = {0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
