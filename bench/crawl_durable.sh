@@ -43,7 +43,8 @@ serve() { # site options...; the same port once one is chosen
 }
 unserve() { kill -INT "$SPID"; wait "$SPID" 2>/dev/null || true; SPID=; }
 crawl() { # options... -> the crawl's summary in $TMP/out
-    taskset -c $CLI_CPU "$BIN" "$URL" -c "$CONC" --delay 0 --no-progress "$@" >"$TMP/out"
+    # one loop each way: --state and --warc run on one loop (main.c)
+    taskset -c $CLI_CPU "$BIN" "$URL" -c "$CONC" --delay 0 --no-progress --workers 1 "$@" >"$TMP/out"
 }
 rate() { awk '/^  pages/ { print $4 }' "$TMP/out"; }
 med() { echo "$@" | tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
