@@ -12,6 +12,10 @@
 
 #include "seen.h"
 
+/* Map the file at path read-only: *map NULL and *len 0 when it is empty.
+ * Unmap with munmap(*map, *len). Errors: open/fstat/mmap's. */
+int crawl_jl_map(const char *path, char **map, size_t *len);
+
 /* The end of the line starting at p: its '\n', or end. */
 const char *crawl_jl_end(const char *p, const char *end);
 

@@ -3,13 +3,9 @@
 #include "journal.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 struct crawl_recrawl {
     char *map;
@@ -30,20 +26,7 @@ int crawl_recrawl_open(const char *path, crawl_recrawl **out)
     crawl_recrawl *r = calloc(1, sizeof *r);
     if (!r)
         return -ENOMEM;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    struct stat st;
-    int rc = fd < 0 || fstat(fd, &st) < 0 ? -errno : 0;
-    if (rc == 0 && st.st_size > 0) {
-        r->map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-        if (r->map == MAP_FAILED) {
-            r->map = NULL;
-            rc = -errno;
-        } else {
-            r->len = (size_t)st.st_size;
-        }
-    }
-    if (fd >= 0)
-        close(fd);
+    int rc = crawl_jl_map(path, &r->map, &r->len);
     const char *p, *end = r->map + r->len;
     size_t nv = 0;
     for (p = r->map; rc == 0 && p < end; p = crawl_jl_next(p, crawl_jl_end(p, end), end))

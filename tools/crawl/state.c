@@ -229,22 +229,7 @@ bool crawl_state_resuming(const crawl_state *s)
 
 static int read_journal(crawl_state *s, const char *path)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    struct stat st;
-    int rc = fstat(fd, &st) < 0 ? -errno : 0;
-    if (rc == 0 && st.st_size > 0) {
-        s->jmap = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-        if (s->jmap == MAP_FAILED) {
-            s->jmap = NULL;
-            rc = -errno;
-        } else {
-            s->jlen = (size_t)st.st_size;
-        }
-    }
-    close(fd);
-    return rc;
+    return crawl_jl_map(path, &s->jmap, &s->jlen);
 }
 
 /* --recrawl without --resume: DIR/journal (the crawl before) becomes
