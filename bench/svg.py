@@ -26,6 +26,23 @@ BENCHES = {
     "http_hello": ("HTTP/1.1 hello, wrk -t1 -c50 keep-alive", "req/s", False),
     "crawl": ("Crawl of the local demo site", "pages/s", False),
 }
+# bench/run's "cores": one bench id per loop count k, drawn as one chart
+CORES = {
+    "cores_http": ("HTTP/1.1 hello on k loops / workers, wrk -t2 -c100", "req/s", False),
+    "cores_crawl": ("Crawl of the zero-latency demo site, --workers k", "pages/s", False),
+    "cores_crawl_cpu": ("Crawler CPU time per page, --workers k", "µs/page", True),
+}
+
+
+def cores_key(bench):
+    """("cores_http", 2) for "cores_http_2", else None."""
+    head, _, k = bench.rpartition("_")
+    return (head, int(k)) if head in CORES and k.isdigit() else None
+
+
+for _b in [f"{h}_{k}" for h in CORES for k in range(1, 65)]:
+    _h, _k = cores_key(_b)
+    BENCHES[_b] = (f"{CORES[_h][0]} (k = {_k})", CORES[_h][1], CORES[_h][2])
 TULIP_COLOUR = "#c2185b"
 PEER_COLOUR = "#607d8b"
 
@@ -211,6 +228,66 @@ def scaling_chart(path_csv, path_svg):
         f.write("\n".join(out) + "\n")
 
 
+def cores_chart(data, path):
+    """Throughput (and CPU per page) against loops: one panel per series
+    kind, one line per implementation."""
+    panels = {}
+    for bench, impls in data.items():
+        key = cores_key(bench)
+        if not key:
+            continue
+        for impl, (v, _) in impls.items():
+            if v is not None:
+                name = impl.replace(f" --workers {key[1]}", "")
+                panels.setdefault(key[0], {}).setdefault(name, []).append((key[1], v))
+    if not panels:
+        return
+    colours = ["#c2185b", "#f06292", "#607d8b", "#00897b", "#ff8f00"]
+    pw, ph, pad = 300, 220, 110
+    kinds = [k for k in CORES if k in panels]
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{len(kinds) * (pw + pad) + 20}" '
+           f'height="{ph + 170}" font-family="sans-serif" font-size="12">',
+           '<rect width="100%" height="100%" fill="white"/>',
+           '<text x="10" y="20" font-size="15" font-weight="bold">tulip on several cores: '
+           'figures against loops (x = loops, worker processes or GOMAXPROCS)</text>']
+    for p, kind in enumerate(kinds):
+        title, unit, lower = CORES[kind]
+        series = panels[kind]
+        ox, oy = 20 + p * (pw + pad) + 60, 60
+        ks = sorted({k for pts in series.values() for k, _ in pts})
+        vmax = max(v for pts in series.values() for _, v in pts)
+        step = 10 ** math.floor(math.log10(vmax))
+        top = math.ceil(vmax / step) * step
+
+        def sx(k):
+            return ox + (pw * (k - ks[0]) / (ks[-1] - ks[0]) if len(ks) > 1 else pw / 2)
+
+        def sy(v):
+            return oy + ph - ph * v / top
+        out.append(f'<text x="{ox}" y="{oy - 22}" font-weight="bold">{escape(title)}</text>')
+        out.append(f'<text x="{ox}" y="{oy - 8}" fill="#555">{escape(unit)}, median; '
+                   f'{"lower" if lower else "higher"} is better</text>')
+        for i in range(int(top / step) + 1):
+            y = sy(i * step)
+            out.append(f'<line x1="{ox}" y1="{y:.1f}" x2="{ox + pw}" y2="{y:.1f}" stroke="#ddd"/>')
+            out.append(f'<text x="{ox - 4}" y="{y + 4:.1f}" text-anchor="end" fill="#555">{fmt(i * step)}</text>')
+        for k in ks:
+            out.append(f'<text x="{sx(k):.1f}" y="{oy + ph + 14}" text-anchor="middle" fill="#555">{k}</text>')
+        for j, (name, pts) in enumerate(sorted(series.items(), key=lambda s: not s[0].startswith("tulip"))):
+            pts.sort()
+            c = colours[j % len(colours)]
+            d = " ".join(f"{'M' if i == 0 else 'L'}{sx(k):.1f},{sy(v):.1f}" for i, (k, v) in enumerate(pts))
+            out.append(f'<path d="{d}" fill="none" stroke="{c}" stroke-width="2"/>')
+            for k, v in pts:
+                out.append(f'<circle cx="{sx(k):.1f}" cy="{sy(v):.1f}" r="3" fill="{c}"/>')
+                out.append(f'<text x="{sx(k) + 4:.1f}" y="{sy(v) - 6:.1f}" font-size="10">{fmt(v)}</text>')
+            out.append(f'<text x="{ox}" y="{oy + ph + 34 + 14 * j}" fill="{c}">— {escape(name)}</text>')
+        out.append(f'<rect x="{ox}" y="{oy}" width="{pw}" height="{ph}" fill="none" stroke="#333"/>')
+    out.append("</svg>")
+    with open(path, "w") as f:
+        f.write("\n".join(out) + "\n")
+
+
 def main(argv):
     if len(argv) >= 2 and argv[0] == "--markdown":
         print(table(load(argv[1]), markdown=True))
@@ -221,7 +298,9 @@ def main(argv):
     data = load(argv[0])
     print(table(data))
     for bench in ordered(data):
-        bar_chart(bench, data[bench], f"{argv[1]}/{bench}.svg")
+        if not cores_key(bench):
+            bar_chart(bench, data[bench], f"{argv[1]}/{bench}.svg")
+    cores_chart(data, f"{argv[1]}/cores.svg")
     if len(argv) == 3:
         scaling_chart(argv[2], f"{argv[1]}/scaling.svg")
     return 0

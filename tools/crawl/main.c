@@ -5,6 +5,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -788,7 +789,10 @@ int main(int argc, char **argv)
         /* loops: the cores by default, never more than the tasks; the
          * journal and WARC writer (state.c) are one loop's for now */
         if (!a.workers_set) {
-            long cores = sysconf(_SC_NPROCESSORS_ONLN);
+            /* the cores this process may run on (taskset), as Go's GOMAXPROCS */
+            cpu_set_t set;
+            long cores = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set)
+                                                                   : sysconf(_SC_NPROCESSORS_ONLN);
             a.workers = cores > 1 ? (unsigned)(cores < 1024 ? cores : 1024) : 1;
             if (a.state)
                 a.workers = 1;
