@@ -160,6 +160,8 @@ static void poll_io(tulip_loop *l, int block)
         return;
     if (timeout != 0 && l->before_sleep)
         l->before_sleep(l);
+    if (timeout != 0 && l->spin && l->spin(l, timeout))
+        return; /* work came while spinning (src/runtime/spin.c); I/O is polled next pass */
     l->stats.polls++;
     if (timeout != 0 && l->timing) {
         int64_t before = tulip__loop_now(l);

@@ -195,6 +195,7 @@ struct tulip_loop {
      * bracket each ready-queue step while an observer is attached
      * (debug mode). */
     void (*before_sleep)(tulip_loop *l);
+    int (*spin)(tulip_loop *l, int64_t timeout); int64_t spin_ns; uint64_t spin_seen; /* src/runtime/spin.c */
     void (*step_begin)(void *observer, struct tulip__runnable *r);
     void (*step_end)(void *observer);
     void *observer;

@@ -114,6 +114,7 @@ int tulip__multi_start(tulip_loop *loop0, const tulip_config *cfg, int n)
         return -err;
     }
     m->loops[0] = loop0;
+    tulip__spin_install(loop0);
     for (unsigned i = 1; i < m->n; i++)
         m->loops[i] = tulip_workers_loop(m->workers, i - 1);
     atomic_store_explicit(&current, m, memory_order_release);

@@ -29,4 +29,9 @@ int tulip__multi_start(tulip_loop *loop0, const tulip_config *cfg, int n);
  * them, free those loops. */
 void tulip__multi_stop(void);
 
+/* Spin before sleep (spin.c) on a loop that other loops post to; from
+ * the loop's own thread, before it runs. */
+struct tulip_loop;
+void tulip__spin_install(struct tulip_loop *l);
+
 #endif

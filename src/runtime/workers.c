@@ -106,6 +106,7 @@ static void *worker_thread(void *p)
         return NULL;
     }
     wk->loop = l;
+    tulip__spin_install(l);
     wk->keeper = tulip_spawn_on(l, keeper_main, wk);
     if (!wk->keeper) {
         int err = errno;
