@@ -207,22 +207,24 @@ int tulip__io_retry(int fd, int dir, struct tulip__fd **f)
     return *f ? 1 : -EBADF;
 }
 
-/* Is fd a byte stream (stream socket, pipe)? There a short read means the
- * kernel queue was empty at that instant; for datagrams or terminals it
- * does not. Found once per fd. */
-static int is_stream(struct tulip__fd *f)
+int tulip__fd_kind(struct tulip__fd *f)
 {
-    if (!f->stream) {
+    if (!f->kind) {
         struct stat st;
         int type = 0;
         socklen_t len = sizeof type;
-        int yes = fstat(f->fd, &st) == 0 &&
-                  (S_ISFIFO(st.st_mode) || (S_ISSOCK(st.st_mode) &&
-                                            getsockopt(f->fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 &&
-                                            type == SOCK_STREAM));
-        f->stream = yes ? 1 : 2;
+        if (fstat(f->fd, &st) != 0)
+            f->kind = TULIP__FD_OTHER;
+        else if (S_ISFIFO(st.st_mode))
+            f->kind = TULIP__FD_PIPE;
+        else if (!S_ISSOCK(st.st_mode))
+            f->kind = TULIP__FD_OTHER;
+        else if (getsockopt(f->fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_STREAM)
+            f->kind = TULIP__FD_STREAM_SOCKET;
+        else
+            f->kind = TULIP__FD_SOCKET;
     }
-    return f->stream == 1;
+    return f->kind;
 }
 
 ssize_t tulip_read(int fd, void *buf, size_t n)
@@ -252,7 +254,9 @@ ssize_t tulip_read(int fd, void *buf, size_t n)
     for (;;) {
         ssize_t r = read(fd, buf, n);
         if (r >= 0) {
-            if (r > 0 && (size_t)r < n && !f->hup && is_stream(f))
+            /* On a byte stream a short read means the kernel queue was
+             * empty at that instant; on datagrams or terminals it does not. */
+            if (r > 0 && (size_t)r < n && !f->hup && tulip__fd_is_stream(f))
                 f->drained = 1;
             return r;
         }
@@ -265,15 +269,7 @@ static ssize_t write_once(struct tulip__fd *f, int fd, const void *buf, size_t n
 {
     /* send(MSG_NOSIGNAL) turns a write to a closed peer into -EPIPE instead
      * of SIGPIPE killing the process. */
-    if (f->is_socket != 2) {
-        ssize_t r = send(fd, buf, n, MSG_NOSIGNAL);
-        if (r >= 0 || errno != ENOTSOCK) {
-            f->is_socket = 1;
-            return r;
-        }
-        f->is_socket = 2;
-    }
-    return write(fd, buf, n);
+    return tulip__fd_is_socket(f) ? send(fd, buf, n, MSG_NOSIGNAL) : write(fd, buf, n);
 }
 
 ssize_t tulip_write(int fd, const void *buf, size_t n)

@@ -15,6 +15,24 @@ int tulip__wait_fd(int fd, int events, int check_level);
  * 1 to try again (EINTR, or EAGAIN and fd is now ready; *f refreshed), or
  * the negative error. */
 int tulip__io_retry(int fd, int dir, struct tulip__fd **f);
+/* f's kind (enum tulip__fd_kind), found with fstat (and SO_TYPE for a
+ * socket) the first time and kept: one answer for every question the I/O
+ * calls ask about an fd - send or write (only send can refuse SIGPIPE),
+ * whether a short read means the queue is drained, whether io_uring's
+ * socket path applies. Sockets tulip makes or accepts are marked when
+ * made, at no cost. */
+int tulip__fd_kind(struct tulip__fd *f);
+static inline int tulip__fd_is_socket(struct tulip__fd *f)
+{
+    int k = f->kind ? f->kind : tulip__fd_kind(f);
+    return k == TULIP__FD_STREAM_SOCKET || k == TULIP__FD_SOCKET;
+}
+/* A byte stream: a stream socket or a pipe. */
+static inline int tulip__fd_is_stream(struct tulip__fd *f)
+{
+    int k = f->kind ? f->kind : tulip__fd_kind(f);
+    return k == TULIP__FD_STREAM_SOCKET || k == TULIP__FD_PIPE;
+}
 /* Cancellation point + fairness budget + make fd non-blocking. */
 int tulip__io_enter(int fd, struct tulip__fd **f);
 /* Make fd non-blocking and return its state. */

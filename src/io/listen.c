@@ -131,7 +131,7 @@ int tulip__accept(int lfd, struct sockaddr *sa, socklen_t *len, int wait_fds)
             struct tulip__fd *nf = tulip__fd_get(tulip__current()->loop, fd);
             if (nf) {
                 nf->nonblock = 1;
-                nf->is_socket = 1;
+                nf->kind = (uint8_t)tulip__fd_kind(f); /* the listener's: same type */
             }
             return fd;
         }

@@ -19,15 +19,7 @@
 
 int tulip__io_ring(tulip_loop *l, struct tulip__fd *f)
 {
-    if (!tulip__uring_on(l))
-        return 0;
-    if (!f->is_socket) {
-        struct stat st;
-        if (fstat(f->fd, &st) != 0)
-            return 0;
-        f->is_socket = S_ISSOCK(st.st_mode) ? 1 : 2;
-    }
-    return f->is_socket == 1;
+    return tulip__uring_on(l) && tulip__fd_is_socket(f);
 }
 
 /* After the operation: 1 to retry (after waiting for readiness when the
@@ -60,16 +52,7 @@ static ssize_t read_cancelled(tulip_loop *l, struct tulip__fd *f, int st, int re
 {
     if (res <= 0)
         return st;
-    if (f->stream != 1) {
-        struct stat sb;
-        int type = 0;
-        socklen_t len = sizeof type;
-        f->stream = 2;
-        if (fstat(f->fd, &sb) == 0 && getsockopt(f->fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 &&
-            type == SOCK_STREAM)
-            f->stream = 1;
-    }
-    if (f->stream != 1)
+    if (!tulip__fd_is_stream(f))
         return res;
     size_t left = (size_t)res;
     for (int i = 0; i < iovcnt && left; i++) {

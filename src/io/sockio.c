@@ -41,7 +41,7 @@ ssize_t tulip_writev(int fd, const struct iovec *iov, int iovcnt)
     if (rc < 0)
         return rc;
     /* sendmsg, not writev, on sockets: only it can refuse SIGPIPE. */
-    int sock = f->is_socket != 2;
+    int sock = tulip__fd_is_socket(f);
     struct msghdr m;
     memset(&m, 0, sizeof m);
     m.msg_iov = (struct iovec *)iov;
@@ -50,17 +50,7 @@ ssize_t tulip_writev(int fd, const struct iovec *iov, int iovcnt)
     if (tulip__io_ring(l, f))
         return tulip__ring_sendmsg(l, fd, &m, 0);
     for (;;) {
-        ssize_t r;
-        if (sock) {
-            r = sendmsg(fd, &m, MSG_NOSIGNAL);
-            if (r < 0 && errno == ENOTSOCK) {
-                sock = 0;
-                f->is_socket = 2;
-                continue;
-            }
-        } else {
-            r = writev(fd, iov, iovcnt);
-        }
+        ssize_t r = sock ? sendmsg(fd, &m, MSG_NOSIGNAL) : writev(fd, iov, iovcnt);
         if (r >= 0)
             return r;
         if ((rc = tulip__io_retry(fd, TULIP_WRITABLE, &f)) < 0)

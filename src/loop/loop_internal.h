@@ -104,14 +104,22 @@ static inline void tulip__fdwait_fire(struct tulip__fdwait **head, int events)
  * ready_bits, so a park after EAGAIN costs no epoll_ctl. Watch mode
  * (tulip_watch_fd) is level-triggered on the requested directions. */
 enum { TULIP__FD_TASK = 1, TULIP__FD_WATCH = 2 };
+/* What an fd is (tulip__fd.kind), found once by tulip__fd_kind
+ * (src/io/fd_io.c) or set by whoever made the fd. */
+enum tulip__fd_kind {
+    TULIP__FD_UNKNOWN = 0,
+    TULIP__FD_STREAM_SOCKET,       /* SOCK_STREAM */
+    TULIP__FD_SOCKET,              /* any other socket (datagrams, seqpacket) */
+    TULIP__FD_PIPE,
+    TULIP__FD_OTHER,               /* files, terminals, eventfds ... */
+};
 struct tulip__fd {
     int fd;
     uint8_t mode;                  /* 0 until first use */
     uint8_t registered;            /* known to the backend */
     uint8_t ready_bits;            /* edges not yet consumed (task mode) */
-    uint8_t is_socket;             /* 0 unknown, 1 yes, 2 no */
+    uint8_t kind;                  /* enum tulip__fd_kind */
     uint8_t nonblock;              /* O_NONBLOCK set by us or found set */
-    uint8_t stream;                /* 0 unknown, 1 stream socket or pipe, 2 other */
     uint8_t drained;               /* last read was short: the queue is empty */
     uint8_t hup;                   /* peer hung up or error seen: reads never wait first */
     uint8_t exclusive;             /* a listener shared by several loops: registered
