@@ -190,6 +190,15 @@ int tulip__io_enter(int fd, struct tulip__fd **f)
     return tulip__fd_prepare(t->loop, fd, f);
 }
 
+int tulip__io_begin(int fd, int flags, struct tulip__fd **f, tulip_loop **l)
+{
+    int rc = tulip__io_enter(fd, f);
+    if (rc < 0)
+        return rc;
+    *l = tulip__current()->loop;
+    return !(flags & MSG_DONTWAIT) && tulip__io_ring(*l, *f);
+}
+
 /* After an I/O call failed (errno set): 1 to try again - after waiting
  * for dir if it was EAGAIN - or the error. *f is looked up again after a
  * wait: another task may have closed the fd between our wake-up and our
@@ -230,12 +239,10 @@ int tulip__fd_kind(struct tulip__fd *f)
 ssize_t tulip_read(int fd, void *buf, size_t n)
 {
     struct tulip__fd *f;
-    int rc = tulip__io_enter(fd, &f);
-    if (rc < 0)
-        return rc;
-    tulip_loop *l = tulip__current()->loop;
-    if (tulip__io_ring(l, f))
-        return tulip__ring_recv(l, f, fd, buf, n, 0);
+    tulip_loop *l;
+    int rc = tulip__io_begin(fd, 0, &f, &l);
+    if (rc)
+        return rc < 0 ? rc : tulip__ring_recv(l, f, fd, buf, n, 0);
     if (f->drained) {
         /* The last read emptied the queue, so a read now would almost
          * surely be EAGAIN: wait first (Tokio's rule; saves a system call
@@ -275,12 +282,10 @@ static ssize_t write_once(struct tulip__fd *f, int fd, const void *buf, size_t n
 ssize_t tulip_write(int fd, const void *buf, size_t n)
 {
     struct tulip__fd *f;
-    int rc = tulip__io_enter(fd, &f);
-    if (rc < 0)
-        return rc;
-    tulip_loop *l = tulip__current()->loop;
-    if (tulip__io_ring(l, f))
-        return tulip__ring_send(l, fd, buf, n, 0);
+    tulip_loop *l;
+    int rc = tulip__io_begin(fd, 0, &f, &l);
+    if (rc)
+        return rc < 0 ? rc : tulip__ring_send(l, fd, buf, n, 0);
     for (;;) {
         ssize_t r = write_once(f, fd, buf, n);
         if (r >= 0)

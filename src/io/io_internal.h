@@ -35,6 +35,10 @@ static inline int tulip__fd_is_stream(struct tulip__fd *f)
 }
 /* Cancellation point + fairness budget + make fd non-blocking. */
 int tulip__io_enter(int fd, struct tulip__fd **f);
+/* tulip__io_enter, then the path the call takes: 1 through io_uring (a
+ * socket on a loop with a ring, unless flags has MSG_DONTWAIT: the ring
+ * would wait), 0 by readiness; < 0 the error. *l: the running loop. */
+int tulip__io_begin(int fd, int flags, struct tulip__fd **f, tulip_loop **l);
 /* Make fd non-blocking and return its state. */
 int tulip__fd_prepare(tulip_loop *l, int fd, struct tulip__fd **out);
 

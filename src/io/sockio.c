@@ -11,18 +11,37 @@
 
 #include "net_internal.h"
 
+/* A msghdr over iov (and the address name, if any), for the io_uring path
+ * and for sendmsg in place of writev. */
+static struct msghdr msg_of(const struct iovec *iov, size_t iovcnt, const void *name, socklen_t namelen)
+{
+    struct msghdr m;
+    memset(&m, 0, sizeof m);
+    m.msg_name = (void *)name;
+    m.msg_namelen = namelen;
+    m.msg_iov = (struct iovec *)iov;
+    m.msg_iovlen = iovcnt;
+    return m;
+}
+
+/* tulip__io_retry for the socket calls: with MSG_DONTWAIT the caller asked
+ * not to wait, so EAGAIN is its answer. */
+static int retry(int fd, int dir, struct tulip__fd **f, int flags)
+{
+    if ((flags & MSG_DONTWAIT) && errno == EAGAIN)
+        return -EAGAIN;
+    return tulip__io_retry(fd, dir, f);
+}
+
 ssize_t tulip_readv(int fd, const struct iovec *iov, int iovcnt)
 {
     struct tulip__fd *f;
-    int rc = tulip__io_enter(fd, &f);
+    tulip_loop *l;
+    int rc = tulip__io_begin(fd, 0, &f, &l);
     if (rc < 0)
         return rc;
-    tulip_loop *l = tulip__current()->loop;
-    if (tulip__io_ring(l, f)) {
-        struct msghdr m;
-        memset(&m, 0, sizeof m);
-        m.msg_iov = (struct iovec *)iov;
-        m.msg_iovlen = (size_t)iovcnt;
+    if (rc) {
+        struct msghdr m = msg_of(iov, (size_t)iovcnt, NULL, 0);
         return tulip__ring_recvmsg(l, f, fd, &m, 0);
     }
     for (;;) {
@@ -37,17 +56,14 @@ ssize_t tulip_readv(int fd, const struct iovec *iov, int iovcnt)
 ssize_t tulip_writev(int fd, const struct iovec *iov, int iovcnt)
 {
     struct tulip__fd *f;
-    int rc = tulip__io_enter(fd, &f);
+    tulip_loop *l;
+    int rc = tulip__io_begin(fd, 0, &f, &l);
     if (rc < 0)
         return rc;
     /* sendmsg, not writev, on sockets: only it can refuse SIGPIPE. */
     int sock = tulip__fd_is_socket(f);
-    struct msghdr m;
-    memset(&m, 0, sizeof m);
-    m.msg_iov = (struct iovec *)iov;
-    m.msg_iovlen = (size_t)iovcnt;
-    tulip_loop *l = tulip__current()->loop;
-    if (tulip__io_ring(l, f))
+    struct msghdr m = msg_of(iov, (size_t)iovcnt, NULL, 0);
+    if (rc)
         return tulip__ring_sendmsg(l, fd, &m, 0);
     for (;;) {
         ssize_t r = sock ? sendmsg(fd, &m, MSG_NOSIGNAL) : writev(fd, iov, iovcnt);
@@ -71,20 +87,15 @@ ssize_t tulip_send(int fd, const void *buf, size_t n, int flags)
 ssize_t tulip_recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *sa, socklen_t *len)
 {
     struct tulip__fd *f;
-    int rc = tulip__io_enter(fd, &f);
+    tulip_loop *l;
+    int rc = tulip__io_begin(fd, flags, &f, &l);
     if (rc < 0)
         return rc;
-    tulip_loop *l = tulip__current()->loop;
-    if (!(flags & MSG_DONTWAIT) && tulip__io_ring(l, f)) {
+    if (rc) {
         if (!sa)
             return tulip__ring_recv(l, f, fd, buf, n, flags);
         struct iovec iov = {buf, n};
-        struct msghdr m;
-        memset(&m, 0, sizeof m);
-        m.msg_name = sa;
-        m.msg_namelen = len ? *len : 0;
-        m.msg_iov = &iov;
-        m.msg_iovlen = 1;
+        struct msghdr m = msg_of(&iov, 1, sa, len ? *len : 0);
         ssize_t r = tulip__ring_recvmsg(l, f, fd, &m, flags);
         if (r >= 0 && len)
             *len = m.msg_namelen;
@@ -94,9 +105,7 @@ ssize_t tulip_recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *
         ssize_t r = recvfrom(fd, buf, n, flags, sa, len);
         if (r >= 0)
             return r;
-        if ((flags & MSG_DONTWAIT) && errno == EAGAIN)
-            return -EAGAIN;
-        if ((rc = tulip__io_retry(fd, TULIP_READABLE, &f)) < 0)
+        if ((rc = retry(fd, TULIP_READABLE, &f, flags)) < 0)
             return rc;
     }
 }
@@ -104,29 +113,22 @@ ssize_t tulip_recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *
 ssize_t tulip_sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *sa, socklen_t len)
 {
     struct tulip__fd *f;
-    int rc = tulip__io_enter(fd, &f);
+    tulip_loop *l;
+    int rc = tulip__io_begin(fd, flags, &f, &l);
     if (rc < 0)
         return rc;
-    tulip_loop *l = tulip__current()->loop;
-    if (!(flags & MSG_DONTWAIT) && tulip__io_ring(l, f)) {
+    if (rc) {
         if (!sa)
             return tulip__ring_send(l, fd, buf, n, flags);
         struct iovec iov = {(void *)buf, n};
-        struct msghdr m;
-        memset(&m, 0, sizeof m);
-        m.msg_name = (void *)sa;
-        m.msg_namelen = len;
-        m.msg_iov = &iov;
-        m.msg_iovlen = 1;
+        struct msghdr m = msg_of(&iov, 1, sa, len);
         return tulip__ring_sendmsg(l, fd, &m, flags);
     }
     for (;;) {
         ssize_t r = sendto(fd, buf, n, flags | MSG_NOSIGNAL, sa, len);
         if (r >= 0)
             return r;
-        if ((flags & MSG_DONTWAIT) && errno == EAGAIN)
-            return -EAGAIN;
-        if ((rc = tulip__io_retry(fd, TULIP_WRITABLE, &f)) < 0)
+        if ((rc = retry(fd, TULIP_WRITABLE, &f, flags)) < 0)
             return rc;
     }
 }
@@ -134,19 +136,17 @@ ssize_t tulip_sendto(int fd, const void *buf, size_t n, int flags, const struct 
 ssize_t tulip_recvmsg(int fd, struct msghdr *msg, int flags)
 {
     struct tulip__fd *f;
-    int rc = tulip__io_enter(fd, &f);
+    tulip_loop *l;
+    int rc = tulip__io_begin(fd, flags, &f, &l);
     if (rc < 0)
         return rc;
-    tulip_loop *l = tulip__current()->loop;
-    if (!(flags & MSG_DONTWAIT) && tulip__io_ring(l, f))
+    if (rc)
         return tulip__ring_recvmsg(l, f, fd, msg, flags);
     for (;;) {
         ssize_t r = recvmsg(fd, msg, flags | MSG_CMSG_CLOEXEC);
         if (r >= 0)
             return r;
-        if ((flags & MSG_DONTWAIT) && errno == EAGAIN)
-            return -EAGAIN;
-        if ((rc = tulip__io_retry(fd, TULIP_READABLE, &f)) < 0)
+        if ((rc = retry(fd, TULIP_READABLE, &f, flags)) < 0)
             return rc;
     }
 }
@@ -154,19 +154,17 @@ ssize_t tulip_recvmsg(int fd, struct msghdr *msg, int flags)
 ssize_t tulip_sendmsg(int fd, const struct msghdr *msg, int flags)
 {
     struct tulip__fd *f;
-    int rc = tulip__io_enter(fd, &f);
+    tulip_loop *l;
+    int rc = tulip__io_begin(fd, flags, &f, &l);
     if (rc < 0)
         return rc;
-    tulip_loop *l = tulip__current()->loop;
-    if (!(flags & MSG_DONTWAIT) && tulip__io_ring(l, f))
+    if (rc)
         return tulip__ring_sendmsg(l, fd, (struct msghdr *)msg, flags);
     for (;;) {
         ssize_t r = sendmsg(fd, msg, flags | MSG_NOSIGNAL);
         if (r >= 0)
             return r;
-        if ((flags & MSG_DONTWAIT) && errno == EAGAIN)
-            return -EAGAIN;
-        if ((rc = tulip__io_retry(fd, TULIP_WRITABLE, &f)) < 0)
+        if ((rc = retry(fd, TULIP_WRITABLE, &f, flags)) < 0)
             return rc;
     }
 }
