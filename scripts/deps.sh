@@ -7,7 +7,7 @@ set -eu
 PACKAGES="build-essential cmake pkg-config clang valgrind gdb \
 libcmocka-dev libssl-dev zlib1g-dev liburing-dev \
 liburiparser-dev libgumbo-dev libuv1-dev libunwind-dev openssl \
-libexpat1-dev libbrotli-dev libzstd-dev nodejs libdw-dev"
+libexpat1-dev libbrotli-dev libzstd-dev nodejs libdw-dev libhiredis-dev redis-server curl"
 
 if [ "${1:-}" = "--bench" ]; then
     # Peers for bench/run: Go, Python asyncio/uvloop/aiohttp, nginx, wrk,

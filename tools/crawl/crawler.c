@@ -191,6 +191,11 @@ static void offer_ex(crawl *c, const char *url, int depth, unsigned hops, const 
             free(it.url);
             free(it.parent);
             c->fatal = -ENOMEM;
+        } else if (c->o->remote) {
+            if ((v = c->o->remote->discover(c->o->remote->self, h->key, &it)) < 0)
+                c->fatal = v;
+            free(it.url);
+            free(it.parent);
         } else if ((c->lp ? crawl_loops_place(c, h, &it) : crawl_push(c, h, &it, false)) < 0) {
             c->fatal = -ENOMEM;
         } else {
@@ -513,6 +518,32 @@ static int fetch(crawl *c, crawl_item *it, crawl_host *h)
     return rc == -ECANCELED || rc == -ETIMEDOUT ? rc : 0;
 }
 
+/* it goes back to the front of h's queue (its strings are taken). */
+static int give_back(crawl *c, crawl_host *h, crawl_item *it)
+{
+    if (!c->o->remote)
+        return crawl_push(c, h, it, true);
+    int rc = c->o->remote->complete(c->o->remote->self, h->key, it, true, h->next_ok - tulip_now(),
+                                    crawl_frontier_interval(c->f, h));
+    free(it->url);
+    free(it->parent);
+    return rc;
+}
+
+/* Take a URL whose host is ready: 1, or 0 with *wake_at, or < 0. */
+static int take(crawl *c, crawl_item *it, crawl_host **h, int64_t *wake_at)
+{
+    if (!c->o->remote)
+        return crawl_frontier_pop(c->f, tulip_now(), it, h, wake_at);
+    int rc = c->o->remote->claim(c->o->remote->self, it, wake_at);
+    if (rc == 1 && !(*h = host_of(c, it->url))) {
+        free(it->url);
+        free(it->parent);
+        return -ENOMEM;
+    }
+    return rc;
+}
+
 /* Work on one URL taken from h.  Sets it->url to NULL when it went back to
  * the frontier.  Returns 0 or a fatal error. */
 static int visit(crawl *c, crawl_item *it, crawl_host *h)
@@ -523,7 +554,7 @@ static int visit(crawl *c, crawl_item *it, crawl_host *h)
         if (rc == 1) {
             /* robots.txt was this turn's request: the URL waits for the next */
             crawl_frontier_done(c->f, h, tulip_now(), -1);
-            rc = crawl_push(c, h, it, true);
+            rc = give_back(c, h, it);
             it->url = it->parent = NULL;
             return rc;
         }
@@ -549,7 +580,7 @@ static int visit(crawl *c, crawl_item *it, crawl_host *h)
     }
     int rc = fetch(c, it, h);
     if (rc == 1) {
-        rc = crawl_push(c, h, it, true);
+        rc = give_back(c, h, it);
         it->url = it->parent = NULL;
     }
     return rc;
@@ -563,7 +594,12 @@ static int next_item(crawl *c, crawl_item *it, crawl_host **h)
         if (c->closed)
             return -ESHUTDOWN;
         int64_t wake_at;
-        if (crawl_frontier_pop(c->f, tulip_now(), it, h, &wake_at) == 1) {
+        int got = take(c, it, h, &wake_at);
+        if (got == -ESHUTDOWN)
+            close_crawl(c); /* nothing queued or leased anywhere */
+        if (got < 0)
+            return got;
+        if (got == 1) {
             c->active++;
             /* a shorter path may have reached it while it waited */
             int d = crawl_scope_depth(c->scope, it->url);
@@ -571,7 +607,7 @@ static int next_item(crawl *c, crawl_item *it, crawl_host **h)
                 it->depth = d;
             return 0;
         }
-        if (!c->lp && c->active == 0 && wake_at == INT64_MAX) {
+        if (!c->lp && !c->o->remote && c->active == 0 && wake_at == INT64_MAX) {
             close_crawl(c); /* nothing queued, nobody to queue more */
             return -ESHUTDOWN;
         }
@@ -616,6 +652,9 @@ static int worker_loop(crawl *c)
          * the URL went back to the frontier), in one go. */
         if (rc == 0 && c->o->state)
             rc = crawl_state_commit(c->o->state, it.url, it.depth, 0);
+        if (rc == 0 && c->o->remote && it.url) /* after its links were discovered */
+            rc = c->o->remote->complete(c->o->remote->self, h->key, &it, false, h->next_ok - tulip_now(),
+                                        crawl_frontier_interval(c->f, h));
         c->st->in_flight--;
         c->active--;
         free(it.url);
@@ -634,7 +673,7 @@ static int worker_loop(crawl *c)
         if (c->lp) {
             crawl_loops_flush(c, 1); /* what the page found, less the page */
             wake(c);
-        } else if (c->active == 0 && crawl_frontier_queued(c->f) == 0) {
+        } else if (c->active == 0 && crawl_frontier_queued(c->f) == 0 && !c->o->remote) {
             close_crawl(c);
         } else {
             wake(c);

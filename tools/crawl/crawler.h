@@ -44,6 +44,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "frontier.h"
 #include "jsonl.h"
 #include "pattern.h"
 
@@ -73,6 +74,28 @@ typedef struct crawl_stats {
     size_t nkinds;             /* `errors` by kind, in order of first sight */
     struct { const char *kind; uint64_t n; } kinds[CRAWL_MAX_KINDS];
 } crawl_stats;
+
+/* A frontier shared with other processes (redis_frontier.h): the queue,
+ * the seen set, the politeness clocks and the leases of URLs in flight
+ * live there; the local frontier keeps only each host's robots.txt,
+ * response times and interval, which it hands over at complete. */
+typedef struct crawl_remote {
+    void *self;
+    /* Queue an admitted URL of host (the remote queues it once in all,
+     * whoever finds it).  Does not park.  Errors: -ENOMEM. */
+    int (*discover)(void *self, const char *host, const crawl_item *it);
+    /* 1: a URL whose host may be asked now, leased to us (*it filled, the
+     * caller owns its strings); 0: none for now, ask again at *wake
+     * (tulip_now clock) or when something changed; -ESHUTDOWN: no URL is
+     * queued or leased anywhere, the crawl is over.  May park. */
+    int (*claim)(void *self, crawl_item *it, int64_t *wake);
+    /* The claimed URL is finished (its links were discovered before), or
+     * with give_back goes back to the front of its host's queue; the
+     * host's next request waits wait_ns from now, and interval_ns is its
+     * politeness interval (> 0: one request at a time).  May park. */
+    int (*complete)(void *self, const char *host, const crawl_item *it, bool give_back, int64_t wait_ns,
+                    int64_t interval_ns);
+} crawl_remote;
 
 typedef struct crawl_opts {
     const char *url;               /* start URL (required) */
@@ -110,6 +133,8 @@ typedef struct crawl_opts {
     /* Page-wise commits of the outputs, WARC, journal and resume
      * (state.h); borrowed, may be NULL. */
     struct crawl_state *state;
+    /* The shared frontier (--redis); borrowed, NULL: the local one. */
+    const crawl_remote *remote;
     /* Called for every row, on the loop thread. */
     void (*on_row)(void *arg, const crawl_row *row);
     void *row_arg;

@@ -18,7 +18,9 @@
 #include "crawler.h"
 #include "demo.h"
 #include "jsonl.h"
+#include "metrics.h"
 #include "pattern.h"
+#include "redis_run.h"
 #include "state.h"
 #include "url.h"
 
@@ -56,6 +58,12 @@ typedef struct app {
     sink *sinks;          /* one per loop with workers > 1 */
     char origin_url[96];
     bool progress_shown;
+    crawl_shared shared; /* --redis */
+    bool status;
+    const char *metrics_addr; /* --metrics */
+    int64_t metrics_linger_ns;
+    crawl_metrics *metrics;
+    bool tty_progress;
 } app;
 
 static const char usage[] =
@@ -127,6 +135,23 @@ static const char usage[] =
     "      --plot FILE.svg   --compare: also write an SVG bar chart\n"
     "  -h, --help\n";
 
+/* A second string: C99 compilers need not take literals over 4095 bytes. */
+static const char usage_shared[] =
+    "\nseveral processes, one crawl (docs/CRAWL.md, \"Several machines\"), metrics:\n"
+    "      --redis URL       share the frontier in Redis (redis://HOST:PORT/DB);\n"
+    "                        one loop per process\n"
+    "      --crawl-id NAME   the shared crawl's name (needed with --redis)\n"
+    "      --redis-timeout MS  give up on Redis after that long (default 30000)\n"
+    "      --status          print the shared crawl's queue, leases, hosts\n"
+    "      --metrics ADDR    serve Prometheus metrics (127.0.0.1:PORT)\n"
+    "      --metrics-linger MS  after the crawl, wait for a scrape (that long)\n";
+
+static void print_usage(FILE *f)
+{
+    fputs(usage, f);
+    fputs(usage_shared, f);
+}
+
 enum {
     O_PER_HOST = 256, O_MAX_PAGES, O_MAX_DEPTH, O_MAX_REDIRECTS, O_TIMEOUT, O_INCLUDE, O_EXCLUDE,
     O_ANY_HOST, O_IGNORE_ROBOTS, O_UA, O_NO_PROGRESS, O_DEMO, O_COMPARE, O_SERVE, O_PAGES, O_LINKS,
@@ -134,6 +159,7 @@ enum {
     O_MAX_CRAWL_DELAY, O_RETRIES, O_BACKOFF, O_HOSTS, O_CHUNKED, O_ENCODING, O_EVERY_429, O_RETRY_AFTER,
     O_ROBOTS_DELAY, O_ROBOTS_DELAY_HOSTS, O_ORPHANS, O_SERVER_LOG, O_SITEMAP, O_STATE, O_RESUME, O_SYNC, O_WARC, O_WARC_MAX,
     O_WORKERS, O_RECRAWL, O_PAGE_BYTES,
+    O_REDIS, O_CRAWL_ID, O_REDIS_TIMEOUT, O_STATUS, O_METRICS, O_METRICS_LINGER,
 };
 
 static const struct option longopts[] = {
@@ -186,6 +212,12 @@ static const struct option longopts[] = {
     { "warc", required_argument, NULL, O_WARC },
     { "warc-max-size", required_argument, NULL, O_WARC_MAX },
     { "workers", required_argument, NULL, O_WORKERS },
+    { "redis", required_argument, NULL, O_REDIS },
+    { "crawl-id", required_argument, NULL, O_CRAWL_ID },
+    { "redis-timeout", required_argument, NULL, O_REDIS_TIMEOUT },
+    { "status", no_argument, NULL, O_STATUS },
+    { "metrics", required_argument, NULL, O_METRICS },
+    { "metrics-linger", required_argument, NULL, O_METRICS_LINGER },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
 };
@@ -214,6 +246,9 @@ static void clear_progress(app *a)
 static void on_tick(void *arg, const crawl_stats *st)
 {
     app *a = arg;
+    crawl_metrics_update(a->metrics, st, false);
+    if (!a->tty_progress)
+        return;
     double s = (double)st->elapsed_ns / 1e9;
     fprintf(stderr, "\r\033[K  %" PRIu64 " done   %zu in flight   %zu queued   %.0f pages/s   %.1f s",
             st->fetched, st->in_flight, st->queued, s > 0 ? (double)st->fetched / s : 0.0, s);
@@ -420,7 +455,32 @@ static int crawl_main(void *arg)
     printf("Crawling %s with %u tasks on %u loop%s%s...\n", a->url, a->co.concurrency, a->workers,
            a->workers == 1 ? "" : "s", a->co.ignore_robots ? "" : " (obeying robots.txt)");
     fflush(stdout);
-    int rc = crawl_run(&a->co, &a->st);
+    a->shared.rows = a->out;
+    int rc = a->shared.url ? crawl_shared_start(&a->shared, &a->co) : 0;
+    if (rc < 0) {
+        crawl_shared_stop(&a->shared);
+        return rc == -EINVAL ? -EPROTO : rc;
+    }
+    if (a->metrics_addr) {
+        a->metrics = crawl_metrics_new(a->shared.url ? crawl_shared_metrics : NULL, &a->shared);
+        rc = a->metrics ? crawl_metrics_start(a->metrics, a->metrics_addr) : -ENOMEM;
+        if (rc < 0) {
+            fprintf(stderr, "tulip-crawl: --metrics %s: %s\n", a->metrics_addr, tulip_strerror(rc));
+            crawl_metrics_free(a->metrics);
+            crawl_shared_stop(&a->shared);
+            return -EPROTO;
+        }
+        const char *colon = strrchr(a->metrics_addr, ':'), *host = a->metrics_addr;
+        int hl = colon ? (int)(colon - host) : 0;
+        if (hl == 0) {
+            host = "127.0.0.1";
+            hl = 9;
+        }
+        printf("Metrics on http://%.*s:%d/metrics\n", hl, host, crawl_metrics_port(a->metrics));
+        fflush(stdout);
+    }
+    rc = crawl_run(&a->co, &a->st);
+    crawl_metrics_update(a->metrics, &a->st, true);
     clear_progress(a);
     gather_sinks(a);
     if (a->d) {
@@ -435,6 +495,7 @@ static int crawl_main(void *arg)
         crawl_state_summary(a->state, stdout);
         if (rc < 0 && rc != -ECANCELED)
             printf("  stopped   %s\n", tulip_strerror(rc));
+        crawl_shared_summary(&a->shared, rc, stdout);
         if (a->d && a->check && rc == 0)
             check_demo(a);
         if (a->output)
@@ -443,6 +504,10 @@ static int crawl_main(void *arg)
     }
     crawl_demo_free(a->d);
     a->d = NULL;
+    fflush(stdout);
+    crawl_metrics_linger(a->metrics, a->metrics_linger_ns);
+    crawl_metrics_free(a->metrics);
+    crawl_shared_stop(&a->shared);
     return rc;
 }
 
@@ -717,12 +782,27 @@ int main(int argc, char **argv)
             a.workers = (unsigned)v;
             a.workers_set = true;
             break;
-        case 'h': fputs(usage, stdout); return 0;
-        default: fputs(usage, stderr); return 2;
+        case O_REDIS: a.shared.url = optarg; break;
+        case O_CRAWL_ID: a.shared.id = optarg; break;
+        case O_REDIS_TIMEOUT:
+            if (number(name, optarg, 86400000, &v) || v == 0)
+                return 2;
+            a.shared.timeout_ns = TULIP_MS((int64_t)v);
+            break;
+        case O_STATUS: a.status = true; break;
+        case O_METRICS: a.metrics_addr = optarg; break;
+        case O_METRICS_LINGER:
+            if (number(name, optarg, 86400000, &v))
+                return 2;
+            a.metrics_linger_ns = TULIP_MS((int64_t)v);
+            break;
+        case 'h': print_usage(stdout); return 0;
+        default: print_usage(stderr); return 2;
         }
     }
     if (optind < argc - 1) {
-        fprintf(stderr, "tulip-crawl: one start URL at most\n%s", usage);
+        fprintf(stderr, "tulip-crawl: one start URL at most\n");
+        print_usage(stderr);
         return 2;
     }
     if (optind == argc - 1)
@@ -735,6 +815,24 @@ int main(int argc, char **argv)
         a.demo_opts.site.pages = a.compare ? 150 : 500;
     if (crawl_patterns_count(a.pat, CRAWL_PATTERN_INCLUDE) + crawl_patterns_count(a.pat, CRAWL_PATTERN_EXCLUDE))
         a.co.patterns = a.pat;
+    if (!a.shared.timeout_ns)
+        a.shared.timeout_ns = TULIP_SEC(30);
+    if ((a.shared.url || a.status) && (!a.shared.url || !a.shared.id)) {
+        fprintf(stderr, "tulip-crawl: --redis URL and --crawl-id NAME go together (--status needs both)\n");
+        return 2;
+    }
+    if (a.status)
+        return crawl_shared_status(&a.shared);
+    if (a.shared.url && (!a.url || a.so.dir || a.so.warc_prefix || (a.workers_set && a.workers > 1))) {
+        fprintf(stderr, "tulip-crawl: --redis needs a start URL (for the demo: run tulip-crawl --serve PORT "
+                        "and crawl http://127.0.0.1:PORT/), runs on one loop (run more processes instead "
+                        "of --workers) and keeps its state in Redis (no --state, --warc)\n");
+        return 2;
+    }
+    if (a.shared.url) { /* the processes are the parallelism */
+        a.workers_set = true;
+        a.workers = 1;
+    }
     int rc;
     if (a.compare) {
         rc = run_compare(&a);
@@ -810,7 +908,8 @@ int main(int argc, char **argv)
             if (!a.sinks)
                 return 1;
         }
-        if (a.progress && isatty(2)) {
+        a.tty_progress = a.progress && isatty(2);
+        if (a.tty_progress || a.metrics_addr) {
             a.co.on_tick = on_tick;
             a.co.tick_arg = &a;
         }
