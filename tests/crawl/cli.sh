@@ -43,6 +43,16 @@ if command -v script >/dev/null 2>&1; then
     has "check     every URL the demo site model predicts was found"
 fi
 
+# --workers N: the demo's own check of the URL set, for any number of loops
+for n in 1 2 3; do
+    run 0 "$BIN" --demo --pages 60 --latency 0 --no-progress --workers $n -o "$TMP/rows$n.jsonl"
+    has "check     every URL the demo site model predicts was found, and nothing else"
+    has "on $n loop"
+    [ "$(wc -l <"$TMP/rows$n.jsonl")" -eq "$rows" ] || fail "--workers $n: $(wc -l <"$TMP/rows$n.jsonl") rows, want $rows"
+done
+run 2 "$BIN" --state "$TMP/state" --workers 2 http://127.0.0.1:1/
+has "run on one loop for now"
+
 run 2 "$BIN" --no-such-option
 has "usage: tulip-crawl"
 run 2 "$BIN" --concurrency 0 http://127.0.0.1:1/

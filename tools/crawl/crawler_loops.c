@@ -108,9 +108,8 @@ static const char *get_str(rd *r)
     return s;
 }
 
-static void record(crawl *c, unsigned to, int rc)
+static void record(crawl *c, int rc)
 {
-    (void)to;
     if (rc < 0 && !c->fatal)
         c->fatal = rc;
 }
@@ -131,7 +130,7 @@ static void put_item(crawl *c, unsigned to, char kind, const crawl_item *it)
         rc = put_str(b, it->url);
     if (rc == 0)
         rc = put_str(b, it->parent);
-    record(c, to, rc);
+    record(c, rc);
 }
 
 bool crawl_loops_route(crawl *c, const char *url, int depth, unsigned hops, const char *parent, bool sitemap)
@@ -162,7 +161,7 @@ bool crawl_loops_route_bad(crawl *c, const char *key, int depth, const char *par
         rc = put_str(b, key);
     if (rc == 0)
         rc = put_str(b, parent);
-    record(c, to, rc);
+    record(c, rc);
     return true;
 }
 
@@ -216,7 +215,7 @@ static void put_key(crawl *c, unsigned to, char kind, const char *key, int64_t a
         rc = put_i64(out, b);
     if (rc == 0)
         rc = put_str(out, key);
-    record(c, to, rc);
+    record(c, rc);
 }
 
 int crawl_loops_robots_wait(crawl *c, crawl_host *h)
