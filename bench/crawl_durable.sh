@@ -1,10 +1,11 @@
 #!/bin/sh
 # What --state, --warc and --recrawl cost and save (issue 16), against the
 # demo site served by `tulip-crawl --serve` on another core:
-#   1. --state: pages/s with and without it, zero latency (the worst case:
-#      nothing hides the journal writes), taking turns, medians;
-#   2. --warc: pages/s with and without it on the default demo (20 ms per
-#      response), taking turns, medians;
+#   1. --state: pages/s and CPU time per page with and without it, zero
+#      latency (the worst case: nothing hides the journal writes), taking
+#      turns, medians;
+#   2. --state, then --warc, the same on the default demo (20 ms per
+#      response);
 #   3. --recrawl of the unchanged site: bytes received (heads and bodies)
 #      against the first crawl's, with the demo's small pages and with
 #      pages padded to 16 KiB;
@@ -44,25 +45,30 @@ serve() { # site options...; the same port once one is chosen
 unserve() { kill -INT "$SPID"; wait "$SPID" 2>/dev/null || true; SPID=; }
 crawl() { # options... -> the crawl's summary in $TMP/out
     # one loop each way: --state and --warc run on one loop (main.c)
-    taskset -c $CLI_CPU "$BIN" "$URL" -c "$CONC" --delay 0 --no-progress --workers 1 "$@" >"$TMP/out"
+    /usr/bin/time -f "%U %S" -o "$TMP/time" taskset -c $CLI_CPU "$BIN" "$URL" -c "$CONC" --delay 0 --no-progress \
+        --workers 1 "$@" >"$TMP/out"
 }
 rate() { awk '/^  pages/ { print $4 }' "$TMP/out"; }
+# CPU time (user + system) per page in microseconds: less at the mercy of
+# the other processes on a shared machine than pages/s
+cpu() { awk -v p="$(awk '/^  pages/ { print $2 }' "$TMP/out")" '{ printf "%.1f", ($1 + $2) * 1e6 / p }' "$TMP/time"; }
 med() { echo "$@" | tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 ab() { # LABEL "A options" "B options": REPS runs each, taking turns
-    ra="" rb=""
+    ra="" rb="" ca="" cb=""
     i=0
     while [ $i -lt "$REPS" ]; do
         rm -rf "$TMP/st" "$TMP"/w-*
         crawl $2
-        ra="$ra $(rate)"
+        ra="$ra $(rate)" ca="$ca $(cpu)"
         rm -rf "$TMP/st" "$TMP"/w-*
         crawl $3
-        rb="$rb $(rate)"
+        rb="$rb $(rate)" cb="$cb $(cpu)"
         i=$((i + 1))
     done
-    echo "   without: $ra  (median $(med $ra))"
-    echo "   with:    $rb  (median $(med $rb))"
-    awk -v a="$(med $ra)" -v b="$(med $rb)" -v l="$1" 'BEGIN { printf "   %s: with/without median pages/s %.3f\n", l, b / a }'
+    echo "   without: pages/s $ra  (median $(med $ra)); CPU us/page $ca (median $(med $ca))"
+    echo "   with:    pages/s $rb  (median $(med $rb)); CPU us/page $cb (median $(med $cb))"
+    awk -v a="$(med $ra)" -v b="$(med $rb)" -v x="$(med $ca)" -v y="$(med $cb)" -v l="$1" 'BEGIN {
+        printf "   %s: with/without median pages/s %.3f, CPU per page %.3f\n", l, b / a, y / x }'
 }
 
 echo "load: $(uptime)"
@@ -71,8 +77,9 @@ serve --pages "$PAGES" --latency 0
 ab "--state" "-o $TMP/rows.jsonl" "-o $TMP/rows.jsonl --state $TMP/st"
 unserve
 
-echo "2) --warc, the default demo (20 ms per response), $PAGES pages, -c $CONC, $REPS runs each"
+echo "2) --state and --warc, the default demo (20 ms per response), $PAGES pages, -c $CONC, $REPS runs each"
 serve --pages "$PAGES" --latency 20
+ab "--state" "-o $TMP/rows.jsonl" "-o $TMP/rows.jsonl --state $TMP/st"
 ab "--warc" "-o $TMP/rows.jsonl" "-o $TMP/rows.jsonl --warc $TMP/w"
 unserve
 
