@@ -2,9 +2,10 @@
 # --recrawl and the WARC of pages served chunked and gzip-encoded, against
 # the demo site served by another tulip-crawl process (--chunked --encoding
 # gzip, with a request log):
-#   1. a crawl with --state and --warc: every WARC file is indexed by
-#      warcio.js and checked by warc_verify (block digests, and payload
-#      digests over the dechunked, still gzipped, bodies);
+#   1. a crawl with --state, --warc and --warc-metadata: every WARC file is
+#      indexed by warcio.js and checked by warc_verify (block digests, and
+#      payload digests over the dechunked, still gzipped, bodies), and each
+#      HTML page has a metadata record (outlinks) naming its response;
 #   2. --recrawl of the unchanged site: every 200 page is asked for with
 #      If-None-Match and answered 304 (the server's log), each becomes a
 #      revisit record (server-not-modified) whose WARC-Refers-To,
@@ -28,7 +29,7 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 
 dir=$("$HERE/../../scripts/npm-deps.sh" 2>/dev/null) || { echo "SKIP: warcio.js not available (no npm)"; exit 77; }
 WARCIO="$dir/node_modules/.bin/warcio"
-FIELDS=warc-type,warc-target-uri,warc-date,warc-record-id,warc-refers-to,warc-refers-to-target-uri,warc-refers-to-date,warc-profile,offset,length
+FIELDS=warc-type,warc-target-uri,warc-date,warc-record-id,warc-concurrent-to,warc-refers-to,warc-refers-to-target-uri,warc-refers-to-date,warc-profile,offset,length
 
 # serve LOG: the demo server (its log is written when it stops: unserve),
 # on a free port the first time, then on the same one (the journal's URLs
@@ -92,12 +93,19 @@ crawl() { # N [options]: crawl N of the site into $TMP/rN.jsonl, $TMP/wN-*, log 
 }
 
 # ---- 1: the first crawl ----------------------------------------------------
-crawl 1
+crawl 1 --warc-metadata
 pages=$(ok_pages "$TMP/r1.jsonl")
 [ "$pages" -gt "$PAGES" ] || fail "crawl 1: only $pages pages with 200"
 zcat "$TMP"/w1-*.warc.gz | grep -a -q "^Content-Encoding: gzip" || fail "crawl 1: no gzip-encoded response archived"
 zcat "$TMP"/w1-*.warc.gz | grep -a -q "^Transfer-Encoding: chunked" || fail "crawl 1: no chunked response archived"
 records response "$TMP/w1" | sort >"$TMP/resp1"
+# a metadata record per HTML page, naming its response record
+html=$(grep -c '"status":200,.*"content_type":"text/html' "$TMP/r1.jsonl")
+grep '"warc-type":"metadata"' "$TMP/w1.idx" | field warc-concurrent-to | sort >"$TMP/meta1"
+[ "$(wc -l <"$TMP/meta1")" -eq "$html" ] || fail "crawl 1: $(wc -l <"$TMP/meta1") metadata records for $html HTML pages"
+cut -d' ' -f3 "$TMP/resp1" | sort >"$TMP/resp1.ids"
+[ "$(comm -23 "$TMP/meta1" "$TMP/resp1.ids" | wc -l)" -eq 0 ] || fail "crawl 1: metadata records name no response"
+zcat "$TMP"/w1-*.warc.gz | grep -a -q "^outlink: http" || fail "crawl 1: no outlink in the metadata records"
 
 # ---- 2: --recrawl, the site unchanged: 304s and revisit records -----------
 crawl 2 --recrawl

@@ -509,6 +509,8 @@ static int fetch(crawl *c, crawl_item *it, crawl_host *h)
                 offer(c, l.urls[i], it->depth + 1, 0, it->url);
             for (size_t i = 0; i < l.nrejected; i++)
                 bad_link(c, l.rejected[i], it->depth + 1, it->url, l.rejected_err[i], true);
+            if (c->o->state && (rc = crawl_state_outlinks(c->o->state, it->depth, ns, l.urls, l.n)) == -ENOMEM)
+                c->fatal = rc;
             crawl_links_free(&l);
         } else if (rc != -ECANCELED && rc != -ETIMEDOUT) {
             count_kind(st, rc == -ENOMEM ? "out-of-memory" : "parse");

@@ -108,6 +108,8 @@ static const char usage[] =
     "      --state DIR       keep a crash-safe journal of the crawl in DIR\n"
     "      --resume          go on with the crawl in --state DIR (same options)\n"
     "      --sync            fdatasync at each page (power loss; a kill needs none)\n"
+    "      --warc-metadata   add a WARC metadata record per HTML page (outlinks,\n"
+    "                        hops from the seed, fetch time)\n"
     "      --recrawl         crawl the URLs in --state DIR again, asking if they\n"
     "                        changed (ETag, Last-Modified, WARC revisit records)\n"
     "      --warc PREFIX     write WARC/1.1 files PREFIX-<time>-<serial>.warc.gz\n"
@@ -158,7 +160,7 @@ enum {
     O_LATENCY, O_SEED, O_THREADS, O_PLOT, O_ORDER, O_DELAY, O_JITTER, O_ADAPTIVE, O_MAX_DELAY,
     O_MAX_CRAWL_DELAY, O_RETRIES, O_BACKOFF, O_HOSTS, O_CHUNKED, O_ENCODING, O_EVERY_429, O_RETRY_AFTER,
     O_ROBOTS_DELAY, O_ROBOTS_DELAY_HOSTS, O_ORPHANS, O_SERVER_LOG, O_SITEMAP, O_STATE, O_RESUME, O_SYNC, O_WARC, O_WARC_MAX,
-    O_WORKERS, O_RECRAWL, O_PAGE_BYTES,
+    O_WORKERS, O_RECRAWL, O_PAGE_BYTES, O_WARC_METADATA,
     O_REDIS, O_CRAWL_ID, O_REDIS_TIMEOUT, O_STATUS, O_METRICS, O_METRICS_LINGER,
 };
 
@@ -209,6 +211,7 @@ static const struct option longopts[] = {
     { "resume", no_argument, NULL, O_RESUME },
     { "sync", no_argument, NULL, O_SYNC },
     { "recrawl", no_argument, NULL, O_RECRAWL },
+    { "warc-metadata", no_argument, NULL, O_WARC_METADATA },
     { "warc", required_argument, NULL, O_WARC },
     { "warc-max-size", required_argument, NULL, O_WARC_MAX },
     { "workers", required_argument, NULL, O_WORKERS },
@@ -731,6 +734,7 @@ int main(int argc, char **argv)
         case O_RESUME: a.so.resume = true; break;
         case O_SYNC: a.so.sync = true; break;
         case O_RECRAWL: a.so.recrawl = true; break;
+        case O_WARC_METADATA: a.so.warc_metadata = true; break;
         case O_WARC: a.so.warc_prefix = optarg; break;
         case O_WARC_MAX:
             if (number(name, optarg, UINT64_MAX, &v) || v < 4096)

@@ -22,6 +22,10 @@
 typedef struct pending {
     crawl_buf rows, warc, journal;
     bool open;
+    /* the visit's response record, for its metadata record */
+    char resp_id[48];
+    int64_t date_ns;
+    crawl_buf url;
 } pending;
 
 typedef struct robots_rec {
@@ -460,6 +464,7 @@ static void pending_free(void *arg)
     crawl_buf_free(&p->rows);
     crawl_buf_free(&p->warc);
     crawl_buf_free(&p->journal);
+    crawl_buf_free(&p->url);
     free(p);
 }
 
@@ -482,6 +487,7 @@ int crawl_state_begin(crawl_state *s)
         }
     }
     p->rows.len = p->warc.len = p->journal.len = 0;
+    p->resp_id[0] = '\0';
     p->open = true;
     return 0;
 }
@@ -636,7 +642,13 @@ int crawl_state_get(crawl_state *s, tulip_http_client *c, const char *url, bool 
         int wrc = crawl_warc_exchange(&f, &rec);
         if (wrc == 0) {
             pending *p = current(s);
-            if (p)
+            if (p && !robots && s->o.warc_metadata && rec.record_id[0]) {
+                p->url.len = 0;
+                wrc = crawl_buf_puts(&p->url, url);
+                memcpy(p->resp_id, rec.record_id, sizeof p->resp_id);
+                p->date_ns = date_ns;
+            }
+            if (p && wrc == 0)
                 wrc = crawl_buf_append(&p->warc, rec.gz.data, rec.gz.len);
             else
                 wrc = crawl_warc_append(s->warc, &rec);
@@ -725,4 +737,26 @@ void crawl_state_summary(const crawl_state *s, FILE *f)
         fprintf(f, "; recrawl: %" PRIu64 " not modified (304), %" PRIu64 " unchanged (same payload digest)",
                 s->not_modified, s->identical);
     fprintf(f, "\n");
+}
+
+int crawl_state_outlinks(crawl_state *s, int depth, int64_t fetch_ns, char *const *urls, size_t n)
+{
+    pending *p = current(s);
+    if (!s->warc || !s->o.warc_metadata || !p || !p->resp_id[0])
+        return 0;
+    /* warc-fields, in the manner of Heritrix's metadata records */
+    crawl_buf b = {0};
+    int rc = crawl_buf_printf(&b, "hopsFromSeed: %d\r\nfetchTimeMs: %.3f\r\n", depth, (double)fetch_ns / 1e6);
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = crawl_buf_printf(&b, "outlink: %s\r\n", urls[i]);
+    tulip_http_tap none = {0};
+    crawl_warc_fetch f = { .url = p->url.data, .tap = &none, .date_ns = p->date_ns, .metadata = b.data,
+                           .concurrent_to = p->resp_id };
+    crawl_warc_records rec;
+    if (rc == 0 && (rc = crawl_warc_exchange(&f, &rec)) == 0) {
+        rc = crawl_buf_append(&p->warc, rec.gz.data, rec.gz.len);
+        crawl_warc_records_free(&rec);
+    }
+    crawl_buf_free(&b);
+    return rc;
 }

@@ -36,6 +36,7 @@ typedef struct crawl_state_opts {
     const char *warc_prefix;  /* NULL: no WARC */
     uint64_t warc_max_size;   /* 0: 1 GB */
     const char *options;      /* the crawl's options as one line: kept, and checked on resume */
+    bool warc_metadata;       /* a WARC metadata record per HTML page (outlinks, hops, fetch time) */
     bool recrawl;             /* a new crawl of dir's URLs with conditional requests (recrawl.h);
                                  with resume: go on with such a crawl */
 } crawl_state_opts;
@@ -83,6 +84,12 @@ int crawl_state_get(crawl_state *s, tulip_http_client *c, const char *url, bool 
  * but --resume, --sync, -c, --per-host, --timeout, -v, --no-progress), as
  * one line to pass as crawl_state_opts.options. NULL: out of memory. */
 char *crawl_state_options_line(int argc, char **argv);
+
+/* The links found in the page the calling task's visit fetched, its
+ * depth (hops from the seed) and fetch time: with --warc-metadata, a WARC
+ * metadata record naming the page's response record, committed with the
+ * visit. Errors: -ENOMEM, the thread pool's. */
+int crawl_state_outlinks(crawl_state *s, int depth, int64_t fetch_ns, char *const *urls, size_t n);
 
 /* One summary line for the user: bytes received, what --recrawl saved
  * (nothing when no fetch was tapped). */

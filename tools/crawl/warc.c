@@ -113,7 +113,7 @@ int crawl_warc_entity(const char *resp, size_t len, size_t head_len, const char 
 /* ---- records ----------------------------------------------------------- */
 
 typedef struct job {
-    char *url, *req, *resp, *profile, *refers_uri, *refers_date, *refers_id, *same_digest, *metadata;
+    char *url, *req, *resp, *profile, *refers_uri, *refers_date, *refers_id, *same_digest, *metadata, *concurrent;
     size_t req_len, resp_len, head_len;
     char peer[48];
     const char *truncated;
@@ -133,6 +133,7 @@ static void job_free(void *arg)
     free(j->refers_id);
     free(j->same_digest);
     free(j->metadata);
+    free(j->concurrent);
     crawl_buf_free(&j->out.gz);
     free(j);
 }
@@ -250,11 +251,11 @@ static int job_run(void *arg)
         if (rc == 0)
             j->out.count++;
     }
-    if (rc == 0 && j->metadata && j->head_len) {
+    if (rc == 0 && j->metadata && (j->head_len || j->concurrent)) {
         char id[48];
         uuid(id);
         extra.len = 0;
-        rc = crawl_buf_printf(&extra, "WARC-Concurrent-To: %s\r\n", resp_id);
+        rc = crawl_buf_printf(&extra, "WARC-Concurrent-To: %s\r\n", j->head_len ? resp_id : j->concurrent);
         if (rc == 0)
             rc = record(&j->out.gz, "metadata", id, date, j->url, "application/warc-fields", extra.data,
                         j->metadata, strlen(j->metadata));
@@ -323,6 +324,7 @@ int crawl_warc_exchange(const crawl_warc_fetch *f, crawl_warc_records *out)
     j->refers_id = dup_or_null(f->refers_id, &rc);
     j->same_digest = dup_or_null(f->same_digest, &rc);
     j->metadata = dup_or_null(f->metadata, &rc);
+    j->concurrent = dup_or_null(f->concurrent_to, &rc);
     if (rc == 0 && (f->profile || f->same_digest) && (!f->refers_uri || !f->refers_date))
         rc = -EINVAL;
     if (rc == 0)

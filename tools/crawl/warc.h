@@ -59,6 +59,8 @@ typedef struct crawl_warc_fetch {
      * profile server-not-modified it is that record's payload digest. */
     const char *same_digest;
     const char *metadata;         /* optional metadata record block (warc-fields text), NULL: none */
+    const char *concurrent_to;    /* the metadata record's WARC-Concurrent-To when the fetch has no
+                                     response here (a metadata record alone); NULL: the response */
 } crawl_warc_fetch;
 
 /* The compressed records of one fetch. */
