@@ -51,9 +51,18 @@ struct crawl_state {
     crawl_recrawl *prev; /* --recrawl: the crawl before */
     uint64_t rx_bytes, not_modified, identical; /* tapped fetches */
     bool tapped;
+    /* Group commit: the rows and journal lines of the pages committed
+     * while a leader yields go out in one write per file (flush). */
+    crawl_buf brows, bjournal;
+    bool leader;
+    uint64_t gen; /* flushes so far */
+    int flush_rc; /* the first flush error, for every later commit */
+    tulip_lock mu;
+    tulip_cond cv;
     char key; /* address used as the task-local key */
 };
 
+static int flush(crawl_state *s);
 static void fail(char *err, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void fail(char *err, size_t n, const char *fmt, ...)
 {
@@ -300,6 +309,8 @@ int crawl_state_open(const crawl_state_opts *o, crawl_state **out, char *err, si
         return -ENOMEM;
     s->o = *o;
     s->out_fd = s->jfd = -1;
+    tulip_lock_init(&s->mu);
+    tulip_cond_init(&s->cv);
     char *jpath = NULL;
     char stamp[16] = "";
     last_done ld = {0};
@@ -439,6 +450,9 @@ void crawl_state_close(crawl_state *s)
 {
     if (!s)
         return;
+    flush(s);
+    crawl_buf_free(&s->brows);
+    crawl_buf_free(&s->bjournal);
     if (s->out_fd >= 0 && !s->out_stdout)
         close(s->out_fd);
     if (s->jfd >= 0)
@@ -492,6 +506,24 @@ int crawl_state_begin(crawl_state *s)
     return 0;
 }
 
+/* Write what committed pages left in the batch: rows first, then the
+ * journal lines whose done lines count them (a failed rows write drops
+ * the journal lines: no done line without its rows). Never parks. */
+static int flush(crawl_state *s)
+{
+    int rc = 0;
+    if (s->brows.len)
+        rc = crawl_write_all(s->out_fd, s->brows.data, s->brows.len);
+    if (rc == 0 && s->bjournal.len)
+        rc = crawl_write_all(s->jfd, s->bjournal.data, s->bjournal.len);
+    s->brows.len = s->bjournal.len = 0;
+    if (rc < 0 && !s->flush_rc)
+        s->flush_rc = rc;
+    s->gen++;
+    tulip_cond_broadcast(&s->cv);
+    return s->flush_rc;
+}
+
 int crawl_state_row(crawl_state *s, const char *line, size_t n)
 {
     pending *p = current(s);
@@ -499,7 +531,9 @@ int crawl_state_row(crawl_state *s, const char *line, size_t n)
         return crawl_buf_append(&p->rows, line, n);
     if (s->out_fd < 0)
         return 0;
-    int rc = crawl_write_all(s->out_fd, line, n);
+    int rc = flush(s); /* what was committed before goes first */
+    if (rc == 0)
+        rc = crawl_write_all(s->out_fd, line, n);
     if (rc == 0)
         s->out_off += n;
     return rc;
@@ -513,10 +547,25 @@ int crawl_state_url(crawl_state *s, char kind, const char *url, int depth, unsig
     crawl_buf tmp = {0}, *b = p ? &p->journal : &tmp;
     int rc = kind == 'F' ? crawl_buf_printf(b, "F %s\n", url)
                          : crawl_buf_printf(b, "%c %d %u %s %s\n", kind, depth, hops, url, parent ? parent : "-");
-    if (rc == 0 && !p)
+    if (rc == 0 && !p && (rc = flush(s)) == 0)
         rc = crawl_write_all(s->jfd, tmp.data, tmp.len);
     crawl_buf_free(&tmp);
     return rc;
+}
+
+/* Wait, as a follower, for the leader's flush of the batch holding our
+ * lines; shielded: a commit returns once its page is in the files. */
+static int await_flush(crawl_state *s)
+{
+    uint64_t g = s->gen;
+    tulip_scope sc;
+    tulip_scope_enter_shielded(&sc, TULIP_FOREVER);
+    tulip_lock_acquire(&s->mu);
+    while (s->gen == g)
+        tulip_cond_wait(&s->cv, &s->mu);
+    tulip_lock_release(&s->mu);
+    tulip_scope_exit(&sc);
+    return s->flush_rc;
 }
 
 int crawl_state_commit(crawl_state *s, const char *url, int depth, int status)
@@ -525,9 +574,19 @@ int crawl_state_commit(crawl_state *s, const char *url, int depth, int status)
     if (!p)
         return 0;
     p->open = false;
-    int rc = 0;
-    if (p->rows.len && s->out_fd >= 0) {
-        rc = crawl_write_all(s->out_fd, p->rows.data, p->rows.len);
+    /* Group commit (with a journal, without --sync, in a task): the
+     * rows and journal lines join a batch; the first committer leads:
+     * it lets the other ready tasks run once (they commit into the same
+     * batch), then writes the batch, one write per file, and the others
+     * wait for that. Two writes per batch instead of per page, and a
+     * page still counts as done only once its lines are in the journal,
+     * so a kill still refetches at most the pages in flight. The WARC
+     * records are appended at once: the done line needs their offsets. */
+    bool group = s->jfd >= 0 && !s->o.sync && tulip_self();
+    int rc = group ? s->flush_rc : flush(s);
+    if (rc == 0 && p->rows.len && s->out_fd >= 0) {
+        rc = group ? crawl_buf_append(&s->brows, p->rows.data, p->rows.len)
+                   : crawl_write_all(s->out_fd, p->rows.data, p->rows.len);
         if (rc == 0)
             s->out_off += p->rows.len;
     }
@@ -547,12 +606,29 @@ int crawl_state_commit(crawl_state *s, const char *url, int depth, int status)
         rc = crawl_buf_printf(&p->journal, "%c %d %d %" PRIu64 " %u %" PRIu64 " %s\n", url ? 'D' : 'C', depth,
                               status, s->out_off, s->warc ? crawl_warc_serial(s->warc) : 0u,
                               s->warc ? crawl_warc_offset(s->warc) : 0, url ? url : "-");
-        if (rc == 0)
+        if (rc == 0 && group)
+            rc = crawl_buf_append(&s->bjournal, p->journal.data, p->journal.len);
+        else if (rc == 0)
             rc = crawl_write_all(s->jfd, p->journal.data, p->journal.len);
         if (rc == 0 && s->o.sync && fdatasync(s->jfd) < 0)
             rc = -errno;
     }
-    return rc;
+    if (!group)
+        return rc;
+    if (rc < 0) {
+        /* this page's lines may be in the batch: write what is whole */
+        flush(s);
+        return rc;
+    }
+    if (s->leader)
+        return await_flush(s);
+    s->leader = true;
+    tulip_scope sc;
+    tulip_scope_enter_shielded(&sc, TULIP_FOREVER);
+    tulip_yield();
+    tulip_scope_exit(&sc);
+    s->leader = false;
+    return flush(s);
 }
 
 /* ---- fetches -------------------------------------------------------------------- */
@@ -569,7 +645,9 @@ static int journal_robots(crawl_state *s, const char *origin, size_t olen, int s
                           size_t len)
 {
     crawl_buf b = {0};
-    int rc = crawl_buf_printf(&b, "R %d %zu %.*s\n", status, len, (int)olen, origin);
+    int rc = flush(s);
+    if (rc == 0)
+        rc = crawl_buf_printf(&b, "R %d %zu %.*s\n", status, len, (int)olen, origin);
     if (rc == 0)
         rc = crawl_buf_append(&b, body, len);
     if (rc == 0)
@@ -673,7 +751,7 @@ int crawl_state_get(crawl_state *s, tulip_http_client *c, const char *url, bool 
                                      carry ? v.record_id : rec.record_id, carry ? v.digest : rec.payload_digest,
                                      etag ? etag : not_modified ? v.etag : NULL,
                                      lm ? lm : not_modified ? v.last_modified : NULL);
-        if (jrc == 0 && !p)
+        if (jrc == 0 && !p && (jrc = flush(s)) == 0)
             jrc = crawl_write_all(s->jfd, tmp.data, tmp.len);
         crawl_buf_free(&tmp);
         if (jrc < 0) {
