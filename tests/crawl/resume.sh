@@ -11,7 +11,9 @@
 #     resumed) is indexed by warcio.js (when npm could install it) and
 #     checked by warc_verify: back-to-back gzip members, digests, counts;
 #   - option conflicts are clear errors.
-# Usage: resume.sh TULIP_CRAWL WARC_VERIFY [PAGES [TRIALS [CONC]]]
+# Usage: [WARC=0] resume.sh TULIP_CRAWL WARC_VERIFY [PAGES [TRIALS [CONC]]]
+# (WARC=0: no --warc, no WARC checks: the rows and refetches only, for a
+# big run whose WARC checks would take longer than its crawls.)
 set -u
 BIN=${1:?usage: resume.sh TULIP_CRAWL WARC_VERIFY [PAGES [TRIALS [CONC]]]}
 VERIFY=${2:?}
@@ -29,6 +31,7 @@ trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
 WARCIO=
+W=${WARC:-1}
 if dir=$("$HERE/../../scripts/npm-deps.sh" 2>/dev/null); then
     WARCIO="$dir/node_modules/.bin/warcio"
 else
@@ -55,6 +58,10 @@ twice() { awk '{ n[$4]++ } END { for (t in n) if (n[t] > 1) s += n[t] - 1; print
 
 # warc PREFIX: every file of PREFIX checked; prints the responses count
 check_warcs() {
+    if [ "$W" = 0 ]; then
+        awk '{ n++ } END { print n + 0 }' "$2" # the fetches, as the server saw them
+        return
+    fi
     total=0
     for f in "$1"-*.warc.gz; do
         [ -f "$f" ] || fail "no WARC file $1-*"
@@ -74,7 +81,8 @@ check_warcs() {
 
 # ---- an uninterrupted crawl: the reference ---------------------------------
 serve "$TMP/ref.log"
-"$BIN" --no-progress --delay 0 -c "$CONC" -o "$TMP/ref.jsonl" --warc "$TMP/ref" "$URL" >"$TMP/out" 2>&1 ||
+warc() { [ "$W" = 0 ] || echo --warc "$@"; }
+"$BIN" --no-progress --delay 0 -c "$CONC" -o "$TMP/ref.jsonl" $(warc "$TMP/ref") "$URL" >"$TMP/out" 2>&1 ||
     { cat "$TMP/out"; fail "reference crawl"; }
 unserve
 pairs "$TMP/ref.jsonl" >"$TMP/ref.pairs"
@@ -82,7 +90,7 @@ rows=$(wc -l <"$TMP/ref.pairs")
 [ "$rows" -gt "$PAGES" ] || fail "reference crawl has $rows rows"
 [ "$(twice "$TMP/ref.log")" -eq 0 ] || fail "the reference crawl fetched a URL twice"
 fetches=$(wc -l <"$TMP/ref.log")
-responses=$(check_warcs "$TMP/ref")
+responses=$(check_warcs "$TMP/ref" "$TMP/ref.log")
 [ "$responses" -eq "$fetches" ] || fail "reference WARC: $responses responses for $fetches fetches"
 
 # ---- conflicting options --------------------------------------------------
@@ -95,7 +103,7 @@ while [ $t -le "$TRIALS" ]; do
     D="$TMP/t$t"
     mkdir -p "$D"
     serve "$D/server.log"
-    set -- --no-progress --delay 0 -c "$CONC" -o "$D/rows.jsonl" --state "$D/state" --warc "$D/w" --warc-max-size 2000000 "$URL"
+    set -- --no-progress --delay 0 -c "$CONC" -o "$D/rows.jsonl" --state "$D/state" $(warc "$D/w" --warc-max-size 2000000) "$URL"
     pct=$(awk -v s="$$$t" 'BEGIN { srand(s); print 20 + int(rand() * 61) }')
     at=$((rows * pct / 100))
     $BG "$BIN" "$@" >"$D/out1" 2>&1 &
@@ -129,9 +137,13 @@ while [ $t -le "$TRIALS" ]; do
         { diff "$D/pairs" "$TMP/ref.pairs" | head; fail "trial $t (kill at $pct%): rows differ from the uninterrupted crawl"; }
     again=$(twice "$D/server.log")
     [ "$again" -le "$CONC" ] || fail "trial $t: $again fetches repeated (more than $CONC in flight)"
-    wr=$(check_warcs "$D/w")
-    nfiles=$(ls "$D"/w-*.warc.gz | wc -l)
-    echo "trial $t: kill at $pct% ($done_before of $rows rows), $again fetched twice, $wr responses in $nfiles WARC files"
+    wr=$(check_warcs "$D/w" "$D/server.log")
+    nfiles=$(ls "$D"/w-*.warc.gz 2>/dev/null | wc -l)
+    if [ "$W" = 0 ]; then
+        echo "trial $t: kill at $pct% ($done_before of $rows rows), $again fetched twice"
+    else
+        echo "trial $t: kill at $pct% ($done_before of $rows rows), $again fetched twice, $wr responses in $nfiles WARC files"
+    fi
     t=$((t + 1))
 done
 
@@ -139,7 +151,7 @@ done
 D="$TMP/int"
 mkdir -p "$D"
 serve "$D/server.log"
-set -- --no-progress --delay 0 -c "$CONC" -o "$D/rows.jsonl" --state "$D/state" --warc "$D/w" "$URL"
+set -- --no-progress --delay 0 -c "$CONC" -o "$D/rows.jsonl" --state "$D/state" $(warc "$D/w") "$URL"
 $BG "$BIN" "$@" >"$D/out1" 2>&1 &
 cpid=$!
 while [ "$(lines "$D/rows.jsonl")" -lt $((rows / 2)) ] && kill -0 $cpid 2>/dev/null; do
@@ -155,6 +167,6 @@ pairs "$D/rows.jsonl" >"$D/pairs"
 cmp -s "$D/pairs" "$TMP/ref.pairs" || fail "Ctrl-C: rows differ from the uninterrupted crawl"
 again=$(twice "$D/server.log")
 [ "$again" -eq 0 ] || fail "Ctrl-C then --resume: $again fetched twice"
-check_warcs "$D/w" >/dev/null
+check_warcs "$D/w" "$D/server.log" >/dev/null
 echo "Ctrl-C at 50%: 0 fetched twice"
 echo "ok"
