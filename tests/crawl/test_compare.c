@@ -1,4 +1,4 @@
-/* --compare: each of the five modes fetches exactly the model's URL set of
+/* --compare: each of the six modes fetches exactly the model's URL set of
  * a small demo site served from its own thread, and leaves no process
  * behind. No timings asserted. */
 #define _GNU_SOURCE
@@ -32,6 +32,18 @@ static void assert_no_children(void)
     assert_int_equal(errno, ECHILD);
 }
 
+/* The URLs the model says a crawl of d fetches. */
+static size_t model_fetches(crawl_demo *d)
+{
+    crawl_site_expect e;
+    assert_int_equal(crawl_site_expected(crawl_demo_site(d), crawl_demo_origin(d), &e), 0);
+    size_t fetched = 0;
+    for (size_t i = 0; i < e.n; i++)
+        fetched += (e.v[i].flags & CRAWL_SITE_FETCHED) != 0;
+    crawl_site_expect_free(&e);
+    return fetched;
+}
+
 static void test_modes_fetch_full_set(void **state)
 {
     (void)state;
@@ -42,22 +54,20 @@ static void test_modes_fetch_full_set(void **state)
         crawl_demo *d = crawl_demo_new(&o);
         assert_non_null(d);
         assert_int_equal(crawl_demo_start_thread(d), 0);
-        crawl_site_expect e;
-        assert_int_equal(crawl_site_expected(crawl_demo_site(d), crawl_demo_origin(d), &e), 0);
-        size_t fetched = 0;
-        for (size_t i = 0; i < e.n; i++)
-            fetched += (e.v[i].flags & CRAWL_SITE_FETCHED) != 0;
-        crawl_site_expect_free(&e);
+        size_t fetched = model_fetches(d);
         crawl_mode_result r[CRAWL_NMODES];
         for (int m = 0; m < CRAWL_NMODES; m++) {
             assert_int_equal(crawl_compare_mode((enum crawl_mode)m, crawl_demo_site(d), crawl_demo_origin(d),
-                                                4, NULL, &r[m]),
+                                                4, NULL, 2, &r[m]),
                              0);
             assert_int_equal(r[m].mismatches, 0);
             assert_int_equal(r[m].fetched, fetched);
             assert_int_equal(r[m].errors, 0);
             assert_true(r[m].peak_threads >= 1);
             assert_int_equal(r[m].processes, m == CRAWL_PROCESSES ? 5 : 1);
+            assert_int_equal(r[m].loops, m == CRAWL_TASKS_CORES ? 2 : 1);
+            assert_true(r[m].cpu_s > 0); /* every mode parses pages */
+            assert_true(r[m].cpu_per_page_us > 0);
             assert_no_children();
         }
         crawl_demo_stop(d);
@@ -80,6 +90,7 @@ static void test_modes_fetch_full_set(void **state)
         assert_non_null(strstr(buf, "a &lt;title&gt; &amp; more"));
         assert_non_null(strstr(buf, "callbacks"));
         assert_non_null(strstr(buf, "5 processes"));
+        assert_non_null(strstr(buf, "tasks on 2 cores"));
         assert_non_null(strstr(buf, "</svg>"));
         f = tmpfile();
         assert_non_null(f);
@@ -91,9 +102,49 @@ static void test_modes_fetch_full_set(void **state)
         assert_non_null(strstr(buf, "sequential"));
         assert_non_null(strstr(buf, "tasks"));
         assert_non_null(strstr(buf, "processes"));
+        assert_non_null(strstr(buf, "tasks on 2 cores"));
+        assert_non_null(strstr(buf, "CPU/page"));
         assert_null(strstr(buf, "NO"));
     }
     assert_int_equal(crawl_compare_svg("/nonexistent-dir/x.svg", NULL, 0, ""), -ENOENT);
+}
+
+/* Tasks on N cores finds the model's URL set for any N (issue 13: the
+ * crawler with --workers 1, 2, 4), each fetched once; N is never more
+ * than the tasks, and 0 means one loop per online core. */
+static void test_tasks_cores_any_n(void **state)
+{
+    (void)state;
+    crawl_demo_opts o = { .site = { .pages = 40, .links_per_page = 4, .seed = 3 } };
+    crawl_demo *d = crawl_demo_new(&o);
+    assert_non_null(d);
+    assert_int_equal(crawl_demo_start_thread(d), 0);
+    size_t fetched = model_fetches(d);
+    static const struct { unsigned conc, ask, loops; const char *name; } cases[] = {
+        { 4, 1, 1, "tasks on 1 core" },  { 4, 2, 2, "tasks on 2 cores" }, { 4, 4, 4, "tasks on 4 cores" },
+        { 3, 8, 3, "tasks on 3 cores" }, { 1, 2, 1, "tasks on 1 core" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        crawl_mode_result r;
+        assert_int_equal(crawl_compare_mode(CRAWL_TASKS_CORES, crawl_demo_site(d), crawl_demo_origin(d),
+                                            cases[i].conc, NULL, cases[i].ask, &r),
+                         0);
+        assert_int_equal(r.loops, cases[i].loops);
+        assert_string_equal(r.name, cases[i].name);
+        assert_int_equal(r.mismatches, 0);
+        assert_int_equal(r.fetched, fetched);
+        assert_int_equal(r.errors, 0);
+        assert_true(r.peak_threads >= 1);
+    }
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    crawl_mode_result r;
+    assert_int_equal(crawl_compare_mode(CRAWL_TASKS_CORES, crawl_demo_site(d), crawl_demo_origin(d), 64, NULL, 0,
+                                        &r),
+                     0);
+    assert_int_equal(r.loops, cores > 1 ? (unsigned)(cores < 64 ? cores : 64) : 1u);
+    assert_int_equal(r.mismatches, 0);
+    crawl_demo_stop(d);
+    crawl_demo_free(d);
 }
 
 /* One is_html: the crawler (crawler.c) and --compare (compare_base.c)
@@ -148,7 +199,7 @@ static void test_processes_reaped_when_site_is_gone(void **state)
     snprintf(origin, sizeof origin, "%s", crawl_demo_origin(d));
     crawl_demo_stop(d);
     crawl_mode_result r;
-    assert_int_equal(crawl_compare_mode(CRAWL_PROCESSES, crawl_demo_site(d), origin, 3, NULL, &r), 0);
+    assert_int_equal(crawl_compare_mode(CRAWL_PROCESSES, crawl_demo_site(d), origin, 3, NULL, 0, &r), 0);
     assert_true(r.mismatches > 0);
     assert_int_equal(r.fetched, 0);
     assert_no_children();
@@ -192,7 +243,8 @@ typedef struct run_arg {
 static void *run_processes(void *arg)
 {
     run_arg *a = arg;
-    a->rc = crawl_compare_mode(CRAWL_PROCESSES, crawl_demo_site(a->d), crawl_demo_origin(a->d), 3, NULL, &a->r);
+    a->rc = crawl_compare_mode(CRAWL_PROCESSES, crawl_demo_site(a->d), crawl_demo_origin(a->d), 3, NULL, 0,
+                               &a->r);
     return NULL;
 }
 
@@ -223,6 +275,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_modes_fetch_full_set),
+        cmocka_unit_test(test_tasks_cores_any_n),
         cmocka_unit_test(test_one_is_html),
         cmocka_unit_test(test_processes_reaped_when_site_is_gone),
         cmocka_unit_test(test_processes_reaped_when_a_worker_dies),

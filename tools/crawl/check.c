@@ -34,6 +34,24 @@ void crawl_found_free(crawl_found_set *s)
     memset(s, 0, sizeof *s);
 }
 
+int crawl_found_move(crawl_found_set *to, crawl_found_set *from)
+{
+    if (!from->n)
+        return 0;
+    if (to->n + from->n > to->cap) {
+        crawl_found *v = realloc(to->v, (to->n + from->n) * sizeof *v);
+        if (!v)
+            return -ENOMEM;
+        to->v = v;
+        to->cap = to->n + from->n;
+    }
+    memcpy(to->v + to->n, from->v, from->n * sizeof *from->v);
+    to->n += from->n;
+    free(from->v);
+    memset(from, 0, sizeof *from);
+    return 0;
+}
+
 static int by_url(const void *a, const void *b)
 {
     return strcmp(((const crawl_found *)a)->url, ((const crawl_found *)b)->url);

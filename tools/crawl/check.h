@@ -31,6 +31,10 @@ int crawl_found_add(crawl_found_set *s, const crawl_row *row);
 
 void crawl_found_free(crawl_found_set *s);
 
+/* Move every entry of from to the end of to (from is left empty: the URLs
+ * change owner).  Errors: -ENOMEM, and then from is unchanged. */
+int crawl_found_move(crawl_found_set *to, crawl_found_set *from);
+
 /* Compare; returns the number of differences (0: identical sets with the
  * same outcomes) and describes the first few in *report (may be NULL).
  * With check_depth, depths must match too (a breadth-first crawl).

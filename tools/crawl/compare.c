@@ -4,11 +4,13 @@
 #include "compare_sample.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-static const char *const names[CRAWL_NMODES] = { "sequential", "processes", "threads", "callbacks", "tasks" };
+static const char *const names[CRAWL_NMODES] = { "sequential", "processes", "threads", "callbacks", "tasks",
+                                                  "tasks on" };
 
 static double now_s(void)
 {
@@ -18,11 +20,13 @@ static double now_s(void)
 }
 
 /* Run mode m to its end; *t holds its rows and counts. */
-static int run_mode(enum crawl_mode m, const char *origin, const char *ua, unsigned conc, crawl_cmp_tally *t,
-                    long *extra_rss_kb)
+static int run_mode(enum crawl_mode m, const char *origin, const char *ua, unsigned conc, unsigned loops,
+                    crawl_cmp_tally *t, long *extra_rss_kb)
 {
     if (m == CRAWL_TASKS)
         return crawl_cmp_tasks(origin, ua, conc, t);
+    if (m == CRAWL_TASKS_CORES)
+        return crawl_cmp_tasks_cores(origin, ua, conc, loops, t);
     const char *colon = strrchr(origin, ':');
     int port = colon ? atoi(colon + 1) : 80;
     crawl_cmp_base b;
@@ -42,12 +46,17 @@ static int run_mode(enum crawl_mode m, const char *origin, const char *ua, unsig
 }
 
 int crawl_compare_mode(enum crawl_mode m, const crawl_site *site, const char *origin, unsigned conc,
-                       const char *user_agent, crawl_mode_result *out)
+                       const char *user_agent, unsigned loops, crawl_mode_result *out)
 {
     memset(out, 0, sizeof *out);
     if ((unsigned)m >= CRAWL_NMODES || conc == 0)
         return -EINVAL;
-    out->name = names[m];
+    loops = m == CRAWL_TASKS_CORES ? crawl_cmp_cores_loops(loops, conc) : 1;
+    out->loops = loops;
+    if (m == CRAWL_TASKS_CORES) /* "tasks on 2 cores" */
+        snprintf(out->name, sizeof out->name, "%s %u core%s", names[m], loops, loops == 1 ? "" : "s");
+    else
+        snprintf(out->name, sizeof out->name, "%s", names[m]);
     const char *ua = user_agent ? user_agent : "tulip-crawl/0.1";
 
     crawl_cmp_sampler s;
@@ -57,14 +66,18 @@ int crawl_compare_mode(enum crawl_mode m, const crawl_site *site, const char *or
     memset(&t, 0, sizeof t);
     double t0 = now_s();
     long extra_rss_kb = 0;
-    int rc = run_mode(m, origin, ua, conc, &t, &extra_rss_kb);
+    int rc = run_mode(m, origin, ua, conc, loops, &t, &extra_rss_kb);
     out->seconds = now_s() - t0;
-    crawl_cmp_sample_stop(&s, &out->peak_threads, &out->peak_rss_kb);
+    int64_t cpu_ns = 0;
+    crawl_cmp_sample_stop(&s, &out->peak_threads, &out->peak_rss_kb, &cpu_ns);
+    out->cpu_s = (double)cpu_ns / 1e9;
+    out->cores = out->seconds > 0 ? out->cpu_s / out->seconds : 0;
     out->peak_rss_kb += extra_rss_kb;
     out->processes = m == CRAWL_PROCESSES ? 1 + (int)conc : 1;
     out->fetched = t.fetched;
     out->errors = t.errors;
     out->pages_per_s = out->seconds > 0 ? (double)out->fetched / out->seconds : 0;
+    out->cpu_per_page_us = out->fetched ? out->cpu_s * 1e6 / (double)out->fetched : 0;
 
     if (rc == 0) {
         crawl_site_expect e;

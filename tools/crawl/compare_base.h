@@ -91,4 +91,17 @@ int crawl_cmp_processes(crawl_cmp_base *b, unsigned n, long *extra_rss_kb);
 /* compare_tasks.c: the real crawler, conc tasks on one thread. */
 int crawl_cmp_tasks(const char *origin, const char *user_agent, unsigned conc, crawl_cmp_tally *t);
 
+/* The crawler's options of both tasks modes: start (size bytes) gets
+ * origin's "/", the crawl has no politeness delay (loopback). */
+void crawl_cmp_tasks_opts(crawl_opts *o, char *start, size_t size, const char *origin, const char *ua,
+                          unsigned conc);
+
+/* compare_tasks_cores.c: the real crawler, conc tasks shared out among
+ * loops loops, one thread each (tulip-crawl --workers). */
+int crawl_cmp_tasks_cores(const char *origin, const char *user_agent, unsigned conc, unsigned loops,
+                          crawl_cmp_tally *t);
+/* The loops that mode uses when asked for loops (0: one per online core):
+ * never more than the tasks. */
+unsigned crawl_cmp_cores_loops(unsigned loops, unsigned conc);
+
 #endif

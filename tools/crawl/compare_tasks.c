@@ -23,17 +23,23 @@ static void task_row(void *arg, const crawl_row *row)
         ts->t->fatal = -ENOMEM;
 }
 
+void crawl_cmp_tasks_opts(crawl_opts *o, char *start, size_t size, const char *origin, const char *ua,
+                          unsigned conc)
+{
+    snprintf(start, size, "%s/", origin);
+    crawl_opts_init(o);
+    o->delay_ns = 0; /* loopback: no one to be polite to */
+    o->url = start;
+    o->concurrency = conc;
+    o->user_agent = ua;
+}
+
 static int tasks_main(void *arg)
 {
     tasks *ts = arg;
     char start[128];
-    snprintf(start, sizeof start, "%s/", ts->origin);
     crawl_opts o;
-    crawl_opts_init(&o);
-    o.delay_ns = 0; /* loopback: no one to be polite to */
-    o.url = start;
-    o.concurrency = ts->conc;
-    o.user_agent = ts->ua;
+    crawl_cmp_tasks_opts(&o, start, sizeof start, ts->origin, ts->ua, ts->conc);
     o.on_row = task_row;
     o.row_arg = ts;
     crawl_stats st;

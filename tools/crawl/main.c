@@ -559,7 +559,7 @@ static int run_compare(app *a)
     int failed = 0;
     for (int m = 0; m < CRAWL_NMODES; m++) {
         rc = crawl_compare_mode((enum crawl_mode)m, crawl_demo_site(d), crawl_demo_origin(d),
-                                m == CRAWL_TASKS ? a->co.concurrency : conc, a->co.user_agent, &r[m]);
+                                m >= CRAWL_TASKS ? a->co.concurrency : conc, a->co.user_agent, a->workers, &r[m]);
         if (rc < 0) {
             fprintf(stderr, "tulip-crawl: mode %d failed: %s\n", m, tulip_strerror(rc));
             failed = 1;
