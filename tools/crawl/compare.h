@@ -56,7 +56,8 @@ typedef struct crawl_mode_result {
 
 /* Crawl the demo site at origin (served elsewhere) with one mode and
  * concurrency conc (ignored by sequential); loops is tasks on N cores'
- * N (0: one per online core, at most conc; ignored by the other modes).
+ * N (0: one per core of the affinity mask, at most conc; ignored by the
+ * other modes).
  * Errors: -ENOMEM, -EINVAL, and setup failures (-EAGAIN no thread, loop
  * creation errors, -EBUSY another run on several loops in the process). */
 int crawl_compare_mode(enum crawl_mode m, const crawl_site *site, const char *origin, unsigned conc,

@@ -100,7 +100,8 @@ void crawl_cmp_tasks_opts(crawl_opts *o, char *start, size_t size, const char *o
  * loops loops, one thread each (tulip-crawl --workers). */
 int crawl_cmp_tasks_cores(const char *origin, const char *user_agent, unsigned conc, unsigned loops,
                           crawl_cmp_tally *t);
-/* The loops that mode uses when asked for loops (0: one per online core):
+/* The loops that mode uses when asked for loops (0: one per core this
+ * process may run on, as tulip-crawl --workers):
  * never more than the tasks. */
 unsigned crawl_cmp_cores_loops(unsigned loops, unsigned conc);
 

@@ -4,10 +4,12 @@
  * only the number of loops differs, so the two rows side by side show what
  * parallelism adds to concurrency.  Each URL belongs to one loop
  * (crawler_loops.c), which fetches it once and makes its one row. */
+#define _GNU_SOURCE
 #include "compare_base.h"
 #include "crawler.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,7 +54,9 @@ static int cores_main(void *arg)
 unsigned crawl_cmp_cores_loops(unsigned loops, unsigned conc)
 {
     if (loops == 0) {
-        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        /* the cores this process may run on (taskset), as --workers' default */
+        cpu_set_t set;
+        long n = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : sysconf(_SC_NPROCESSORS_ONLN);
         loops = n > 1 ? (unsigned)(n < 1024 ? n : 1024) : 1;
     }
     return loops > conc ? conc : loops; /* the crawler wants a task per loop at least */
