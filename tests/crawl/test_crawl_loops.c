@@ -228,6 +228,47 @@ static void test_crawl_delay_across_loops(void **state)
     run_free(&r);
 }
 
+/* The most requests to host k in flight at once, as the server saw them:
+ * each is in flight from its arrival for at least the latency L, so the
+ * requests arriving within L - slack of one another all overlapped (a
+ * lower bound of the true peak: never above it). */
+static size_t peak_in_flight(const run *r, unsigned k, int64_t window)
+{
+    size_t peak = 0;
+    for (size_t i = 0; i < r->nlog; i++) {
+        if (r->log[i].host != k)
+            continue;
+        size_t n = 0;
+        for (size_t j = 0; j < r->nlog; j++)
+            n += r->log[j].host == k && r->log[j].t_ns >= r->log[i].t_ns && r->log[j].t_ns < r->log[i].t_ns + window;
+        if (n > peak)
+            peak = n;
+    }
+    return peak;
+}
+
+/* --per-host holds across loops: a host spread over the loops has its
+ * connections shared out (3 over 2 or 3 loops), and with fewer than
+ * loops (2 over 3) the host is fetched by its home loop alone. */
+static void test_per_host_across_loops(void **state)
+{
+    (void)state;
+    static const struct { unsigned loops, per_host; } cases[] = { { 2, 3 }, { 3, 3 }, { 3, 2 } };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        run r;
+        run_init(&r, cases[i].loops, 30, 3, 5);
+        r.d.latency_ns = 20 * MS;
+        r.o.per_host = cases[i].per_host;
+        r.o.ignore_robots = true;
+        run_go(&r);
+        size_t peak = peak_in_flight(&r, 0, 18 * MS);
+        if (peak > cases[i].per_host)
+            fprintf(stderr, "%u loops, per-host %u: %zu at once\n", cases[i].loops, cases[i].per_host, peak);
+        assert_true(peak <= cases[i].per_host);
+        run_free(&r);
+    }
+}
+
 static int bad_main(void *arg)
 {
     (void)arg;
@@ -268,6 +309,7 @@ int main(void)
         cmocka_unit_test(test_max_pages),
         cmocka_unit_test(test_delay_across_loops),
         cmocka_unit_test(test_crawl_delay_across_loops),
+        cmocka_unit_test(test_per_host_across_loops),
         cmocka_unit_test(test_bad_options),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
