@@ -1,8 +1,8 @@
 /* One growth rule for everything in tulip that grows by reallocation:
  * byte buffers (HTTP heads and bodies, a stream's read buffer) and arrays
- * (the timer heap, the fd table). Capacity doubles, from a first size, so
- * n appends cost O(n) copying in all; a ceiling bounds what a peer can
- * make us allocate. */
+ * (the timer heap, the loop's fd table). Capacity doubles, from a first
+ * size, so n appends cost O(n) copying in all; a ceiling bounds what a
+ * peer can make us allocate. */
 #ifndef TULIP_GROW_H
 #define TULIP_GROW_H
 

@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -11,6 +12,7 @@
 #include "tulip/io.h"
 #include "../backend/backend.h"
 #include "../common/fault.h"
+#include "../common/grow.h"
 #include "fd_query.h"
 
 struct tulip_watch {
@@ -29,15 +31,13 @@ struct tulip__fd *tulip__fd_get(tulip_loop *l, int fd)
         return NULL;
     }
     if (fd >= l->nfds) {
-        int n = l->nfds ? l->nfds : 64;
-        while (n <= fd)
-            n *= 2;
-        struct tulip__fd **fds = tulip__realloc(l->fds, (size_t)n * sizeof *fds);
-        if (!fds)
+        size_t cap = (size_t)l->nfds;
+        if (tulip__grow(&l->fds, &cap, (size_t)fd + 1, 64, INT_MAX, sizeof *l->fds) < 0) {
+            errno = ENOMEM;
             return NULL;
-        memset(fds + l->nfds, 0, (size_t)(n - l->nfds) * sizeof *fds);
-        l->fds = fds;
-        l->nfds = n;
+        }
+        memset(l->fds + l->nfds, 0, (cap - (size_t)l->nfds) * sizeof *l->fds);
+        l->nfds = (int)cap;
     }
     struct tulip__fd *f = l->fds[fd];
     if (!f) {
