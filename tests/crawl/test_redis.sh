@@ -21,7 +21,7 @@
 set -u
 KEEP=${KEEP:-}
 BIN=${1:?usage: test_redis.sh TULIP_CRAWL [PAGES]}
-PAGES=${2:-1500}
+PAGES=${2:-1000}
 command -v redis-server >/dev/null 2>&1 || { echo "SKIP: redis-server not installed (scripts/deps.sh)"; exit 77; }
 BG="env --default-signal=INT"
 TMP=$(mktemp -d)
@@ -194,6 +194,28 @@ crawl --crawl-id kill --status >"$D/status" 2>&1 || { cat "$D/status"; fail "kil
 reaped=$(sed -n 's/.* completed, \([0-9]*\) reaped.*/\1/p' "$D/status")
 [ "$reaped" -gt 0 ] || { cat "$D/status"; fail "kill: no lease of the killed process was reaped"; }
 say "kill: killed at $killed_at rows, $reaped leases reaped, $again fetched twice, the first of them $gap ms after the kill (lease 2000 ms)"
+
+# ---- interrupt: Ctrl-C of one of 2 processes gives its leases back at once --
+D="$TMP/int"; mkdir -p "$D"
+serve "$D/server.log" --latency 20
+set -- --crawl-id int --delay 0
+crawl_bg "$D/a.out" "$@" -o "$D/a.jsonl" "$URL"
+pa=$!
+while [ "$(cat "$D/a.jsonl" 2>/dev/null | wc -l)" -lt "$((rows / 8))" ] && kill -0 $pa 2>/dev/null; do sleep 0.01; done
+crawl_bg "$D/b.out" "$@" -o "$D/b.jsonl" "$URL"
+pb=$!
+kill -INT $pa
+wait $pa
+st=$?
+[ $st -eq 130 ] || { cat "$D/a.out"; fail "interrupt: exit $st, not 130"; }
+wait $pb || { cat "$D/b.out"; fail "interrupt: process b exited $?"; }
+unserve
+pairs "$D/a.jsonl" "$D/b.jsonl" >"$D/pairs"
+cmp -s "$D/pairs" "$TMP/ref.pairs" || { diff "$D/pairs" "$TMP/ref.pairs" | head; fail "interrupt: rows differ from one process"; }
+crawl --crawl-id int --status >"$D/status" 2>&1 || { cat "$D/status"; fail "interrupt: --status"; }
+grep -q " 0 reaped" "$D/status" || { cat "$D/status"; fail "interrupt: leases had to expire"; }
+released=$(sed -n 's/.* reaped (leases expired), \([0-9]*\) released.*/\1/p' "$D/status")
+say "interrupt: Ctrl-C of one process (exit 130): $released leases released at once, none reaped, same rows"
 
 # ---- delay: --delay 50, 3 processes, 2 hosts ---------------------------------
 D="$TMP/delay"; mkdir -p "$D"

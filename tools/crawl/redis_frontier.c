@@ -278,6 +278,7 @@ struct crawl_rfrontier {
     tulip_task *renewer;
     char worker[48];         /* this process's name in claim tokens */
     uint64_t claims;
+    bool claim_unsure;       /* the last claim failed: it may have run */
     void (*on_commit)(void *);
     void *commit_arg;
     crawl_rfrontier_stats st;
@@ -358,6 +359,17 @@ static int fmt_i64(strv *s, int64_t v)
 /* Send what is pending (discoveries first, then completes: a page's links
  * are queued before its lease goes), and claim up to n (0: none) in the
  * same round trip. */
+/* pending = taken, then pending (a failed flush's entries go first again). */
+static void put_back(strv *taken, strv *pending)
+{
+    for (size_t i = 0; i < pending->n; i++)
+        if (strv_add(taken, pending->v[i]) < 0)
+            pending->v[i] = NULL; /* freed by strv_add: that entry is lost */
+    free(pending->v);
+    *pending = *taken;
+    memset(taken, 0, sizeof *taken);
+}
+
 static int flush(crawl_rfrontier *f, unsigned n, redisReply **claim_rep)
 {
     strv disc = f->disc, comp = f->comp;
@@ -376,7 +388,11 @@ static int flush(crawl_rfrontier *f, unsigned n, redisReply **claim_rep)
     char nbuf[16], lbuf[24], tok[80];
     snprintf(nbuf, sizeof nbuf, "%u", n);
     snprintf(lbuf, sizeof lbuf, "%" PRId64, f->lease_ms);
-    snprintf(tok, sizeof tok, "%s %" PRIu64, f->worker, ++f->claims);
+    /* a claim that failed (cancelled, Redis away) is sent again with its
+     * token: if Redis ran it, the same answer comes back */
+    if (n && !f->claim_unsure)
+        f->claims++;
+    snprintf(tok, sizeof tok, "%s %" PRIu64, f->worker, f->claims);
     const char *clargv[] = { key, nbuf, lbuf, tok };
     if (n && rc == 0)
         calls[nc++] = (crawl_redis_call){ &scripts[S_CLAIM], 1, 4, clargv, NULL };
@@ -390,6 +406,14 @@ static int flush(crawl_rfrontier *f, unsigned n, redisReply **claim_rep)
             fprintf(stderr, "tulip-crawl: redis: %s\n", rep[i]->str);
             rc = -EPROTO;
         }
+    if (n)
+        f->claim_unsure = rc < 0;
+    if (rc < 0) {
+        /* the calls may or may not have run: they are all safe to send
+         * again, and go first in the next flush */
+        put_back(&disc, &f->disc);
+        put_back(&comp, &f->comp);
+    }
     if (rc == 0) {
         if (comp.n && rep[disc.n ? 1 : 0]->type == REDIS_REPLY_INTEGER)
             f->st.stale += (uint64_t)rep[disc.n ? 1 : 0]->integer;
@@ -484,6 +508,38 @@ static int push_buffered(crawl_rfrontier *f, const crawl_item *it)
 #define IDLE_MIN TULIP_MS(2)
 #define IDLE_MAX TULIP_MS(100)
 
+/* Flush, claim up to n, and buffer what was claimed (leased to us). */
+static int claim_flush(crawl_rfrontier *f, unsigned n, int *status, int64_t *wait_ms)
+{
+    redisReply *rep = NULL;
+    int rc = flush(f, n, &rep);
+    if (n == 0)
+        return rc;
+    f->st.claim_calls++;
+    if (rc == 0 && (rep->type != REDIS_REPLY_ARRAY || rep->elements < 4))
+        rc = -EPROTO;
+    if (rc == 0) {
+        *status = (int)rep->element[0]->integer;
+        *wait_ms = rep->element[1]->integer;
+        f->st.queued = rep->element[2]->integer;
+        f->st.leases = rep->element[3]->integer;
+        for (size_t i = 4; rc == 0 && i < rep->elements; i++) {
+            crawl_item c;
+            rc = item_parse(rep->element[i]->str, rep->element[i]->len, &c);
+            if (rc == 0 && (rc = strv_add(&f->held, strdup(c.url))) == 0)
+                rc = push_buffered(f, &c);
+            if (rc < 0 && c.url) {
+                free(c.url);
+                free(c.parent);
+            }
+            f->st.claimed += rc == 0;
+        }
+    }
+    if (rep)
+        freeReplyObject(rep);
+    return rc;
+}
+
 static int r_claim(void *self, crawl_item *it, int64_t *wake)
 {
     crawl_rfrontier *f = self;
@@ -506,32 +562,9 @@ static int r_claim(void *self, crawl_item *it, int64_t *wake)
     unsigned n = f->want + 1 + f->o->concurrency / 8;
     if (n > 256)
         n = 256;
-    redisReply *rep = NULL;
-    rc = flush(f, n, &rep);
-    f->st.claim_calls++;
     int status = 1;
     int64_t wait_ms = 0;
-    if (rc == 0 && (rep->type != REDIS_REPLY_ARRAY || rep->elements < 4))
-        rc = -EPROTO;
-    if (rc == 0) {
-        status = (int)rep->element[0]->integer;
-        wait_ms = rep->element[1]->integer;
-        f->st.queued = rep->element[2]->integer;
-        f->st.leases = rep->element[3]->integer;
-        for (size_t i = 4; rc == 0 && i < rep->elements; i++) {
-            crawl_item c;
-            rc = item_parse(rep->element[i]->str, rep->element[i]->len, &c);
-            if (rc == 0 && (rc = strv_add(&f->held, strdup(c.url))) == 0)
-                rc = push_buffered(f, &c);
-            if (rc < 0 && c.url) {
-                free(c.url);
-                free(c.parent);
-            }
-            f->st.claimed += rc == 0;
-        }
-    }
-    if (rep)
-        freeReplyObject(rep);
+    rc = claim_flush(f, n, &status, &wait_ms);
     if (rc == 0 && status == 2)
         f->done = true;
     tulip_lock_release(&f->mu);
@@ -685,7 +718,15 @@ void crawl_rfrontier_close(crawl_rfrontier *f)
     tulip_join(f->renewer);
     f->renewer = NULL;
     /* A process that stops with URLs leased (Ctrl-C, an error) gives them
-     * back now rather than at their expiry, if Redis answers within 2 s. */
+     * back now rather than at their expiry, if Redis answers within 2 s:
+     * first what a cancelled round trip left unsure (discoveries,
+     * completes, and a claim, whose answer comes again by its token),
+     * then every lease held. */
+    if (f->disc.n || f->comp.n || f->claim_unsure) {
+        int status;
+        int64_t wait_ms;
+        claim_flush(f, f->claim_unsure ? 1 : 0, &status, &wait_ms);
+    }
     if (f->held.n) {
         const char **argv = NULL;
         crawl_redis_call call;
