@@ -202,9 +202,12 @@ int main(int argc, char **argv)
             requests++;
         } else if (strcmp(type, "revisit") == 0) {
             revisits++;
-            if (!header((char *)out, hlen, "WARC-Refers-To-Target-URI") ||
-                !header((char *)out, hlen, "WARC-Refers-To-Date") || !header((char *)out, hlen, "WARC-Profile"))
+            char *ru = header((char *)out, hlen, "WARC-Refers-To-Target-URI");
+            char *rd = header((char *)out, hlen, "WARC-Refers-To-Date");
+            char *pr = header((char *)out, hlen, "WARC-Profile");
+            if (!ru || !rd || !pr)
                 fail("revisit without WARC-Profile / WARC-Refers-To-*", off);
+            free(ru), free(rd), free(pr);
         } else if (strcmp(type, "metadata") == 0) {
             metadata++;
         } else if (strcmp(type, "warcinfo") != 0 || records != 0) {
