@@ -462,6 +462,11 @@ int crawl_warc_open(const crawl_warc_opts *o, crawl_warc **out)
 int crawl_warc_resume(const crawl_warc_opts *o, unsigned serial, uint64_t offset, crawl_warc **out)
 {
     int rc;
+    /* OpenSSL's first use sets up its per-process state: let that be on
+     * this thread, as crawl_warc_open's warcinfo digest does, not on a
+     * pool thread (LSan then reports that state as leaked at exit). */
+    char d[CRAWL_WARC_DIGEST];
+    crawl_sha1_base32("", 0, d);
     crawl_warc *w = make(o, &rc);
     if (w && (rc = open_file(w, serial, false, offset)) < 0) {
         crawl_warc_close(w);
