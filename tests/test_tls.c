@@ -229,6 +229,67 @@ static void test_round_trip(void **state)
     assert_int_equal(test_run(main_round_trip, NULL), 0);
 }
 
+/* ---- STARTTLS: plaintext, then TLS on the same TCP socket ----------------- */
+
+/* The plaintext is read with tulip_read: on io_uring by the socket's
+ * multishot recv, which must let go of the socket (and hand over what it
+ * took beyond the plaintext) before the handshake. */
+static int starttls_server(void *p)
+{
+    struct srv *v = p;
+    char b[9];
+    size_t got = 0;
+    while (got < sizeof b) {
+        ssize_t n = tulip_read(v->fd, b + got, sizeof b - got);
+        assert_true(n > 0);
+        got += (size_t)n;
+    }
+    assert_memory_equal(b, "STARTTLS\n", 9);
+    return server_task(p);
+}
+
+static int main_starttls(void *p)
+{
+    (void)p;
+    int lfd = tulip_listen("tcp", "127.0.0.1:0", 4);
+    assert_true(lfd >= 0);
+    char addr[64];
+    snprintf(addr, sizeof addr, "127.0.0.1:%d", tulip_local_port(lfd));
+    int c = tulip_dial("tcp", addr);
+    assert_true(c >= 0);
+    int sfd = tulip_accept(lfd, NULL, NULL);
+    assert_true(sfd >= 0);
+    tulip_tls_ctx *sctx = tulip_tls_server_ctx_new(cert_path, key_path);
+    tulip_tls_ctx *cctx = test_client_ctx();
+    struct srv v = {sfd, sctx, SRV_ECHO, 0, 0};
+    tulip_task *st = tulip_spawn(starttls_server, &v);
+    /* The ClientHello follows at once: it may share a segment with it. */
+    assert_int_equal(tulip_write(c, "STARTTLS\n", 9), 9);
+    tulip_stream *cs = tulip_stream_new_tls_client(c, cctx, "127.0.0.1");
+    if (!cs)
+        fail_msg("handshake: %s (%s)", tulip_strerror(-errno), tulip_tls_last_error());
+    assert_int_equal(tulip_stream_write(cs, "hello tls\n", 10), 10);
+    assert_int_equal(tulip_stream_flush(cs), 0);
+    char line[64];
+    assert_int_equal(tulip_stream_readline(cs, line, sizeof line), 10);
+    assert_memory_equal(line, "HELLO TLS\n", 10);
+    assert_int_equal(tulip_stream_shutdown(cs), 0);
+    assert_int_equal(tulip_stream_read(cs, line, sizeof line), 0);
+    assert_int_equal(tulip_stream_close(cs), 0);
+    assert_int_equal(tulip_join(st), 0);
+    assert_int_equal(v.err, 0);
+    tulip_tls_ctx_free(cctx);
+    tulip_tls_ctx_free(sctx);
+    tulip_close(lfd);
+    return 0;
+}
+
+static void test_starttls(void **state)
+{
+    (void)state;
+    assert_int_equal(test_run(main_starttls, NULL), 0);
+}
+
 /* ---- verification ------------------------------------------------------- */
 
 static char client_msg[256];
@@ -430,6 +491,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_starttls),
         cmocka_unit_test(test_verify),
         cmocka_unit_test(test_handshake_deadline),
         cmocka_unit_test(test_faults),

@@ -81,6 +81,10 @@ void tulip__uring_send_unlock(tulip_loop *l, int fd, int64_t token);
  * stay to be read again), MSG_WAITALL. -EOPNOTSUPP when the loop or the
  * fd cannot (not TCP, an old kernel): the caller reads one-shot. */
 ssize_t tulip__uring_recv_stream(tulip_loop *l, int fd, const struct iovec *iov, int iovcnt, int flags);
+/* fd goes to code that reads it with read(2) itself (TLS's BIO): its
+ * multishot recv ends for good, and the bytes it brought in wait in the
+ * stash (tulip__uring_stash_take first). */
+void tulip__uring_recv_detach(tulip_loop *l, int fd);
 /* Accept through a multishot accept armed on lfd: the accepted fd, or
  * -errno (the caller handles EMFILE & co. as with accept4). */
 int tulip__uring_accept(tulip_loop *l, int lfd);
@@ -127,6 +131,10 @@ static inline ssize_t tulip__uring_recv_stream(tulip_loop *l, int fd, const stru
 {
     (void)l, (void)fd, (void)iov, (void)iovcnt, (void)flags;
     return -EOPNOTSUPP;
+}
+static inline void tulip__uring_recv_detach(tulip_loop *l, int fd)
+{
+    (void)l, (void)fd;
 }
 static inline int tulip__uring_accept(tulip_loop *l, int lfd)
 {

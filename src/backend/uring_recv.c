@@ -300,3 +300,28 @@ int tulip__uring_quiet(tulip_loop *l, int fd)
     struct uring_fdx *x = tulip__uring_fdx(l->backend_data, fd, 0);
     return x && x->rx_armed && !x->rx_stopping && !x->stash_len && !x->rx_eof && !x->rx_err;
 }
+
+static int rx_idle(void *arg)
+{
+    return !((struct uring_fdx *)arg)->rx_armed;
+}
+
+void tulip__uring_recv_detach(tulip_loop *l, int fd)
+{
+    if (l->backend != &tulip__backend_uring)
+        return;
+    struct uring_data_s *d = l->backend_data;
+    struct uring_fdx *x = tulip__uring_fdx(d, fd, 0);
+    if (!x)
+        return; /* never read through the ring: nothing armed, nothing kept */
+    x->rx_kind = 2;
+    if (!x->rx_armed)
+        return;
+    struct io_uring_sqe *sqe = tulip__uring_get_sqe(d);
+    if (!sqe)
+        return;
+    io_uring_prep_cancel64(sqe, uring_tag(x->rx_gen, fd, URING_TAG_RECV), 0);
+    io_uring_sqe_set_data64(sqe, 0);
+    /* Bytes it brings in meanwhile go to the stash, taken first. */
+    tulip__uring_drain(l, rx_idle, x);
+}

@@ -19,6 +19,7 @@
 
 #include "tulip/tls.h"
 #include "stream_internal.h"
+#include "../backend/uring_ops.h"
 #include "../common/fault.h"
 
 struct tulip_tls_ctx {
@@ -78,6 +79,13 @@ static int bio_read(BIO *b, char *buf, size_t n, size_t *done)
 {
     int fd = (int)(intptr_t)BIO_get_data(b);
     BIO_clear_retry_flags(b);
+    /* On io_uring, bytes the ring read before the handshake come first. */
+    tulip_loop *l = tulip_loop_current();
+    size_t k = l ? tulip__uring_stash_take(l, fd, buf, n) : 0;
+    if (k) {
+        *done = k;
+        return 1;
+    }
     ssize_t r;
     do
         r = read(fd, buf, n);
@@ -399,6 +407,9 @@ static tulip_stream *tls_new(int fd, tulip_tls_ctx *ctx, const char *hostname, i
         return NULL;
     }
     pthread_once(&bio_once, bio_method_init);
+    /* Our BIO reads the socket itself: a multishot recv left armed by
+     * earlier reads (a STARTTLS exchange) would take the records. */
+    tulip__uring_recv_detach(tulip__current()->loop, fd);
     struct tls *t = tulip__calloc(1, sizeof *t);
     if (!t) {
         errno = ENOMEM;
