@@ -1,6 +1,5 @@
 #define _GNU_SOURCE
-#include "state.h"
-#include "buf.h"
+#include "state_internal.h"
 #include "fdwrite.h"
 #include "journal.h"
 #include "recrawl.h"
@@ -18,49 +17,6 @@
 #include <time.h>
 #include <unistd.h>
 
-/* What one visit produced, held until its commit. */
-typedef struct pending {
-    crawl_buf rows, warc, journal;
-    bool open;
-    /* the visit's response record, for its metadata record */
-    char resp_id[48];
-    int64_t date_ns;
-    crawl_buf url;
-} pending;
-
-typedef struct robots_rec {
-    struct robots_rec *next;
-    char *origin;
-    int status; /* or a negative errno */
-    char *body;
-    size_t len;
-} robots_rec;
-
-struct crawl_state {
-    crawl_state_opts o;
-    int out_fd, jfd;
-    bool out_stdout;
-    uint64_t out_off;
-    crawl_warc *warc;
-    robots_rec *robots;
-    /* the journal as read at open, for the replay */
-    char *jmap;
-    size_t jlen;
-    bool has_urls;
-    size_t ndone, nurls; /* D lines, A/S/F lines */
-    crawl_recrawl *prev; /* --recrawl: the crawl before */
-    uint64_t rx_bytes, not_modified, identical; /* tapped fetches */
-    bool tapped;
-    /* Group commit: the rows and journal lines of the pages committed
-     * while a leader yields go out in one write per file (flush). */
-    crawl_buf brows, bjournal;
-    bool leader;
-    uint64_t gen; /* flushes so far */
-    int flush_rc; /* the first flush error, for every later commit */
-    tulip_lock mu;
-    tulip_cond cv;
-    char key; /* address used as the task-local key */
-};
 
 static int flush(crawl_state *s);
 static void fail(char *err, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -70,172 +26,6 @@ static void fail(char *err, size_t n, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(err, n, fmt, ap);
     va_end(ap);
-}
-
-/* ---- journal reading ---------------------------------------------------- */
-
-typedef struct last_done {
-    bool any;
-    uint64_t out_off, warc_off;
-    unsigned warc_serial;
-} last_done;
-
-/* "R status len origin": the robots body follows on the next len bytes. */
-static const char *robots_head(const char *p, const char *nl, int64_t *status, int64_t *len)
-{
-    p = crawl_jl_int(p + 1, nl, status);
-    p = p ? crawl_jl_int(p, nl, len) : NULL;
-    return p && *len >= 0 && p < nl && *p == ' ' && p + 1 < nl ? p + 1 : NULL;
-}
-
-/* One pass over the journal: the options line, the last done line, the
- * robots records, the WARC stamp, how many lines of each kind; returns
- * the length of its whole lines. */
-static size_t scan(crawl_state *s, last_done *ld, char *stamp, const char **opts, size_t *opts_len, int *rc)
-{
-    const char *p = s->jmap, *end = s->jmap + s->jlen, *good = p, *last = NULL;
-    *rc = 0;
-    while (p < end) {
-        const char *nl = crawl_jl_end(p, end);
-        if (nl == end)
-            break; /* torn last line */
-        if (*p == 'O') {
-            *opts = p + 2;
-            *opts_len = (size_t)(nl - p - 2);
-        } else if (*p == 'W' && nl - p == 16) {
-            memcpy(stamp, p + 2, 14);
-            stamp[14] = '\0';
-        } else if (*p == 'D' || *p == 'C') {
-            last = p; /* only the last one's offsets count: read below */
-            s->ndone += *p == 'D';
-        } else if (*p == 'A' || *p == 'S' || *p == 'F') {
-            s->has_urls = true;
-            s->nurls++;
-        } else if (*p == 'R') {
-            int64_t status, len;
-            const char *o = robots_head(p, nl, &status, &len);
-            if (!o || (uint64_t)len > (uint64_t)(end - nl - 1))
-                break; /* torn robots body */
-            char *origin = strndup(o, (size_t)(nl - o));
-            robots_rec *r = calloc(1, sizeof *r);
-            char *body = malloc((size_t)len + 1);
-            if (!r || !body || !origin) {
-                free(r);
-                free(body);
-                free(origin);
-                *rc = -ENOMEM;
-                return 0;
-            }
-            memcpy(body, nl + 1, (size_t)len);
-            body[len] = '\0';
-            *r = (robots_rec){ .next = s->robots, .origin = origin, .status = (int)status, .body = body,
-                               .len = (size_t)len };
-            s->robots = r;
-            nl = nl + 1 + len; /* the body, then its newline */
-            if (nl >= end)
-                break;
-        }
-        p = nl + 1;
-        good = p;
-    }
-    if (last) {
-        /* "D depth status rows-offset WARC-serial WARC-offset url" */
-        int64_t v[5];
-        const char *q = last + 1, *nl = crawl_jl_end(last, end);
-        for (int i = 0; i < 5 && q; i++)
-            q = crawl_jl_int(q, nl, &v[i]);
-        if (q) {
-            ld->any = true;
-            ld->out_off = (uint64_t)v[2];
-            ld->warc_serial = (unsigned)v[3];
-            ld->warc_off = (uint64_t)v[4];
-        }
-    }
-    return (size_t)(good - s->jmap);
-}
-
-/* The URL field of a D line: the last one (a URL has no space). */
-static const char *done_url(const char *p, const char *nl, size_t *n)
-{
-    const char *sp = memrchr(p, ' ', (size_t)(nl - p));
-    if (!sp || sp + 1 >= nl)
-        return NULL;
-    *n = (size_t)(nl - sp - 1);
-    return sp + 1;
-}
-
-static int grow(char **b, size_t *cap, size_t n)
-{
-    if (n < *cap)
-        return 0;
-    char *nb = realloc(*b, n * 2 + 64);
-    if (!nb)
-        return -ENOMEM;
-    *b = nb;
-    *cap = n * 2 + 64;
-    return 0;
-}
-
-int crawl_state_replay(crawl_state *s, crawl_state_replay_fn fn, void *arg)
-{
-    const char *p, *end = s->jmap + s->jlen;
-    /* The done URLs as fingerprints, in a table sized once. */
-    crawl_fpmap done = {0};
-    int rc = crawl_fpmap_reserve(&done, s->ndone);
-    for (p = s->jmap; p < end && rc >= 0;) {
-        const char *nl = crawl_jl_end(p, end);
-        if (*p == 'D') {
-            size_t n;
-            const char *u = done_url(p, nl, &n);
-            if (u)
-                rc = crawl_fpmap_put(&done, crawl_fingerprint(u, n), 0);
-        }
-        p = crawl_jl_next(p, nl, end);
-    }
-    char *url = NULL, *parent = NULL;
-    size_t ucap = 0, pcap = 0;
-    for (p = s->jmap; p < end && rc >= 0;) {
-        const char *nl = crawl_jl_end(p, end);
-        char kind = *p;
-        if (nl < end && (kind == 'A' || kind == 'S' || kind == 'F') && p + 1 < nl && p[1] == ' ') {
-            /* "A depth hops url parent", "F key" */
-            int64_t depth = 0, hops = 0;
-            const char *q = p + 1, *u = NULL, *pa = NULL;
-            size_t un = 0, pn = 0;
-            if (kind != 'F') {
-                q = crawl_jl_int(q, nl, &depth);
-                q = q ? crawl_jl_int(q, nl, &hops) : NULL;
-            }
-            q = q ? crawl_jl_field(q, nl, &u, &un) : NULL;
-            if (q && kind != 'F' && !crawl_jl_field(q, nl, &pa, &pn))
-                q = NULL;
-            if (q) {
-                if (grow(&url, &ucap, un) < 0 || grow(&parent, &pcap, pn) < 0) {
-                    rc = -ENOMEM;
-                    break;
-                }
-                memcpy(url, u, un);
-                url[un] = '\0';
-                bool has_parent = pa && !(pn == 1 && pa[0] == '-');
-                if (has_parent) {
-                    memcpy(parent, pa, pn);
-                    parent[pn] = '\0';
-                }
-                rc = fn(arg, kind, url, (int)depth, (unsigned)hops, has_parent ? parent : NULL,
-                        kind != 'A' || crawl_fpmap_get(&done, crawl_fingerprint(u, un), NULL));
-            }
-        }
-        p = crawl_jl_next(p, nl, end);
-    }
-    free(url);
-    free(parent);
-    crawl_fpmap_free(&done);
-    return rc < 0 ? rc : 0;
-}
-
-bool crawl_state_resuming(const crawl_state *s)
-{
-    return s->has_urls;
 }
 
 /* ---- open / close ---------------------------------------------------------- */
@@ -313,7 +103,7 @@ int crawl_state_open(const crawl_state_opts *o, crawl_state **out, char *err, si
     tulip_cond_init(&s->cv);
     char *jpath = NULL;
     char stamp[16] = "";
-    last_done ld = {0};
+    crawl_last_done ld = {0};
     int rc = 0;
     bool resume = o->resume || o->recrawl;
     if (o->recrawl) {
@@ -363,7 +153,7 @@ int crawl_state_open(const crawl_state_opts *o, crawl_state **out, char *err, si
             }
             const char *jo = NULL;
             size_t jo_len = 0;
-            size_t good = scan(s, &ld, stamp, &jo, &jo_len, &rc);
+            size_t good = crawl_state__scan(s, &ld, stamp, &jo, &jo_len, &rc);
             if (rc < 0)
                 goto bad;
             const char *mine = o->options ? o->options : "";
