@@ -18,7 +18,12 @@ void tulip__pin_thread(const cpu_set_t *allowed, unsigned i);
  * tulip_run_ex, else NULL. */
 atomic_uint *tulip__multi_load(tulip_loop *l);
 
-/* tulip_run_ex's side (src/task/run.c): how many loops cfg asks for (>= 1),
+/* tulip_run's core on an existing loop (run.c): run until t ends, cancel
+ * and finish every other task, free t; returns t's result (-ECANCELED if
+ * it never finished). The loop is left for the caller to free. */
+int tulip__run_main(tulip_loop *l, tulip_task *t);
+
+/* tulip_run_ex's side (run.c): how many loops cfg asks for (>= 1),
  * or a negative errno for a bad value. */
 int tulip__multi_count(const tulip_config *cfg);
 /* Start loops 1..n-1 around loop0 (the caller's, not running yet) and make

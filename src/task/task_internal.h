@@ -184,11 +184,6 @@ void tulip__task_recheck(tulip_task *t);
 extern _Thread_local int tulip__io_budget;
 int tulip__budget_charge(void);
 
-/* tulip_run's core on an existing loop: run until t ends, cancel and
- * finish every other task, free t; returns t's result (-ECANCELED if it
- * never finished). The loop is left for the caller to free. */
-int tulip__run_main(tulip_loop *l, tulip_task *t);
-
 /* Free a finished task that nobody will join (tulip_run's main task). */
 void tulip__task_release(tulip_task *t);
 

@@ -4,8 +4,8 @@
 #include <signal.h>
 #include <string.h>
 
-#include "task_internal.h"
-#include "../runtime/runtime_internal.h"
+#include "../task/task_internal.h"
+#include "runtime_internal.h"
 
 
 static int task_is_done(void *p)
