@@ -66,7 +66,41 @@ static int main_task(void *arg)
     return strcmp(line, "from a process\n") == 0 && r == 42 && c == 7 ? 0 : -1;
 }
 
+/* Repeating work: a callback on a fixed grid, and a task with a period. */
+struct ticks {
+    tulip_timer *timer;
+    int left;
+    tulip_event done;
+};
+
+static void tick(void *arg)                 /* every 1 ms, on the grid */
+{
+    struct ticks *k = arg;
+    if (--k->left == 0) {
+        tulip_timer_cancel(k->timer);       /* stops it, also from inside */
+        tulip_event_set(&k->done);
+    }
+}
+
+static int repeating(void *arg)
+{
+    (void)arg;
+    struct ticks k = {.left = 3};
+    tulip_event_init(&k.done);
+    k.timer = tulip_call_every(tulip_loop_current(), TULIP_MS(1), tick, &k);
+    if (!k.timer)
+        return -1;
+    tulip_event_wait(&k.done);
+    printf("repeating callback: 3 calls\n");
+
+    int64_t next = tulip_now();
+    for (int i = 0; i < 3; i++)
+        tulip_sleep_until(next += TULIP_MS(1)); /* absolute: no drift */
+    printf("periodic task:      3 periods\n");
+    return k.left;
+}
+
 int main(void)
 {
-    return tulip_run(main_task, NULL) == 0 ? 0 : 1;
+    return tulip_run(main_task, NULL) == 0 && tulip_run(repeating, NULL) == 0 ? 0 : 1;
 }
