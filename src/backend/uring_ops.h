@@ -85,6 +85,14 @@ ssize_t tulip__uring_recv_stream(tulip_loop *l, int fd, const struct iovec *iov,
  * multishot recv ends for good, and the bytes it brought in wait in the
  * stash (tulip__uring_stash_take first). */
 void tulip__uring_recv_detach(tulip_loop *l, int fd);
+/* TLS (src/io/tls.c) reads a TCP stream's records from the stash its
+ * multishot recv fills, without a system call: attach arms it (1; 0: not
+ * possible, read the socket); take is non-blocking (bytes, 0 at the end,
+ * -EAGAIN, an error; -EOPNOTSUPP when fd is not attached); wait parks
+ * until something came (0, or -ECANCELED, -ETIMEDOUT, -EBADF). */
+int tulip__uring_recv_attach(tulip_loop *l, int fd);
+ssize_t tulip__uring_recv_take(tulip_loop *l, int fd, void *buf, size_t n);
+int tulip__uring_recv_wait(tulip_loop *l, int fd);
 /* Accept through a multishot accept armed on lfd: the accepted fd, or
  * -errno (the caller handles EMFILE & co. as with accept4). */
 int tulip__uring_accept(tulip_loop *l, int lfd);
@@ -135,6 +143,21 @@ static inline ssize_t tulip__uring_recv_stream(tulip_loop *l, int fd, const stru
 static inline void tulip__uring_recv_detach(tulip_loop *l, int fd)
 {
     (void)l, (void)fd;
+}
+static inline int tulip__uring_recv_attach(tulip_loop *l, int fd)
+{
+    (void)l, (void)fd;
+    return 0;
+}
+static inline ssize_t tulip__uring_recv_take(tulip_loop *l, int fd, void *buf, size_t n)
+{
+    (void)l, (void)fd, (void)buf, (void)n;
+    return -EOPNOTSUPP;
+}
+static inline int tulip__uring_recv_wait(tulip_loop *l, int fd)
+{
+    (void)l, (void)fd;
+    return -EOPNOTSUPP;
 }
 static inline int tulip__uring_accept(tulip_loop *l, int lfd)
 {

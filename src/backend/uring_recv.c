@@ -209,6 +209,37 @@ static int stash_unget(struct uring_fdx *x, const struct iovec *iov, int iovcnt,
     return 0;
 }
 
+/* Take stashed bytes into iov. */
+static size_t stash_copy(struct uring_fdx *x, const struct iovec *iov, int iovcnt)
+{
+    struct uring_rx_waiter w;
+    w.iov = iov;
+    w.iovcnt = iovcnt;
+    w.got = 0;
+    size_t k = rx_fill(&w, x->stash + x->stash_off, x->stash_len);
+    x->stash_off += k;
+    x->stash_len -= k;
+    if (!x->stash_len)
+        x->stash_off = 0;
+    return k;
+}
+
+/* Wait on x's list for the multishot recv: 1 (bytes copied into w), 0
+ * (look again), or -ECANCELED / -ETIMEDOUT (nothing taken) / -EBADF. */
+static int rx_park(tulip_loop *l, struct uring_fdx *x, int fd, struct uring_rx_waiter *w)
+{
+    w->w.task = tulip__current();
+    uring_waiter_link(&x->rx_waiters, &w->w);
+    l->fds_watched++;
+    int rc = tulip__park(TULIP__WAIT_FD_READ, (const void *)(intptr_t)fd, uring_waiter_unlink, &w->w);
+    l->fds_watched--;
+    /* x outlives a close (chunks are never freed; it is reset). A task
+     * freed unrun leaves rx_filling behind, but only for its turn. */
+    if (x->rx_filling == w)
+        x->rx_filling = NULL;
+    return rc;
+}
+
 /* Is fd a TCP stream? Other sockets read one-shot: datagrams keep their
  * boundaries, and a Unix stream may carry control messages (passed fds)
  * that a recv would drop. Found once per fd. */
@@ -273,15 +304,7 @@ ssize_t tulip__uring_recv_stream(tulip_loop *l, int fd, const struct iovec *iov,
             if (rc < 0)
                 return w.got ? (ssize_t)w.got : rc;
         }
-        w.w.task = tulip__current();
-        uring_waiter_link(&x->rx_waiters, &w.w);
-        l->fds_watched++;
-        int rc = tulip__park(TULIP__WAIT_FD_READ, (const void *)(intptr_t)fd, uring_waiter_unlink, &w.w);
-        l->fds_watched--;
-        /* x outlives a close (chunks are never freed; it is reset). A task
-         * freed unrun leaves rx_filling behind, but only for its turn. */
-        if (x->rx_filling == &w)
-            x->rx_filling = NULL;
+        int rc = rx_park(l, x, fd, &w);
         if (rc < 0)
             return w.got ? (ssize_t)w.got : rc; /* cancelled, timed out (nothing taken) or closed */
         if (rc == 1 && peek) {
@@ -324,4 +347,68 @@ void tulip__uring_recv_detach(tulip_loop *l, int fd)
     io_uring_sqe_set_data64(sqe, 0);
     /* Bytes it brings in meanwhile go to the stash, taken first. */
     tulip__uring_drain(l, rx_idle, x);
+}
+
+/* ---- TLS: records taken from the stash -------------------------------- */
+
+int tulip__uring_recv_attach(tulip_loop *l, int fd)
+{
+    if (l->backend != &tulip__backend_uring)
+        return 0;
+    struct uring_data_s *d = l->backend_data;
+    if (!d->rx_ok)
+        return 0;
+    struct uring_fdx *x = tulip__uring_fdx(d, fd, 1);
+    if (!x || !rx_tcp(x, fd) || rx_setup(d) < 0)
+        return 0;
+    /* Armed now: the peer's first flight finds it waiting. */
+    if (!x->rx_armed && !x->rx_eof && !x->rx_err && rx_arm(d, x, fd) < 0)
+        return 0;
+    return 1;
+}
+
+static struct uring_fdx *rx_attached(tulip_loop *l, int fd)
+{
+    if (l->backend != &tulip__backend_uring)
+        return NULL;
+    struct uring_data_s *d = l->backend_data;
+    struct uring_fdx *x = tulip__uring_fdx(d, fd, 0);
+    return x && d->rx_ready && x->rx_kind == 1 ? x : NULL;
+}
+
+ssize_t tulip__uring_recv_take(tulip_loop *l, int fd, void *buf, size_t n)
+{
+    struct uring_fdx *x = rx_attached(l, fd);
+    if (!x)
+        return -EOPNOTSUPP;
+    if (x->stash_len) {
+        struct iovec iov = {buf, n};
+        return (ssize_t)stash_copy(x, &iov, 1);
+    }
+    if (x->rx_err) {
+        int e = x->rx_err;
+        x->rx_err = 0;
+        return e;
+    }
+    return x->rx_eof ? 0 : -EAGAIN;
+}
+
+int tulip__uring_recv_wait(tulip_loop *l, int fd)
+{
+    struct uring_fdx *x = rx_attached(l, fd);
+    if (!x)
+        return -EOPNOTSUPP;
+    if (x->stash_len || x->rx_err || x->rx_eof)
+        return 0;
+    if (!x->rx_armed) {
+        int rc = rx_arm(l->backend_data, x, fd);
+        if (rc < 0)
+            return rc;
+    }
+    /* A waiter with no room: the completion leaves the bytes in the stash
+     * and wakes it. */
+    struct uring_rx_waiter w;
+    memset(&w, 0, sizeof w);
+    int rc = rx_park(l, x, fd, &w);
+    return rc < 0 ? rc : 0;
 }

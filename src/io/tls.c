@@ -79,12 +79,31 @@ static int bio_read(BIO *b, char *buf, size_t n, size_t *done)
 {
     int fd = (int)(intptr_t)BIO_get_data(b);
     BIO_clear_retry_flags(b);
-    /* On io_uring, bytes the ring read before the handshake come first. */
     tulip_loop *l = tulip_loop_current();
-    size_t k = l ? tulip__uring_stash_take(l, fd, buf, n) : 0;
-    if (k) {
-        *done = k;
-        return 1;
+    if (l) {
+        /* On io_uring, a TCP stream's records come from the stash its
+         * multishot recv fills: no system call. */
+        ssize_t k = tulip__uring_recv_take(l, fd, buf, n);
+        if (k != -EOPNOTSUPP) {
+            if (k > 0) {
+                *done = (size_t)k;
+                return 1;
+            }
+            if (k == 0)
+                BIO_set_flags(b, BIO_FLAGS_IN_EOF);
+            else if (k == -EAGAIN)
+                BIO_set_retry_read(b);
+            else
+                errno = (int)-k;
+            *done = 0;
+            return 0;
+        }
+        /* Elsewhere, bytes a cancelled ring read kept come first. */
+        size_t s = tulip__uring_stash_take(l, fd, buf, n);
+        if (s) {
+            *done = s;
+            return 1;
+        }
     }
     ssize_t r;
     do
@@ -280,6 +299,11 @@ static int classify(struct tls *t, int ret, int *want)
  * update while a writer waits): several waiters per fd are fine. */
 static int wait_for(int fd, int want)
 {
+    if (want == TULIP_READABLE) {
+        int rc = tulip__uring_recv_wait(tulip__current()->loop, fd);
+        if (rc != -EOPNOTSUPP)
+            return rc < 0 ? rc : 0;
+    }
     int rc = tulip__wait_fd(fd, want, 0);
     return rc < 0 ? rc : 0;
 }
@@ -407,9 +431,11 @@ static tulip_stream *tls_new(int fd, tulip_tls_ctx *ctx, const char *hostname, i
         return NULL;
     }
     pthread_once(&bio_once, bio_method_init);
-    /* Our BIO reads the socket itself: a multishot recv left armed by
-     * earlier reads (a STARTTLS exchange) would take the records. */
-    tulip__uring_recv_detach(tulip__current()->loop, fd);
+    /* On io_uring our BIO takes a TCP stream's records from its multishot
+     * recv; otherwise it reads the socket itself, and a multishot recv left
+     * armed by earlier reads (a STARTTLS exchange) would take them. */
+    if (!tulip__uring_recv_attach(tulip__current()->loop, fd))
+        tulip__uring_recv_detach(tulip__current()->loop, fd);
     struct tls *t = tulip__calloc(1, sizeof *t);
     if (!t) {
         errno = ENOMEM;
