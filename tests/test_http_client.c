@@ -596,6 +596,26 @@ static void test_limits(void **state)
 
 /* ---- URLs and argument errors -------------------------------------------------- */
 
+/* The one dot-segment remover (the client's redirects and the crawler use
+ * it): RFC 3986 5.2.4's walk-through and the corners of its loop. */
+static void test_path_remove_dots(void **state)
+{
+    (void)state;
+    static const struct { const char *in, *out; } cases[] = {
+        {"/a/b/c/./../../g", "/a/g"}, {"/mid/content=5/../6", "/mid/6"}, {"/", "/"},
+        {"/.", "/"}, {"/..", "/"}, {"/../../a", "/a"}, {"/a/b/..", "/a/"}, {"/a/b/.", "/a/b/"},
+        {"/a/./b/", "/a/b/"}, {"/a//b/../c", "/a//c"}, {"/a/.b/..c/...", "/a/.b/..c/..."},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char buf[64];
+        size_t n = strlen(cases[i].in);
+        memcpy(buf, cases[i].in, n);
+        n = tulip_http_path_remove_dots(buf, n);
+        buf[n] = '\0';
+        assert_string_equal(buf, cases[i].out);
+    }
+}
+
 static void test_url_parse(void **state)
 {
     (void)state;
@@ -925,7 +945,7 @@ int main(void)
         cmocka_unit_test(test_redirects),
         cmocka_unit_test(test_compressed),
         cmocka_unit_test(test_limits),
-        cmocka_unit_test(test_url_parse),
+        cmocka_unit_test(test_url_parse), cmocka_unit_test(test_path_remove_dots),
         cmocka_unit_test(test_bad_args),
         cmocka_unit_test(test_timeout_and_cancel),
         cmocka_unit_test(test_https),

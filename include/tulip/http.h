@@ -304,6 +304,13 @@ typedef struct tulip_http_url {
  * ASCII). */
 TULIP_API int tulip_http_url_parse(const char *url, tulip_http_url *out);
 
+/* RFC 3986 5.2.4 (remove_dot_segments) on the path path[0..n), which
+ * begins with '/' (no query, no fragment), in place: "/a/b/../c/./d"
+ * becomes "/a/c/d". Returns the new length, never more than n. The one
+ * remover of the house: the client resolves redirects with it and the
+ * crawler canonicalises its URLs with it. */
+TULIP_API size_t tulip_http_path_remove_dots(char *path, size_t n);
+
 /* ======================================================================
  * Server
  * ====================================================================== */

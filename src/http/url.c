@@ -118,50 +118,32 @@ int tulip_http_url_parse(const char *url, tulip_http_url *out)
     return 0;
 }
 
-/* RFC 3986 5.2.4, on a path without query; appends to out. Works on a
- * copy because two of its steps rewrite the input in place. */
-static int remove_dots(tulip__hbuf *out, const char *src, size_t n)
+size_t tulip_http_path_remove_dots(char *path, size_t n)
 {
-    tulip__hbuf cp = {0};
-    if (tulip__hbuf_add(&cp, src, n))
-        return -ENOMEM;
-    char *in = cp.p;
-    size_t base = out->len, i = 0;
-    int rc = 0;
-    while (i < n && rc == 0) {
-        size_t rest = n - i;
-        const char *s = in + i;
-        if (rest >= 3 && memcmp(s, "../", 3) == 0) {
-            i += 3;
-        } else if (rest >= 2 && memcmp(s, "./", 2) == 0) {
-            i += 2;
-        } else if (rest >= 3 && memcmp(s, "/./", 3) == 0) {
-            i += 2;
-        } else if (rest == 2 && memcmp(s, "/.", 2) == 0) {
-            in[i + 1] = '/';
-            i += 1;
-        } else if ((rest >= 4 && memcmp(s, "/../", 4) == 0) || (rest == 3 && memcmp(s, "/..", 3) == 0)) {
-            if (rest == 3)
-                in[i + 2] = '/';
-            i += rest == 3 ? 2 : 3;
-            while (out->len > base && out->p[out->len - 1] != '/')
-                out->len--;
-            if (out->len > base)
-                out->len--;
-        } else if ((rest == 1 && s[0] == '.') || (rest == 2 && memcmp(s, "..", 2) == 0)) {
-            break;
+    size_t out = 0;
+    /* Segment by segment, each with its leading '/': "." is dropped,
+     * ".." also drops the segment written before it; a final "." or ".."
+     * leaves the trailing '/' ("/a/b/.." is "/a/"). */
+    for (size_t i = 0; i < n;) {
+        size_t j = i + 1;
+        while (j < n && path[j] != '/')
+            j++;
+        size_t seg = j - i - 1;
+        bool dot = seg == 1 && path[i + 1] == '.';
+        bool dotdot = seg == 2 && path[i + 1] == '.' && path[i + 2] == '.';
+        if (dotdot)
+            while (out > 0 && path[--out] != '/')
+                ;
+        if (dot || dotdot) {
+            if (j == n)
+                path[out++] = '/';
         } else {
-            size_t seg = 1;
-            while (seg < rest && s[seg] != '/')
-                seg++;
-            rc = tulip__hbuf_add(out, s, seg);
-            i += seg;
+            memmove(path + out, path + i, j - i);
+            out += j - i;
         }
+        i = j;
     }
-    tulip__hbuf_free(&cp);
-    if (rc == 0 && out->len == base)
-        rc = tulip__hbuf_add(out, "/", 1);
-    return rc;
+    return out;
 }
 
 /* Appends path[?query] with dot segments removed from the path. */
@@ -169,7 +151,10 @@ static int add_path(tulip__hbuf *out, const char *p, size_t n)
 {
     const char *q = memchr(p, '?', n);
     size_t pl = q ? (size_t)(q - p) : n;
-    int rc = remove_dots(out, p, pl);
+    size_t base = out->len;
+    int rc = pl ? tulip__hbuf_add(out, p, pl) : tulip__hbuf_add(out, "/", 1);
+    if (rc == 0)
+        out->len = base + tulip_http_path_remove_dots(out->p + base, out->len - base);
     if (rc == 0 && q)
         rc = tulip__hbuf_add(out, q, n - pl);
     return rc;

@@ -4,6 +4,8 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "tulip/http.h"
+
 int crawl_url_default_port(const char *scheme)
 {
     return strcmp(scheme, "https") == 0 ? 443 : 80;
@@ -11,27 +13,7 @@ int crawl_url_default_port(const char *scheme)
 
 size_t crawl_url_remove_dot_segments(char *path, size_t n)
 {
-    size_t out = 0;
-    for (size_t i = 0; i < n;) {
-        size_t j = i + 1;
-        while (j < n && path[j] != '/')
-            j++;
-        size_t seg = j - i - 1;
-        bool dot = seg == 1 && path[i + 1] == '.';
-        bool dotdot = seg == 2 && path[i + 1] == '.' && path[i + 2] == '.';
-        if (dotdot)
-            while (out > 0 && path[--out] != '/')
-                ;
-        if (dot || dotdot) {
-            if (j == n)
-                path[out++] = '/';
-        } else {
-            memmove(path + out, path + i, j - i);
-            out += j - i;
-        }
-        i = j;
-    }
-    return out;
+    return tulip_http_path_remove_dots(path, n); /* the library's, the house's one */
 }
 
 int crawl_url_canonical_authority(const char *url, const char **auth, size_t *auth_len, const char **target)

@@ -17,7 +17,8 @@ int crawl_url_default_port(const char *scheme);
 
 /* RFC 3986 5.2.4 on path[0..n), which starts with '/', in place; returns
  * the new length.  The output is a sequence of "/segment"s: "." drops
- * nothing, ".." drops the last one, and either at the end leaves a '/'. */
+ * nothing, ".." drops the last one, and either at the end leaves a '/'.
+ * It is the library's tulip_http_path_remove_dots: one remover. */
 size_t crawl_url_remove_dot_segments(char *path, size_t n);
 
 /* Fast reads of a URL already in canonical form (as crawl_url_resolve and
