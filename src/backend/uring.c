@@ -1,7 +1,8 @@
-/* Linux io_uring backend: a completion engine (uring_ops.c) plus readiness
- * polls for what still waits for readiness (tulip_wait_fd, watchers, pipes
- * and terminals). One io_uring_submit_and_wait per loop turn hands the
- * kernel every operation and poll queued since the last one.
+/* Linux io_uring backend: a completion engine (uring_ops.c; TCP reads by
+ * multishot recv, uring_recv.c) plus readiness polls for what still waits
+ * for readiness (tulip_wait_fd, watchers, pipes and terminals). One
+ * io_uring_submit_and_wait per loop turn hands the kernel every operation
+ * and poll queued since the last one.
  *
  * Ring set-up tries SINGLE_ISSUER + DEFER_TASKRUN (6.1: completions are
  * processed only when we wait, on our thread, no task-work interrupts),
