@@ -200,7 +200,7 @@ static int build_head(tulip_http_client *c, const req *rq, const tulip_http_url 
     ADD(u->host, u->host_len);
     if (u->ipv6)
         ADDS("]");
-    if (u->port != (u->https ? 443 : 80)) {
+    if (u->port != tulip__http_default_port(u->https)) {
         ADDS(":");
         if (rc == 0)
             rc = tulip__hbuf_addu(b, (uint64_t)u->port);

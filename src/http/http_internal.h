@@ -212,6 +212,13 @@ int tulip__http_request_up(tulip_http_client *c, const char *method, const char 
  * not, or for stacked codings). */
 int tulip__http_reply_coding(tulip_http_client *c, const tulip_http_reply *r);
 
+/* The port a URL without one means: the parser fills it in, the Host
+ * header leaves it out. */
+static inline int tulip__http_default_port(bool https)
+{
+    return https ? 443 : 80;
+}
+
 /* Resolve ref against the absolute URL base (RFC 3986 section 5.2, enough
  * for Location headers) into a new string without fragment; bytes outside
  * visible ASCII are percent-encoded. NULL with errno ENOMEM, EINVAL. */

@@ -93,7 +93,7 @@ int tulip_http_url_parse(const char *url, tulip_http_url *out)
         if (colon)
             port = colon + 1;
     }
-    u.port = u.https ? 443 : 80;
+    u.port = tulip__http_default_port(u.https);
     if (port && port < auth_end) {
         long v = 0;
         for (const char *q = port; q < auth_end; q++) {

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "tulip/http.h"
+
 static const char *const names[CRAWL_NMODES] = { "sequential", "processes", "threads", "callbacks", "tasks",
                                                   "tasks on" };
 
@@ -27,10 +29,15 @@ static int run_mode(enum crawl_mode m, const char *origin, const char *ua, unsig
         return crawl_cmp_tasks(origin, ua, conc, t);
     if (m == CRAWL_TASKS_CORES)
         return crawl_cmp_tasks_cores(origin, ua, conc, loops, t);
-    const char *colon = strrchr(origin, ':');
-    int port = colon ? atoi(colon + 1) : 80;
+    /* The port, explicit or the scheme's default ("http://h" has none:
+     * the colon after the scheme is not a port's). */
+    tulip_http_url u;
+    int rc = tulip_http_url_parse(origin, &u);
+    if (rc < 0)
+        return rc;
+    int port = u.port;
     crawl_cmp_base b;
-    int rc = crawl_cmp_base_init(&b, origin, ua);
+    rc = crawl_cmp_base_init(&b, origin, ua);
     if (rc == 0) {
         switch (m) {
         case CRAWL_SEQUENTIAL: rc = crawl_cmp_sequential(&b); break;
