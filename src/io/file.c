@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -18,6 +19,7 @@
 #include "io_internal.h"
 #include "../backend/uring_ops.h"
 #include "../common/fault.h"
+#include "../common/grow.h"
 
 enum { J_OPEN, J_READ, J_WRITE, J_FSYNC, J_STAT, J_FSTAT };
 
@@ -165,10 +167,8 @@ static ssize_t on_ring(tulip_loop *l, struct job *j)
 
 static ssize_t file_call(struct job *j)
 {
-    tulip_task *t = tulip__current();
-    if (!t)
-        return -EPERM;
-    int st = tulip__checkpoint_status(t);
+    tulip_task *t;
+    int st = tulip__wait_enter(&t);
     if (st)
         return st;
     if (tulip__uring_on(t->loop))
@@ -248,16 +248,9 @@ ssize_t tulip_file_read_all(const char *path, char **out, size_t max)
                     rc = -EFBIG;
                 break;
             }
-            size_t ncap = cap * 2;
-            if (max && ncap > max + 1)
-                ncap = max + 1;
-            char *nb = tulip__realloc(buf, ncap);
-            if (!nb) {
-                rc = -ENOMEM;
+            /* One byte more is enough to ask for: the rule doubles. */
+            if ((rc = tulip__grow(&buf, &cap, cap + 1, 0, max ? max + 1 : SIZE_MAX, 1)) < 0)
                 break;
-            }
-            buf = nb;
-            cap = ncap;
         }
         rc = tulip_file_pread(fd, buf + len, cap - 1 - len, S_ISREG(st.st_mode) ? (int64_t)len : -1);
         if (rc <= 0)

@@ -299,15 +299,12 @@ int tulip_spawn_remote(tulip_loop *target, tulip_fn fn, void *arg, tulip_future 
         return -EINVAL;
     if (out && !tulip__tls.loop)
         return -EPERM;
-    struct remote *r = tulip__malloc(sizeof *r);
+    struct remote *r = tulip__post_new(sizeof *r, remote_start, remote_drop);
     if (!r)
         return -ENOMEM;
-    r->post.run = remote_start;
-    r->post.drop = remote_drop;
     r->fn = fn;
     r->arg = arg;
     r->target = target;
-    r->result = NULL;
     r->load = tulip__multi_load(target);
     if (out) {
         r->result = tulip_future_new();
