@@ -10,11 +10,12 @@
 
 #include "tulip/signal.h"
 #include "io_internal.h"
+#include "../common/dlist.h"
 
 #define NSIG_WAIT 32
 
 struct sigwaiter {
-    struct sigwaiter *prev, *next;
+    struct tulip__dlink link;
     tulip_task *task;
     uint32_t mask;                 /* signals it waits for */
     int linked;
@@ -24,19 +25,19 @@ static struct {
     pthread_mutex_t mu;
     tulip_loop *loop[NSIG_WAIT];   /* who watches signo on our behalf */
     unsigned refs[NSIG_WAIT];      /* waiting tasks per signo */
-    struct sigwaiter *head;        /* every waiter, any loop */
+    struct tulip__dlist waiters;   /* every waiter, any loop */
 } sw = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static struct sigwaiter *waiter_of(struct tulip__dlink *n)
+{
+    return tulip__dlist_item(n, struct sigwaiter, link);
+}
 
 static void unlink_waiter(struct sigwaiter *w)
 {
     if (!w->linked)
         return;
-    if (w->prev)
-        w->prev->next = w->next;
-    else
-        sw.head = w->next;
-    if (w->next)
-        w->next->prev = w->prev;
+    tulip__dlist_remove(&sw.waiters, &w->link);
     w->linked = 0;
 }
 
@@ -45,9 +46,9 @@ static void on_signal(void *arg, int signo)
 {
     tulip_loop *l = arg;
     pthread_mutex_lock(&sw.mu);
-    struct sigwaiter *w = sw.head;
+    struct sigwaiter *w = waiter_of(sw.waiters.head);
     while (w) {
-        struct sigwaiter *next = w->next;
+        struct sigwaiter *next = waiter_of(w->link.next);
         if ((w->mask & (1u << signo)) && w->task->loop == l) {
             unlink_waiter(w);
             tulip__task_wake(w->task, signo);
@@ -116,10 +117,7 @@ int tulip_signal_wait(const int *signos, size_t n)
         pthread_mutex_unlock(&sw.mu);
         return rc;
     }
-    w.next = sw.head;
-    if (sw.head)
-        sw.head->prev = &w;
-    sw.head = &w;
+    tulip__dlist_push_front(&sw.waiters, &w.link);
     w.linked = 1;
     pthread_mutex_unlock(&sw.mu);
 

@@ -52,7 +52,7 @@ struct tulip_stream {
 
 static int slock_acquire(struct slock *l)
 {
-    if (!l->held && !l->q.head) {
+    if (!l->held && !l->q.n) {
         l->held = 1;
         return 0;
     }
@@ -505,7 +505,7 @@ int tulip_stream_set_write_limit(tulip_stream *s, size_t limit)
 
 bool tulip__stream_busy(const tulip_stream *s)
 {
-    return s->rlock.held || s->wlock.held || s->rlock.q.head || s->wlock.q.head;
+    return s->rlock.held || s->wlock.held || s->rlock.q.n || s->wlock.q.n;
 }
 
 int tulip_stream_close(tulip_stream *s)

@@ -87,7 +87,7 @@ struct tulip__xwaiter *tulip__xq_pop(struct tulip__waitq *q)
 int tulip__xq_live(struct tulip__waitq *q)
 {
     struct tulip__waiter *w;
-    while ((w = q->head)) {
+    while ((w = tulip__waitq_first(q))) {
         struct tulip__xwaiter *x = (struct tulip__xwaiter *)w;
         if (atomic_load_explicit(&x->op->claimed, memory_order_acquire) == TULIP__X_OPEN)
             return 1;

@@ -190,29 +190,30 @@ void tulip__task_release(tulip_task *t);
 /* Group hooks (src/task/group.c). */
 void tulip__group_child_done(tulip_task *t);
 
-/* Wait queues: FIFO lists of parked tasks for the sync primitives. */
+/* Wait queues: FIFO lists of parked tasks for the sync primitives, on the
+ * one intrusive list (dlist.h) with a count and, in each waiter, the queue
+ * it is on (NULL once unlinked: removing twice is harmless). */
 struct tulip__waiter {
-    struct tulip__waiter *prev, *next;
+    struct tulip__dlink link;
     struct tulip__waitq *q;        /* NULL once unlinked */
     tulip_task *task;
     void *data;                    /* primitive-specific */
     int result;
 };
 struct tulip__waitq {
-    struct tulip__waiter *head, *tail;
+    struct tulip__dlist list;
     size_t n;
 };
+
+static inline struct tulip__waiter *tulip__waitq_first(const struct tulip__waitq *q)
+{
+    return tulip__dlist_item(q->list.head, struct tulip__waiter, link);
+}
 
 static inline void tulip__waitq_push(struct tulip__waitq *q, struct tulip__waiter *w)
 {
     w->q = q;
-    w->next = NULL;
-    w->prev = q->tail;
-    if (q->tail)
-        q->tail->next = w;
-    else
-        q->head = w;
-    q->tail = w;
+    tulip__dlist_push_back(&q->list, &w->link);
     q->n++;
 }
 
@@ -221,22 +222,14 @@ static inline void tulip__waitq_remove(struct tulip__waiter *w)
     struct tulip__waitq *q = w->q;
     if (!q)
         return;
-    if (w->prev)
-        w->prev->next = w->next;
-    else
-        q->head = w->next;
-    if (w->next)
-        w->next->prev = w->prev;
-    else
-        q->tail = w->prev;
+    tulip__dlist_remove(&q->list, &w->link);
     q->n--;
     w->q = NULL;
-    w->prev = w->next = NULL;
 }
 
 static inline struct tulip__waiter *tulip__waitq_pop(struct tulip__waitq *q)
 {
-    struct tulip__waiter *w = q->head;
+    struct tulip__waiter *w = tulip__waitq_first(q);
     if (w)
         tulip__waitq_remove(w);
     return w;
