@@ -22,6 +22,7 @@
 
 #include "sync_internal.h"
 #include "../common/fault.h"
+#include "../common/grow.h"
 
 #define QUEUE_MIN_SLOTS 16
 /* Priority slots hold a sequence number before the item, so equal items
@@ -103,13 +104,11 @@ tulip_queue *tulip_queue_new(size_t item_size, size_t capacity, tulip_queue_kind
 static int grow(tulip_queue *q)
 {
     size_t old = q->alloc;
-    if (old > SIZE_MAX / 2 / q->stride - 1)
+    size_t slots = old + 1; /* with the scratch slot */
+    /* The one growth rule (common/grow.h): the slots double. */
+    if (tulip__grow(&q->buf, &slots, slots + 1, 0, SIZE_MAX, q->stride) < 0)
         return -ENOMEM;
-    unsigned char *nb = tulip__realloc(q->buf, (old * 2 + 1) * q->stride);
-    if (!nb)
-        return -ENOMEM;
-    q->buf = nb;
-    q->alloc = old * 2;
+    q->alloc = slots - 1;
     /* Unwrap the ring: the part that wrapped to the front moves after the
      * old end, which the doubling made room for. */
     if (q->kind == TULIP_QUEUE_FIFO && q->head + q->count > old)
