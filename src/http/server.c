@@ -28,20 +28,6 @@
 #include "tulip/net.h"
 #include "tulip/task.h"
 
-struct tulip_http_server {
-    tulip_http_server_opts o;
-    tulip_http_handler handler;
-    void *arg;
-    int lfd;
-    bool serving;
-    bool stop;
-    bool scope_open;
-    tulip_scope scope;
-    tulip_http_server_stats st;
-    struct tulip__dlist idle;       /* sconns waiting for a request, oldest first */
-    size_t reclaiming;              /* shut down to make room, not yet gone */
-};
-
 typedef tulip__sconn sconn;
 
 void tulip_http_server_opts_init(tulip_http_server_opts *o)
@@ -149,16 +135,6 @@ int tulip_http_server_free(tulip_http_server *srv)
 #define KEEP_BUF 4096
 /* Room asked for per read of a request head. */
 #define FILL 2048
-
-void tulip__http_account(sconn *c)
-{
-    tulip_http_server_stats *st = &c->srv->st;
-    size_t now = c->in.cap + c->out.cap + c->body.cap;
-    st->buffered = st->buffered + now - c->accounted;
-    c->accounted = now;
-    if (st->buffered > st->peak_buffered)
-        st->peak_buffered = st->buffered;
-}
 
 static void idle_enter(sconn *c)
 {

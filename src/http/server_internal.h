@@ -1,7 +1,8 @@
-/* What the server's connection loop (server.c, which reads requests) and
- * the response writer (response.c, which turns answers into bytes) share:
- * the connection, the responder and the head writer. server.c calls into
- * response.c, never the other way round. */
+/* What the server's connection loop (server.c, which reads requests), the
+ * request body reader (server_body.c) and the response writer (response.c,
+ * which turns answers into bytes) share: the server, the connection, the
+ * responder, the head writer and the buffer accounting. server.c calls
+ * into server_body.c and response.c, never the other way round. */
 #ifndef TULIP_HTTP_SERVER_INTERNAL_H
 #define TULIP_HTTP_SERVER_INTERNAL_H
 
@@ -11,6 +12,7 @@
 #include <sys/uio.h>
 
 #include "http_internal.h"
+#include "tulip/task.h"
 #include "../common/dlist.h"
 
 typedef struct tulip__sconn {
@@ -92,8 +94,32 @@ void tulip__http_stream_finish(tulip_http_responder *res);
  * announcing Connection: close. Errors: -ENOMEM, write errors. */
 int tulip__http_answer_error(tulip__sconn *c, int status);
 
-/* Tell the server's stats how much c's buffers hold now. */
-void tulip__http_account(tulip__sconn *c);
+/* The server (server.c runs it; its stats are kept by every part). */
+struct tulip_http_server {
+    tulip_http_server_opts o;
+    tulip_http_handler handler;
+    void *arg;
+    int lfd;
+    bool serving;
+    bool stop;
+    bool scope_open;
+    tulip_scope scope;
+    tulip_http_server_stats st;
+    struct tulip__dlist idle;       /* sconns waiting for a request, oldest first */
+    size_t reclaiming;              /* shut down to make room, not yet gone */
+};
+
+/* Tell the server's stats how much c's buffers hold now (the connection
+ * loop and the body reader both grow them). */
+static inline void tulip__http_account(tulip__sconn *c)
+{
+    tulip_http_server_stats *st = &c->srv->st;
+    size_t now = c->in.cap + c->out.cap + c->body.cap;
+    st->buffered = st->buffered + now - c->accounted;
+    c->accounted = now;
+    if (st->buffered > st->peak_buffered)
+        st->peak_buffered = st->buffered;
+}
 
 /* Request bodies (server_body.c). answered: the response has started, so
  * no 100 Continue is sent any more. */
