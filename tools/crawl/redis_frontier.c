@@ -77,13 +77,18 @@ static const char seed_src[] = PRELUDE
 /* ARGV: (url, host, item)...: queued if never seen.  Returns the count. */
 static const char discover_src[] = PRELUDE
     "local new = 0\n"
+    "local hosts = {}\n"
     "for i = 1, #ARGV, 3 do\n"
     "  if redis.call('SADD', P..'seen', ARGV[i]) == 1 then\n"
     "    redis.call('RPUSH', P..'q:'..ARGV[i+1], ARGV[i+2])\n"
-    "    redis.call('HSETNX', P..'next', ARGV[i+1], 0)\n"
-    "    ready(ARGV[i+1])\n"
+    "    hosts[ARGV[i+1]] = true\n"
     "    new = new + 1\n"
     "  end\n"
+    "end\n"
+    /* the hosts once each: most of a page's links share one */
+    "for h in pairs(hosts) do\n"
+    "  redis.call('HSETNX', P..'next', h, 0)\n"
+    "  ready(h)\n"
     "end\n"
     "redis.call('HINCRBY', P..'stats', 'queued', new)\n"
     "return new\n";
