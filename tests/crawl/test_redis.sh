@@ -217,8 +217,10 @@ cmp -s "$D/pairs" "$TMP/ref.pairs" || { diff "$D/pairs" "$TMP/ref.pairs" | head;
 crawl --crawl-id int --status >"$D/status" 2>&1 || { cat "$D/status"; fail "interrupt: --status"; }
 released=$(sed -n 's/.* reaped (leases expired), \([0-9]*\) released.*/\1/p' "$D/status")
 reaped=$(sed -n 's/.* completed, \([0-9]*\) reaped.*/\1/p' "$D/status")
-# the release has 2 s: on a loaded machine a few may still wait for their lease (4 s here)
-[ "$released" -gt 0 ] || { cat "$D/status"; fail "interrupt: no lease released at exit"; }
+# the release has 2 s: on a loaded machine a few may still wait for their lease
+# (4 s here); and a process whose fetches all completed on its way out holds
+# none to release.  Without the release every lease it held would be reaped.
+[ "$released" -gt 0 ] || [ "$reaped" -eq 0 ] || { cat "$D/status"; fail "interrupt: leases reaped, none released at exit"; }
 say "interrupt: Ctrl-C of one process (exit 130): $released leases released at once, $reaped reaped, same rows"
 
 # ---- delay: --delay 50, 3 processes, 2 hosts ---------------------------------
