@@ -176,6 +176,31 @@ static void test_seen(void **state)
     crawl_fp a = crawl_fingerprint("abc", 3), b = crawl_fingerprint("abd", 3);
     assert_true(a.a != b.a && a.b != b.b);
     crawl_seen_free(&s);
+    /* the same table as a map (recrawl.c's index, the replay's done set):
+     * sized once, no growth after, values kept and replaced in place */
+    assert_int_equal(crawl_seen_reserve(&s, 3000), 0);
+    size_t cap = s.cap;
+    for (uint32_t i = 0; i < 3000; i++) {
+        bool added = false;
+        snprintf(url, sizeof url, "http://h/q%u", i);
+        uint32_t *v = crawl_seen_put(&s, crawl_fingerprint(url, strlen(url)), i * 3, &added);
+        assert_non_null(v);
+        assert_true(added);
+        if (i % 2)
+            *v = i;
+    }
+    assert_int_equal(s.cap, cap);
+    for (uint32_t i = 0; i < 3000; i++) {
+        bool added = true;
+        snprintf(url, sizeof url, "http://h/q%u", i);
+        crawl_fp fp = crawl_fingerprint(url, strlen(url));
+        assert_int_equal(*crawl_seen_get(&s, fp), i % 2 ? i : i * 3);
+        assert_int_equal(*crawl_seen_put(&s, fp, 7, &added), i % 2 ? i : i * 3);
+        assert_false(added);
+    }
+    assert_null(crawl_seen_get(&s, crawl_fingerprint("http://h/none", 13)));
+    assert_int_equal(s.used, 3000);
+    crawl_seen_free(&s);
 }
 
 static void test_retry_after(void **state)

@@ -1,7 +1,7 @@
 /* Reading the crawl journal (state.h, docs/CRAWL.md) fast: a resume reads
  * millions of lines, so fields are read in place off the mapped file
- * (no sscanf, which would strlen the rest of the file, no copy per line),
- * and URLs are remembered as 128-bit fingerprints (seen.h) in a table
+ * (no sscanf, which would strlen the rest of the file, no copy per line);
+ * the readers remember URLs as 128-bit fingerprints (seen.h) in a table
  * sized once from a count of the lines. */
 #ifndef TULIP_CRAWL_JOURNAL_H
 #define TULIP_CRAWL_JOURNAL_H
@@ -9,8 +9,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-#include "seen.h"
 
 /* Map the file at path read-only: *map NULL and *len 0 when it is empty.
  * Unmap with munmap(*map, *len). Errors: open/fstat/mmap's. */
@@ -32,20 +30,5 @@ const char *crawl_jl_int(const char *p, const char *end, int64_t *v);
  * the field never spans a newline then); returns the byte after it, or
  * NULL if the field is empty. */
 const char *crawl_jl_field(const char *p, const char *end, const char **f, size_t *n);
-
-/* A map from fingerprints to a 64-bit value (open addressing). */
-typedef struct crawl_fpmap {
-    crawl_fp *k;
-    uint64_t *v;
-    size_t cap, n;
-} crawl_fpmap;
-
-/* Room for n keys without growing. Errors: -ENOMEM. */
-int crawl_fpmap_reserve(crawl_fpmap *m, size_t n);
-/* Set the value of key (added, or replaced). Errors: -ENOMEM. */
-int crawl_fpmap_put(crawl_fpmap *m, crawl_fp key, uint64_t v);
-/* The value of key into *v; false if absent. */
-bool crawl_fpmap_get(const crawl_fpmap *m, crawl_fp key, uint64_t *v);
-void crawl_fpmap_free(crawl_fpmap *m);
 
 #endif

@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "recrawl.h"
 #include "journal.h"
+#include "seen.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -10,7 +11,9 @@
 struct crawl_recrawl {
     char *map;
     size_t len;
-    crawl_fpmap v; /* URL fingerprint -> offset of its last V line */
+    crawl_seen v;  /* URL fingerprint -> its index in off */
+    uint64_t *off; /* the offset of each URL's last V line */
+    size_t n;
 };
 
 /* The url of "V url ..." at p. */
@@ -31,16 +34,21 @@ int crawl_recrawl_open(const char *path, crawl_recrawl **out)
     size_t nv = 0;
     for (p = r->map; rc == 0 && p < end; p = crawl_jl_next(p, crawl_jl_end(p, end), end))
         nv += *p == 'V';
-    if (rc == 0)
-        rc = crawl_fpmap_reserve(&r->v, nv);
+    if (rc == 0 && (crawl_seen_reserve(&r->v, nv) < 0 || !(r->off = malloc((nv ? nv : 1) * sizeof *r->off))))
+        rc = -ENOMEM;
     for (p = r->map; rc == 0 && p < end;) {
         const char *nl = crawl_jl_end(p, end);
         if (nl == end)
             break; /* torn */
         size_t n;
         const char *u = *p == 'V' ? v_url(p, nl, &n) : NULL;
-        if (u)
-            rc = crawl_fpmap_put(&r->v, crawl_fingerprint(u, n), (uint64_t)(p - r->map));
+        uint32_t *i = u ? crawl_seen_put(&r->v, crawl_fingerprint(u, n), (uint32_t)r->n, NULL) : NULL;
+        if (u && !i)
+            rc = -ENOMEM;
+        else if (i && *i == r->n)
+            r->off[r->n++] = (uint64_t)(p - r->map);
+        else if (i)
+            r->off[*i] = (uint64_t)(p - r->map); /* a later line of the URL: the last counts */
         p = crawl_jl_next(p, nl, end);
     }
     if (rc < 0) {
@@ -57,17 +65,18 @@ void crawl_recrawl_close(crawl_recrawl *r)
         return;
     if (r->map)
         munmap(r->map, r->len);
-    crawl_fpmap_free(&r->v);
+    crawl_seen_free(&r->v);
+    free(r->off);
     free(r);
 }
 
 bool crawl_recrawl_find(const crawl_recrawl *r, const char *url, crawl_validators *v)
 {
-    uint64_t off;
     memset(v, 0, offsetof(crawl_validators, buf));
-    if (!r || !crawl_fpmap_get(&r->v, crawl_fingerprint(url, strlen(url)), &off))
+    const uint32_t *at = r ? crawl_seen_get(&r->v, crawl_fingerprint(url, strlen(url))) : NULL;
+    if (!at)
         return false;
-    const char *p = r->map + off, *end = r->map + r->len, *nl = crawl_jl_end(p, end);
+    const char *p = r->map + r->off[*at], *end = r->map + r->len, *nl = crawl_jl_end(p, end);
     const char **f[] = { &v->date, &v->record_id, &v->digest, &v->etag };
     const char *s;
     size_t n, used = 0;

@@ -45,67 +45,89 @@ static size_t find(const crawl_fp *tab, size_t cap, crawl_fp fp)
     return k;
 }
 
-static int grow(crawl_seen *s)
+static int resize(crawl_seen *s, size_t cap)
 {
-    size_t cap = s->cap ? s->cap * 2 : 1024;
     crawl_fp *fp = calloc(cap, sizeof *fp);
-    int32_t *depth = malloc(cap * sizeof *depth);
-    if (!fp || !depth) {
+    uint32_t *val = malloc(cap * sizeof *val);
+    if (!fp || !val) {
         free(fp);
-        free(depth);
+        free(val);
         return -ENOMEM;
     }
     for (size_t i = 0; i < s->cap; i++)
         if (s->fp[i].a || s->fp[i].b) {
             size_t k = find(fp, cap, s->fp[i]);
             fp[k] = s->fp[i];
-            depth[k] = s->depth[i];
+            val[k] = s->val[i];
         }
     free(s->fp);
-    free(s->depth);
+    free(s->val);
     s->fp = fp;
-    s->depth = depth;
+    s->val = val;
     s->cap = cap;
     return 0;
 }
 
-int crawl_seen_add(crawl_seen *s, const char *key, int depth)
+int crawl_seen_reserve(crawl_seen *s, size_t n)
 {
-    crawl_fp fp = crawl_fingerprint(key, strlen(key));
+    size_t cap = s->cap ? s->cap : 1024;
+    while (n * 4 > cap * 3)
+        cap *= 2;
+    return cap > s->cap ? resize(s, cap) : 0;
+}
+
+uint32_t *crawl_seen_put(crawl_seen *s, crawl_fp fp, uint32_t v, bool *added)
+{
     if (s->cap) {
         size_t k = find(s->fp, s->cap, fp);
         if (s->fp[k].a || s->fp[k].b) {
-            if (depth < s->depth[k])
-                s->depth[k] = depth;
-            return 0;
+            if (added)
+                *added = false;
+            return &s->val[k];
         }
     }
-    if ((s->used + 1) * 4 > s->cap * 3) {
-        int rc = grow(s);
-        if (rc)
-            return rc;
-    }
+    if (crawl_seen_reserve(s, s->used + 1) < 0)
+        return NULL;
     size_t k = find(s->fp, s->cap, fp);
     s->fp[k] = fp;
-    s->depth[k] = depth;
+    s->val[k] = v;
     s->used++;
-    return 1;
+    if (added)
+        *added = true;
+    return &s->val[k];
+}
+
+const uint32_t *crawl_seen_get(const crawl_seen *s, crawl_fp fp)
+{
+    if (!s->cap)
+        return NULL;
+    size_t k = find(s->fp, s->cap, fp);
+    return s->fp[k].a || s->fp[k].b ? &s->val[k] : NULL;
+}
+
+int crawl_seen_add(crawl_seen *s, const char *key, int depth)
+{
+    bool added;
+    uint32_t d = depth < 0 ? 0 : (uint32_t)depth;
+    uint32_t *v = crawl_seen_put(s, crawl_fingerprint(key, strlen(key)), d, &added);
+    if (!v)
+        return -ENOMEM;
+    if (d < *v)
+        *v = d;
+    return added;
 }
 
 int crawl_seen_depth(const crawl_seen *s, const char *key)
 {
-    if (!s->cap)
-        return -1;
-    crawl_fp fp = crawl_fingerprint(key, strlen(key));
-    size_t k = find(s->fp, s->cap, fp);
-    return s->fp[k].a || s->fp[k].b ? s->depth[k] : -1;
+    const uint32_t *v = crawl_seen_get(s, crawl_fingerprint(key, strlen(key)));
+    return v ? (int)*v : -1;
 }
 
-size_t crawl_seen_bytes(const crawl_seen *s) { return s->cap * (sizeof *s->fp + sizeof *s->depth); }
+size_t crawl_seen_bytes(const crawl_seen *s) { return s->cap * (sizeof *s->fp + sizeof *s->val); }
 
 void crawl_seen_free(crawl_seen *s)
 {
     free(s->fp);
-    free(s->depth);
+    free(s->val);
     memset(s, 0, sizeof *s);
 }

@@ -2,6 +2,7 @@
  * --resume, fields read in place off the mapped file (journal.h). */
 #define _GNU_SOURCE
 #include "journal.h"
+#include "seen.h"
 #include "state_internal.h"
 
 #include <errno.h>
@@ -106,15 +107,15 @@ int crawl_state_replay(crawl_state *s, crawl_state_replay_fn fn, void *arg)
 {
     const char *p, *end = s->jmap + s->jlen;
     /* The done URLs as fingerprints, in a table sized once. */
-    crawl_fpmap done = {0};
-    int rc = crawl_fpmap_reserve(&done, s->ndone);
+    crawl_seen done = {0};
+    int rc = crawl_seen_reserve(&done, s->ndone);
     for (p = s->jmap; p < end && rc >= 0;) {
         const char *nl = crawl_jl_end(p, end);
         if (*p == 'D') {
             size_t n;
             const char *u = done_url(p, nl, &n);
-            if (u)
-                rc = crawl_fpmap_put(&done, crawl_fingerprint(u, n), 0);
+            if (u && !crawl_seen_put(&done, crawl_fingerprint(u, n), 0, NULL))
+                rc = -ENOMEM;
         }
         p = crawl_jl_next(p, nl, end);
     }
@@ -148,14 +149,14 @@ int crawl_state_replay(crawl_state *s, crawl_state_replay_fn fn, void *arg)
                     parent[pn] = '\0';
                 }
                 rc = fn(arg, kind, url, (int)depth, (unsigned)hops, has_parent ? parent : NULL,
-                        kind != 'A' || crawl_fpmap_get(&done, crawl_fingerprint(u, un), NULL));
+                        kind != 'A' || crawl_seen_get(&done, crawl_fingerprint(u, un)));
             }
         }
         p = crawl_jl_next(p, nl, end);
     }
     free(url);
     free(parent);
-    crawl_fpmap_free(&done);
+    crawl_seen_free(&done);
     return rc < 0 ? rc : 0;
 }
 
