@@ -41,6 +41,32 @@ if command -v script >/dev/null 2>&1; then
         { cat "$TMP/out" >&2; fail "--demo on a terminal failed"; }
     has " in flight "
     has "check     every URL the demo site model predicts was found"
+    # -v on two loops: each loop's thread prints its rows, loop 0 the
+    # progress line.  Every line must be whole: what follows the last
+    # "\r\033[K" (the progress line's clear) is one -v line or one whole
+    # progress line, never a progress line with a row glued on, and there
+    # is one -v line per JSON row (retries aside: every 30th page answers 429).
+    script -qec "$WRAP $BIN --demo --pages 60 --latency 30 -c 4 --workers 2 -v --every-429 30 --retries 1 -o $TMP/v.jsonl" \
+        /dev/null >"$TMP/out" 2>&1 || { cat "$TMP/out" >&2; fail "--workers 2 -v on a terminal failed"; }
+    has " in flight "
+    has "check     every URL the demo site model predicts was found"
+    has ", will retry"
+    sed 's/\r$//; s/\r\x1b\[K/\x01/g' "$TMP/out" >"$TMP/lines"
+    bad=$(awk -F '\001' -v rows="$(wc -l <"$TMP/v.jsonl")" '
+        function progress(s) { return s ~ /^  [0-9]+ done   [0-9]+ in flight   [0-9]+ queued   [0-9]+ pages\/s   [0-9]+\.[0-9] s$/ }
+        {
+            for (i = 2; i < NF; i++) if (!progress($i)) { print "cut progress: " $0; next }
+            if (NF > 1 && $1 != "") { print "text before a progress line: " $0; next }
+            last = $NF
+            if (last ~ /in flight/ && !progress(last)) { print "progress mixed with a line: " $0; next }
+            if (last ~ /^([0-9][0-9][0-9]|---) /) {
+                if (last ~ /attempt [0-9]+ failed.*, will retry$/) retry++
+                else n++
+                if (last !~ /^([0-9][0-9][0-9]|---) +[0-9]+\.[0-9] ms  d[0-9]+ +[^ ]+/) print "bad -v line: " $0
+            }
+        }
+        END { if (n != rows) print n " -v lines for " rows " rows" }' "$TMP/lines")
+    [ -z "$bad" ] || { cat -v "$TMP/out" >&2; fail "--workers 2 -v: $bad"; }
 fi
 
 # --workers N: the demo's own check of the URL set, for any number of loops

@@ -5,6 +5,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,6 +65,10 @@ typedef struct app {
     int64_t metrics_linger_ns;
     crawl_metrics *metrics;
     bool tty_progress;
+    /* -v lines come from every loop's thread, the progress line from loop
+     * 0's: under this lock a -v line clears the progress line whichever
+     * loop prints it, and no two lines mix (progress_shown too). */
+    pthread_mutex_t print_mu;
 } app;
 
 static const char usage[] =
@@ -238,7 +243,7 @@ static int number(const char *opt, const char *s, unsigned long long max, unsign
     return 0;
 }
 
-static void clear_progress(app *a)
+static void clear_progress(app *a) /* print_mu held */
 {
     if (a->progress_shown) {
         fputs("\r\033[K", stderr);
@@ -253,9 +258,34 @@ static void on_tick(void *arg, const crawl_stats *st)
     if (!a->tty_progress)
         return;
     double s = (double)st->elapsed_ns / 1e9;
+    pthread_mutex_lock(&a->print_mu);
     fprintf(stderr, "\r\033[K  %" PRIu64 " done   %zu in flight   %zu queued   %.0f pages/s   %.1f s",
             st->fetched, st->in_flight, st->queued, s > 0 ? (double)st->fetched / s : 0.0, s);
     a->progress_shown = true;
+    pthread_mutex_unlock(&a->print_mu);
+}
+
+/* The -v line of a row, or of an attempt that will be retried, from any
+ * loop.  stdout on a terminal is line-buffered, so the line has reached it
+ * before the lock goes and a later progress line cannot cut into it. */
+static void print_row(app *a, const crawl_row *row)
+{
+    char st[16] = "---";
+    if (row->status > 0)
+        snprintf(st, sizeof st, "%d", row->status);
+    char tries[32] = "";
+    if (row->attempts > 1)
+        snprintf(tries, sizeof tries, "  (%u attempts)", row->attempts);
+    pthread_mutex_lock(&a->print_mu);
+    clear_progress(a);
+    if (row->retry)
+        printf("%s %7.1f ms  d%-2d %s  attempt %u failed%s%s, will retry\n", st, (double)row->elapsed_ns / 1e6,
+               row->depth, row->url, row->attempts, row->error ? ": " : "", row->error ? row->error : "");
+    else
+        printf("%s %7.1f ms  d%-2d %s%s%s%s%s%s\n", st, (double)row->elapsed_ns / 1e6, row->depth, row->url,
+               row->error ? "  " : "", row->error ? row->error : "", tries, row->note ? "  " : "",
+               row->note ? row->note : "");
+    pthread_mutex_unlock(&a->print_mu);
 }
 
 /* Rows from several loops: each loop its own buffer, written a block at a
@@ -274,7 +304,7 @@ static void on_row_loops(app *a, const crawl_row *row)
     sink *k = &a->sinks[i > 0 && (unsigned)i < a->workers ? i : 0];
     if (row->retry) {
         if (a->verbose)
-            printf("--- d%-2d %s  attempt %u failed, will retry\n", row->depth, row->url, row->attempts);
+            print_row(a, row);
         return;
     }
     k->rows++;
@@ -284,14 +314,8 @@ static void on_row_loops(app *a, const crawl_row *row)
             k->out.len >= (64u << 10))
             sink_flush(a, k);
     }
-    if (a->verbose) {
-        char st[16] = "---";
-        if (row->status > 0)
-            snprintf(st, sizeof st, "%d", row->status);
-        printf("%s %7.1f ms  d%-2d %s%s%s%s%s\n", st, (double)row->elapsed_ns / 1e6, row->depth, row->url,
-               row->error ? "  " : "", row->error ? row->error : "", row->note ? "  " : "",
-               row->note ? row->note : "");
-    }
+    if (a->verbose)
+        print_row(a, row);
     if (a->check && !k->check_failed && crawl_found_add(&k->found, row) < 0)
         k->check_failed = true;
 }
@@ -304,15 +328,8 @@ static void on_row(void *arg, const crawl_row *row)
         return;
     }
     if (row->retry) {
-        if (a->verbose) {
-            clear_progress(a);
-            char st[16] = "---";
-            if (row->status > 0)
-                snprintf(st, sizeof st, "%d", row->status);
-            printf("%s %7.1f ms  d%-2d %s  attempt %u failed%s%s, will retry\n", st,
-                   (double)row->elapsed_ns / 1e6, row->depth, row->url, row->attempts,
-                   row->error ? ": " : "", row->error ? row->error : "");
-        }
+        if (a->verbose)
+            print_row(a, row);
         return;
     }
     a->rows++;
@@ -325,18 +342,8 @@ static void on_row(void *arg, const crawl_row *row)
                 fwrite(a->line.data, 1, a->line.len, a->out);
         }
     }
-    if (a->verbose) {
-        clear_progress(a);
-        char st[16] = "---";
-        if (row->status > 0)
-            snprintf(st, sizeof st, "%d", row->status);
-        char tries[32] = "";
-        if (row->attempts > 1)
-            snprintf(tries, sizeof tries, "  (%u attempts)", row->attempts);
-        printf("%s %7.1f ms  d%-2d %s%s%s%s%s%s\n", st, (double)row->elapsed_ns / 1e6, row->depth, row->url,
-               row->error ? "  " : "", row->error ? row->error : "", tries, row->note ? "  " : "",
-               row->note ? row->note : "");
-    }
+    if (a->verbose)
+        print_row(a, row);
     if (a->check && crawl_found_add(&a->found, row) < 0)
         a->check = false;
 }
@@ -484,7 +491,9 @@ static int crawl_main(void *arg)
     }
     rc = crawl_run(&a->co, &a->st);
     crawl_metrics_update(a->metrics, &a->st, true);
+    pthread_mutex_lock(&a->print_mu);
     clear_progress(a);
+    pthread_mutex_unlock(&a->print_mu);
     gather_sinks(a);
     if (a->d) {
         crawl_demo_stop(a->d);
@@ -594,6 +603,7 @@ static int run_compare(app *a)
 int main(int argc, char **argv)
 {
     static app a;
+    pthread_mutex_init(&a.print_mu, NULL);
     crawl_opts_init(&a.co);
     a.pat = crawl_patterns_new();
     if (!a.pat)
