@@ -81,7 +81,8 @@ long crawl_check(const crawl_site_expect *e, crawl_found_set *s, int check_depth
     for (size_t i = 0; i < e->n; i++)
         want[i] = (crawl_found){ e->v[i].url, want_of(&e->v[i]), e->v[i].depth };
     qsort(want, e->n, sizeof *want, by_url);
-    qsort(s->v, s->n, sizeof *s->v, by_url);
+    if (s->n) /* an empty set's v may be NULL, which qsort may not be given */
+        qsort(s->v, s->n, sizeof *s->v, by_url);
     long diffs = 0;
     size_t i = 0, j = 0;
     while (i < e->n || j < s->n) {
