@@ -14,112 +14,19 @@
 #include "test_util.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include "check.h"
-#include "crawler.h"
-#include "demo.h"
 #include "demo_log.h"
 
 #define MS 1000000ll
 
-typedef struct run {
-    unsigned loops;
-    crawl_demo_opts d;
-    crawl_opts o;
-    crawl_stats st;
-    pthread_mutex_t mu; /* rows come from every loop's thread */
-    crawl_found_set found;
-    size_t rows, retry_rows;
-    int rc;
-    long diffs;
-    crawl_demo_hit *log;
-    size_t nlog;
-    int ticks;
-} run;
-
-static void on_row(void *arg, const crawl_row *row)
-{
-    run *r = arg;
-    pthread_mutex_lock(&r->mu);
-    if (row->retry) {
-        r->retry_rows++;
-    } else {
-        r->rows++;
-        assert_int_equal(crawl_found_add(&r->found, row), 0);
-    }
-    pthread_mutex_unlock(&r->mu);
-}
-
 static void on_tick(void *arg, const crawl_stats *st)
 {
-    run *r = arg;
+    (void)arg;
     (void)st;
-    r->ticks++; /* loop 0 only: no lock */
-    assert_int_equal(tulip_loop_index(), 0);
+    assert_int_equal(tulip_loop_index(), 0); /* loop 0 only */
 }
-
-static int run_main(void *arg)
-{
-    run *r = arg;
-    crawl_demo *demo = crawl_demo_new(&r->d);
-    assert_non_null(demo);
-    assert_int_equal(crawl_demo_start(demo), 0);
-    char url[96];
-    snprintf(url, sizeof url, "%s/", crawl_demo_origin(demo));
-    r->o.url = url;
-    r->o.on_row = on_row;
-    r->o.row_arg = r;
-    r->o.loops = r->loops;
-    if (r->d.site.hosts > 1)
-        r->o.any_host = true;
-    r->rc = crawl_run(&r->o, &r->st);
-    crawl_demo_stop(demo);
-    r->log = demo_log_copy(demo, &r->nlog);
-    assert_non_null(r->log);
-    crawl_site_expect e;
-    assert_int_equal(crawl_site_expected(crawl_demo_site(demo), crawl_demo_origin(demo), &e), 0);
-    crawl_buf rep = { 0 };
-    r->diffs = crawl_check(&e, &r->found, 0, &rep);
-    if (r->diffs && !r->o.max_pages)
-        fprintf(stderr, "%u loops:\n%s", r->loops, rep.data ? rep.data : "");
-    crawl_buf_free(&rep);
-    crawl_site_expect_free(&e);
-    crawl_demo_free(demo);
-    return 0;
-}
-
-static void run_init(run *r, unsigned loops, unsigned pages, unsigned links, uint64_t seed)
-{
-    memset(r, 0, sizeof *r);
-    r->loops = loops;
-    pthread_mutex_init(&r->mu, NULL);
-    r->d.site = (crawl_site_config){ .pages = pages, .links_per_page = links, .seed = seed };
-    crawl_opts_init(&r->o);
-    r->o.delay_ns = 0;
-    r->o.concurrency = 8;
-}
-
-static void run_go(run *r)
-{
-    tulip_config cfg;
-    tulip_config_init(&cfg);
-    cfg.workers = (int)r->loops;
-    assert_int_equal(tulip_run_ex(run_main, r, &cfg), 0);
-    assert_int_equal(r->rc, 0);
-}
-
-static void run_free(run *r)
-{
-    demo_log_free(r->log, r->nlog);
-    crawl_found_free(&r->found);
-    pthread_mutex_destroy(&r->mu);
-}
-
-static int64_t min_gap(const run *r, unsigned k, size_t *n) { return demo_log_min_gap(r->log, r->nlog, k, n); }
 
 /* The same URL set as the model, each fetched once, for any number of
  * loops; one host or several, with a robots.txt that refuses some. */
@@ -133,14 +40,13 @@ static void test_exact_sets(void **state)
         for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
             if (cases[i].conc < loops)
                 continue;
-            run r;
-            run_init(&r, loops, cases[i].pages, cases[i].links, cases[i].seed);
+            demo_run r;
+            demo_run_init(&r, loops, cases[i].pages, cases[i].links, cases[i].seed);
             r.d.site.hosts = cases[i].hosts;
             r.o.concurrency = cases[i].conc;
             r.o.on_tick = on_tick;
-            r.o.tick_arg = &r;
             r.o.tick_ns = MS;
-            run_go(&r);
+            demo_run_go(&r);
             assert_int_equal(r.diffs, 0);
             size_t fetched = 0;
             for (size_t k = 0; k < r.nlog; k++)
@@ -154,7 +60,7 @@ static void test_exact_sets(void **state)
             for (size_t k = 0; k < r.nlog; k++)
                 robots += strcmp(r.log[k].target, "/robots.txt") == 0;
             assert_int_equal(robots, cases[i].hosts); /* once per host, not per loop */
-            run_free(&r);
+            demo_run_free(&r);
         }
 }
 
@@ -163,15 +69,15 @@ static void test_retries(void **state)
 {
     (void)state;
     for (unsigned loops = 2; loops <= 3; loops++) {
-        run r;
-        run_init(&r, loops, 30, 3, 4);
+        demo_run r;
+        demo_run_init(&r, loops, 30, 3, 4);
         r.d.site.every_429 = 7;
         r.o.retries = 2;
         r.o.backoff_ns = MS;
-        run_go(&r);
+        demo_run_go(&r);
         assert_int_equal(r.diffs, 0);
         assert_true(r.retry_rows > 0);
-        run_free(&r);
+        demo_run_free(&r);
     }
 }
 
@@ -179,13 +85,13 @@ static void test_max_pages(void **state)
 {
     (void)state;
     for (unsigned loops = 2; loops <= 3; loops++) {
-        run r;
-        run_init(&r, loops, 60, 4, 3);
+        demo_run r;
+        demo_run_init(&r, loops, 60, 4, 3);
         r.o.max_pages = 17;
-        run_go(&r);
+        demo_run_go(&r);
         assert_int_equal(r.st.fetched + r.st.robots, 17);
         assert_true(r.st.over_limit > 0);
-        run_free(&r);
+        demo_run_free(&r);
     }
 }
 
@@ -199,23 +105,8 @@ static void test_max_pages(void **state)
 static void test_delay_across_loops(void **state)
 {
     (void)state;
-    for (unsigned loops = 2; loops <= 3; loops++) {
-        run r;
-        run_init(&r, loops, 12, 2, 3);
-        r.d.site.hosts = 3;
-        r.o.delay_ns = 30 * MS;
-        run_go(&r);
-        assert_int_equal(r.diffs, 0);
-        for (unsigned k = 0; k < 3; k++) {
-            size_t n;
-            int64_t gap = min_gap(&r, k, &n);
-            assert_true(n >= 3);
-            if (gap < 20 * MS)
-                fprintf(stderr, "%u loops, host %u: %.2f ms\n", loops, k, (double)gap / (double)MS);
-            assert_true(gap >= 20 * MS);
-        }
-        run_free(&r);
-    }
+    for (unsigned loops = 2; loops <= 3; loops++)
+        demo_run_delays(loops, 3, 30 * MS, 20 * MS);
 }
 
 /* A robots.txt Crawl-delay on a host the loops share (no --delay): once
@@ -223,23 +114,20 @@ static void test_delay_across_loops(void **state)
 static void test_crawl_delay_across_loops(void **state)
 {
     (void)state;
-    run r;
-    run_init(&r, 2, 6, 2, 3);
+    demo_run r;
+    demo_run_init(&r, 2, 6, 2, 3);
     r.d.site.crawl_delay_ms = 60;
-    run_go(&r);
+    demo_run_go(&r);
     assert_int_equal(r.diffs, 0);
-    size_t n;
-    int64_t gap = min_gap(&r, 0, &n);
-    assert_true(n >= 4);
-    assert_true(gap >= 50 * MS); /* the slack of test_delay_across_loops */
-    run_free(&r);
+    demo_run_assert_gaps(&r, 1, 4, 50 * MS); /* the slack of test_delay_across_loops */
+    demo_run_free(&r);
 }
 
 /* The most requests to host k in flight at once, as the server saw them:
  * each is in flight from its arrival for at least the latency L, so the
  * requests arriving within L - slack of one another all overlapped (a
  * lower bound of the true peak: never above it). */
-static size_t peak_in_flight(const run *r, unsigned k, int64_t window)
+static size_t peak_in_flight(const demo_run *r, unsigned k, int64_t window)
 {
     size_t peak = 0;
     for (size_t i = 0; i < r->nlog; i++) {
@@ -262,17 +150,17 @@ static void test_per_host_across_loops(void **state)
     (void)state;
     static const struct { unsigned loops, per_host; } cases[] = { { 2, 3 }, { 3, 3 }, { 3, 2 } };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        run r;
-        run_init(&r, cases[i].loops, 30, 3, 5);
+        demo_run r;
+        demo_run_init(&r, cases[i].loops, 30, 3, 5);
         r.d.latency_ns = 20 * MS;
         r.o.per_host = cases[i].per_host;
         r.o.ignore_robots = true;
-        run_go(&r);
+        demo_run_go(&r);
         size_t peak = peak_in_flight(&r, 0, 18 * MS);
         if (peak > cases[i].per_host)
             fprintf(stderr, "%u loops, per-host %u: %zu at once\n", cases[i].loops, cases[i].per_host, peak);
         assert_true(peak <= cases[i].per_host);
-        run_free(&r);
+        demo_run_free(&r);
     }
 }
 

@@ -17,152 +17,49 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "check.h"
-#include "crawler.h"
-#include "demo.h"
 #include "demo_log.h"
 #include "sitemap.h"
 
 #define MS 1000000ll
 
-typedef struct run {
-    crawl_demo_opts d;
-    crawl_opts o;
-    crawl_stats st;
-    crawl_found_set found;
-    unsigned retry_rows;
-    unsigned max_attempts;
-    int rc;
-    long diffs;              /* against the model; -1 if not checked */
-    bool check;
-    uint64_t encoded;        /* responses the server compressed */
-    crawl_demo_hit *log;     /* copied out */
-    size_t nlog;
-} run;
-
-static void on_row(void *arg, const crawl_row *row)
-{
-    run *r = arg;
-    if (row->retry)
-        r->retry_rows++;
-    if (row->attempts > r->max_attempts)
-        r->max_attempts = row->attempts;
-    assert_int_equal(crawl_found_add(&r->found, row), 0);
-}
-
-static int run_main(void *arg)
-{
-    run *r = arg;
-    crawl_demo *demo = crawl_demo_new(&r->d);
-    assert_non_null(demo);
-    assert_int_equal(crawl_demo_start(demo), 0);
-    char url[96];
-    snprintf(url, sizeof url, "%s/", crawl_demo_origin(demo));
-    r->o.url = url;
-    r->o.on_row = on_row;
-    r->o.row_arg = r;
-    if (r->d.site.hosts > 1)
-        r->o.any_host = true;
-    r->rc = crawl_run(&r->o, &r->st);
-    crawl_demo_stop(demo);
-    r->encoded = crawl_demo_encoded(demo);
-    r->log = demo_log_copy(demo, &r->nlog);
-    assert_non_null(r->log);
-    r->diffs = -1;
-    if (r->check) {
-        crawl_site_expect e;
-        assert_int_equal(crawl_site_expected(crawl_demo_site(demo), crawl_demo_origin(demo), &e), 0);
-        crawl_buf rep = { 0 };
-        r->diffs = crawl_check(&e, &r->found, r->o.concurrency == 1, &rep);
-        if (r->diffs)
-            fprintf(stderr, "%s", rep.data ? rep.data : "");
-        crawl_buf_free(&rep);
-        crawl_site_expect_free(&e);
-    }
-    crawl_demo_free(demo);
-    return 0;
-}
-
-static void run_init(run *r, unsigned pages, unsigned links)
-{
-    memset(r, 0, sizeof *r);
-    r->d.site = (crawl_site_config){ .pages = pages, .links_per_page = links, .seed = 3 };
-    crawl_opts_init(&r->o);
-    r->o.delay_ns = 0;
-    r->o.concurrency = 8;
-}
-
-static void run_go(run *r)
-{
-    assert_int_equal(test_run(run_main, r), 0);
-    assert_int_equal(r->rc, 0);
-}
-
-static void run_free(run *r)
-{
-    demo_log_free(r->log, r->nlog);
-    crawl_found_free(&r->found);
-}
-
-static int64_t min_gap(const run *r, unsigned k, size_t *n) { return demo_log_min_gap(r->log, r->nlog, k, n); }
-
 static void test_delay_four_hosts(void **state)
 {
     (void)state;
-    run r;
-    run_init(&r, 12, 2);
-    r.d.site.hosts = 4;
-    r.o.delay_ns = 50 * MS;
-    r.check = true;
-    run_go(&r);
-    assert_int_equal(r.diffs, 0);
-    for (unsigned k = 0; k < 4; k++) {
-        size_t n;
-        int64_t gap = min_gap(&r, k, &n);
-        assert_true(n >= 3);
-        assert_true(gap >= 49 * MS);
-    }
-    run_free(&r);
+    demo_run_delays(0, 4, 50 * MS, 49 * MS);
 }
 
 static void test_crawl_delay(void **state)
 {
     (void)state;
-    run r;
-    run_init(&r, 4, 1);
+    demo_run r;
+    demo_run_init(&r, 0, 4, 1, 3);
     r.d.site.crawl_delay_ms = 200;
     r.o.max_pages = 4;
-    run_go(&r);
-    size_t n;
-    int64_t gap = min_gap(&r, 0, &n);
-    assert_true(n >= 4); /* robots.txt and three or four pages */
-    assert_true(gap >= 199 * MS);
-    run_free(&r);
+    demo_run_go(&r);
+    demo_run_assert_gaps(&r, 1, 4, 199 * MS); /* robots.txt and three or four pages */
+    demo_run_free(&r);
 }
 
 static void test_crawl_delay_capped(void **state)
 {
     (void)state;
-    run r;
-    run_init(&r, 3, 1);
+    demo_run r;
+    demo_run_init(&r, 0, 3, 1, 3);
     r.d.site.crawl_delay_ms = 5000;
     r.o.max_crawl_delay_ns = 100 * MS;
     r.o.max_pages = 3;
-    run_go(&r);
-    size_t n;
-    int64_t gap = min_gap(&r, 0, &n);
-    assert_true(n >= 3);
-    assert_true(gap >= 99 * MS);
+    demo_run_go(&r);
+    demo_run_assert_gaps(&r, 1, 3, 99 * MS);
     assert_int_equal(r.st.capped_hosts, 1);
-    run_free(&r);
+    demo_run_free(&r);
 }
 
 static void test_retry_after(void **state)
 {
     (void)state;
     for (unsigned retries = 0; retries < 3; retries += 2) {
-        run r;
-        run_init(&r, 3, 2);
+        demo_run r;
+        demo_run_init(&r, 0, 3, 2, 3);
         r.d.site.every_429 = 2; /* page 1 answers 429 the first time */
         r.d.site.retry_after_s = 2;
         r.o.retries = retries;
@@ -170,7 +67,7 @@ static void test_retry_after(void **state)
         /* one request at a time: a request already sent when the 429
          * arrives is not one the crawler could hold back */
         r.o.per_host = 1;
-        run_go(&r);
+        demo_run_go(&r);
         unsigned n429 = 0;
         for (size_t i = 0; i < r.nlog; i++) {
             unsigned asked = 0;
@@ -191,7 +88,7 @@ static void test_retry_after(void **state)
         } else {
             assert_int_equal(r.st.status[4], 1);
         }
-        run_free(&r);
+        demo_run_free(&r);
     }
 }
 
@@ -201,9 +98,8 @@ static void test_switches(void **state)
     (void)state;
     static const char *const codings[] = { "gzip", "br", "zstd" };
     for (int sw = 0; sw < 8; sw++) {
-        run r;
-        run_init(&r, 40, 4);
-        r.check = true;
+        demo_run r;
+        demo_run_init(&r, 0, 40, 4, 3);
         switch (sw) {
         case 0: break;
         case 1: r.d.site.hosts = 3; break;
@@ -213,7 +109,7 @@ static void test_switches(void **state)
         case 7: r.d.site.crawl_delay_ms = 1; r.d.site.every_429 = 39; r.d.site.retry_after_s = 1; r.o.retries = 1;
                 r.o.concurrency = 1; break;
         }
-        run_go(&r);
+        demo_run_go(&r);
         assert_int_equal(r.diffs, 0);
         if (sw == 6) {
             unsigned orphans = 0;
@@ -223,7 +119,7 @@ static void test_switches(void **state)
         }
         if (sw >= 3 && sw <= 5) /* the client asked for it, and undid it */
             assert_true(r.encoded > 10);
-        run_free(&r);
+        demo_run_free(&r);
     }
 }
 
@@ -234,19 +130,19 @@ static void test_coding_cap(void **state)
     (void)state;
     static const char *const codings[] = { "gzip", "br", "zstd" };
     for (int i = 0; i < 3; i++) {
-        run r;
-        run_init(&r, 3, 1);
+        demo_run r;
+        demo_run_init(&r, 0, 3, 1, 3);
         r.d.site.page_bytes = 64 << 10;
         r.d.encoding = codings[i];
         r.o.max_body = 16 << 10;
         r.o.max_pages = 2;
-        run_go(&r);
+        demo_run_go(&r);
         assert_true(r.encoded >= 1);
         bool too_large = false;
         for (size_t k = 0; k < r.st.nkinds; k++)
             too_large |= strcmp(r.st.kinds[k].kind, "body-too-large") == 0;
         assert_true(too_large);
-        run_free(&r);
+        demo_run_free(&r);
     }
 }
 
