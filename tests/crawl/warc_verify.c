@@ -7,8 +7,13 @@
  *   - each WARC-Block-Digest verifies, and each WARC-Payload-Digest of a
  *     response, over the HTTP body with chunked framing removed (and any
  *     content coding kept);
+ *   - a revisit's profile is one of WARC/1.1's (6.7.2, 6.7.3), with its
+ *     request record, or tulip-crawl's fresh-not-fetched (an answer of
+ *     the crawl before reused without a fetch), with an empty block and
+ *     no request;
  *   - the record count is 1 (warcinfo) + 2 per response (its request),
- *     + 1 per revisit (its request), + metadata records.
+ *     + 2 per revisit of a WARC/1.1 profile, + 1 per fresh-not-fetched
+ *     revisit, + metadata records.
  * Prints "records N responses R revisits V" and exits 0, or says what is
  * wrong and exits 1. Usage: warc_verify FILE < index.jsonl */
 #define _GNU_SOURCE
@@ -111,7 +116,7 @@ int main(int argc, char **argv)
     fclose(f);
     char line[65536];
     long long expect = 0;
-    unsigned records = 0, responses = 0, requests = 0, revisits = 0, metadata = 0;
+    unsigned records = 0, responses = 0, requests = 0, revisits = 0, metadata = 0, reused = 0;
     while (fgets(line, sizeof line, stdin)) {
         char *o = strstr(line, "\"offset\":"), *l = strstr(line, "\"length\":");
         if (!o || !l)
@@ -207,6 +212,15 @@ int main(int argc, char **argv)
             char *pr = header((char *)out, hlen, "WARC-Profile");
             if (!ru || !rd || !pr)
                 fail("revisit without WARC-Profile / WARC-Refers-To-*", off);
+            if (strcmp(pr, "http://tulip-crawl.invalid/warc/revisit/fresh-not-fetched") == 0) {
+                if (blen != 0)
+                    fail("a fresh-not-fetched revisit with a block", off);
+                reused++;
+                revisits--; /* no request record goes with it */
+            } else if (strcmp(pr, "http://netpreserve.org/warc/1.1/revisit/server-not-modified") != 0 &&
+                       strcmp(pr, "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest") != 0) {
+                fail("a revisit profile that is not WARC/1.1's", off);
+            }
             free(ru), free(rd), free(pr);
         } else if (strcmp(type, "metadata") == 0) {
             metadata++;
@@ -219,9 +233,9 @@ int main(int argc, char **argv)
     }
     if (expect != st.st_size)
         fail("the records do not end at the end of the file", expect);
-    if (records != 1 + requests + responses + revisits + metadata || requests != responses + revisits)
+    if (records != 1 + requests + responses + revisits + reused + metadata || requests != responses + revisits)
         fail("not 1 warcinfo + a request per response or revisit", 0);
-    printf("records %u responses %u revisits %u\n", records, responses, revisits);
+    printf("records %u responses %u revisits %u reused %u\n", records, responses, revisits + reused, reused);
     free(file);
     return 0;
 }

@@ -471,6 +471,7 @@ static int fetch(crawl *c, crawl_item *it, crawl_host *h)
     crawl_row row = { .url = it->url, .status = r->status, .bytes = r->body_len, .elapsed_ns = ns,
                       .depth = it->depth, .content_type = ctype, .location = target ? target : loc,
                       .parent = it->parent, .attempts = it->attempts, .note = host_note(h) };
+    row.note = c->o->state && crawl_state_reused(c->o->state) ? "fresh-not-fetched" : row.note; /* recrawl_fresh.h */
     crawl_sitemap sm = { 0 };
     if (it->sitemap && r->status == 200) {
         int src = crawl_sitemap_parse(r->body, r->body_len, &sm);

@@ -141,7 +141,10 @@ static int handle(void *arg, const tulip_http_request_view *req, tulip_http_resp
     }
     /* Validators for --recrawl: a strong ETag from the body's bytes and
      * one fixed Last-Modified (the site never changes); a request that
-     * names either gets 304 without a body (RFC 9110 13.1.1, 13.1.3). */
+     * names either gets 304 without a body (RFC 9110 13.1.1, 13.1.3),
+     * and with no more fields than RFC 9110 15.4.5 asks for: the ETag
+     * and Date a 200 would carry (Last-Modified would only help a client
+     * with no ETag), as a real server's. */
     char etag[24], lm[] = "Tue, 01 Dec 2026 00:00:00 GMT";
     uint64_t eh = 1469598103934665603ull;
     for (size_t i = 0; i < r.body_len; i++)
@@ -151,10 +154,10 @@ static int handle(void *arg, const tulip_http_request_view *req, tulip_http_resp
     const tulip_http_header *ims = r.status == 200 && !inm ? header(req, "If-Modified-Since") : NULL;
     if ((inm && memmem(inm->value, inm->value_len, etag, strlen(etag))) ||
         (ims && ims->value_len == strlen(lm) && memcmp(ims->value, lm, ims->value_len) == 0)) {
-        tulip_http_header vh[2] = { { "ETag", 4, etag, strlen(etag) }, { "Last-Modified", 13, lm, strlen(lm) } };
+        tulip_http_header vh[1] = { { "ETag", 4, etag, strlen(etag) } };
         log_hit(d, t0, hc->k, target, 304);
         crawl_site_response_free(&r);
-        return tulip_http_respond_ex(res, 304, vh, 2, "", 0, 0);
+        return tulip_http_respond_ex(res, 304, vh, 1, "", 0, 0);
     }
     const char *enc = d->o.encoding && r.body_len && accepts(req, d->o.encoding) ? d->o.encoding : NULL;
     char *coded = NULL;

@@ -21,6 +21,7 @@
 #include "jsonl.h"
 #include "metrics.h"
 #include "pattern.h"
+#include "recrawl_fresh.h"
 #include "redis_run.h"
 #include "state.h"
 #include "url.h"
@@ -117,10 +118,17 @@ static const char usage[] =
     "                        hops from the seed, fetch time)\n"
     "      --recrawl         crawl the URLs in --state DIR again, asking if they\n"
     "                        changed (ETag, Last-Modified, WARC revisit records)\n"
+    "      --recrawl-fresh S reuse, without a fetch, the crawl before's redirects\n"
+    "                        and errors HTTP lets a cache reuse (301, 308, 404,\n"
+    "                        410...; never 302/307) up to S seconds after their\n"
+    "                        fetch (default 86400; 0: ask for all again)\n"
     "      --warc PREFIX     write WARC/1.1 files PREFIX-<time>-<serial>.warc.gz\n"
     "      --warc-max-size N rotate WARC files at N bytes (default 1 GB)\n"
     "      --no-progress     no live progress line (never shown on a pipe)\n"
-    "\n"
+    "\n";
+
+/* More strings: C99 compilers need not take literals over 4095 bytes. */
+static const char usage_demo[] =
     "demo site options (--demo, --compare, --serve):\n"
     "      --pages N         HTML pages (default 500; --compare 150)\n"
     "      --links N         links per page (default 8)\n"
@@ -142,7 +150,6 @@ static const char usage[] =
     "      --plot FILE.svg   --compare: also write an SVG bar chart\n"
     "  -h, --help\n";
 
-/* A second string: C99 compilers need not take literals over 4095 bytes. */
 static const char usage_shared[] =
     "\nseveral processes, one crawl (docs/CRAWL.md, \"Several machines\"), metrics:\n"
     "      --redis URL       share the frontier in Redis (redis://HOST:PORT/DB);\n"
@@ -156,6 +163,7 @@ static const char usage_shared[] =
 static void print_usage(FILE *f)
 {
     fputs(usage, f);
+    fputs(usage_demo, f);
     fputs(usage_shared, f);
 }
 
@@ -165,7 +173,7 @@ enum {
     O_LATENCY, O_SEED, O_THREADS, O_PLOT, O_ORDER, O_DELAY, O_JITTER, O_ADAPTIVE, O_MAX_DELAY,
     O_MAX_CRAWL_DELAY, O_RETRIES, O_BACKOFF, O_HOSTS, O_CHUNKED, O_ENCODING, O_EVERY_429, O_RETRY_AFTER,
     O_ROBOTS_DELAY, O_ROBOTS_DELAY_HOSTS, O_ORPHANS, O_SERVER_LOG, O_SITEMAP, O_STATE, O_RESUME, O_SYNC, O_WARC, O_WARC_MAX,
-    O_WORKERS, O_RECRAWL, O_PAGE_BYTES, O_WARC_METADATA,
+    O_WORKERS, O_RECRAWL, O_PAGE_BYTES, O_WARC_METADATA, O_RECRAWL_FRESH,
     O_REDIS, O_CRAWL_ID, O_REDIS_TIMEOUT, O_STATUS, O_METRICS, O_METRICS_LINGER,
 };
 
@@ -216,6 +224,7 @@ static const struct option longopts[] = {
     { "resume", no_argument, NULL, O_RESUME },
     { "sync", no_argument, NULL, O_SYNC },
     { "recrawl", no_argument, NULL, O_RECRAWL },
+    { "recrawl-fresh", required_argument, NULL, O_RECRAWL_FRESH },
     { "warc-metadata", no_argument, NULL, O_WARC_METADATA },
     { "warc", required_argument, NULL, O_WARC },
     { "warc-max-size", required_argument, NULL, O_WARC_MAX },
@@ -612,6 +621,7 @@ int main(int argc, char **argv)
     a.demo_opts.latency_ns = TULIP_MS(20);
     a.serve_port = -1;
     a.progress = true;
+    a.so.fresh_window = CRAWL_FRESH_WINDOW;
     int c;
     unsigned long long v;
     char err[256];
@@ -744,6 +754,11 @@ int main(int argc, char **argv)
         case O_RESUME: a.so.resume = true; break;
         case O_SYNC: a.so.sync = true; break;
         case O_RECRAWL: a.so.recrawl = true; break;
+        case O_RECRAWL_FRESH:
+            if (number(name, optarg, INT64_MAX, &v))
+                return 2;
+            a.so.fresh_window = (int64_t)v;
+            break;
         case O_WARC_METADATA: a.so.warc_metadata = true; break;
         case O_WARC: a.so.warc_prefix = optarg; break;
         case O_WARC_MAX:

@@ -4,6 +4,7 @@
 #include "seen.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -16,7 +17,7 @@ struct crawl_recrawl {
     size_t n;
 };
 
-/* The url of "V url ..." at p. */
+/* The url of "V url ..." or "E url ..." at p. */
 static const char *v_url(const char *p, const char *nl, size_t *n)
 {
     const char *u;
@@ -33,7 +34,7 @@ int crawl_recrawl_open(const char *path, crawl_recrawl **out)
     const char *p, *end = r->map + r->len;
     size_t nv = 0;
     for (p = r->map; rc == 0 && p < end; p = crawl_jl_next(p, crawl_jl_end(p, end), end))
-        nv += *p == 'V';
+        nv += *p == 'V' || *p == 'E';
     if (rc == 0 && (crawl_seen_reserve(&r->v, nv) < 0 || !(r->off = malloc((nv ? nv : 1) * sizeof *r->off))))
         rc = -ENOMEM;
     for (p = r->map; rc == 0 && p < end;) {
@@ -41,7 +42,7 @@ int crawl_recrawl_open(const char *path, crawl_recrawl **out)
         if (nl == end)
             break; /* torn */
         size_t n;
-        const char *u = *p == 'V' ? v_url(p, nl, &n) : NULL;
+        const char *u = *p == 'V' || *p == 'E' ? v_url(p, nl, &n) : NULL;
         uint32_t *i = u ? crawl_seen_put(&r->v, crawl_fingerprint(u, n), (uint32_t)r->n, NULL) : NULL;
         if (u && !i)
             rc = -ENOMEM;
@@ -70,6 +71,52 @@ void crawl_recrawl_close(crawl_recrawl *r)
     free(r);
 }
 
+/* Copy the field s[0..n) into v->buf ("-" or empty: unknown, NULL);
+ * false when it does not fit. */
+static bool keep(crawl_validators *v, size_t *used, const char *s, size_t n, const char **to)
+{
+    if (n == 0 || (n == 1 && *s == '-'))
+        return true;
+    if (n + 1 > sizeof v->buf - *used)
+        return false;
+    memcpy(v->buf + *used, s, n);
+    v->buf[*used + n] = '\0';
+    *to = v->buf + *used;
+    *used += n + 1;
+    return true;
+}
+
+/* The rest of the line from p, leading spaces skipped. */
+static const char *rest(const char *p, const char *nl, size_t *n)
+{
+    while (p < nl && *p == ' ')
+        p++;
+    *n = (size_t)(nl - p);
+    return p;
+}
+
+/* "E url status fetched max-age lm-age date id digest location ctype" */
+static bool read_e(const char *p, const char *nl, crawl_validators *v, size_t *used)
+{
+    int64_t x[4];
+    for (int i = 0; i < 4 && p; i++)
+        p = crawl_jl_int(p, nl, &x[i]);
+    if (!p || x[0] < 100 || x[0] > 599)
+        return false;
+    const char **f[] = { &v->date, &v->record_id, &v->digest, &v->location };
+    const char *s;
+    size_t n;
+    for (size_t i = 0; i < 4; i++)
+        if (!(p = crawl_jl_field(p, nl, &s, &n)) || !keep(v, used, s, n, f[i]))
+            return false;
+    s = rest(p, nl, &n);
+    if (!keep(v, used, s, n, &v->content_type))
+        return false;
+    v->status = (int)x[0];
+    v->fresh = (crawl_fresh){ .fetched = x[1], .max_age = x[2], .lm_age = x[3] };
+    return true;
+}
+
 bool crawl_recrawl_find(const crawl_recrawl *r, const char *url, crawl_validators *v)
 {
     memset(v, 0, offsetof(crawl_validators, buf));
@@ -77,28 +124,21 @@ bool crawl_recrawl_find(const crawl_recrawl *r, const char *url, crawl_validator
     if (!at)
         return false;
     const char *p = r->map + r->off[*at], *end = r->map + r->len, *nl = crawl_jl_end(p, end);
-    const char **f[] = { &v->date, &v->record_id, &v->digest, &v->etag };
     const char *s;
     size_t n, used = 0;
+    bool e = *p == 'E';
     p = crawl_jl_field(p + 1, nl, &s, &n); /* the url */
-    for (size_t i = 0; p && i < 5; i++) {
-        if (i < 4) {
-            p = crawl_jl_field(p, nl, &s, &n);
-        } else { /* last-modified: the rest of the line */
-            while (p < nl && *p == ' ')
-                p++;
-            s = p;
-            n = (size_t)(nl - p);
-        }
-        if (!p || n + 1 > sizeof v->buf - used)
-            break;
-        if (n == 0 || (n == 1 && *s == '-'))
-            continue;
-        memcpy(v->buf + used, s, n);
-        v->buf[used + n] = '\0';
-        *(i < 4 ? f[i] : &v->last_modified) = v->buf + used;
-        used += n + 1;
+    if (e) {
+        if (!p || !read_e(p, nl, v, &used))
+            memset(v, 0, offsetof(crawl_validators, buf)); /* known, but as nothing */
+        return true;
     }
+    const char **f[] = { &v->date, &v->record_id, &v->digest, &v->etag };
+    for (size_t i = 0; p && i < 4; i++)
+        if (!(p = crawl_jl_field(p, nl, &s, &n)) || !keep(v, &used, s, n, f[i]))
+            return true;
+    s = rest(p, nl, &n); /* last-modified: the rest of the line */
+    keep(v, &used, s, n, &v->last_modified);
     return true;
 }
 
@@ -130,4 +170,57 @@ int crawl_recrawl_line(crawl_buf *b, const char *url, const char *date, const ch
     const char *lm = !last_modified || !*last_modified || strpbrk(last_modified, "\r\n") ? "-" : last_modified;
     return crawl_buf_printf(b, "V %s %s %s %s %s %s\n", url, field(date), field(record_id), field(digest),
                             field(etag), lm);
+}
+
+int crawl_recrawl_eline(crawl_buf *b, const char *url, int status, const crawl_fresh *f, const char *date,
+                        const char *record_id, const char *digest, const char *location,
+                        const char *content_type)
+{
+    /* What crawl_recrawl_find could not read back is not written: date,
+     * ID and digest take ~120 bytes of its 3 KiB, the rest is for these. */
+    if (location && (strpbrk(location, " \r\n") || strlen(location) > 2048))
+        return 0;
+    if (content_type && (strpbrk(content_type, "\r\n") || strlen(content_type) > 512))
+        content_type = NULL;
+    int rc = crawl_buf_printf(b, "E %s %d %" PRId64 " %" PRId64 " %" PRId64 " %s %s %s %s %s\n", url, status,
+                              f->fetched, f->max_age, f->lm_age, field(date), field(record_id), field(digest),
+                              field(location), content_type && *content_type ? content_type : "-");
+    return rc < 0 ? rc : 1;
+}
+
+int crawl_recrawl_reply(const crawl_validators *v, const char *url, tulip_http_reply **out)
+{
+    *out = NULL;
+    const char *name[2] = { "Content-Type", "Location" }, *val[2] = { v->content_type, v->location };
+    size_t nh = 0, bytes = 0;
+    for (int i = 0; i < 2; i++)
+        if (val[i]) {
+            nh++;
+            bytes += strlen(name[i]) + strlen(val[i]) + 2;
+        }
+    tulip_http_reply *r = calloc(1, sizeof *r);
+    /* the headers and their strings in one block, as the client makes them */
+    tulip_http_header *h = malloc(nh * sizeof *h + bytes + 1);
+    if (!r || !h || !(r->body = calloc(1, 1)) || !(r->url = strdup(url))) {
+        free(h);
+        tulip_http_reply_free(r);
+        return -ENOMEM;
+    }
+    char *p = (char *)(h + nh);
+    for (int i = 0, k = 0; i < 2; i++) {
+        if (!val[i])
+            continue;
+        size_t nn = strlen(name[i]), vn = strlen(val[i]);
+        h[k] = (tulip_http_header){ p, nn, p + nn + 1, vn };
+        memcpy(p, name[i], nn + 1);
+        memcpy(p + nn + 1, val[i], vn + 1);
+        p += nn + vn + 2;
+        k++;
+    }
+    r->headers = h;
+    r->num_headers = nh;
+    r->status = v->status;
+    r->minor_version = 1;
+    *out = r;
+    return 0;
 }

@@ -26,7 +26,7 @@ bool crawl_retryable(int status, int err)
 /* RFC 9110 5.6.7: IMF-fixdate, and the obsolete RFC 850 and asctime forms a
  * recipient must also accept.  strptime's %a/%b are the C locale's names,
  * which are HTTP's (the crawler never calls setlocale). */
-static int http_date(const char *s, time_t *out)
+int crawl_http_date(const char *s, time_t *out)
 {
     static const char *const forms[] = {
         "%a, %d %b %Y %H:%M:%S GMT",
@@ -72,7 +72,7 @@ int64_t crawl_retry_after_ns(const char *value, time_t now)
         return s * 1000000000;
     }
     time_t t;
-    if (http_date(v, &t) < 0)
+    if (crawl_http_date(v, &t) < 0)
         return -1;
     return t > now ? (int64_t)(t - now) * 1000000000 : 0;
 }

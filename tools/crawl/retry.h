@@ -27,6 +27,10 @@ bool crawl_retryable(int status, int err);
  * value is NULL or not a valid Retry-After. */
 int64_t crawl_retry_after_ns(const char *value, time_t now);
 
+/* An HTTP-date (RFC 9110 5.6.7, any of its three forms, the whole of s)
+ * as seconds since the epoch. Errors: -1 (not a date). */
+int crawl_http_date(const char *s, time_t *out);
+
 /* The wait before attempt+1 after `attempt` failed attempts (attempt >= 1),
  * given the Retry-After (< 0: none) and the base backoff. */
 int64_t crawl_retry_wait_ns(unsigned attempt, int64_t retry_after_ns, int64_t backoff_ns);

@@ -122,6 +122,8 @@ int crawl_state_open(const crawl_state_opts *o, crawl_state **out, char *err, si
             goto bad;
         s->tapped = true;
     }
+    /* the exact bytes, for WARC records and a recrawl's count; a plain
+     * --state crawl needs only the reply (validators, Location...) */
     s->tapped |= o->warc_prefix != NULL;
     if (o->dir) {
         if (mkdir(o->dir, 0755) < 0 && errno != EEXIST) {
@@ -292,6 +294,7 @@ int crawl_state_begin(crawl_state *s)
     }
     p->rows.len = p->warc.len = p->journal.len = 0;
     p->resp_id[0] = '\0';
+    p->reused = false;
     p->open = true;
     return 0;
 }
@@ -448,6 +451,53 @@ static int journal_robots(crawl_state *s, const char *origin, size_t olen, int s
     return rc;
 }
 
+/* The crawl before's answer v for url, still fresh: no fetch. With
+ * --warc a revisit record (no exchange, recrawl_fresh.h) refers to the
+ * record that holds it; the E line is carried over unchanged (the age
+ * counts from the fetch), so a later recrawl fetches it once the window
+ * has passed. */
+static int reuse(crawl_state *s, const char *url, const crawl_validators *v, tulip_http_reply **out)
+{
+    int rc = crawl_recrawl_reply(v, url, out);
+    pending *p = current(s);
+    crawl_warc_records rec = {0};
+    if (rc == 0 && s->warc && v->date && v->record_id) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        tulip_http_tap none = {0};
+        crawl_warc_fetch f = { .url = url, .tap = &none, .date_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec,
+                               .profile = CRAWL_WARC_PROFILE_FRESH, .refers_uri = url, .refers_date = v->date,
+                               .refers_id = v->record_id, .same_digest = v->digest };
+        if ((rc = crawl_warc_exchange(&f, &rec)) == 0)
+            rc = p ? crawl_buf_append(&p->warc, rec.gz.data, rec.gz.len) : crawl_warc_append(s->warc, &rec);
+        crawl_warc_records_free(&rec);
+    }
+    if (rc == 0 && s->jfd >= 0) {
+        crawl_buf tmp = {0};
+        rc = crawl_recrawl_eline(p ? &p->journal : &tmp, url, v->status, &v->fresh, v->date, v->record_id,
+                                 v->digest, v->location, v->content_type);
+        if (rc > 0 && !p && (rc = flush(s)) == 0)
+            rc = crawl_write_all(s->jfd, tmp.data, tmp.len);
+        crawl_buf_free(&tmp);
+        rc = rc > 0 ? 0 : rc;
+    }
+    if (rc < 0) {
+        tulip_http_reply_free(*out);
+        *out = NULL;
+        return rc;
+    }
+    if (p)
+        p->reused = true;
+    s->reused++;
+    return 0;
+}
+
+bool crawl_state_reused(const crawl_state *s)
+{
+    pending *p = current((crawl_state *)s);
+    return p && p->reused;
+}
+
 int crawl_state_get(crawl_state *s, tulip_http_client *c, const char *url, bool robots, tulip_http_reply **out)
 {
     *out = NULL;
@@ -476,8 +526,13 @@ int crawl_state_get(crawl_state *s, tulip_http_client *c, const char *url, bool 
     }
     crawl_validators v;
     bool have = !robots && crawl_recrawl_find(s->prev, url, &v);
-    if (!s->tapped && !robots)
-        return tulip_http_get(c, url, out);
+    pending *cur = current(s);
+    if (cur)
+        cur->reused = false;
+    if (have && v.status && crawl_fresh_now(v.status, &v.fresh, time(NULL), s->o.fresh_window))
+        return reuse(s, url, &v, out);
+    if (!s->tapped && !robots && s->jfd < 0)
+        return tulip_http_get(c, url, out); /* nothing to keep of it */
     tulip_http_header cond[2];
     size_t ncond = 0;
     if (have && v.etag)
@@ -494,8 +549,8 @@ int crawl_state_get(crawl_state *s, tulip_http_client *c, const char *url, bool 
         tulip_http_tap_free(&tap);
         return rc;
     }
-    if (!robots)
-        s->rx_bytes += tap.response_len;
+    /* what came in, robots.txt too; the tap holds it all, a failed fetch's too */
+    s->rx_bytes += s->tapped ? tap.response_len : rc == 0 ? (*out)->bytes_in : 0;
     int status = rc == 0 ? (*out)->status : 0;
     bool not_modified = have && status == 304;
     /* a revisit record needs the capture it refers to */
@@ -542,6 +597,27 @@ int crawl_state_get(crawl_state *s, tulip_http_client *c, const char *url, bool 
                                      etag ? etag : not_modified ? v.etag : NULL,
                                      lm ? lm : not_modified ? v.last_modified : NULL);
         if (jrc == 0 && !p && (jrc = flush(s)) == 0)
+            jrc = crawl_write_all(s->jfd, tmp.data, tmp.len);
+        crawl_buf_free(&tmp);
+        if (jrc < 0) {
+            tulip_http_reply_free(*out);
+            *out = NULL;
+            rc = jrc;
+        }
+    }
+    crawl_fresh fr;
+    if (rc == 0 && !robots && s->jfd >= 0 && status != 200 && !not_modified &&
+        crawl_fresh_of(*out, date_ns / 1000000000, &fr)) {
+        /* an answer a later --recrawl may reuse while it is fresh */
+        crawl_buf tmp = {0};
+        pending *p = current(s);
+        char date[CRAWL_WARC_DATE];
+        crawl_warc_date(date_ns, date);
+        int jrc = crawl_recrawl_eline(p ? &p->journal : &tmp, url, status, &fr, rec.record_id[0] ? date : NULL,
+                                      rec.record_id, rec.payload_digest,
+                                      tulip_http_reply_header(*out, "Location", NULL),
+                                      tulip_http_reply_header(*out, "Content-Type", NULL));
+        if (jrc > 0 && !p && (jrc = flush(s)) == 0)
             jrc = crawl_write_all(s->jfd, tmp.data, tmp.len);
         crawl_buf_free(&tmp);
         if (jrc < 0) {
@@ -598,12 +674,14 @@ char *crawl_state_options_line(int argc, char **argv)
 
 void crawl_state_summary(const crawl_state *s, FILE *f)
 {
-    if (!s || !s->tapped)
+    if (!s || (!s->tapped && s->jfd < 0))
         return;
     fprintf(f, "  received  %.1f kB of responses (heads and bodies as sent)", (double)s->rx_bytes / 1000.0);
     if (s->prev)
-        fprintf(f, "; recrawl: %" PRIu64 " not modified (304), %" PRIu64 " unchanged (same payload digest)",
-                s->not_modified, s->identical);
+        fprintf(f,
+                "; recrawl: %" PRIu64 " not modified (304), %" PRIu64 " unchanged (same payload digest), %" PRIu64
+                " still fresh (not fetched)",
+                s->not_modified, s->identical, s->reused);
     fprintf(f, "\n");
 }
 

@@ -39,6 +39,9 @@ typedef struct crawl_state_opts {
     bool warc_metadata;       /* a WARC metadata record per HTML page (outlinks, hops, fetch time) */
     bool recrawl;             /* a new crawl of dir's URLs with conditional requests (recrawl.h);
                                  with resume: go on with such a crawl */
+    int64_t fresh_window;     /* --recrawl: reuse the crawl before's answers that are still fresh
+                                 (recrawl_fresh.h) at most this many seconds after their fetch;
+                                 0: fetch everything again */
 } crawl_state_opts;
 
 /* Open (or, with resume, reopen and cut back) the outputs and the journal.
@@ -91,8 +94,12 @@ char *crawl_state_options_line(int argc, char **argv);
  * visit. Errors: -ENOMEM, the thread pool's. */
 int crawl_state_outlinks(crawl_state *s, int depth, int64_t fetch_ns, char *const *urls, size_t n);
 
+/* Whether the calling task's visit got its answer from the crawl before,
+ * still fresh, without a fetch (its row says so). */
+bool crawl_state_reused(const crawl_state *s);
+
 /* One summary line for the user: bytes received, what --recrawl saved
- * (nothing when no fetch was tapped). */
+ * (nothing without --state or --warc). */
 void crawl_state_summary(const crawl_state *s, FILE *f);
 
 #endif

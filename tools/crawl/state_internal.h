@@ -11,6 +11,7 @@
 typedef struct pending {
     crawl_buf rows, warc, journal;
     bool open;
+    bool reused; /* the last answer came from the crawl before (fresh) */
     /* the visit's response record, for its metadata record */
     char resp_id[48];
     int64_t date_ns;
@@ -38,7 +39,7 @@ struct crawl_state {
     bool has_urls;
     size_t ndone, nurls; /* D lines, A/S/F lines */
     crawl_recrawl *prev; /* --recrawl: the crawl before */
-    uint64_t rx_bytes, not_modified, identical; /* tapped fetches */
+    uint64_t rx_bytes, not_modified, identical, reused; /* fetches through crawl_state_get */
     bool tapped;
     /* Group commit: the rows and journal lines of the pages committed
      * while a leader yields go out in one write per file (flush). */

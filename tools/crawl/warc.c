@@ -14,7 +14,8 @@
 #include <openssl/evp.h>
 #include <zlib.h>
 
-#define PROFILE_BASE "http://netpreserve.org/warc/1.1/revisions/"
+/* WARC/1.1 6.7.2, 6.7.3 */
+#define PROFILE_BASE "http://netpreserve.org/warc/1.1/revisit/"
 
 void crawl_sha1_base32(const void *p, size_t n, char out[CRAWL_WARC_DIGEST])
 {
@@ -173,12 +174,24 @@ static int record(crawl_buf *gz, const char *type, const char *id, const char *d
     int rc = crawl_buf_printf(&h,
                               "WARC/1.1\r\nWARC-Type: %s\r\nWARC-Record-ID: %s\r\nWARC-Date: %s\r\n"
                               "%s%s%s%s"
-                              "Content-Type: %s\r\nWARC-Block-Digest: %s\r\nContent-Length: %zu\r\n\r\n",
+                              "%s%s%sWARC-Block-Digest: %s\r\nContent-Length: %zu\r\n\r\n",
                               type, id, date, url ? "WARC-Target-URI: " : "", url ? url : "", url ? "\r\n" : "",
-                              extra ? extra : "", ctype, digest, blen);
+                              extra ? extra : "", ctype ? "Content-Type: " : "", ctype ? ctype : "",
+                              ctype ? "\r\n" : "", digest, blen);
     if (rc == 0)
         rc = gzip_member(gz, &h, block, blen);
     crawl_buf_free(&h);
+    return rc;
+}
+
+/* A revisit record's profile and what it refers to; a profile with no
+ * ':' is one of WARC/1.1's. */
+static int refers(crawl_buf *extra, const job *j, const char *profile)
+{
+    int rc = crawl_buf_printf(extra, "WARC-Profile: %s%s\r\nWARC-Refers-To-Target-URI: %s\r\nWARC-Refers-To-Date: %s\r\n",
+                              strchr(profile, ':') ? "" : PROFILE_BASE, profile, j->refers_uri, j->refers_date);
+    if (rc == 0 && j->refers_id)
+        rc = crawl_buf_printf(extra, "WARC-Refers-To: %s\r\n", j->refers_id);
     return rc;
 }
 
@@ -226,11 +239,7 @@ static int job_run(void *arg)
             type = "revisit";
             j->out.revisit = true;
             block_len = j->head_len; /* the head only: the payload is in the record referred to */
-            rc = crawl_buf_printf(&extra, "WARC-Profile: " PROFILE_BASE "%s\r\nWARC-Refers-To-Target-URI: %s\r\n"
-                                  "WARC-Refers-To-Date: %s\r\n",
-                                  profile, j->refers_uri, j->refers_date);
-            if (rc == 0 && j->refers_id)
-                rc = crawl_buf_printf(&extra, "WARC-Refers-To: %s\r\n", j->refers_id);
+            rc = refers(&extra, j, profile);
         }
         memcpy(j->out.record_id, resp_id, sizeof j->out.record_id);
         if (rc == 0)
@@ -238,6 +247,23 @@ static int job_run(void *arg)
                         extra.data, block, block_len);
         if (rc == 0)
             j->out.count++;
+    }
+    if (rc == 0 && !j->head_len && !j->req_len && j->profile) {
+        /* No exchange: an answer of the crawl before, still fresh, reused
+         * (recrawl_fresh.h). The block is empty: the record referred to
+         * holds the whole answer, and a reader that does not know the
+         * profile leaves the record alone (WARC/1.1 6.7.1). */
+        if (j->same_digest)
+            rc = crawl_buf_printf(&extra, "WARC-Payload-Digest: %s\r\n", j->same_digest);
+        if (rc == 0)
+            rc = refers(&extra, j, j->profile);
+        if (rc == 0)
+            rc = record(&j->out.gz, "revisit", resp_id, date, j->url, NULL, extra.data, "", 0);
+        if (rc == 0) {
+            memcpy(j->out.record_id, resp_id, sizeof j->out.record_id);
+            j->out.revisit = true;
+            j->out.count++;
+        }
     }
     if (rc == 0 && j->req_len) {
         extra.len = 0;

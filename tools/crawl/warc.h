@@ -29,6 +29,12 @@
 #define CRAWL_WARC_DIGEST 38 /* "sha1:" + 32 base32 letters + NUL */
 #define CRAWL_WARC_DATE 32
 
+/* The profile of a revisit record for an answer of the crawl before that
+ * was still fresh (recrawl_fresh.h), so not fetched again: a URI of ours
+ * (WARC/1.1 6.7 allows other profiles), in the reserved .invalid domain
+ * so that it names no one else's. */
+#define CRAWL_WARC_PROFILE_FRESH "http://tulip-crawl.invalid/warc/revisit/fresh-not-fetched"
+
 /* "sha1:" + base32 of the SHA-1 of p[0..n). */
 void crawl_sha1_base32(const void *p, size_t n, char out[CRAWL_WARC_DIGEST]);
 
@@ -49,8 +55,10 @@ typedef struct crawl_warc_fetch {
     const tulip_http_tap *tap;    /* request and response bytes, peer */
     int err;                      /* the fetch's error (0: none): WARC-Truncated reason */
     int64_t date_ns;              /* realtime, shared by the records */
-    /* Revisit: NULL for a plain response record. */
-    const char *profile;          /* "server-not-modified" or "identical-payload-digest" */
+    /* Revisit: NULL for a plain response record. With a tap holding no
+     * exchange, a revisit record alone, its block empty (an answer
+     * reused without a fetch: CRAWL_WARC_PROFILE_FRESH). */
+    const char *profile;          /* "server-not-modified", "identical-payload-digest" or a URI */
     const char *refers_uri, *refers_date;
     const char *refers_id;        /* WARC-Refers-To record ID, or NULL */
     /* The payload digest of an earlier capture of url, or NULL: a response
