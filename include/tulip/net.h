@@ -85,7 +85,13 @@ TULIP_API int tulip_sockname(int fd, bool peer, char *buf, size_t n);
  * returning EAGAIN. Reads return 0 at EOF. Writes may be short (the count
  * written); a cancelled write wrote nothing. Send calls add MSG_NOSIGNAL;
  * recvmsg adds MSG_CMSG_CLOEXEC; with MSG_DONTWAIT the socket calls
- * return -EAGAIN instead of parking. Common errors: -EBADF, -ENOTSOCK
+ * return -EAGAIN instead of parking. recv, recvfrom and recvmsg with
+ * MSG_WAITALL on a stream socket park until all n bytes came, on every
+ * backend; they return fewer only at the end of the stream, on an error,
+ * or when cancelled or timed out after some bytes (the count; the next
+ * call returns 0, the error or -ECANCELED/-ETIMEDOUT; on epoll and poll
+ * a socket error such as -ECONNRESET met after bytes is not repeated:
+ * the next call reads the end). Common errors: -EBADF, -ENOTSOCK
  * (socket calls on other fds), -ECONNRESET, -EPIPE, -ENOTCONN,
  * -EMSGSIZE (datagram too large), -EINVAL, -ECANCELED, -ETIMEDOUT, -EPERM.
  * readv/writev also work on pipes and other fds. */

@@ -74,6 +74,20 @@ ssize_t tulip_writev(int fd, const struct iovec *iov, int iovcnt)
     }
 }
 
+/* MSG_WAITALL on a stream socket, for the readiness backends: the kernel
+ * ignores it on a non-blocking socket and returns what is queued, so the
+ * callers ask again for the rest, parking between, until the count, the
+ * end or an error (io_uring's recv does the same in the kernel, or in
+ * uring_recv.c).  After bytes, the count is returned and the next call
+ * reports what stopped this one (docs/DESIGN.md §8); a socket error met
+ * after bytes is the one exception: the recv that met it consumed it, and
+ * the next call reads the end of the reset connection. */
+static int wait_all(struct tulip__fd *f, int flags)
+{
+    return (flags & (MSG_WAITALL | MSG_PEEK | MSG_DONTWAIT)) == MSG_WAITALL &&
+           tulip__fd_kind(f) == TULIP__FD_STREAM_SOCKET;
+}
+
 ssize_t tulip_recv(int fd, void *buf, size_t n, int flags)
 {
     return tulip_recvfrom(fd, buf, n, flags, NULL, NULL);
@@ -101,12 +115,18 @@ ssize_t tulip_recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *
             *len = m.msg_namelen;
         return r;
     }
+    size_t got = 0;
     for (;;) {
-        ssize_t r = recvfrom(fd, buf, n, flags, sa, len);
+        ssize_t r = recvfrom(fd, (char *)buf + got, n - got, flags, sa, len);
+        if (r > 0) {
+            got += (size_t)r;
+            if (got < n && wait_all(f, flags))
+                continue;
+        }
         if (r >= 0)
-            return r;
+            return (ssize_t)got;
         if ((rc = retry(fd, TULIP_READABLE, &f, flags)) < 0)
-            return rc;
+            return got ? (ssize_t)got : rc;
     }
 }
 
@@ -133,6 +153,28 @@ ssize_t tulip_sendto(int fd, const void *buf, size_t n, int flags, const struct 
     }
 }
 
+/* The rest of a MSG_WAITALL recvmsg that brought got bytes: the buffers
+ * past them, each filled by a MSG_WAITALL recv (the control data and
+ * msg_flags are the first call's). */
+static ssize_t recvmsg_rest(int fd, const struct msghdr *msg, int flags, size_t got)
+{
+    size_t skip = got;
+    for (size_t i = 0; i < msg->msg_iovlen; i++) {
+        const struct iovec *v = &msg->msg_iov[i];
+        if (skip >= v->iov_len) {
+            skip -= v->iov_len;
+            continue;
+        }
+        ssize_t r = tulip_recvfrom(fd, (char *)v->iov_base + skip, v->iov_len - skip, flags, NULL, NULL);
+        if (r > 0)
+            got += (size_t)r;
+        if (r < (ssize_t)(v->iov_len - skip))
+            break; /* the end, an error or a cancel: the next call tells */
+        skip = 0;
+    }
+    return (ssize_t)got;
+}
+
 ssize_t tulip_recvmsg(int fd, struct msghdr *msg, int flags)
 {
     struct tulip__fd *f;
@@ -144,6 +186,8 @@ ssize_t tulip_recvmsg(int fd, struct msghdr *msg, int flags)
         return tulip__ring_recvmsg(l, f, fd, msg, flags);
     for (;;) {
         ssize_t r = recvmsg(fd, msg, flags | MSG_CMSG_CLOEXEC);
+        if (r > 0 && wait_all(f, flags))
+            return recvmsg_rest(fd, msg, flags, (size_t)r);
         if (r >= 0)
             return r;
         if ((rc = retry(fd, TULIP_READABLE, &f, flags)) < 0)
