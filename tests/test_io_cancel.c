@@ -343,27 +343,22 @@ static int waitall_ends_body(void *arg)
     (void)arg;
     int sv[2];
     unsigned char b[64];
-    struct iovec iov[2] = {{b, 32}, {b + 32, 32}};
-    struct msghdr m;
-    memset(&m, 0, sizeof m);
-    m.msg_iov = iov;
-    m.msg_iovlen = 2;
-    for (int msg = 0; msg < 2; msg++) {
+    for (int kind = K_WAITALL; kind <= K_MSGWAITALL; kind++) {
         assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
         assert_int_equal(tulip_send(sv[1], "0123456789", 10, 0), 10);
-        assert_int_equal(tulip_recv(sv[0], b, 4, MSG_WAITALL), 4);
+        assert_int_equal(do_read(kind, sv[0], b, 4), 4);
         assert_int_equal(tulip_shutdown(sv[1], SHUT_WR), 0);
-        assert_int_equal(msg ? tulip_recvmsg(sv[0], &m, MSG_WAITALL) : tulip_recv(sv[0], b, sizeof b, MSG_WAITALL), 6);
+        assert_int_equal(do_read(kind, sv[0], b, sizeof b), 6);
         assert_memory_equal(b, "456789", 6);
-        assert_int_equal(tulip_recv(sv[0], b, sizeof b, MSG_WAITALL), 0);
+        assert_int_equal(do_read(kind, sv[0], b, sizeof b), 0);
         tulip_close(sv[0]);
         tulip_close(sv[1]);
     }
     assert_int_equal(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv), 0);
     assert_int_equal(tulip_send(sv[1], "abc", 3, 0), 3);
     assert_int_equal(tulip_send(sv[1], "de", 2, 0), 2);
-    assert_int_equal(tulip_recv(sv[0], b, sizeof b, MSG_WAITALL), 3);
-    assert_int_equal(tulip_recvmsg(sv[0], &m, MSG_WAITALL), 2);
+    assert_int_equal(do_read(K_WAITALL, sv[0], b, sizeof b), 3);
+    assert_int_equal(do_read(K_MSGWAITALL, sv[0], b, sizeof b), 2);
     assert_memory_equal(b, "de", 2);
     tulip_close(sv[0]);
     tulip_close(sv[1]);
