@@ -24,6 +24,7 @@ struct opts {
     int seconds;
     int loops;
     unsigned flags;
+    tulip_http_server_opts http;
 };
 
 /* One server on this loop, or one per loop: the same few calls. */
@@ -35,10 +36,10 @@ struct server {
 static int server_listen(struct server *s, const struct opts *o, const char *addr)
 {
     if (o->loops > 1) {
-        s->many = tulip_http_workers_new(NULL, hello, NULL, (unsigned)o->loops, o->flags);
+        s->many = tulip_http_workers_new(&o->http, hello, NULL, (unsigned)o->loops, o->flags);
         return s->many ? tulip_http_workers_listen(s->many, addr) : -errno;
     }
-    s->one = tulip_http_server_new(NULL, hello, NULL);
+    s->one = tulip_http_server_new(&o->http, hello, NULL);
     return s->one ? tulip_http_server_listen(s->one, addr) : -errno;
 }
 
@@ -91,6 +92,10 @@ int main(int argc, char **argv)
 {
     struct opts o = {argc > 1 ? argv[1] : "8080", argc > 2 ? atoi(argv[2]) : 0, argc > 3 ? atoi(argv[3]) : 1,
                      argc > 4 && argv[4][0] == 's' ? TULIP_HTTP_SHARED_LISTENER : 0};
+    /* Requests per connection as bench/peers/nginx.conf.in allows
+     * (keepalive_requests), so that no server reconnects more often. */
+    tulip_http_server_opts_init(&o.http);
+    o.http.max_requests = 1000000;
     tulip_config cfg;
     tulip_config_init(&cfg);
     if (o.loops > 1)

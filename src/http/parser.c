@@ -135,6 +135,15 @@ static int scan(struct parser *ps, const unsigned char *buf, size_t len)
             k = 0;
             break;
         case S_VERSION:
+            /* The usual "HTTP/1.x" in one step; byte by byte below when
+             * it is split across reads, or odd. */
+            if (k == 0 && end - p >= 8 && memcmp(p, "HTTP/1.", 7) == 0 && (cls[p[7]] & C_DIGIT)) {
+                ps->major = '1';
+                st = ps->kind == K_REQUEST ? S_REQ_CR : S_RES_SP;
+                k = 8;
+                p += 8;
+                break;
+            }
             if (k < 5) {
                 if (c != (unsigned char)"HTTP/"[k])
                     goto bad;

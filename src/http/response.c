@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 #include <time.h>
 
@@ -18,42 +19,54 @@
 #include "tulip/net.h"
 #include "tulip/task.h"
 
-const char *tulip_http_reason(int status)
+/* Reason phrases with their lengths, so a head is built by copying. */
+struct reason {
+    const char *s;
+    size_t n;
+};
+#define R(x) {x, sizeof x - 1}
+
+static struct reason reason_of(int status)
 {
     switch (status) {
-    case 100: return "Continue";
-    case 101: return "Switching Protocols";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 206: return "Partial Content";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 303: return "See Other";
-    case 304: return "Not Modified";
-    case 307: return "Temporary Redirect";
-    case 308: return "Permanent Redirect";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 410: return "Gone";
-    case 413: return "Content Too Large";
-    case 414: return "URI Too Long";
-    case 415: return "Unsupported Media Type";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    case 505: return "HTTP Version Not Supported";
-    default: return "";
+    case 100: return (struct reason)R("Continue");
+    case 101: return (struct reason)R("Switching Protocols");
+    case 200: return (struct reason)R("OK");
+    case 201: return (struct reason)R("Created");
+    case 202: return (struct reason)R("Accepted");
+    case 204: return (struct reason)R("No Content");
+    case 206: return (struct reason)R("Partial Content");
+    case 301: return (struct reason)R("Moved Permanently");
+    case 302: return (struct reason)R("Found");
+    case 303: return (struct reason)R("See Other");
+    case 304: return (struct reason)R("Not Modified");
+    case 307: return (struct reason)R("Temporary Redirect");
+    case 308: return (struct reason)R("Permanent Redirect");
+    case 400: return (struct reason)R("Bad Request");
+    case 401: return (struct reason)R("Unauthorized");
+    case 403: return (struct reason)R("Forbidden");
+    case 404: return (struct reason)R("Not Found");
+    case 405: return (struct reason)R("Method Not Allowed");
+    case 408: return (struct reason)R("Request Timeout");
+    case 410: return (struct reason)R("Gone");
+    case 413: return (struct reason)R("Content Too Large");
+    case 414: return (struct reason)R("URI Too Long");
+    case 415: return (struct reason)R("Unsupported Media Type");
+    case 429: return (struct reason)R("Too Many Requests");
+    case 431: return (struct reason)R("Request Header Fields Too Large");
+    case 500: return (struct reason)R("Internal Server Error");
+    case 501: return (struct reason)R("Not Implemented");
+    case 502: return (struct reason)R("Bad Gateway");
+    case 503: return (struct reason)R("Service Unavailable");
+    case 504: return (struct reason)R("Gateway Timeout");
+    case 505: return (struct reason)R("HTTP Version Not Supported");
+    default: return (struct reason)R("");
     }
+}
+
+const char *tulip_http_reason(int status)
+{
+    return reason_of(status).s;
 }
 
 /* ---- writing ----------------------------------------------------------- */
@@ -61,22 +74,52 @@ const char *tulip_http_reason(int status)
 /* "Date: ...\r\n", formatted once a second per thread (each loop thread
  * has its own, so no lock). */
 static _Thread_local time_t date_at;
+static _Thread_local size_t date_len;
 static _Thread_local char date[64];
 
-static const char *date_line(void)
+static const char *date_line(size_t *len)
 {
     time_t now = time(NULL);
-    if (now != date_at || !date[0]) {
+    if (now != date_at || !date_len) {
         struct tm tm;
         gmtime_r(&now, &tm);
-        strftime(date, sizeof date, "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
+        date_len = strftime(date, sizeof date, "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
         date_at = now;
     }
+    *len = date_len;
     return date;
+}
+
+/* Step past w bytes of iov[0..*n) that went out; returns the new start. */
+static struct iovec *consume(struct iovec *iov, int *n, size_t w)
+{
+    while (*n > 0 && w >= iov->iov_len) {
+        w -= iov->iov_len;
+        iov++;
+        (*n)--;
+    }
+    if (*n > 0) {
+        iov->iov_base = (char *)iov->iov_base + w;
+        iov->iov_len -= w;
+    }
+    return iov;
 }
 
 int tulip__http_write_all(tulip__sconn *c, struct iovec *iov, int n)
 {
+    /* Most answers fit in the socket's buffer: try once without waiting,
+     * so that only a write the socket cannot take whole arms the send
+     * timeout (a timer in and out of the heap costs more than the rest of
+     * a small response). MSG_DONTWAIT also keeps this one attempt a plain
+     * sendmsg under the io_uring backend. */
+    struct msghdr m = {.msg_iov = iov, .msg_iovlen = (size_t)n};
+    ssize_t w = tulip_sendmsg(c->fd, &m, MSG_DONTWAIT);
+    if (w < 0 && w != -EAGAIN)
+        return (int)w;
+    if (w > 0) {
+        c->sent += (uint64_t)w;
+        iov = consume(iov, &n, (size_t)w);
+    }
     /* The send timeout is progress-based: each writev that parks may wait
      * send_timeout for the socket to take a byte, so a client that never
      * reads is cut off, while a slow but steady one is not. */
@@ -90,22 +133,13 @@ int tulip__http_write_all(tulip__sconn *c, struct iovec *iov, int n)
             tulip_scope_enter(&sc, tulip_now() + c->send_timeout);
             scoped = true;
         }
-        ssize_t w = tulip_writev(c->fd, iov, n);
+        w = tulip_writev(c->fd, iov, n);
         if (w < 0) {
             rc = (int)w;
             break;
         }
         c->sent += (uint64_t)w;
-        size_t left = (size_t)w;
-        while (n > 0 && left >= iov->iov_len) {
-            left -= iov->iov_len;
-            iov++;
-            n--;
-        }
-        if (n > 0) {
-            iov->iov_base = (char *)iov->iov_base + left;
-            iov->iov_len -= left;
-        }
+        iov = consume(iov, &n, (size_t)w);
     }
     if (scoped && tulip_scope_exit(&sc) == -ETIMEDOUT && rc < 0) {
         c->send_timed_out = true;
@@ -114,15 +148,22 @@ int tulip__http_write_all(tulip__sconn *c, struct iovec *iov, int n)
     return rc;
 }
 
-static bool hdr_is(const tulip_http_header *h, const char *name)
+/* A header the server writes itself (framing and connection). */
+static bool server_owned(const tulip_http_header *h)
 {
-    return h->name_len == strlen(name) && strncasecmp(h->name, name, h->name_len) == 0;
+    switch (h->name_len) {
+    case 10: return strncasecmp(h->name, "connection", 10) == 0;
+    case 14: return strncasecmp(h->name, "content-length", 14) == 0;
+    case 17: return strncasecmp(h->name, "transfer-encoding", 17) == 0;
+    default: return false;
+    }
 }
 
 static bool bad_field(const char *s, size_t n)
 {
+    /* CR, LF and NUL are all below 0x0e: one compare rejects the rest */
     for (size_t i = 0; i < n; i++)
-        if (s[i] == '\r' || s[i] == '\n' || s[i] == '\0')
+        if ((unsigned char)s[i] <= '\r' && (s[i] == '\r' || s[i] == '\n' || s[i] == '\0'))
             return true;
     return false;
 }
@@ -134,60 +175,91 @@ int tulip__http_check_headers(const tulip_http_header *headers, size_t n_headers
     for (size_t i = 0; i < n_headers; i++)
         if (!headers[i].name || !headers[i].name_len || (!headers[i].value && headers[i].value_len) ||
             bad_field(headers[i].name, headers[i].name_len) || bad_field(headers[i].value, headers[i].value_len) ||
-            hdr_is(&headers[i], "content-length") || hdr_is(&headers[i], "transfer-encoding") ||
-            hdr_is(&headers[i], "connection"))
+            server_owned(&headers[i]))
             return -EINVAL;
     return 0;
+}
+
+/* Copy n bytes at p and step past them (the head is sized first, then
+ * written with no further checks). */
+static char *put(char *p, const void *s, size_t n)
+{
+    memcpy(p, s, n);
+    return p + n;
+}
+#define PUTS(p, lit) put(p, lit, sizeof lit - 1)
+
+static char *put_u64(char *p, uint64_t v)
+{
+    char tmp[20];
+    size_t i = sizeof tmp;
+    do {
+        tmp[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return put(p, tmp + i, sizeof tmp - i);
 }
 
 int tulip__http_build_head(tulip_http_responder *res, int status, const tulip_http_header *headers, size_t n_headers,
                            int frame, uint64_t len, bool close)
 {
+    /* One pass to size the head, one reservation, then plain copies: a
+     * hello answer is built in a few hundred instructions. */
     tulip__hbuf *b = &res->c->out;
-    b->len = 0;
-    int rc = 0;
-#define ADD(p, n) do { if (rc == 0) rc = tulip__hbuf_add(b, p, n); } while (0)
-#define ADDS(s) do { if (rc == 0) rc = tulip__hbuf_adds(b, s); } while (0)
-    ADDS("HTTP/1.1 ");
-    if (rc == 0)
-        rc = tulip__hbuf_addu(b, (uint64_t)status);
-    ADDS(" ");
-    ADDS(tulip_http_reason(status));
-    ADDS("\r\nServer: tulip\r\n");
-    ADDS(date_line());
+    struct reason why = reason_of(status);
+    size_t dlen;
+    const char *d = date_line(&dlen);
+    size_t need = sizeof "HTTP/1.1 999 \r\nServer: tulip\r\n" + why.n + dlen +
+                  sizeof "Content-Length: 18446744073709551615\r\n" + sizeof "Connection: keep-alive\r\n\r\n";
     for (size_t i = 0; i < n_headers; i++) {
-        ADD(headers[i].name, headers[i].name_len);
-        ADDS(": ");
-        ADD(headers[i].value, headers[i].value_len);
-        ADDS("\r\n");
+        if (headers[i].name_len > SIZE_MAX / 4 - need || headers[i].value_len > SIZE_MAX / 4 - need)
+            return -ENOMEM;
+        need += headers[i].name_len + headers[i].value_len + 4;
+    }
+    b->len = 0;
+    if (tulip__hbuf_reserve(b, need))
+        return -ENOMEM;
+    char *p = PUTS(b->p, "HTTP/1.1 ");
+    /* 100..599: the callers checked; three digits */
+    *p++ = (char)('0' + status / 100);
+    *p++ = (char)('0' + status / 10 % 10);
+    *p++ = (char)('0' + status % 10);
+    *p++ = ' ';
+    p = put(p, why.s, why.n);
+    p = PUTS(p, "\r\nServer: tulip\r\n");
+    p = put(p, d, dlen);
+    for (size_t i = 0; i < n_headers; i++) {
+        p = put(p, headers[i].name, headers[i].name_len);
+        p = PUTS(p, ": ");
+        p = put(p, headers[i].value, headers[i].value_len);
+        p = PUTS(p, "\r\n");
     }
     if (status != 204 && status != 304) {
         if (frame == TULIP__FRAME_CHUNKED) {
-            ADDS("Transfer-Encoding: chunked\r\n");
+            p = PUTS(p, "Transfer-Encoding: chunked\r\n");
         } else if (frame == TULIP__FRAME_LENGTH) {
-            ADDS("Content-Length: ");
-            if (rc == 0)
-                rc = tulip__hbuf_addu(b, len);
-            ADDS("\r\n");
+            p = PUTS(p, "Content-Length: ");
+            p = put_u64(p, len);
+            p = PUTS(p, "\r\n");
         }
     }
     if (close)
-        ADDS("Connection: close\r\n");
+        p = PUTS(p, "Connection: close\r\n");
     else if (res->req->minor_version == 0)
-        ADDS("Connection: keep-alive\r\n");
-    ADDS("\r\n");
-#undef ADD
-#undef ADDS
-    return rc;
+        p = PUTS(p, "Connection: keep-alive\r\n");
+    p = PUTS(p, "\r\n");
+    b->len = (size_t)(p - b->p);
+    b->p[b->len] = '\0';
+    return 0;
 }
 
-int tulip_http_respond_ex(tulip_http_responder *res, int status, const tulip_http_header *headers, size_t n_headers,
-                          const void *body, size_t len, unsigned flags)
+/* tulip_http_respond_ex once the headers are known to be good. */
+static int respond(tulip_http_responder *res, int status, const tulip_http_header *headers, size_t n_headers,
+                   const void *body, size_t len, unsigned flags)
 {
     if (!res || status < 200 || status > 599 || (!body && len) ||
         (flags & ~(TULIP_HTTP_CHUNKED | TULIP_HTTP_CLOSE | TULIP_HTTP_NO_LENGTH)) ||
-        ((flags & TULIP_HTTP_NO_LENGTH) && !(flags & TULIP_HTTP_CLOSE)) ||
-        tulip__http_check_headers(headers, n_headers) < 0)
+        ((flags & TULIP_HTTP_NO_LENGTH) && !(flags & TULIP_HTTP_CLOSE)))
         return -EINVAL;
     if (res->done)
         return -EALREADY;
@@ -231,12 +303,24 @@ int tulip_http_respond_ex(tulip_http_responder *res, int status, const tulip_htt
     return rc;
 }
 
+int tulip_http_respond_ex(tulip_http_responder *res, int status, const tulip_http_header *headers, size_t n_headers,
+                          const void *body, size_t len, unsigned flags)
+{
+    if (tulip__http_check_headers(headers, n_headers) < 0)
+        return -EINVAL;
+    return respond(res, status, headers, n_headers, body, len, flags);
+}
+
 int tulip_http_respond(tulip_http_responder *res, int status, const char *content_type, const void *body, size_t len)
 {
     if (!content_type)
-        return tulip_http_respond_ex(res, status, NULL, 0, body, len, 0);
-    tulip_http_header h = {"Content-Type", 12, content_type, strlen(content_type)};
-    return tulip_http_respond_ex(res, status, &h, 1, body, len, 0);
+        return respond(res, status, NULL, 0, body, len, 0);
+    /* Only the value needs checking (a C string has no NUL inside). */
+    size_t n = strcspn(content_type, "\r\n");
+    if (content_type[n])
+        return -EINVAL;
+    tulip_http_header h = {"Content-Type", 12, content_type, n};
+    return respond(res, status, &h, 1, body, len, 0);
 }
 
 const char *tulip__http_chunk_line(char buf[TULIP__CHUNK_LINE], uint64_t len)
@@ -369,9 +453,11 @@ int tulip__http_answer_error(tulip__sconn *c, int status)
     tulip__hbuf *b = &c->out;
     b->len = 0;
     const char *reason = tulip_http_reason(status);
+    size_t dlen;
+    const char *d = date_line(&dlen);
     if (tulip__hbuf_adds(b, "HTTP/1.1 ") || tulip__hbuf_addu(b, (uint64_t)status) || tulip__hbuf_adds(b, " ") ||
         tulip__hbuf_adds(b, reason) || tulip__hbuf_adds(b, "\r\nServer: tulip\r\n") ||
-        tulip__hbuf_adds(b, date_line()) ||
+        tulip__hbuf_add(b, d, dlen) ||
         tulip__hbuf_adds(b, "Content-Type: text/plain\r\nConnection: close\r\nContent-Length: ") ||
         tulip__hbuf_addu(b, strlen(reason) + 1) || tulip__hbuf_adds(b, "\r\n\r\n") || tulip__hbuf_adds(b, reason) ||
         tulip__hbuf_adds(b, "\n"))

@@ -255,7 +255,7 @@ static int read_head(sconn *c, tulip_http_request *rq, size_t *head_len)
     if (c->in.len)
         c->deadline = tulip_now() + srv->o.request_timeout;
     tulip_scope sc;
-    bool scoped = false;
+    bool scoped = false, timed = false; /* timed: the scope has c->deadline */
     int rc;
     for (;;) {
         if (c->in.len == 0) {
@@ -286,15 +286,20 @@ static int read_head(sconn *c, tulip_http_request *rq, size_t *head_len)
             int64_t wait = c->requests ? srv->o.idle_timeout : srv->o.header_timeout;
             tulip_scope_enter(&sc, had ? c->deadline : tulip_now() + wait);
             scoped = true;
+            timed = had;
             if (!had)
                 idle_enter(c);
+        } else if (!timed) {
+            /* The head came in parts: wait for the rest under the request's
+             * deadline (not moved earlier: a request that came whole in
+             * its first read, the usual case, never touches the timer). */
+            tulip_scope_set_deadline(&sc, c->deadline);
+            timed = true;
         }
         ssize_t n = fill(c);
         if (!had) {
             idle_leave(c);
             c->deadline = tulip_now() + srv->o.request_timeout;
-            if (n > 0)
-                tulip_scope_set_deadline(&sc, c->deadline);
         }
         if (n <= 0) {
             rc = n < 0 ? (int)n : CLOSE_QUIETLY;
