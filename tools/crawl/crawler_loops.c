@@ -114,23 +114,25 @@ static void record(crawl *c, int rc)
         c->fatal = rc;
 }
 
-static void put_item(crawl *c, unsigned to, char kind, const crawl_item *it)
+/* One record for loop `to`'s next batch: its kind, its numbers, then its
+ * strings; every kind of record is written here. */
+static void put_rec(crawl *c, unsigned to, char kind, const int64_t *num, size_t n_num, const char *const *str,
+                    size_t n_str)
 {
     crawl_buf *b = &c->out[to];
     int rc = crawl_buf_putc(b, kind);
-    if (rc == 0)
-        rc = put_i64(b, it->depth);
-    if (rc == 0)
-        rc = put_i64(b, it->hops);
-    if (rc == 0)
-        rc = put_i64(b, it->attempts);
-    if (rc == 0)
-        rc = put_i64(b, it->sitemap);
-    if (rc == 0)
-        rc = put_str(b, it->url);
-    if (rc == 0)
-        rc = put_str(b, it->parent);
+    for (size_t i = 0; rc == 0 && i < n_num; i++)
+        rc = put_i64(b, num[i]);
+    for (size_t i = 0; rc == 0 && i < n_str; i++)
+        rc = put_str(b, str[i]);
     record(c, rc);
+}
+
+static void put_item(crawl *c, unsigned to, char kind, const crawl_item *it)
+{
+    const int64_t num[] = {it->depth, it->hops, it->attempts, it->sitemap};
+    const char *const str[] = {it->url, it->parent};
+    put_rec(c, to, kind, num, 4, str, 2);
 }
 
 bool crawl_loops_route(crawl *c, const char *url, int depth, unsigned hops, const char *parent, bool sitemap)
@@ -149,19 +151,9 @@ bool crawl_loops_route_bad(crawl *c, const char *key, int depth, const char *par
     unsigned to = loop_of(c->lp, key, strlen(key));
     if (to == c->self)
         return false;
-    crawl_buf *b = &c->out[to];
-    int rc = crawl_buf_putc(b, REC_BAD);
-    if (rc == 0)
-        rc = put_i64(b, depth);
-    if (rc == 0)
-        rc = put_i64(b, err);
-    if (rc == 0)
-        rc = put_i64(b, journal);
-    if (rc == 0)
-        rc = put_str(b, key);
-    if (rc == 0)
-        rc = put_str(b, parent);
-    record(c, rc);
+    const int64_t num[] = {depth, err, journal};
+    const char *const str[] = {key, parent};
+    put_rec(c, to, REC_BAD, num, 3, str, 2);
     return true;
 }
 
@@ -207,15 +199,8 @@ int crawl_loops_host_init(crawl *c, crawl_host *h)
 
 static void put_key(crawl *c, unsigned to, char kind, const char *key, int64_t a, int64_t b)
 {
-    crawl_buf *out = &c->out[to];
-    int rc = crawl_buf_putc(out, kind);
-    if (rc == 0)
-        rc = put_i64(out, a);
-    if (rc == 0)
-        rc = put_i64(out, b);
-    if (rc == 0)
-        rc = put_str(out, key);
-    record(c, rc);
+    const int64_t num[] = {a, b};
+    put_rec(c, to, kind, num, 2, &key, 1);
 }
 
 int crawl_loops_robots_wait(crawl *c, crawl_host *h)
