@@ -306,21 +306,22 @@ static int robots_task(void *arg)
     return rc == -ECANCELED ? rc : 0;
 }
 
+/* The host another loop named; NULL (and the crawl fails) out of memory. */
 static crawl_host *host_by_key(crawl *c, const char *key)
 {
     crawl_host *h = crawl_frontier_host(c->f, key, strlen(key));
-    if (h && !h->data && crawl_loops_host_init(c, h) < 0)
+    if (!h || (!h->data && crawl_loops_host_init(c, h) < 0)) {
+        c->fatal = -ENOMEM;
         return NULL;
+    }
     return h;
 }
 
 static void on_ask(crawl *c, const char *key, unsigned from)
 {
     crawl_host *h = host_by_key(c, key);
-    if (!h) {
-        c->fatal = -ENOMEM;
+    if (!h)
         return;
-    }
     origin *o = h->data;
     if (o->robots) {
         put_key(c, from, REC_ROBOTS, key, (int64_t)(intptr_t)o->robots, o->at_home);
@@ -345,10 +346,8 @@ static void on_ask(crawl *c, const char *key, unsigned from)
 static void on_robots(crawl *c, const char *key, crawl_robots *r, bool at_home)
 {
     crawl_host *h = host_by_key(c, key);
-    if (!h) {
-        c->fatal = -ENOMEM;
+    if (!h)
         return;
-    }
     origin *o = h->data;
     if (o->robots)
         return; /* asked, and answered to everyone too */
