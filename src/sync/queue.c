@@ -13,9 +13,9 @@
  * over is ever dropped.
  *
  * Queues work across loops (tasks of any loop, try_ calls from any
- * thread), like channels and for the same reason: one object, guarded by
- * its mutex, with parked operations claimed once by a peer or by
- * cancellation (xwait.h). */
+ * thread), like channels and for the same reason: one object, behind a
+ * guard that is a mutex only once a second thread uses it (xguard.h), with
+ * parked operations claimed once by a peer or by cancellation (xwait.h). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdlib.h>
@@ -31,7 +31,7 @@
 
 struct tulip_queue {
     uint32_t magic;
-    pthread_mutex_t mu;            /* guards everything below */
+    struct tulip__xguard g;        /* guards everything below */
     uint8_t kind;
     uint8_t shut;
     size_t item_size;
@@ -87,7 +87,7 @@ tulip_queue *tulip_queue_new(size_t item_size, size_t capacity, tulip_queue_kind
         errno = ENOMEM;
         return NULL;
     }
-    pthread_mutex_init(&q->mu, NULL);
+    tulip__xguard_init(&q->g);
     q->magic = TULIP__QUEUE_MAGIC;
     q->kind = (uint8_t)kind;
     q->item_size = item_size;
@@ -260,9 +260,9 @@ int tulip_queue_try_put(tulip_queue *q, const void *item)
 {
     if (!Q(q) || (!item && q->item_size))
         return -EINVAL;
-    pthread_mutex_lock(&q->mu);
+    int owned = tulip__xguard_enter(&q->g);
     int rc = q->shut ? -ESHUTDOWN : admit(q, item);
-    pthread_mutex_unlock(&q->mu);
+    tulip__xguard_exit(&q->g, owned);
     return rc;
 }
 
@@ -270,25 +270,26 @@ int tulip_queue_try_get(tulip_queue *q, void *item)
 {
     if (!Q(q) || (!item && q->item_size))
         return -EINVAL;
-    pthread_mutex_lock(&q->mu);
+    int owned = tulip__xguard_enter(&q->g);
     int rc = take(q, item);
-    pthread_mutex_unlock(&q->mu);
+    tulip__xguard_exit(&q->g, owned);
     return rc;
 }
 
 /* ---- waiting ---------------------------------------------------------------------- */
 
-/* Link the running task on wq (q locked) and wait, unlocking first. */
-static int wait_on(tulip_queue *q, struct tulip__waitq *wq, void *data)
+/* Link the running task on wq (inside q's guard, entered as owned says)
+ * and wait, leaving the guard first. */
+static int wait_on(tulip_queue *q, int owned, struct tulip__waitq *wq, void *data)
 {
     struct tulip__xwait x;
     struct tulip__xwaiter w;
     w.w.data = data;
-    w.lock = &q->mu;
+    w.guard = &q->g;
     w.index = 0;
     tulip__xwait_init(&x, &w, 1);
     tulip__waitq_push(wq, &w.w);
-    pthread_mutex_unlock(&q->mu);
+    tulip__xguard_exit(&q->g, owned);
     return tulip__xwait_park(&x, TULIP__WAIT_QUEUE, q);
 }
 
@@ -305,13 +306,13 @@ int tulip_queue_put(tulip_queue *q, const void *item)
     int rc = enter(q, item, 1);
     if (rc)
         return rc;
-    pthread_mutex_lock(&q->mu);
+    int owned = tulip__xguard_enter(&q->g);
     rc = q->shut ? -ESHUTDOWN : admit(q, item);
     if (rc != -EAGAIN) {
-        pthread_mutex_unlock(&q->mu);
+        tulip__xguard_exit(&q->g, owned);
         return rc;
     }
-    return wait_on(q, &q->putters, (void *)item);
+    return wait_on(q, owned, &q->putters, (void *)item);
 }
 
 int tulip_queue_get(tulip_queue *q, void *item)
@@ -319,26 +320,26 @@ int tulip_queue_get(tulip_queue *q, void *item)
     int rc = enter(q, item, 1);
     if (rc)
         return rc;
-    pthread_mutex_lock(&q->mu);
+    int owned = tulip__xguard_enter(&q->g);
     rc = take(q, item);
     if (rc != -EAGAIN) {
-        pthread_mutex_unlock(&q->mu);
+        tulip__xguard_exit(&q->g, owned);
         return rc;
     }
-    return wait_on(q, &q->getters, item);
+    return wait_on(q, owned, &q->getters, item);
 }
 
 int tulip_queue_task_done(tulip_queue *q)
 {
     if (!Q(q))
         return -EINVAL;
-    pthread_mutex_lock(&q->mu);
+    int owned = tulip__xguard_enter(&q->g);
     int rc = 0;
     if (q->unfinished == 0)
         rc = -EINVAL;
     else if (--q->unfinished == 0)
         wake_all(&q->joiners, 0);
-    pthread_mutex_unlock(&q->mu);
+    tulip__xguard_exit(&q->g, owned);
     return rc;
 }
 
@@ -347,12 +348,12 @@ int tulip_queue_join(tulip_queue *q)
     int rc = enter(q, NULL, 0);
     if (rc)
         return rc;
-    pthread_mutex_lock(&q->mu);
+    int owned = tulip__xguard_enter(&q->g);
     if (q->unfinished == 0) {
-        pthread_mutex_unlock(&q->mu);
+        tulip__xguard_exit(&q->g, owned);
         return 0;
     }
-    return wait_on(q, &q->joiners, NULL);
+    return wait_on(q, owned, &q->joiners, NULL);
 }
 
 size_t tulip_queue_size(const tulip_queue *q)
@@ -360,9 +361,9 @@ size_t tulip_queue_size(const tulip_queue *q)
     if (!q || q->magic != TULIP__QUEUE_MAGIC)
         return 0;
     tulip_queue *m = (tulip_queue *)q;
-    pthread_mutex_lock(&m->mu);
+    int owned = tulip__xguard_enter(&m->g);
     size_t n = m->count;
-    pthread_mutex_unlock(&m->mu);
+    tulip__xguard_exit(&m->g, owned);
     return n;
 }
 
@@ -371,9 +372,9 @@ size_t tulip_queue_unfinished(const tulip_queue *q)
     if (!q || q->magic != TULIP__QUEUE_MAGIC)
         return 0;
     tulip_queue *m = (tulip_queue *)q;
-    pthread_mutex_lock(&m->mu);
+    int owned = tulip__xguard_enter(&m->g);
     size_t n = m->unfinished;
-    pthread_mutex_unlock(&m->mu);
+    tulip__xguard_exit(&m->g, owned);
     return n;
 }
 
@@ -381,7 +382,7 @@ int tulip_queue_shutdown(tulip_queue *q, bool immediate)
 {
     if (!Q(q))
         return -EINVAL;
-    pthread_mutex_lock(&q->mu);
+    int owned = tulip__xguard_enter(&q->g);
     int already = q->shut;
     q->shut = 1;
     wake_all(&q->putters, -ESHUTDOWN);
@@ -393,8 +394,13 @@ int tulip_queue_shutdown(tulip_queue *q, bool immediate)
             wake_all(&q->joiners, 0);
     }
     wake_all(&q->getters, -ESHUTDOWN);
-    pthread_mutex_unlock(&q->mu);
+    tulip__xguard_exit(&q->g, owned);
     return already ? -EALREADY : 0;
+}
+
+struct tulip__xguard *tulip__queue_guard(tulip_queue *q)
+{
+    return &q->g;
 }
 
 int tulip_queue_free(tulip_queue *q)
@@ -403,14 +409,14 @@ int tulip_queue_free(tulip_queue *q)
         return 0;
     if (!Q(q))
         return -EINVAL;
-    pthread_mutex_lock(&q->mu);
+    int owned = tulip__xguard_enter(&q->g);
     int busy = tulip__xq_live(&q->getters) || tulip__xq_live(&q->putters) || tulip__xq_live(&q->joiners) ||
                q->getters.n || q->putters.n || q->joiners.n;
-    pthread_mutex_unlock(&q->mu);
+    tulip__xguard_exit(&q->g, owned);
     if (busy)
         return -EBUSY;
     q->magic = 0;
-    pthread_mutex_destroy(&q->mu);
+    tulip__xguard_fini(&q->g);
     free(q->buf);
     free(q);
     return 0;

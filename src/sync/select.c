@@ -1,5 +1,5 @@
 /* Select over channel sends and receives, on channels shared with any
- * loop: the channels' locks are taken together (in address order) to
+ * loop: the channels' guards are entered together (in address order) to
  * pick a ready case or park on all of them, and a parked select is one
  * tulip__xwait claimed once by whichever channel serves it first. When several cases are ready one
  * is picked uniformly at random (as Go does) so that no channel starves;
@@ -46,7 +46,8 @@ static int case_ready(const tulip_select_case *sc)
 }
 
 /* The distinct channels of the cases, in address order: the order every
- * select takes their locks in, so two selects never deadlock. */
+ * select enters their guards in, so two selects never deadlock (nor a
+ * select and a thread making one of them shared: xguard.h). */
 static size_t lock_order(const tulip_select_case *cases, size_t n, tulip_chan **out)
 {
     size_t k = 0;
@@ -65,16 +66,16 @@ static size_t lock_order(const tulip_select_case *cases, size_t n, tulip_chan **
     return k;
 }
 
-static void lock_all(tulip_chan **cs, size_t k)
+static void enter_all(tulip_chan **cs, size_t k, unsigned char *owned)
 {
     for (size_t i = 0; i < k; i++)
-        pthread_mutex_lock(&cs[i]->mu);
+        owned[i] = (unsigned char)tulip__xguard_enter(&cs[i]->g);
 }
 
-static void unlock_all(tulip_chan **cs, size_t k)
+static void exit_all(tulip_chan **cs, size_t k, const unsigned char *owned)
 {
     for (size_t i = k; i-- > 0;)
-        pthread_mutex_unlock(&cs[i]->mu);
+        tulip__xguard_exit(&cs[i]->g, owned[i]);
 }
 
 int tulip_select(tulip_select_case *cases, size_t n, bool has_default)
@@ -102,19 +103,23 @@ int tulip_select(tulip_select_case *cases, size_t n, bool has_default)
 
     struct tulip__xwaiter small[SELECT_STACK_CASES];
     tulip_chan *small_locks[SELECT_STACK_CASES];
+    unsigned char small_owned[SELECT_STACK_CASES];
     struct tulip__xwaiter *ws = small;
     tulip_chan **locks = small_locks;
+    unsigned char *owned = small_owned;
     if (n > SELECT_STACK_CASES) {
         ws = tulip__malloc(n * sizeof *ws);
         locks = tulip__malloc(n * sizeof *locks);
-        if (!ws || !locks) {
+        owned = tulip__malloc(n);
+        if (!ws || !locks || !owned) {
             free(ws);
             free(locks);
+            free(owned);
             return -ENOMEM;
         }
     }
     size_t k = lock_order(cases, n, locks);
-    lock_all(locks, k);
+    enter_all(locks, k, owned);
 
     int rc = -EAGAIN;
     size_t ready = 0;
@@ -135,12 +140,12 @@ int tulip_select(tulip_select_case *cases, size_t n, bool has_default)
         rc = TULIP_SELECT_DEFAULT;
     }
     if (rc != -EAGAIN) {
-        unlock_all(locks, k);
+        exit_all(locks, k, owned);
     } else {
         struct tulip__xwait op;
         for (size_t i = 0; i < n; i++) {
             ws[i].w.data = cases[i].item;
-            ws[i].lock = &cases[i].chan->mu;
+            ws[i].guard = &cases[i].chan->g;
             ws[i].index = (int)i;
         }
         tulip__xwait_init(&op, ws, n);
@@ -149,12 +154,13 @@ int tulip_select(tulip_select_case *cases, size_t n, bool has_default)
             tulip_select_case *sc = &cases[i];
             tulip__waitq_push(sc->op == TULIP_SELECT_RECV ? &sc->chan->recvq : &sc->chan->sendq, &ws[i].w);
         }
-        unlock_all(locks, k);
+        exit_all(locks, k, owned);
         rc = tulip__xwait_park(&op, TULIP__WAIT_SELECT, cases);
     }
     if (ws != small) {
         free(ws);
         free(locks);
+        free(owned);
     }
     return rc;
 }

@@ -49,11 +49,11 @@ void tulip__lock_acquire_uninterruptible(struct tulip__lock *l);
 /* Hand l to its first waiter, or free it. The caller checked ownership. */
 void tulip__lock_release(struct tulip__lock *l);
 
-/* Channels work across loops: every field below mu is guarded by it, and
- * waiters are tulip__xwaiter entries (xwait.h). */
+/* Channels work across loops: every field below g is guarded by it
+ * (xguard.h), and waiters are tulip__xwaiter entries (xwait.h). */
 struct tulip_chan {
     uint32_t magic;
-    pthread_mutex_t mu;
+    struct tulip__xguard g;
     uint8_t closed;
     size_t item_size;
     size_t capacity;
@@ -68,12 +68,15 @@ static inline tulip_chan *tulip__chan_valid(tulip_chan *c)
 }
 
 /* Whether a recv/send on c would complete (or fail because c is closed)
- * without waiting. The caller holds c->mu, as for the _now calls. */
+ * without waiting. The caller is inside c->g, as for the _now calls. */
 int tulip__chan_recv_ready(tulip_chan *c);
 int tulip__chan_send_ready(tulip_chan *c);
 /* Do it now: 0, -ESHUTDOWN / -EPIPE (closed), or -EAGAIN (would wait). */
 int tulip__chan_recv_now(tulip_chan *c, void *item);
 int tulip__chan_send_now(tulip_chan *c, const void *item);
+
+/* The guard of q (tests: whether q was shared). */
+struct tulip__xguard *tulip__queue_guard(tulip_queue *q);
 
 /* Copy n bytes; n may be 0 with NULL pointers. */
 static inline void tulip__copy(void *dst, const void *src, size_t n)

@@ -4,14 +4,14 @@
 
 #include "xwait.h"
 
-/* Under w's lock. */
+/* Inside w's guard. */
 static void drop_entry(struct tulip__xwaiter *w)
 {
     tulip__waitq_remove(&w->w);
     atomic_store_explicit(&w->gone, 1, memory_order_release);
 }
 
-/* Entries already gone are not locked again: their primitive may have
+/* Entries already gone are not entered again: their primitive may have
  * been freed meanwhile (a select whose other channel completed it). */
 static void unlink_all(struct tulip__xwait *op)
 {
@@ -19,14 +19,14 @@ static void unlink_all(struct tulip__xwait *op)
         struct tulip__xwaiter *w = &op->ws[i];
         if (atomic_load_explicit(&w->gone, memory_order_acquire))
             continue;
-        pthread_mutex_lock(w->lock);
+        int owned = tulip__xguard_enter(w->guard);
         drop_entry(w);
-        pthread_mutex_unlock(w->lock);
+        tulip__xguard_exit(w->guard, owned);
     }
 }
 
 /* The cancel hook: runs on the owner's loop while the task is parked. */
-static void xcancel(void *ctx)
+void tulip__xwait_cancel(void *ctx)
 {
     struct tulip__xwait *op = ctx;
     int expected = TULIP__X_OPEN;
@@ -37,29 +37,8 @@ static void xcancel(void *ctx)
      * tulip__xwait_park waits for it. */
 }
 
-void tulip__xwait_init(struct tulip__xwait *op, struct tulip__xwaiter *ws, size_t n)
+int tulip__xwait_park_rest(struct tulip__xwait *op, uint8_t reason, const void *object)
 {
-    op->next = NULL;
-    op->task = tulip__current();
-    atomic_init(&op->claimed, TULIP__X_OPEN);
-    op->result = 0;
-    op->delivered = 0;
-    op->ws = ws;
-    op->n = n;
-    op->cases = NULL;
-    for (size_t i = 0; i < n; i++) {
-        ws[i].op = op;
-        ws[i].w.task = op->task;
-        ws[i].w.q = NULL;
-        atomic_init(&ws[i].gone, 0);
-    }
-}
-
-int tulip__xwait_park(struct tulip__xwait *op, uint8_t reason, const void *object)
-{
-    int rc = tulip__park(reason, object, xcancel, op);
-    if (atomic_load_explicit(&op->claimed, memory_order_acquire) != TULIP__X_PEER)
-        return rc;
     /* Satisfied by a peer. If a cancellation woke us first, the peer's
      * wake-up is still travelling and points at op: wait for it, without
      * interruption (it is already decided). */
@@ -68,20 +47,6 @@ int tulip__xwait_park(struct tulip__xwait *op, uint8_t reason, const void *objec
     if (op->n > 1)
         unlink_all(op);
     return op->result;
-}
-
-struct tulip__xwaiter *tulip__xq_pop(struct tulip__waitq *q)
-{
-    struct tulip__waiter *w;
-    while ((w = tulip__waitq_pop(q))) {
-        struct tulip__xwaiter *x = (struct tulip__xwaiter *)w;
-        atomic_store_explicit(&x->gone, 1, memory_order_release);
-        int expected = TULIP__X_OPEN;
-        if (atomic_compare_exchange_strong_explicit(&x->op->claimed, &expected, TULIP__X_PEER,
-                                                    memory_order_acq_rel, memory_order_acquire))
-            return x;
-    }
-    return NULL;
 }
 
 int tulip__xq_live(struct tulip__waitq *q)
@@ -103,25 +68,25 @@ static void post_counted(tulip_loop *l)
     tulip__post(l, &l->xwake_post);
 }
 
-void tulip__xwait_fire(struct tulip__xwaiter *w, int result)
+void tulip__xwait_fire_rest(struct tulip__xwaiter *w, int result)
 {
     struct tulip__xwait *op = w->op;
-    w->w.result = result;
     if (op->cases) {
         op->cases[w->index].result = result;
         op->result = w->index;
-        /* Unlink the other cases now where their lock is free (always, on
-         * one loop), so their channels are free to go as soon as the select
-         * is done; the rest are dropped lazily as dead entries. */
+        /* Unlink the other cases now where their guard is free (nearly
+         * always, on one loop), so their channels are free to go as soon as
+         * the select is done; the rest are dropped lazily as dead entries. */
         for (size_t i = 0; i < op->n; i++) {
             struct tulip__xwaiter *s = &op->ws[i];
             if (s == w || atomic_load_explicit(&s->gone, memory_order_acquire))
                 continue;
-            if (s->lock == w->lock) {
+            int owned;
+            if (s->guard == w->guard) {
                 drop_entry(s);
-            } else if (pthread_mutex_trylock(s->lock) == 0) {
+            } else if (tulip__xguard_try_enter(s->guard, &owned)) {
                 drop_entry(s);
-                pthread_mutex_unlock(s->lock);
+                tulip__xguard_exit(s->guard, owned);
             }
         }
     } else {

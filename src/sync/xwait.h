@@ -4,9 +4,10 @@
  *
  * One blocking operation is one tulip__xwait; it is linked into one or more
  * wait queues (a select: one per case) through tulip__xwaiter entries, each
- * guarded by its primitive's mutex. Whoever completes the operation first
+ * guarded by its primitive's guard (xguard.h: unlocked while one thread
+ * owns the primitive, its mutex once shared). Whoever completes the operation first
  * claims it with one CAS: a peer (claimed = PEER, then it moves the item
- * under the primitive's lock) or the owner's cancellation hook (claimed =
+ * inside the primitive's guard) or the owner's cancellation hook (claimed =
  * CANCELLED, then it unlinks the entries). So a claimed-by-peer operation
  * has already transferred its item, and a cancelled one transferred
  * nothing: exactly once, whichever thread gets there first.
@@ -25,6 +26,7 @@
 #include <stdatomic.h>
 
 #include "tulip/sync.h"
+#include "xguard.h"
 #include "../task/task_internal.h"
 
 enum { TULIP__X_OPEN = 0, TULIP__X_PEER = 1, TULIP__X_CANCELLED = 2 };
@@ -35,7 +37,7 @@ struct tulip__xwait;
 struct tulip__xwaiter {
     struct tulip__waiter w;        /* first; w.data is the item buffer */
     struct tulip__xwait *op;
-    pthread_mutex_t *lock;         /* guards the queue w is linked in */
+    struct tulip__xguard *guard;   /* guards the queue w is linked in */
     int index;                     /* select case */
     atomic_uchar gone;             /* unlinked for good: no need to lock again */
 };
@@ -52,23 +54,79 @@ struct tulip__xwait {
 };
 
 /* Set up op for the running task with its n entries (ws[i].w.data,
- * .lock and .index are the caller's). */
-void tulip__xwait_init(struct tulip__xwait *op, struct tulip__xwaiter *ws, size_t n);
+ * .guard and .index are the caller's). Inline, like the rest of the
+ * one-loop path below: a channel round trip is two parks, and their
+ * calls were a third of its cost. */
+static inline void tulip__xwait_init(struct tulip__xwait *op, struct tulip__xwaiter *ws, size_t n)
+{
+    op->task = tulip__current();
+    atomic_init(&op->claimed, TULIP__X_OPEN);
+    op->delivered = 0;
+    op->ws = ws;
+    op->n = n;
+    op->cases = NULL;
+    for (size_t i = 0; i < n; i++) {
+        ws[i].op = op;
+        ws[i].w.task = op->task;
+        atomic_init(&ws[i].gone, 0);
+    }
+}
 
-/* Park until op is claimed (links made, locks released). Returns the
+/* The cancel hook of a parked operation, and the rest of a park that a
+ * peer of another thread satisfied or that was a select (xwait.c). */
+void tulip__xwait_cancel(void *op);
+int tulip__xwait_park_rest(struct tulip__xwait *op, uint8_t reason, const void *object);
+
+/* Park until op is claimed (links made, guards left). Returns the
  * peer's result, or -ECANCELED / -ETIMEDOUT if cancellation claimed it
- * first; a select's other entries are unlinked before it returns. */
-int tulip__xwait_park(struct tulip__xwait *op, uint8_t reason, const void *object);
+ * first; a select's other entries are unlinked before it returns. The
+ * caller checked tulip__wait_enter (or the checkpoint) earlier in this
+ * step, and nothing can cancel the task in between, so the park does not
+ * check again. */
+static inline int tulip__xwait_park(struct tulip__xwait *op, uint8_t reason, const void *object)
+{
+    int rc = tulip__park_nocheck(reason, object, tulip__xwait_cancel, op);
+    if (atomic_load_explicit(&op->claimed, memory_order_acquire) != TULIP__X_PEER)
+        return rc;
+    if (__builtin_expect(!op->delivered || op->n > 1, 0))
+        return tulip__xwait_park_rest(op, reason, object);
+    return op->result;
+}
 
-/* Under q's lock: the first entry whose operation this call could claim
+/* Inside q's guard: the first entry whose operation this call could claim
  * (unlinked), or NULL. Entries of operations already claimed elsewhere are
  * dropped on the way. */
-struct tulip__xwaiter *tulip__xq_pop(struct tulip__waitq *q);
-/* Under q's lock: whether an unclaimed entry waits (dropping dead ones). */
+static inline struct tulip__xwaiter *tulip__xq_pop(struct tulip__waitq *q)
+{
+    struct tulip__waiter *w;
+    while ((w = tulip__waitq_pop(q))) {
+        struct tulip__xwaiter *x = (struct tulip__xwaiter *)w;
+        atomic_store_explicit(&x->gone, 1, memory_order_release);
+        int expected = TULIP__X_OPEN;
+        if (atomic_compare_exchange_strong_explicit(&x->op->claimed, &expected, TULIP__X_PEER,
+                                                    memory_order_acq_rel, memory_order_acquire))
+            return x;
+    }
+    return NULL;
+}
+/* Inside q's guard: whether an unclaimed entry waits (dropping dead ones). */
 int tulip__xq_live(struct tulip__waitq *q);
+
+void tulip__xwait_fire_rest(struct tulip__xwaiter *w, int result);
 /* Complete a popped entry's operation with result (for a select, the
  * case's result; the select returns the case index). */
-void tulip__xwait_fire(struct tulip__xwaiter *w, int result);
+static inline void tulip__xwait_fire(struct tulip__xwaiter *w, int result)
+{
+    struct tulip__xwait *op = w->op;
+    tulip_task *t = op->task;
+    if (__builtin_expect(!op->cases && t->loop == tulip__tls.loop, 1)) {
+        op->result = result;
+        op->delivered = 1;
+        tulip__task_wake(t, result);
+        return;
+    }
+    tulip__xwait_fire_rest(w, result);
+}
 
 /* The loop's wake-list post (runs on the owner loop). */
 void tulip__xwake_run(struct tulip__post *p);
