@@ -24,29 +24,7 @@ NURLS=${4:-1000000}
 REPS=${REPS:-5}
 ONLY=${ONLY:-1234}
 section() { case $ONLY in *$1*) return 0 ;; *) return 1 ;; esac; }
-NCPU=$(nproc)
-CLI_CPU=$((NCPU > 1 ? 1 : 0))
-TMP=$(mktemp -d)
-SPID=
-PORT=0
-cleanup() { [ -n "$SPID" ] && kill "$SPID" 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"; }
-trap cleanup EXIT
-BG="env --default-signal=INT" # background commands start with SIGINT ignored
-
-serve() { # site options...; the same port once one is chosen
-    rm -f "$TMP/serve.out"
-    $BG taskset -c 0 "$BIN" --serve $PORT "$@" >"$TMP/serve.out" 2>&1 &
-    SPID=$!
-    i=0
-    until grep -q Serving "$TMP/serve.out" 2>/dev/null; do
-        i=$((i + 1)); [ $i -lt 200 ] || { echo "server did not start" >&2; exit 1; }
-        sleep 0.05
-    done
-    URL=$(sed -n 's/.*on \(http:[^ ]*\) .*/\1/p' "$TMP/serve.out")
-    PORT=${URL##*:}
-    PORT=${PORT%/}
-}
-unserve() { kill -INT "$SPID"; wait "$SPID" 2>/dev/null || true; SPID=; }
+. "$(dirname "$0")/crawl_lib.sh" # NCPU, CLI_CPU, TMP, serve, unserve
 crawl() { # options... -> the crawl's summary in $TMP/out
     # one loop each way: --state and --warc run on one loop (main.c)
     /usr/bin/time -f "%U %S" -o "$TMP/time" taskset -c $CLI_CPU "$BIN" "$URL" -c "$CONC" --delay 0 --no-progress \

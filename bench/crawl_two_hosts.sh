@@ -20,29 +20,12 @@ PAGES=${2:-4000}
 CONC=${3:-32}
 LAT=${4:-20}
 REPS=${REPS:-3}
-NCPU=$(nproc)
-CLI_CPU=$((NCPU > 1 ? 1 : 0))
-TMP=$(mktemp -d)
-SPID=
-cleanup() { [ -n "$SPID" ] && kill "$SPID" 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"; }
-trap cleanup EXIT
-# a non-interactive shell starts background commands with SIGINT ignored
-BG="env --default-signal=INT"
+. "$(dirname "$0")/crawl_lib.sh" # NCPU, CLI_CPU, TMP, serve, unserve
 
-serve() { # LOG -> $PORT
-    rm -f "$TMP/serve.out"
-    $BG taskset -c 0 "$BIN" --serve 0 --pages "$PAGES" --latency "$LAT" --hosts 2 \
-        --robots-delay 1000 --robots-delay-hosts 1 --server-log "$1" >"$TMP/serve.out" 2>&1 &
-    SPID=$!
-    i=0
-    until grep -q Serving "$TMP/serve.out" 2>/dev/null; do
-        i=$((i + 1)); [ $i -lt 200 ] || { echo "server did not start" >&2; exit 1; }
-        sleep 0.05
-    done
-    PORT=$(sed -n 's/.*on http:[^ ]*:\([0-9]*\)\/ .*/\1/p' "$TMP/serve.out")
+serve_log() { # LOG -> $PORT, $SEED: the two-host site, its request log to LOG
+    serve --pages "$PAGES" --latency "$LAT" --hosts 2 --robots-delay 1000 --robots-delay-hosts 1 --server-log "$1"
     SEED="http://127.0.0.2:$PORT/s1/page-1.html"
 }
-unserve() { kill -INT "$SPID"; wait "$SPID" 2>/dev/null || true; SPID=; }
 # fast LOG [M]: "requests seconds" of host 1 (0-based: 127.0.0.2), over its
 # first M requests (all when M is absent)
 fast() { awk -v m="${2:-0}" '$2 == 1 { n++; if (n == 1) t0 = $1; if (m == 0 || n <= m) t1 = $1 }
@@ -53,7 +36,7 @@ echo "load: $(uptime)"
 ratios=""
 r=1
 while [ $r -le "$REPS" ]; do
-    serve "$TMP/alone.log"
+    serve_log "$TMP/alone.log"
     taskset -c $CLI_CPU "$BIN" "$SEED" -c "$CONC" --delay 0 --no-progress \
         >"$TMP/alone.out"
     unserve
@@ -63,7 +46,7 @@ while [ $r -le "$REPS" ]; do
     m=$(($1 * 8 / 10)) tall=$2
     set -- $(fast "$TMP/alone.log" "$m")
     ta=$2
-    serve "$TMP/mixed.log"
+    serve_log "$TMP/mixed.log"
     # stop it well after the fast host should be done (the slow one never is)
     lim=$(awk -v t="$tall" 'BEGIN { printf "%d", t * 3 + 3 }')
     taskset -c $CLI_CPU timeout -s INT "$lim" "$BIN" "$SEED" -c "$CONC" --delay 0 --no-progress --any-host \
