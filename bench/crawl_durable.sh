@@ -17,7 +17,7 @@
 # (ONLY: the sections to run, e.g. ONLY=34)
 # Prints figures; never fails on them.
 set -eu
-BIN=${1:?usage: bench/crawl_durable.sh BUILD_DIR [PAGES] [CONC] [RESUME_URLS]}/tulip-crawl
+BIN=$(cd "${1:?usage: bench/crawl_durable.sh BUILD_DIR [PAGES] [CONC] [RESUME_URLS]}" && pwd)/tulip-crawl
 PAGES=${2:-5000}
 CONC=${3:-32}
 NURLS=${4:-1000000}
