@@ -81,6 +81,10 @@ typedef struct tulip_config {
     int workers;
     /* Pin loop i's thread to CPU i (mod the CPUs this process may use). */
     int pin_cpus;
+    /* Shared stacks for compact tasks (TULIP_SPAWN_COMPACT), each of
+     * stack_size bytes with a guard zone, taken on first use: 0 = 4. More
+     * means fewer copies when many compact tasks are runnable at once. */
+    unsigned compact_stacks;
 } tulip_config;
 
 /* Fill cfg with defaults. */

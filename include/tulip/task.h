@@ -40,6 +40,27 @@ TULIP_API tulip_task *tulip_spawn(tulip_fn fn, void *arg);
  * fine: callbacks may spawn). */
 TULIP_API tulip_task *tulip_spawn_on(tulip_loop *l, tulip_fn fn, void *arg);
 
+/* Spawn options (flags of tulip_spawn_ex). */
+/* A compact task owns no stack: it runs on one of its loop's shared stacks
+ * (tulip_config.compact_stacks of them) and, while suspended, its live
+ * frames (typically a few hundred bytes) are copied out to a buffer of
+ * just that size once another task needs the shared stack, and back when
+ * it runs again. An idle compact task costs its frames plus the task, not
+ * a stack page. Slower to resume when it was evicted (a copy each way).
+ * The rule it brings: the address of a compact task's local variables
+ * must not be handed to another task, a callback or anything that uses it
+ * while the task is suspended (tulip_scope and the runtime's own wait
+ * records are fine: they are kept off the stack). Debug mode checks every
+ * object a task waits on against the shared stacks and reports a
+ * violation. Not with the io_uring backend's reads and writes into stack
+ * buffers (their completions are written while the task is suspended). */
+#define TULIP_SPAWN_COMPACT 0x1u
+
+/* As tulip_spawn_on (l NULL: the loop running on this thread) with flags
+ * (TULIP_SPAWN_*). NULL with errno as tulip_spawn, and EINVAL (unknown
+ * flag), ENOTSUP (compact with the ucontext build). */
+TULIP_API tulip_task *tulip_spawn_ex(tulip_loop *l, tulip_fn fn, void *arg, unsigned flags);
+
 /* Wait for t to finish and free it; returns fn's result.
  * Errors: -EINVAL (t is detached or NULL), -EDEADLK (t is the caller),
  * -EBUSY (another task is already joining t), -ECANCELED/-ETIMEDOUT (the

@@ -139,6 +139,8 @@ void tulip__describe_task(const tulip_loop *l, const tulip_task *t, char *buf, s
 
 static int never_ran(const tulip_task *t)
 {
+    if (t->shared)
+        return t->state == TULIP__TASK_READY && t->frames == TULIP__FRAMES_FRESH;
 #ifdef HAVE_TRAMPOLINE
     if (t->state != TULIP__TASK_READY || !t->stack)
         return 0;
@@ -192,6 +194,13 @@ void tulip__dump_task(FILE *out, tulip_loop *l, const tulip_task *t, const char 
         return;
     if (never_ran(t)) {
         fprintf(out, "%s(not started yet)\n", deeper);
+        return;
+    }
+    if (t->shared && t->frames == TULIP__FRAMES_SAVED) {
+        /* Its frames are in a buffer, not at their addresses: unwinding
+         * the shared stack would show another task's. */
+        fprintf(out, "%s(compact task: %u bytes of frames saved off its shared stack)\n", deeper,
+                (unsigned)t->saved_len);
         return;
     }
     if (t == tulip__sched(l)->current && t == tulip__tls_task)

@@ -22,6 +22,9 @@ struct fd_waiter {
     int events;
 };
 
+_Static_assert(sizeof(struct fd_waiter) <= sizeof(union tulip__wait_rec), "fd_waiter must fit the task's wait record");
+_Static_assert(_Alignof(struct fd_waiter) <= _Alignof(union tulip__wait_rec), "fd_waiter alignment");
+
 static void unlink_waiter(struct fd_waiter *w, int update)
 {
     struct tulip__fd *f = w->f;
@@ -115,27 +118,29 @@ int tulip__wait_fd(int fd, int events, int check_level)
         if (rc < 0)
             return rc;
     }
-    struct fd_waiter w;
-    w.rd.ready = rd_ready;
-    w.wr.ready = wr_ready;
-    w.rd.linked = w.wr.linked = 0;
-    w.task = t;
-    w.loop = l;
-    w.f = f;
-    w.events = events;
+    /* In the task, not on its stack: the loop holds it while the task is
+     * suspended, when a compact task's frames may be elsewhere. */
+    struct fd_waiter *w = (struct fd_waiter *)(void *)t->wait_rec.raw;
+    w->rd.ready = rd_ready;
+    w->wr.ready = wr_ready;
+    w->rd.linked = w->wr.linked = 0;
+    w->task = t;
+    w->loop = l;
+    w->f = f;
+    w->events = events;
     if (events & TULIP_READABLE)
-        tulip__fdwait_link(&f->reader, &w.rd);
+        tulip__fdwait_link(&f->reader, &w->rd);
     if (events & TULIP_WRITABLE)
-        tulip__fdwait_link(&f->writer, &w.wr);
+        tulip__fdwait_link(&f->writer, &w->wr);
     f->interest |= events;
     int rc = tulip__fd_update(l, f);
     if (rc < 0) {
-        unlink_waiter(&w, 0);
+        unlink_waiter(w, 0);
         return rc;
     }
     l->fds_watched++;
     rc = tulip__park_nocheck((events & TULIP_READABLE) ? TULIP__WAIT_FD_READ : TULIP__WAIT_FD_WRITE,
-                             (const void *)(intptr_t)fd, waiter_cancel, &w);
+                             (const void *)(intptr_t)fd, waiter_cancel, w);
     l->fds_watched--;
     return rc;
 }
@@ -195,8 +200,12 @@ int tulip__io_begin(int fd, int flags, struct tulip__fd **f, tulip_loop **l)
     int rc = tulip__io_enter(fd, f);
     if (rc < 0)
         return rc;
-    *l = tulip__current()->loop;
-    return !(flags & MSG_DONTWAIT) && tulip__io_ring(*l, *f);
+    tulip_task *t = tulip__current();
+    *l = t->loop;
+    /* A compact task takes the readiness path: the kernel must not write
+     * into (or read from) its stack buffers while its frames may be saved
+     * away (issue 18). */
+    return !(flags & MSG_DONTWAIT) && !t->shared && tulip__io_ring(*l, *f);
 }
 
 /* After an I/O call failed (errno set): 1 to try again - after waiting

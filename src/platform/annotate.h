@@ -20,7 +20,16 @@
 #define tulip__asan_start_switch(save, bottom, size) __sanitizer_start_switch_fiber((save), (bottom), (size))
 #define tulip__asan_finish_switch(save) __sanitizer_finish_switch_fiber((save), NULL, NULL)
 #define tulip__asan_finish_switch_from(save, bottom, size) __sanitizer_finish_switch_fiber((save), (bottom), (size))
+#include <sanitizer/asan_interface.h>
+/* Compact tasks (src/task/compact.c) move frames in and out of a shared
+ * stack: the shadow of the range a task's frames occupy is cleared before
+ * they are copied, and in debug mode the unused part is poisoned so a
+ * stray access into evicted frames is reported. */
+#define tulip__asan_poison(p, n) __asan_poison_memory_region((p), (n))
+#define tulip__asan_unpoison(p, n) __asan_unpoison_memory_region((p), (n))
 #else
+#define tulip__asan_poison(p, n) ((void)(p), (void)(n))
+#define tulip__asan_unpoison(p, n) ((void)(p), (void)(n))
 #define tulip__asan_finish_switch_from(save, bottom, size) ((void)(save), (void)(bottom), (void)(size))
 #define tulip__asan_start_switch(save, bottom, size) ((void)(save), (void)(bottom), (void)(size))
 #define tulip__asan_finish_switch(save) ((void)(save))
@@ -55,7 +64,12 @@
 #include <valgrind/valgrind.h>
 #define tulip__vg_stack_register(lo, hi) VALGRIND_STACK_REGISTER((lo), (hi))
 #define tulip__vg_stack_deregister(id) VALGRIND_STACK_DEREGISTER(id)
+#include <valgrind/memcheck.h>
+/* Compact tasks' frames are copied back below where the shared stack's
+ * last occupant had unwound to, which memcheck marked unaddressable. */
+#define tulip__vg_addressable(p, n) ((void)VALGRIND_MAKE_MEM_UNDEFINED((p), (n)))
 #else
+#define tulip__vg_addressable(p, n) ((void)(p), (void)(n))
 #define tulip__vg_stack_register(lo, hi) ((void)(lo), (void)(hi), 0u)
 #define tulip__vg_stack_deregister(id) ((void)(id))
 #endif

@@ -27,6 +27,7 @@ int tulip__sched_init(struct tulip__sched *s, const tulip_config *cfg)
         tulip__stack_pool_fini(&s->stacks);
         return rc;
     }
+    tulip__compact_init(&s->compact, cfg->compact_stacks);
     s->loop.before_sleep = trim_stacks;
     return 0;
 }
@@ -34,6 +35,7 @@ int tulip__sched_init(struct tulip__sched *s, const tulip_config *cfg)
 void tulip__sched_fini(struct tulip__sched *s)
 {
     s->loop.before_sleep = NULL;
+    tulip__compact_fini(s);
     tulip__stack_pool_fini(&s->stacks);
     tulip__overflow_handler_thread_fini();
 }

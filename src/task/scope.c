@@ -19,6 +19,23 @@ static struct tulip__scope *S(tulip_scope *s)
     return (struct tulip__scope *)(void *)s;
 }
 
+/* The scope's state: in place, or the node a compact task's scope points
+ * to while open. */
+static struct tulip__scope *state(struct tulip__scope *s)
+{
+    return s->node ? s->node : s;
+}
+
+/* Debug mode: a scope on a compact task's stack touched by anyone but
+ * that task is a pointer into frames that may be saved away. */
+static void check_reach(tulip_scope *ps, const char *what)
+{
+    tulip_task *cur = tulip__current();
+    tulip_loop *l = cur ? cur->loop : tulip_loop_current();
+    if (l && tulip__sched(l)->compact_debug)
+        tulip__compact_check_foreign(tulip__sched(l), cur, ps, what);
+}
+
 static void misuse(const char *what)
 {
     fprintf(stderr, "tulip: %s\n", what);
@@ -53,6 +70,19 @@ static void enter(tulip_scope *ps, int64_t deadline, int shield)
     if (!t)
         misuse("tulip_scope_enter called outside a task");
     struct tulip__scope *s = S(ps);
+    s->node = NULL;
+    s->magic = SCOPE_MAGIC;
+    s->open = 1;
+    if (t->shared) {
+        /* A compact task: the state goes off the stack (see task_internal.h). */
+        struct tulip__sched *sc = tulip__sched(t->loop);
+        struct tulip__scope *n = tulip__compact_alloc(sc, sizeof *n);
+        if (!n)
+            misuse("out of memory for a compact task's scope");
+        s->node = n;
+        s = n;
+        s->node = NULL;
+    }
     s->parent = t->scope;
     s->task = t;
     s->deadline = deadline;
@@ -85,15 +115,28 @@ void tulip_scope_enter_timeout(tulip_scope *s, int64_t timeout_ns)
 
 int tulip_scope_exit(tulip_scope *ps)
 {
-    struct tulip__scope *s = S(ps);
+    struct tulip__scope *outer = S(ps);
     tulip_task *t = tulip__current();
-    if (s->magic != SCOPE_MAGIC || !s->open)
+    if (outer->magic != SCOPE_MAGIC || !outer->open)
         misuse("tulip_scope_exit on a scope that is not open");
+    struct tulip__scope *s = state(outer);
     if (!t || t->scope != s)
         misuse("tulip_scope_exit: scopes must be exited in reverse order, by the task that entered them");
     tulip__timer_stop(t->loop, &s->timer);
     t->scope = s->parent;
     s->open = 0;
+    if (s != outer) {
+        /* Back in place for tulip_scope_is_triggered and a late cancel. */
+        outer->deadline = s->deadline;
+        outer->cancelled = s->cancelled;
+        outer->expired = s->expired;
+        outer->shield = s->shield;
+        outer->task = t;
+        outer->open = 0;
+        outer->node = NULL;
+        tulip__compact_free(tulip__sched(t->loop), s, sizeof *s);
+        s = outer;
+    }
     if (s->cancelled)
         return -ECANCELED;
     if (s->expired || (s->deadline != TULIP_FOREVER && s->deadline <= tulip__loop_now(t->loop)))
@@ -103,9 +146,11 @@ int tulip_scope_exit(tulip_scope *ps)
 
 void tulip_scope_cancel(tulip_scope *ps)
 {
+    check_reach(ps, "the scope cancelled");
     struct tulip__scope *s = S(ps);
     if (s->magic != SCOPE_MAGIC)
         misuse("tulip_scope_cancel on an uninitialised scope");
+    s = state(s);
     if (s->cancelled)
         return;
     s->cancelled = 1;
@@ -115,9 +160,11 @@ void tulip_scope_cancel(tulip_scope *ps)
 
 void tulip_scope_set_deadline(tulip_scope *ps, int64_t deadline)
 {
+    check_reach(ps, "the scope whose deadline is set");
     struct tulip__scope *s = S(ps);
     if (s->magic != SCOPE_MAGIC || !s->open)
         misuse("tulip_scope_set_deadline on a scope that is not open");
+    s = state(s);
     s->deadline = deadline;
     s->expired = 0;
     arm(s);
@@ -128,6 +175,8 @@ void tulip_scope_set_deadline(tulip_scope *ps, int64_t deadline)
 bool tulip_scope_is_triggered(const tulip_scope *ps)
 {
     const struct tulip__scope *s = (const struct tulip__scope *)(const void *)ps;
+    if (s->node)
+        s = s->node;
     if (s->cancelled || s->expired)
         return 1;
     return s->deadline != TULIP_FOREVER && s->open && s->deadline <= tulip__loop_now(s->task->loop);

@@ -71,6 +71,12 @@ void tulip__task_resume(tulip_loop *loop, struct tulip__runnable *r)
 {
     struct tulip__sched *l = tulip__sched(loop);
     tulip_task *t = tulip__container_of(r, tulip_task, run);
+    if (__builtin_expect(t->shared != NULL, 0) && tulip__compact_enter(l, t, task_entry) < 0) {
+        /* No memory to save the shared stack's occupant: t waits for
+         * another pass (the occupant's frames stay where they are). */
+        tulip__ready_push(loop, &t->run);
+        return;
+    }
     t->state = TULIP__TASK_RUNNING;
     tulip__tls_task = t;
     l->current = t;
@@ -93,7 +99,10 @@ void tulip__task_resume(tulip_loop *loop, struct tulip__runnable *r)
     tulip_task *dead = l->dead_task;
     if (dead) {
         l->dead_task = NULL;
-        tulip__stack_put(&l->stacks, dead->stack);
+        if (dead->shared)
+            tulip__compact_release(l, dead);
+        else
+            tulip__stack_put(&l->stacks, dead->stack);
         dead->stack = NULL;
         tulip__tsan_destroy(dead->tsan_fiber);
         dead->tsan_fiber = NULL;
@@ -102,12 +111,18 @@ void tulip__task_resume(tulip_loop *loop, struct tulip__runnable *r)
     }
 }
 
-static tulip_task *spawn(tulip_loop *loop, tulip_fn fn, void *arg, const void *site)
+static tulip_task *spawn(tulip_loop *loop, tulip_fn fn, void *arg, const void *site, unsigned flags)
 {
-    if (!fn) {
+    if (!fn || (flags & ~TULIP_SPAWN_COMPACT)) {
         errno = EINVAL;
         return NULL;
     }
+#if defined(TULIP_CTX_UCONTEXT)
+    if (flags & TULIP_SPAWN_COMPACT) {
+        errno = ENOTSUP;
+        return NULL;
+    }
+#endif
     if (!loop) {
         errno = EPERM;
         return NULL;
@@ -124,8 +139,16 @@ static tulip_task *spawn(tulip_loop *loop, tulip_fn fn, void *arg, const void *s
     }
     memset(t, 0, offsetof(tulip_task, name));
     t->name[0] = 0;
-    t->stack = tulip__stack_get(&l->stacks);
-    if (!t->stack) {
+    if (flags & TULIP_SPAWN_COMPACT) {
+        int rc = tulip__compact_bind(l, t);
+        if (rc < 0) {
+            t->all.next = l->task_free;
+            l->task_free = &t->all;
+            l->task_free_n++;
+            errno = -rc;
+            return NULL;
+        }
+    } else if (!(t->stack = tulip__stack_get(&l->stacks))) {
         int err = errno;
         if (l->debug)
             fprintf(stderr, "tulip: spawn failed: cannot get a %zu-byte task stack: %s (%d tasks alive)\n",
@@ -135,8 +158,9 @@ static tulip_task *spawn(tulip_loop *loop, tulip_fn fn, void *arg, const void *s
         l->task_free_n++;
         errno = err;
         return NULL;
+    } else {
+        tulip__ctx_make(&t->ctx, t->stack->lo, t->stack->size, task_entry, t);
     }
-    tulip__ctx_make(&t->ctx, t->stack->lo, t->stack->size, task_entry, t);
     t->tsan_fiber = tulip__tsan_create();
     t->run.kind = TULIP__RUN_TASK;
     t->loop = loop;
@@ -161,12 +185,17 @@ static tulip_task *spawn(tulip_loop *loop, tulip_fn fn, void *arg, const void *s
 /* noinline keeps __builtin_return_address(0) meaning "the user's call". */
 __attribute__((noinline)) tulip_task *tulip_spawn_on(tulip_loop *l, tulip_fn fn, void *arg)
 {
-    return spawn(l, fn, arg, __builtin_return_address(0));
+    return spawn(l, fn, arg, __builtin_return_address(0), 0);
 }
 
 __attribute__((noinline)) tulip_task *tulip_spawn(tulip_fn fn, void *arg)
 {
-    return spawn(tulip__tls.loop, fn, arg, __builtin_return_address(0));
+    return spawn(tulip__tls.loop, fn, arg, __builtin_return_address(0), 0);
+}
+
+__attribute__((noinline)) tulip_task *tulip_spawn_ex(tulip_loop *l, tulip_fn fn, void *arg, unsigned flags)
+{
+    return spawn(l ? l : tulip__tls.loop, fn, arg, __builtin_return_address(0), flags);
 }
 
 #define TASK_FREE_MAX 1024
@@ -197,6 +226,21 @@ void tulip__sched_stop(struct tulip__sched *s)
         free(t);
     }
     l->task_free_n = 0;
+    /* Drop the ready entries that are tasks before the tasks are freed
+     * (the entries live in them); keep only callbacks. */
+    struct tulip__runnable **pp = &loop->ready.head;
+    loop->ready.tail = NULL;
+    size_t n = 0;
+    while (*pp) {
+        if ((*pp)->kind == TULIP__RUN_TASK) {
+            *pp = (*pp)->next;
+        } else {
+            loop->ready.tail = *pp;
+            pp = &(*pp)->next;
+            n++;
+        }
+    }
+    loop->ready.n = n;
     while (l->all_tasks.head) {
         tulip_task *t = tulip__task_of_all(l->all_tasks.head);
         if (t->state != TULIP__TASK_DONE) {
@@ -211,27 +255,15 @@ void tulip__sched_stop(struct tulip__sched *s)
             tulip__timer_stop(loop, &t->timer);
             tulip__tsan_destroy(t->tsan_fiber);
             run_local_dtors(t);
-            if (t->stack)
+            if (t->shared)
+                tulip__compact_release(l, t);
+            else if (t->stack)
                 tulip__stack_put(&l->stacks, t->stack);
             loop->holds--;
             loop->stats.tasks_alive--;
         }
         task_free(t);
     }
-    /* Ready entries that were tasks are gone now; keep only callbacks. */
-    struct tulip__runnable **pp = &loop->ready.head;
-    loop->ready.tail = NULL;
-    size_t n = 0;
-    while (*pp) {
-        if ((*pp)->kind == TULIP__RUN_TASK) {
-            *pp = (*pp)->next;
-        } else {
-            loop->ready.tail = *pp;
-            pp = &(*pp)->next;
-            n++;
-        }
-    }
-    loop->ready.n = n;
 }
 
 /* ---- parking ---------------------------------------------------------- */
@@ -254,6 +286,10 @@ int tulip__checkpoint_status(tulip_task *t)
 int tulip__park_nocheck(uint8_t reason, const void *object, void (*cancel)(void *ctx), void *ctx)
 {
     tulip_task *t = tulip__tls_task;
+    if (__builtin_expect(tulip__sched(t->loop)->compact_debug, 0)) {
+        tulip__compact_check(tulip__sched(t->loop), t, object, "the object waited on");
+        tulip__compact_check(tulip__sched(t->loop), t, ctx, "the wait record");
+    }
     t->state = TULIP__TASK_PARKED;
     t->wait_reason = reason;
     t->wait_object = object;

@@ -17,6 +17,7 @@
 #include "../platform/context.h"
 #include "../platform/stack.h"
 #include "../common/dlist.h"
+#include "compact.h"
 
 enum tulip__task_state {
     TULIP__TASK_READY = 1,  /* in the ready queue */
@@ -49,6 +50,10 @@ enum tulip__wait_reason {
 };
 
 struct tulip__scope {
+    /* In a compact task the scope's state lives in a node off the stack
+     * (its timer is in the loop's heap and the chain is walked while the
+     * task is suspended); the caller's tulip_scope then only points to it. */
+    struct tulip__scope *node;
     struct tulip__scope *parent;
     tulip_task *task;
     int64_t deadline;
@@ -58,6 +63,33 @@ struct tulip__scope {
     uint8_t shield;
     uint8_t open;
     uint32_t magic;
+};
+
+/* Wait queues: FIFO lists of parked tasks for the sync primitives, on the
+ * one intrusive list (dlist.h) with a count and, in each waiter, the queue
+ * it is on (NULL once unlinked: removing twice is harmless). */
+struct tulip__waiter {
+    struct tulip__dlink link;
+    struct tulip__waitq *q;        /* NULL once unlinked */
+    tulip_task *task;
+    void *data;                    /* primitive-specific */
+    int result;
+};
+struct tulip__waitq {
+    struct tulip__dlist list;
+    size_t n;
+};
+
+/* The record of the one wait a task may be in, kept in the task (never on
+ * its stack: a compact task's frames may be evicted while it waits, see
+ * compact.h). Waits on wait queues use .w; other layers (fd waits) lay
+ * their own record over .raw and check its size with a static assert. */
+#define TULIP__WAIT_REC_SIZE 96
+union tulip__wait_rec {
+    struct tulip__waiter w;
+    unsigned char raw[TULIP__WAIT_REC_SIZE];
+    void *align_p;
+    int64_t align_i;
 };
 
 struct tulip__local {
@@ -95,8 +127,17 @@ struct tulip_task {
     void *fake_stack;              /* ASan */
     void *tsan_fiber;              /* TSan */
     const void *spawn_site;        /* return address of the spawning call */
+    struct tulip__shared_stack *shared; /* compact task: its shared stack; NULL: private stack */
     char name[32];
+    /* Not cleared by spawn (spawn sets what it needs). */
+    union tulip__wait_rec wait_rec;
+    void *saved;                   /* compact: save buffer (kept for reuse once restored) */
+    uint32_t saved_len;            /* compact: bytes of frames in saved while evicted */
+    uint8_t saved_class;           /* compact: size class of saved */
+    uint8_t frames;                /* compact: TULIP__FRAMES_* */
 };
+
+enum { TULIP__FRAMES_FRESH = 0, TULIP__FRAMES_IN_PLACE, TULIP__FRAMES_SAVED };
 
 /* The scheduler: a loop plus what running tasks on it takes. The loop
  * is the first member, so a tulip_loop * of a loop made by tulip_loop_new
@@ -121,6 +162,9 @@ struct tulip__sched {
      * a registry of every live future, for its leak report. */
     int debug;
     struct tulip_future *debug_futures;
+    /* Compact tasks' shared stacks and save buffers (compact.h). */
+    struct tulip__compact compact;
+    uint8_t compact_debug;         /* debug mode and compact tasks exist: range-check parks */
 };
 
 static inline struct tulip__sched *tulip__sched(tulip_loop *l)
@@ -189,21 +233,6 @@ void tulip__task_release(tulip_task *t);
 
 /* Group hooks (src/task/group.c). */
 void tulip__group_child_done(tulip_task *t);
-
-/* Wait queues: FIFO lists of parked tasks for the sync primitives, on the
- * one intrusive list (dlist.h) with a count and, in each waiter, the queue
- * it is on (NULL once unlinked: removing twice is harmless). */
-struct tulip__waiter {
-    struct tulip__dlink link;
-    struct tulip__waitq *q;        /* NULL once unlinked */
-    tulip_task *task;
-    void *data;                    /* primitive-specific */
-    int result;
-};
-struct tulip__waitq {
-    struct tulip__dlist list;
-    size_t n;
-};
 
 static inline struct tulip__waiter *tulip__waitq_first(const struct tulip__waitq *q)
 {
