@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "tulip.h"
+#include "rss.h"
 #include "platform/context.h"
 
 /* Raw switch: two contexts ping-ponging through tulip__ctx_switch alone, the
@@ -47,17 +48,6 @@ static int64_t mono_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static long rss_bytes(void)
-{
-    FILE *f = fopen("/proc/self/statm", "r");
-    long pages = 0, resident = 0;
-    if (!f)
-        return 0;
-    if (fscanf(f, "%ld %ld", &pages, &resident) != 2)
-        resident = 0;
-    fclose(f);
-    return resident * sysconf(_SC_PAGESIZE);
-}
 
 struct opts {
     long switches, spawns, tasks;

@@ -188,7 +188,7 @@ static int group_owner(void *p)
     PATTERN(buf, sizeof buf, id);
     tulip_group *g = tulip_group_new();
     for (unsigned i = 0; i < 3; i++)
-        tulip_group_spawn(g, child_sleep, (void *)(uintptr_t)(id + i + 1));
+        assert_int_equal(tulip_group_spawn_ex(g, child_sleep, (void *)(uintptr_t)(id + i + 1), g_flags), 0);
     int rc = tulip_group_wait(g);
     tulip_group_free(g);
     say("G%u:%d:%d ", id, rc, pattern_ok(buf, sizeof buf, id));
@@ -330,6 +330,8 @@ static int sc_io(void *p)
 /* ---- the harness ---------------------------------------------------------- */
 
 static uint64_t g_saves, g_restores;
+static int g_debug;
+static tulip_debug_stats g_stats;
 
 static int top(void *p)
 {
@@ -338,6 +340,8 @@ static int top(void *p)
     struct tulip__sched *s = tulip__sched(tulip_loop_current());
     g_saves = s->compact.saves;
     g_restores = s->compact.restores;
+    if (g_debug)
+        assert_int_equal(tulip_debug_stats_get(NULL, &g_stats), 0);
     return rc;
 }
 
@@ -351,6 +355,10 @@ static const char *run_with(tulip_fn body, unsigned flags)
     tulip_config_init(&cfg);
     cfg.virtual_clock = 1;
     cfg.compact_stacks = 2;
+    if (g_debug) {
+        cfg.debug = 1;
+        cfg.slow_step_ns = -1;
+    }
     assert_int_equal(tulip_run_ex(top, (void *)(uintptr_t)body, &cfg), 0);
     return g_log;
 }
@@ -430,6 +438,25 @@ static void test_io(void **state)
     assert_non_null(strstr(g_log, "R0:40:"));
 }
 
+/* Debug mode: the same traces (every park range-checked, the unused part
+ * of each shared stack poisoned under ASan), and the stats report the
+ * saved sizes. */
+static void test_debug_mode(void **state)
+{
+    (void)state;
+    g_debug = 1;
+    same_trace(sc_scope);
+    same_trace(sc_io);
+    same_trace(sc_yield);
+    g_debug = 0;
+    assert_true(g_stats.compact_saves > 0);
+    assert_true(g_stats.compact_restores > 0);
+    assert_true(g_stats.compact_max_saved >= g_stats.compact_avg_saved);
+    assert_true(g_stats.compact_avg_saved > 64);
+    /* deep_wait's 20 frames of 96 bytes and more. */
+    assert_true(g_stats.compact_max_saved > 2000);
+}
+
 static void test_flags(void **state)
 {
     (void)state;
@@ -454,6 +481,7 @@ int main(void)
         cmocka_unit_test(test_flags),  cmocka_unit_test(test_yield),  cmocka_unit_test(test_sleep),
         cmocka_unit_test(test_future), cmocka_unit_test(test_join),   cmocka_unit_test(test_group),
         cmocka_unit_test(test_scope),  cmocka_unit_test(test_cancel), cmocka_unit_test(test_io),
+        cmocka_unit_test(test_debug_mode),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

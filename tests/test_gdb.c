@@ -41,6 +41,16 @@ static int gdb_sleeper_body(void *p)
     return tulip_sleep(TULIP_SEC(3600));
 }
 
+/* Compact tasks (issue 18): with the default 4 shared stacks the fifth
+ * takes the first one's stack, whose frames are then saved away. */
+static int gdb_compact_body(void *p)
+{
+    (void)p;
+    volatile int keep = 1; /* no tail call: the body's frame stays in the backtrace */
+    int rc = tulip_sleep(TULIP_SEC(3600));
+    return rc * keep;
+}
+
 static int inferior_main(void *p)
 {
     (void)p;
@@ -52,8 +62,17 @@ static int inferior_main(void *p)
         return 1;
     tulip_task_set_name(a, "gdb-locker");
     tulip_task_set_name(b, "gdb-sleeper");
+    tulip_task *c[5];
+    for (int i = 0; i < 5; i++)
+        if (!(c[i] = tulip_spawn_ex(NULL, gdb_compact_body, NULL, TULIP_SPAWN_COMPACT)))
+            return 1;
+    tulip_task_set_name(c[0], "gdb-compact");
     tulip_yield();
     raise(SIGTRAP); /* gdb stops here and runs the helper's commands */
+    for (int i = 0; i < 5; i++) {
+        tulip_cancel(c[i]);
+        tulip_join(c[i]);
+    }
     tulip_cancel(b);
     tulip_lock_release(&gdb_lock);
     tulip_join(a);
@@ -80,7 +99,7 @@ static char *run_gdb(const char *script, int *exec_failed)
         setenv("ASAN_OPTIONS", "detect_leaks=0", 1);
         execlp("gdb", "gdb", "-nx", "-batch", "-ex", "set debuginfod enabled off", "-ex", "set pagination off",
                "-ex", "set confirm off", "-ex", script, "-ex", "run", "-ex", "info tulip-tasks", "-ex",
-               "tulip-bt gdb-locker", "-ex", "echo ==after==\\n", "-ex", "bt", "-ex", "kill", "--args",
+               "tulip-bt gdb-compact", "-ex", "tulip-bt gdb-locker", "-ex", "echo ==after==\\n", "-ex", "bt", "-ex", "kill", "--args",
                self_path, "--inferior", (char *)NULL);
         _exit(127);
     }
@@ -157,6 +176,15 @@ static void test_gdb_helper(void **state)
     assert_non_null(strstr(list, "\"gdb-sleeper\": waiting on sleep until "));
     const char *bt = strstr(list, "task 2 \"gdb-locker\":");
     assert_non_null(bt);
+    /* A compact task's stack from its saved frames, before gdb-locker's. */
+    const char *cbt = strstr(list, "\"gdb-compact\":\n");
+    assert_non_null(cbt);
+    const char *lbt = strstr(cbt, "\"gdb-locker\":\n");
+    const char *cbody = strstr(cbt, "gdb_compact_body");
+    const char *csleep = strstr(cbt, "park"); /* tulip_sleep may be inlined */
+    assert_non_null(lbt);
+    assert_true(cbody && cbody < lbt);
+    assert_true(csleep && csleep < lbt);
     const char *after = strstr(bt, "==after==");
     assert_non_null(after);
     /* The task's stack: the lock wait, then its body. */

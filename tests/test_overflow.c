@@ -41,6 +41,26 @@ static int main_overflow(void *p)
     return tulip_join(t);
 }
 
+/* A compact task (issue 18) on a shared stack another task used first:
+ * the shared stack's guard zone names it the same way. */
+static int nop_task(void *p)
+{
+    (void)p;
+    return tulip_yield();
+}
+
+static int main_overflow_compact(void *p)
+{
+    (void)p;
+    tulip_task *n = tulip_spawn_ex(NULL, nop_task, NULL, TULIP_SPAWN_COMPACT);
+    tulip_task *t = tulip_spawn_ex(NULL, overflow_task, NULL, TULIP_SPAWN_COMPACT);
+    tulip_task_set_name(t, "deep-recursion");
+    tulip_join(n);
+    return tulip_join(t);
+}
+
+static const char *child_kind = "private";
+
 static void test_overflow_reported(void **state)
 {
     (void)state;
@@ -53,7 +73,7 @@ static void test_overflow_reported(void **state)
          * must not stand in front of tulip's or the sanitizer's. */
         dup2(err[1], 2);
         close(err[0]);
-        execl(self_path, self_path, "--overflow-child", (char *)NULL);
+        execl(self_path, self_path, "--overflow-child", child_kind, (char *)NULL);
         _exit(127);
     }
     close(err[1]);
@@ -88,22 +108,31 @@ static void test_overflow_reported(void **state)
 #endif
 }
 
-static int overflow_child(void)
+static void test_overflow_reported_compact(void **state)
+{
+    child_kind = "compact";
+    test_overflow_reported(state);
+    child_kind = "private";
+}
+
+static int overflow_child(const char *kind)
 {
     tulip_config cfg;
     tulip_config_init(&cfg);
     cfg.stack_size = 64 * 1024;
-    tulip_run_ex(main_overflow, NULL, &cfg);
+    cfg.compact_stacks = 1;
+    tulip_run_ex(strcmp(kind, "compact") ? main_overflow : main_overflow_compact, NULL, &cfg);
     return 0; /* reaching here means the overflow went unnoticed */
 }
 
 int main(int argc, char **argv)
 {
-    if (argc > 1 && strcmp(argv[1], "--overflow-child") == 0)
-        return overflow_child();
+    if (argc > 2 && strcmp(argv[1], "--overflow-child") == 0)
+        return overflow_child(argv[2]);
     self_path = argv[0];
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_overflow_reported),
+        cmocka_unit_test(test_overflow_reported_compact),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,17 +3,19 @@
 // goroutine blocked on a channel, and unbuffered channel ping-pong.
 // Prints CSV rows "go,<metric>,<value>". GOMAXPROCS is left to the caller.
 //
-//	core switch N | spawn N | idle N | chan N
+//	core switch N | spawn N | idle N | chan N | sockidle N
 package main
 
 import (
 	"bufio"
 	"fmt"
+	"net"
 	"os"
 	"runtime"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -101,9 +103,53 @@ func benchChan(n int) float64 {
 	return float64(d.Nanoseconds()) / float64(n)
 }
 
+// Goroutines parked in conn.Read on unix socketpairs (one pair each up to
+// the fd limit, then several readers per socket), as bench/idle_compact.c's
+// "sock" row (issue 18). Returns VmRSS growth per goroutine and the sockets used.
+func benchSockIdle(n int) (float64, int) {
+	var rl syscall.Rlimit
+	syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl)
+	rl.Cur = rl.Max
+	syscall.Setrlimit(syscall.RLIMIT_NOFILE, &rl)
+	room := (int(rl.Cur) - 64) / 2
+	socks := n
+	if socks > room {
+		socks = room
+	}
+	conns := make([]net.Conn, socks)
+	for i := range conns {
+		fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
+		if err != nil {
+			panic(err)
+		}
+		f := os.NewFile(uintptr(fds[0]), "s")
+		c, err := net.FileConn(f)
+		if err != nil {
+			panic(err)
+		}
+		f.Close()
+		conns[i] = c
+	}
+	runtime.GC()
+	var parked sync.WaitGroup
+	parked.Add(n)
+	before := rssBytes()
+	for i := 0; i < n; i++ {
+		c := conns[i%socks]
+		go func() {
+			buf := make([]byte, 64)
+			parked.Done()
+			c.Read(buf)
+		}()
+	}
+	parked.Wait()
+	runtime.Gosched()
+	return float64(rssBytes()-before) / float64(n), socks
+}
+
 func main() {
 	if len(os.Args) != 3 {
-		fmt.Fprintln(os.Stderr, "usage: core switch|spawn|idle|chan N")
+		fmt.Fprintln(os.Stderr, "usage: core switch|spawn|idle|chan|sockidle N")
 		os.Exit(2)
 	}
 	n, err := strconv.Atoi(os.Args[2])
@@ -120,6 +166,10 @@ func main() {
 		fmt.Printf("go,idle_bytes_per_task_%d,%.0f\n", n, benchIdle(n))
 	case "chan":
 		fmt.Printf("go,chan_pingpong_ns,%.1f\n", benchChan(n))
+	case "sockidle":
+		b, socks := benchSockIdle(n)
+		fmt.Printf("go,sock_idle_bytes_per_task_%d,%.0f\n  %d goroutines reading %d sockets\n", n, b, n, socks)
+		os.Exit(0) // the readers never return
 	default:
 		fmt.Fprintln(os.Stderr, "core: unknown benchmark")
 		os.Exit(2)

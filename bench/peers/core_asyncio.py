@@ -3,7 +3,7 @@
 `await asyncio.sleep(0)`), spawn+join (`await create_task(nop())`, one at a
 time), idle bytes per task awaiting a Future (VmRSS delta).
 Prints CSV rows "<impl>,<metric>,<value>" where impl is asyncio or uvloop.
-    core_asyncio.py [--uvloop] switch|spawn|idle N"""
+    core_asyncio.py [--uvloop] switch|spawn|idle|sockidle N"""
 import asyncio
 import gc
 import sys
@@ -56,6 +56,38 @@ async def bench_idle(n):
     return (after - before) / n
 
 
+async def bench_sock_idle(n):
+    """Tasks parked in loop.sock_recv, one unix socketpair each (asyncio
+    allows one reader per socket, so n is capped by the fd limit), as
+    bench/idle_compact.c's "sock" row (issue 18)."""
+    import resource
+    import socket
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    n = min(n, (hard - 64) // 2)
+    pairs = [socket.socketpair() for _ in range(n)]
+    for a, _ in pairs:
+        a.setblocking(False)
+    loop = asyncio.get_running_loop()
+
+    async def parked(s):
+        await loop.sock_recv(s, 64)
+    gc.collect()
+    gc.disable()
+    before = rss_bytes()
+    tasks = [asyncio.create_task(parked(a)) for a, _ in pairs]
+    await asyncio.sleep(0)
+    after = rss_bytes()
+    for t in tasks:
+        t.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    for a, b in pairs:
+        a.close()
+        b.close()
+    gc.enable()
+    return n, (after - before) / n
+
+
 def main():
     args = sys.argv[1:]
     impl = "asyncio"
@@ -73,6 +105,9 @@ def main():
         print(f"{impl},spawn_join_ns,{asyncio.run(bench_spawn(n)):.1f}")
     elif what == "idle":
         print(f"{impl},idle_bytes_per_task_{n},{asyncio.run(bench_idle(n)):.0f}")
+    elif what == "sockidle":
+        m, b = asyncio.run(bench_sock_idle(n))
+        print(f"{impl},sock_idle_bytes_per_task_{m},{b:.0f}")
     else:
         sys.exit(__doc__)
 

@@ -44,6 +44,12 @@ typedef struct tulip_debug_stats {
     int64_t max_step_ns;        /* the longest step so far */
     int64_t slow_threshold_ns;  /* current threshold (<= 0: off) */
     bool backtraces;            /* true if backtraces are available (libunwind) */
+    /* Compact tasks (TULIP_SPAWN_COMPACT): frames saved off their shared
+     * stacks, restored, and the largest and average saved size. */
+    uint64_t compact_saves;
+    uint64_t compact_restores;
+    size_t compact_max_saved;
+    size_t compact_avg_saved;
 } tulip_debug_stats;
 
 /* Debug-mode counters of l (NULL: the current loop); from l's thread.

@@ -146,6 +146,9 @@ TULIP_API tulip_group *tulip_group_new(void);
 /* Spawn a child in g. Errors: -ENOMEM, -EAGAIN (as tulip_spawn), -EINVAL,
  * -ECANCELED (g was cancelled or already failed: nothing was started). */
 TULIP_API int tulip_group_spawn(tulip_group *g, tulip_fn fn, void *arg);
+/* As tulip_group_spawn with spawn flags (TULIP_SPAWN_COMPACT); also -EINVAL
+ * for an unknown flag, -ENOTSUP as tulip_spawn_ex. */
+TULIP_API int tulip_group_spawn_ex(tulip_group *g, tulip_fn fn, void *arg, unsigned flags);
 /* As tulip_group_spawn, and return the child: a handle for tulip_cancel,
  * tulip_task_is_done, tulip_task_result, tulip_task_set_name/_id. The
  * group owns the child (tulip_join and tulip_detach refuse it with

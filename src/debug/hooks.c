@@ -176,5 +176,10 @@ int tulip_debug_stats_get(tulip_loop *l, tulip_debug_stats *out)
     out->max_step_ns = d->max_step_ns;
     out->slow_threshold_ns = atomic_load(&d->threshold);
     out->backtraces = tulip__unwind_init();
+    const struct tulip__compact *c = &tulip__sched(l)->compact;
+    out->compact_saves = c->saves;
+    out->compact_restores = c->restores;
+    out->compact_max_saved = c->max_saved;
+    out->compact_avg_saved = c->saves ? (size_t)(c->bytes_saved / c->saves) : 0;
     return 0;
 }

@@ -16,11 +16,15 @@
 
 struct fd_waiter {
     struct tulip__fdwait rd, wr;   /* the halves actually linked */
-    tulip_task *task;
-    tulip_loop *loop;
     struct tulip__fd *f;
     int events;
 };
+
+/* The record lies in its task's wait_rec (never on a stack). */
+static tulip_task *task_of(struct fd_waiter *w)
+{
+    return tulip__container_of((union tulip__wait_rec *)(void *)w, tulip_task, wait_rec);
+}
 
 _Static_assert(sizeof(struct fd_waiter) <= sizeof(union tulip__wait_rec), "fd_waiter must fit the task's wait record");
 _Static_assert(_Alignof(struct fd_waiter) <= _Alignof(union tulip__wait_rec), "fd_waiter alignment");
@@ -32,13 +36,13 @@ static void unlink_waiter(struct fd_waiter *w, int update)
     tulip__fdwait_unlink(&f->writer, &w->wr);
     f->interest = (f->reader ? TULIP_READABLE : 0) | (f->writer ? TULIP_WRITABLE : 0);
     if (update)
-        tulip__fd_update(w->loop, f);
+        tulip__fd_update(task_of(w)->loop, f);
 }
 
 static void waiter_ready(struct fd_waiter *w, int events)
 {
     unlink_waiter(w, events >= 0);
-    tulip__task_wake(w->task, events);
+    tulip__task_wake(task_of(w), events);
 }
 
 static void rd_ready(struct tulip__fdwait *fw, int events)
@@ -124,8 +128,6 @@ int tulip__wait_fd(int fd, int events, int check_level)
     w->rd.ready = rd_ready;
     w->wr.ready = wr_ready;
     w->rd.linked = w->wr.linked = 0;
-    w->task = t;
-    w->loop = l;
     w->f = f;
     w->events = events;
     if (events & TULIP_READABLE)

@@ -21,6 +21,8 @@ struct sigwaiter {
     int linked;
 };
 
+_Static_assert(sizeof(struct sigwaiter) <= sizeof(union tulip__wait_rec), "sigwaiter must fit the task's wait record");
+
 static struct {
     pthread_mutex_t mu;
     tulip_loop *loop[NSIG_WAIT];   /* who watches signo on our behalf */
@@ -93,7 +95,10 @@ int tulip_signal_wait(const int *signos, size_t n)
     if (rc)
         return rc;
     tulip_loop *l = t->loop;
-    struct sigwaiter w = {.task = t, .mask = mask};
+    /* In the task, not on its stack (a compact task's frames may be saved
+     * away while it waits; docs/DESIGN.md section 11). */
+    struct sigwaiter *w = (struct sigwaiter *)(void *)t->wait_rec.raw;
+    *w = (struct sigwaiter){.task = t, .mask = mask};
 
     pthread_mutex_lock(&sw.mu);
     uint32_t held = 0;
@@ -117,14 +122,14 @@ int tulip_signal_wait(const int *signos, size_t n)
         pthread_mutex_unlock(&sw.mu);
         return rc;
     }
-    tulip__dlist_push_front(&sw.waiters, &w.link);
-    w.linked = 1;
+    tulip__dlist_push_front(&sw.waiters, &w->link);
+    w->linked = 1;
     pthread_mutex_unlock(&sw.mu);
 
-    rc = tulip__park_nocheck(TULIP__WAIT_SIGNAL, &w, cancel_wait, &w);
+    rc = tulip__park_nocheck(TULIP__WAIT_SIGNAL, w, cancel_wait, w);
 
     pthread_mutex_lock(&sw.mu);
-    unlink_waiter(&w);
+    unlink_waiter(w);
     release(l, mask);
     pthread_mutex_unlock(&sw.mu);
     return rc;

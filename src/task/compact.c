@@ -124,7 +124,6 @@ int tulip__compact_bind(struct tulip__sched *s, tulip_task *t)
     t->saved_class = 0;
     t->frames = TULIP__FRAMES_FRESH;
     c->tasks++;
-    s->compact_debug = (uint8_t)(s->debug != 0);
     return 0;
 }
 

@@ -38,7 +38,7 @@ tulip_group *tulip_group_new(void)
  * its struct lives until tulip_group_free, so the handle never dangles. A
  * child without one is detached and freed as soon as it ends, which keeps
  * a long-lived group (a server's connections) from growing. */
-static tulip_task *group_spawn(tulip_group *g, tulip_fn fn, void *arg, bool keep)
+static tulip_task *group_spawn(tulip_group *g, tulip_fn fn, void *arg, bool keep, unsigned flags)
 {
     if (!g || !fn) {
         errno = EINVAL;
@@ -48,7 +48,7 @@ static tulip_task *group_spawn(tulip_group *g, tulip_fn fn, void *arg, bool keep
         errno = ECANCELED;
         return NULL;
     }
-    tulip_task *t = tulip_spawn_on(g->loop, fn, arg);
+    tulip_task *t = flags ? tulip_spawn_ex(g->loop, fn, arg, flags) : tulip_spawn_on(g->loop, fn, arg);
     if (!t)
         return NULL;
     t->detached = !keep;
@@ -60,12 +60,17 @@ static tulip_task *group_spawn(tulip_group *g, tulip_fn fn, void *arg, bool keep
 
 int tulip_group_spawn(tulip_group *g, tulip_fn fn, void *arg)
 {
-    return group_spawn(g, fn, arg, false) ? 0 : -errno;
+    return group_spawn(g, fn, arg, false, 0) ? 0 : -errno;
+}
+
+int tulip_group_spawn_ex(tulip_group *g, tulip_fn fn, void *arg, unsigned flags)
+{
+    return group_spawn(g, fn, arg, false, flags) ? 0 : -errno;
 }
 
 tulip_task *tulip_group_spawn_task(tulip_group *g, tulip_fn fn, void *arg)
 {
-    return group_spawn(g, fn, arg, true);
+    return group_spawn(g, fn, arg, true, 0);
 }
 
 static void cancel_children(tulip_group *g)

@@ -32,7 +32,7 @@ static void check_reach(tulip_scope *ps, const char *what)
 {
     tulip_task *cur = tulip__current();
     tulip_loop *l = cur ? cur->loop : tulip_loop_current();
-    if (l && tulip__sched(l)->compact_debug)
+    if (l && tulip__sched(l)->debug)
         tulip__compact_check_foreign(tulip__sched(l), cur, ps, what);
 }
 

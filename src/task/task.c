@@ -111,7 +111,10 @@ void tulip__task_resume(tulip_loop *loop, struct tulip__runnable *r)
     }
 }
 
-static tulip_task *spawn(tulip_loop *loop, tulip_fn fn, void *arg, const void *site, unsigned flags)
+/* Inlined into each caller so that tulip_spawn's constant flags fold the
+ * compact branches away. */
+__attribute__((always_inline)) static inline tulip_task *spawn(tulip_loop *loop, tulip_fn fn, void *arg,
+                                                               const void *site, unsigned flags)
 {
     if (!fn || (flags & ~TULIP_SPAWN_COMPACT)) {
         errno = EINVAL;
@@ -169,7 +172,12 @@ static tulip_task *spawn(tulip_loop *loop, tulip_fn fn, void *arg, const void *s
     t->id = atomic_fetch_add_explicit(&next_task_id, 1, memory_order_relaxed);
     /* Debug mode wants exact ages; otherwise the last clock reading will
      * do (a clock read per spawn would cost more than the rest of it). */
-    t->created = l->debug ? tulip__loop_now(loop) : loop->now;
+    if (l->debug) {
+        t->created = tulip__loop_now(loop);
+        t->park_check = 1;
+    } else {
+        t->created = loop->now;
+    }
     t->spawn_site = site;
     tulip__timer_init(&t->timer, NULL);
     tulip__dlist_push_front(&l->all_tasks, &t->all);
@@ -283,13 +291,19 @@ int tulip__checkpoint_status(tulip_task *t)
     return t->cancelled ? -ECANCELED : 0;
 }
 
+/* Debug mode: nothing a task parks on may lie in a compact task's frames. */
+__attribute__((noinline, cold)) static void park_check(tulip_task *t, const void *object, const void *ctx)
+{
+    struct tulip__sched *s = tulip__sched(t->loop);
+    tulip__compact_check(s, t, object, "the object waited on");
+    tulip__compact_check(s, t, ctx, "the wait record");
+}
+
 int tulip__park_nocheck(uint8_t reason, const void *object, void (*cancel)(void *ctx), void *ctx)
 {
     tulip_task *t = tulip__tls_task;
-    if (__builtin_expect(tulip__sched(t->loop)->compact_debug, 0)) {
-        tulip__compact_check(tulip__sched(t->loop), t, object, "the object waited on");
-        tulip__compact_check(tulip__sched(t->loop), t, ctx, "the wait record");
-    }
+    if (__builtin_expect(t->park_check, 0))
+        park_check(t, object, ctx);
     t->state = TULIP__TASK_PARKED;
     t->wait_reason = reason;
     t->wait_object = object;

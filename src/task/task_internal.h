@@ -84,7 +84,7 @@ struct tulip__waitq {
  * its stack: a compact task's frames may be evicted while it waits, see
  * compact.h). Waits on wait queues use .w; other layers (fd waits) lay
  * their own record over .raw and check its size with a static assert. */
-#define TULIP__WAIT_REC_SIZE 96
+#define TULIP__WAIT_REC_SIZE 80
 union tulip__wait_rec {
     struct tulip__waiter w;
     unsigned char raw[TULIP__WAIT_REC_SIZE];
@@ -104,6 +104,7 @@ struct tulip_task {
     tulip__ctx ctx;
     tulip_loop *loop;
     struct tulip__stack *stack;
+    struct tulip__shared_stack *shared; /* compact task: its shared stack; NULL: private stack */
     tulip_fn fn;
     void *arg;
     int result;
@@ -112,6 +113,7 @@ struct tulip_task {
     uint8_t detached;
     uint8_t cancelled;             /* tulip_cancel was called */
     uint8_t wait_reason;
+    uint8_t park_check;            /* debug mode: range-check what each park hands over (compact.h) */
     const void *wait_object;
     void (*park_cancel)(void *ctx);  /* NULL: this park is not interruptible */
     void *park_ctx;
@@ -127,7 +129,6 @@ struct tulip_task {
     void *fake_stack;              /* ASan */
     void *tsan_fiber;              /* TSan */
     const void *spawn_site;        /* return address of the spawning call */
-    struct tulip__shared_stack *shared; /* compact task: its shared stack; NULL: private stack */
     char name[32];
     /* Not cleared by spawn (spawn sets what it needs). */
     union tulip__wait_rec wait_rec;
@@ -164,7 +165,6 @@ struct tulip__sched {
     struct tulip_future *debug_futures;
     /* Compact tasks' shared stacks and save buffers (compact.h). */
     struct tulip__compact compact;
-    uint8_t compact_debug;         /* debug mode and compact tasks exist: range-check parks */
 };
 
 static inline struct tulip__sched *tulip__sched(tulip_loop *l)

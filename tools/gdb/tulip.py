@@ -148,6 +148,16 @@ class TulipBt(gdb.Command):
             raise gdb.GdbError("tulip-bt supports x86-64 only (this is %s)" % arch)
         u64 = gdb.lookup_type("unsigned long").pointer()
         sp = task["ctx"]["sp"].cast(u64)
+        # A compact task whose frames were saved off its shared stack
+        # (src/task/compact.h, frames == TULIP__FRAMES_SAVED): put them back
+        # at their addresses for the backtrace, then restore what is there.
+        inf = gdb.selected_inferior()
+        swapped = None
+        if int(task["shared"]) != 0 and int(task["frames"]) == 2:
+            n = int(task["saved_len"])
+            here = inf.read_memory(int(sp), n)
+            inf.write_memory(int(sp), inf.read_memory(int(task["saved"]), n))
+            swapped = (int(sp), here)
         new = {r: int(sp[off // 8]) for r, off in _FRAME.items()}
         new["rsp"] = int(sp) + _FRAME_SIZE
         gdb.execute("frame 0", to_string=True)
@@ -161,6 +171,8 @@ class TulipBt(gdb.Command):
             gdb.execute("frame 0", to_string=True)
             for r in _REGS:
                 gdb.execute("set $%s = %d" % (r, saved[r]), to_string=True)
+            if swapped:
+                inf.write_memory(swapped[0], swapped[1])
 
 
 InfoTulipTasks()
