@@ -1,4 +1,5 @@
-/* What state.c and state_replay.c share: the state itself (state.h). */
+/* What state.c, state_fetch.c and state_replay.c share: the state itself
+ * (state.h). */
 #ifndef TULIP_CRAWL_STATE_INTERNAL_H
 #define TULIP_CRAWL_STATE_INTERNAL_H
 
@@ -51,6 +52,12 @@ struct crawl_state {
     tulip_cond cv;
     char key; /* address used as the task-local key */
 };
+
+/* The calling task's open visit, or NULL (state.c). */
+pending *crawl_state__current(crawl_state *s);
+/* Write the batch of committed pages (rows, then journal lines); never
+ * parks. Returns the first flush error of the crawl, or 0 (state.c). */
+int crawl_state__flush(crawl_state *s);
 
 /* The offsets of the journal's last done (or C) line. */
 typedef struct crawl_last_done {
