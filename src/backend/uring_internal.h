@@ -149,7 +149,19 @@ struct uring_data_s {
 
 struct io_uring_sqe *tulip__uring_get_sqe(struct uring_data_s *d);
 void tulip__uring_enable(struct uring_data_s *d);
-struct uring_fdx *tulip__uring_fdx(struct uring_data_s *d, int fd, int create);
+/* fd's state (create: made when missing, else NULL). Inline: several
+ * lookups per message, and most find an existing entry. */
+struct uring_fdx *tulip__uring_fdx_make(struct uring_data_s *d, int fd);
+static inline struct uring_fdx *tulip__uring_fdx(struct uring_data_s *d, int fd, int create)
+{
+    unsigned c = (unsigned)fd / URING_FDX_CHUNK; /* a negative fd: past every chunk */
+    if (c < (unsigned)d->nfdx && d->fdx[c]) {
+        struct uring_fdx *x = &d->fdx[c][(unsigned)fd % URING_FDX_CHUNK];
+        if (x->id)
+            return x;
+    }
+    return create ? tulip__uring_fdx_make(d, fd) : NULL;
+}
 /* Completions of operations and accepts (uring_ops.c). */
 void tulip__uring_op_done(tulip_loop *l, struct tulip__uop *op, int res, unsigned flags);
 void tulip__uring_accept_done(tulip_loop *l, int fd, uint32_t gen, int res, unsigned flags);

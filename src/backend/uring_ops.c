@@ -20,14 +20,12 @@
  * multishot accept is cancelled, leaving the rest in the kernel backlog. */
 #define ACCEPT_QUEUE_MAX 256
 
-struct uring_fdx *tulip__uring_fdx(struct uring_data_s *d, int fd, int create)
+struct uring_fdx *tulip__uring_fdx_make(struct uring_data_s *d, int fd)
 {
     if (fd < 0)
         return NULL;
     int c = fd / URING_FDX_CHUNK;
     if (c >= d->nfdx || !d->fdx[c]) {
-        if (!create)
-            return NULL;
         if (c >= d->nfdx) {
             int n = d->nfdx ? d->nfdx : 4;
             while (n <= c)
@@ -45,11 +43,8 @@ struct uring_fdx *tulip__uring_fdx(struct uring_data_s *d, int fd, int create)
             return NULL;
     }
     struct uring_fdx *x = &d->fdx[c][fd % URING_FDX_CHUNK];
-    if (!x->id) {
-        if (!create)
-            return NULL;
+    if (!x->id)
         x->id = ++d->next_gen ? d->next_gen : ++d->next_gen;
-    }
     return x;
 }
 
