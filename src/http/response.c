@@ -71,6 +71,9 @@ const char *tulip_http_reason(int status)
 
 /* ---- writing ----------------------------------------------------------- */
 
+/* Bodies up to this size are copied after the head and sent with it. */
+#define SMALL_BODY 1024
+
 /* "Date: ...\r\n", formatted once a second per thread (each loop thread
  * has its own, so no lock). */
 static _Thread_local time_t date_at;
@@ -113,7 +116,8 @@ int tulip__http_write_all(tulip__sconn *c, struct iovec *iov, int n)
      * a small response). MSG_DONTWAIT also keeps this one attempt a plain
      * sendmsg under the io_uring backend. */
     struct msghdr m = {.msg_iov = iov, .msg_iovlen = (size_t)n};
-    ssize_t w = tulip_sendmsg(c->fd, &m, MSG_DONTWAIT);
+    ssize_t w = n == 1 ? tulip_send(c->fd, iov->iov_base, iov->iov_len, MSG_DONTWAIT)
+                       : tulip_sendmsg(c->fd, &m, MSG_DONTWAIT);
     if (w < 0 && w != -EAGAIN)
         return (int)w;
     if (w > 0) {
@@ -280,6 +284,20 @@ static int respond(tulip_http_responder *res, int status, const tulip_http_heade
         const char *line = tulip__http_chunk_line(tmp, len);
         rc = tulip__hbuf_add(b, line, (size_t)(tmp + sizeof tmp - line));
     }
+    static const char end_chunks[] = "\r\n0\r\n\r\n";
+    size_t blen = no_body ? 0 : len;
+    const char *tail = len ? end_chunks : end_chunks + 2;
+    size_t tail_len = chunked && !no_body ? (len ? 7 : 5) : 0;
+    if (rc == 0 && blen + tail_len <= SMALL_BODY) {
+        /* A small body rides in the head's buffer: one plain send, which
+         * the kernel handles for less than a sendmsg of several pieces
+         * (the copy here costs less than that difference). */
+        if (blen)
+            rc = tulip__hbuf_add(b, body, blen);
+        if (rc == 0 && tail_len)
+            rc = tulip__hbuf_add(b, tail, tail_len);
+        blen = tail_len = 0;
+    }
     if (rc < 0)
         return rc;
     res->done = true;
@@ -288,14 +306,13 @@ static int respond(tulip_http_responder *res, int status, const tulip_http_heade
     int n = 0;
     iov[n].iov_base = b->p;
     iov[n++].iov_len = b->len;
-    if (!no_body && len) {
+    if (blen) {
         iov[n].iov_base = (void *)(uintptr_t)body;
-        iov[n++].iov_len = len;
+        iov[n++].iov_len = blen;
     }
-    if (chunked && !no_body) {
-        static const char end_chunks[] = "\r\n0\r\n\r\n";
-        iov[n].iov_base = (void *)(uintptr_t)(len ? end_chunks : end_chunks + 2);
-        iov[n++].iov_len = len ? 7 : 5;
+    if (tail_len) {
+        iov[n].iov_base = (void *)(uintptr_t)tail;
+        iov[n++].iov_len = tail_len;
     }
     rc = tulip__http_write_all(c, iov, n);
     if (rc < 0)
