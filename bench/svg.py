@@ -29,6 +29,7 @@ BENCHES = {
 # bench/run's "cores": one bench id per loop count k, drawn as one chart
 CORES = {
     "cores_http": ("HTTP/1.1 hello on k loops / workers, wrk -t2 -c100", "req/s", False),
+    "cores_http_cpu": ("Server CPU time per hello request, k loops / workers", "µs/request", True),
     "cores_crawl": ("Crawl of the zero-latency demo site, --workers k", "pages/s", False),
     "cores_crawl_cpu": ("Crawler CPU time per page, --workers k", "µs/page", True),
 }
