@@ -391,6 +391,48 @@ static void test_stats_and_backend(void **state)
     tulip_loop_free(l);
 }
 
+struct clock_probe {
+    int64_t cached, after_update;
+    int64_t real_before, real_after;
+};
+
+static void probe_clock(void *p)
+{
+    struct clock_probe *c = p;
+    struct timespec ts;
+    int64_t t0 = tulip_now();
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    c->real_before = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    /* let the real clock move on by a millisecond within this callback */
+    do {
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        c->real_after = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    } while (c->real_after - c->real_before < TULIP_MS(1));
+    c->cached = tulip_now() - t0;
+    tulip_update_time();
+    c->after_update = tulip_now() - t0;
+}
+
+/* tulip_now() is cached for the iteration; tulip_update_time() reads the
+ * clock again, except on a virtual clock. */
+static void test_update_time(void **state)
+{
+    (void)state;
+    for (int virt = 0; virt <= 1; virt++) {
+        tulip_loop *l = new_loop(virt);
+        struct clock_probe c = {0};
+        tulip_call_soon(l, probe_clock, &c);
+        tulip_loop_run(l);
+        assert_int_equal(c.cached, 0);
+        if (virt)
+            assert_int_equal(c.after_update, 0);
+        else
+            assert_true(c.after_update >= TULIP_MS(1));
+        tulip_loop_free(l);
+    }
+    tulip_update_time(); /* outside a loop: nothing to refresh */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -405,6 +447,7 @@ int main(void)
         cmocka_unit_test(test_watch_fd_level),
         cmocka_unit_test(test_signal),
         cmocka_unit_test(test_stats_and_backend),
+        cmocka_unit_test(test_update_time),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -30,6 +30,14 @@ extern "C" {
  * monotonic clock. */
 TULIP_API int64_t tulip_now(void);
 
+/* Read the clock again now, so that the next tulip_now() on this loop is
+ * current (libuv's uv_update_time). For a caller that stamps an event
+ * which may have happened after the iteration began: the end of an answer
+ * read without waiting, a deadline counted from it. No effect with
+ * virtual_clock (virtual time only moves between iterations) or outside a
+ * loop (tulip_now() reads the clock there anyway). */
+TULIP_API void tulip_update_time(void);
+
 /* Errors are negative errno values. The table lives in src/common/error.c.
  * A call that would have to wait but was asked not to (every try_* call)
  * fails with -EAGAIN.

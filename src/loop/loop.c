@@ -22,6 +22,13 @@ int64_t tulip_now(void)
     return l ? tulip__loop_now(l) : tulip__clock_ns();
 }
 
+void tulip_update_time(void)
+{
+    tulip_loop *l = tulip__tls.loop;
+    if (l && !l->virtual_clock)
+        l->now_valid = 0;
+}
+
 static const struct tulip__backend *pick_backend(const char *name)
 {
     if (!name || !*name)

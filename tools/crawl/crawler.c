@@ -254,9 +254,11 @@ static int fetch_robots(crawl *c, crawl_host *h, origin *o)
     if (asprintf(&url, "%s/robots.txt", h->key) < 0)
         return -ENOMEM;
     tulip_http_reply *r = NULL;
+    tulip_update_time();
     int64_t t = tulip_now();
     int rc = c->o->state ? crawl_state_get(c->o->state, c->robots_http, url, true, &r)
                          : tulip_http_get(c->robots_http, url, &r);
+    tulip_update_time();
     int64_t ns = tulip_now() - t;
     if (rc == -ECANCELED || rc == -ENOMEM) {
         free(url);
@@ -419,12 +421,19 @@ static const char *host_note(const crawl_host *h)
 static int fetch(crawl *c, crawl_item *it, crawl_host *h)
 {
     crawl_stats *st = c->st;
+    /* The politeness clock and the row's time take the clock itself, not
+     * the loop's time cached when this iteration began: an answer read
+     * without waiting (the server ran meanwhile on another core) would
+     * otherwise end before the server saw the request, and the host's next
+     * request could go out early. */
+    tulip_update_time();
     int64_t t = tulip_now();
     crawl_frontier_started(c->f, h, t);
     it->attempts++;
     tulip_http_reply *r = NULL;
     int rc = c->o->state ? crawl_state_get(c->o->state, c->http, it->url, false, &r)
                          : tulip_http_get(c->http, it->url, &r);
+    tulip_update_time();
     int64_t ns = tulip_now() - t;
     if (rc == -ECANCELED)
         return rc;

@@ -298,6 +298,7 @@ static int robots_task(void *arg)
     free(j);
     h->in_flight++; /* as a worker's URL: the next request waits its turn */
     int rc = crawl_ensure_robots(c, h);
+    tulip_update_time(); /* the end of the answer, as in fetch() */
     crawl_frontier_done(c->f, h, tulip_now(), -1);
     if (rc < 0 && rc != -ECANCELED && !c->fatal)
         c->fatal = rc;
