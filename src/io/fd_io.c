@@ -182,34 +182,6 @@ int tulip_fd_nonblock(int fd)
     return 0;
 }
 
-/* Common entry of every I/O call: a cancellation point that also charges
- * the fairness budget before touching the fd, so nothing is consumed when
- * it returns an error. */
-int tulip__io_enter(int fd, struct tulip__fd **f)
-{
-    tulip_task *t;
-    int st = tulip__wait_enter(&t);
-    if (st)
-        return st;
-    st = tulip__budget_charge();
-    if (st)
-        return st;
-    return tulip__fd_prepare(t->loop, fd, f);
-}
-
-int tulip__io_begin(int fd, int flags, struct tulip__fd **f, tulip_loop **l)
-{
-    int rc = tulip__io_enter(fd, f);
-    if (rc < 0)
-        return rc;
-    tulip_task *t = tulip__current();
-    *l = t->loop;
-    /* A compact task takes the readiness path: the kernel must not write
-     * into (or read from) its stack buffers while its frames may be saved
-     * away (issue 18). */
-    return !(flags & MSG_DONTWAIT) && !t->shared && tulip__io_ring(*l, *f);
-}
-
 /* After an I/O call failed (errno set): 1 to try again - after waiting
  * for dir if it was EAGAIN - or the error. *f is looked up again after a
  * wait: another task may have closed the fd between our wake-up and our

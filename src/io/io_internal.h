@@ -6,6 +6,8 @@
 
 #include "tulip/io.h"
 #include "../task/task_internal.h"
+#include "../backend/backend.h"
+#include "../backend/uring_ops.h"
 
 /* Park until fd is ready. check_level: also check the current state with
  * poll(2) (for callers that have not just seen EAGAIN). Returns the ready
@@ -33,24 +35,61 @@ static inline int tulip__fd_is_stream(struct tulip__fd *f)
     int k = f->kind ? f->kind : tulip__fd_kind(f);
     return k == TULIP__FD_STREAM_SOCKET || k == TULIP__FD_PIPE;
 }
-/* Cancellation point + fairness budget + make fd non-blocking. */
-int tulip__io_enter(int fd, struct tulip__fd **f);
-/* tulip__io_enter, then the path the call takes: 1 through io_uring (a
- * socket on a loop with a ring, unless flags has MSG_DONTWAIT: the ring
- * would wait), 0 by readiness; < 0 the error. *l: the running loop. */
-int tulip__io_begin(int fd, int flags, struct tulip__fd **f, tulip_loop **l);
 /* Make fd non-blocking and return its state. */
 int tulip__fd_prepare(tulip_loop *l, int fd, struct tulip__fd **out);
+/* Common entry of every I/O call: a cancellation point that also charges
+ * the fairness budget before touching the fd, so nothing is consumed when
+ * it returns an error. Inline, as 0.1's was in its one file: it runs
+ * twice per echoed message. */
+static inline int tulip__io_enter(int fd, struct tulip__fd **f)
+{
+    tulip_task *t;
+    int st = tulip__wait_enter(&t);
+    if (st)
+        return st;
+    st = tulip__budget_charge();
+    if (st)
+        return st;
+    return tulip__fd_prepare(t->loop, fd, f);
+}
 
 /* The io_uring completion path for sockets (ring_io.c): tulip__io_ring
  * says whether fd takes it (the loop runs io_uring with operations and fd
  * is a socket); the others do the call and return what the plain call
- * would, or a cancellation error. */
-int tulip__io_ring(tulip_loop *l, struct tulip__fd *f);
+ * would, or a cancellation error. tulip__io_ring is asked by every socket
+ * call, so a loop on another backend answers inline with one compare. */
+static inline int tulip__io_ring(tulip_loop *l, struct tulip__fd *f)
+{
+#if defined(TULIP_HAVE_URING)
+    return l->backend == &tulip__backend_uring && tulip__uring_on(l) && tulip__fd_is_socket(f);
+#else
+    (void)l;
+    (void)f;
+    return 0;
+#endif
+}
+
 ssize_t tulip__ring_recv(tulip_loop *l, struct tulip__fd *f, int fd, void *buf, size_t n, int flags);
 ssize_t tulip__ring_send(tulip_loop *l, int fd, const void *buf, size_t n, int flags);
 ssize_t tulip__ring_recvmsg(tulip_loop *l, struct tulip__fd *f, int fd, struct msghdr *m, int flags);
 ssize_t tulip__ring_sendmsg(tulip_loop *l, int fd, struct msghdr *m, int flags);
 int tulip__ring_connect(tulip_loop *l, int fd, const struct sockaddr *sa, socklen_t len);
+
+/* tulip__io_enter, then the path the call takes: 1 through io_uring (a
+ * socket on a loop with a ring, unless flags has MSG_DONTWAIT: the ring
+ * would wait), 0 by readiness; < 0 the error. *l: the running loop.
+ * Inline with tulip__io_ring: 0.1's socket calls had only io_enter's call. */
+static inline int tulip__io_begin(int fd, int flags, struct tulip__fd **f, tulip_loop **l)
+{
+    int rc = tulip__io_enter(fd, f);
+    if (rc < 0)
+        return rc;
+    tulip_task *t = tulip__current();
+    *l = t->loop;
+    /* A compact task takes the readiness path: the kernel must not write
+     * into (or read from) its stack buffers while its frames may be saved
+     * away (issue 18). */
+    return !(flags & MSG_DONTWAIT) && !t->shared && tulip__io_ring(*l, *f);
+}
 
 #endif

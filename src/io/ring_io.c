@@ -17,11 +17,6 @@
 #include "io_internal.h"
 #include "../backend/uring_ops.h"
 
-int tulip__io_ring(tulip_loop *l, struct tulip__fd *f)
-{
-    return tulip__uring_on(l) && tulip__fd_is_socket(f);
-}
-
 /* After the operation: 1 to retry (after waiting for readiness when the
  * kernel said EAGAIN, which a socket someone set to O_NONBLOCK... cannot
  * give, but a MSG_DONTWAIT caller can), or the result. */
