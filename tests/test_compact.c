@@ -10,7 +10,10 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <alloca.h>
 #include <errno.h>
+#include <pthread.h>
+#include <semaphore.h>
 #include <sys/socket.h>
 
 #include "test_util.h"
@@ -327,6 +330,396 @@ static int sc_io(void *p)
     return 0;
 }
 
+/* ---- sync waits ------------------------------------------------------------ */
+
+struct locked {
+    tulip_lock lock;
+    int counter;
+};
+
+static int lock_user(void *p)
+{
+    struct locked *L = p;
+    unsigned seed = (unsigned)tulip_task_id(tulip_self());
+    volatile unsigned char buf[260];
+    PATTERN(buf, sizeof buf, seed);
+    int rc = tulip_lock_acquire(&L->lock);
+    if (rc)
+        return rc;
+    int mine = ++L->counter;
+    rc = deep_wait(seed, 3, do_yield, NULL); /* others queue on the lock meanwhile */
+    say("L%d:%d:%d ", mine, rc, pattern_ok(buf, sizeof buf, seed));
+    return tulip_lock_release(&L->lock);
+}
+
+static int sc_lock(void *p)
+{
+    (void)p;
+    struct locked L = {.counter = 0};
+    tulip_lock_init(&L.lock);
+    tulip_task *t[8];
+    for (int i = 0; i < 8; i++)
+        t[i] = spawn(lock_user, &L);
+    for (int i = 0; i < 8; i++)
+        say("l%d ", tulip_join(t[i]));
+    return 0;
+}
+
+/* Tasks of one function bound to one shared stack would keep their items
+ * at the same addresses, hiding a wrong copy: each shifts its frames by
+ * its own amount (alloca) and tags its items. */
+#define SHIFT(k) do { volatile char *pad_ = alloca(64 * (size_t)(k) + 8); pad_[0] = 0; } while (0)
+
+struct item {
+    uint64_t a, b, c;
+    char tag[16];
+};
+
+static int producer(void *p)
+{
+    tulip_queue *q = p;
+    unsigned id = (unsigned)tulip_task_id(tulip_self());
+    SHIFT(id % 5);
+    for (uint64_t i = 0; i < 6; i++) {
+        struct item it = {i, i * i, id, "from-a-stack"};
+        int rc = tulip_queue_put(q, &it); /* capacity 2: most puts wait */
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int consumer(void *p)
+{
+    tulip_queue *q = p;
+    SHIFT(tulip_task_id(tulip_self()) % 3);
+    uint64_t sum = 0;
+    int n = 0;
+    for (;;) {
+        struct item it;
+        memset(&it, 0, sizeof it);
+        int rc = tulip_queue_get(q, &it); /* empty at first: gets wait */
+        if (rc)
+            break;
+        if (strcmp(it.tag, "from-a-stack") != 0 || it.b != it.a * it.a)
+            return -EILSEQ;
+        sum += it.a + it.b;
+        n++;
+    }
+    say("Q%d:%llu ", n, (unsigned long long)sum);
+    return 0;
+}
+
+static int sc_queue(void *p)
+{
+    (void)p;
+    tulip_queue *q = tulip_queue_new(sizeof(struct item), 2, TULIP_QUEUE_FIFO, NULL);
+    tulip_task *c[2], *pr[3];
+    for (int i = 0; i < 2; i++)
+        c[i] = spawn(consumer, q);
+    tulip_yield();
+    for (int i = 0; i < 3; i++)
+        pr[i] = spawn(producer, q);
+    for (int i = 0; i < 3; i++)
+        say("p%d ", tulip_join(pr[i]));
+    tulip_queue_shutdown(q, false);
+    for (int i = 0; i < 2; i++)
+        say("c%d ", tulip_join(c[i]));
+    tulip_queue_free(q);
+    return 0;
+}
+
+struct pingpong {
+    tulip_chan *ping, *pong;
+    int rounds;
+    int next_id;
+};
+
+
+static int ponger(void *p)
+{
+    struct pingpong *pp = p;
+    int k = pp->next_id++;
+    SHIFT(k);
+    volatile unsigned char buf[150];
+    PATTERN(buf, sizeof buf, 5u);
+    for (int i = 0; i < pp->rounds; i++) {
+        struct item it;
+        memset(&it, 0x5a, sizeof it);
+        int rc = tulip_chan_recv(pp->ping, &it);
+        if (rc)
+            return rc;
+        it.a += 1000;
+        rc = tulip_chan_send(pp->pong, &it);
+        if (rc)
+            return rc;
+    }
+    return pattern_ok(buf, sizeof buf, 5u) ? 0 : -EILSEQ;
+}
+
+static int pinger(void *p)
+{
+    struct pingpong *pp = p;
+    int k = pp->next_id++;
+    SHIFT(k);
+    uint64_t sum = 0;
+    for (int i = 0; i < pp->rounds; i++) {
+        struct item it = {(uint64_t)(i + 100 * k), 0, (uint64_t)k, "ping"};
+        it.tag[4] = (char)('0' + k);
+        int rc = tulip_chan_send(pp->ping, &it);
+        if (rc == 0)
+            rc = tulip_chan_recv(pp->pong, &it);
+        if (rc)
+            return rc;
+        /* Pongers may swap partners, never items. */
+        if (strncmp(it.tag, "ping", 4) != 0 || it.tag[4] != (char)('0' + k) || it.c != (uint64_t)k)
+            return -EILSEQ;
+        sum += it.a - (uint64_t)(100 * k);
+    }
+    say("P%llu ", (unsigned long long)sum);
+    return 0;
+}
+
+static int sc_chan(void *p)
+{
+    (void)p;
+    /* Unbuffered (every send waits for its receiver: a hand-off) and
+     * buffered, each between compact tasks on both ends. */
+    for (size_t cap = 0; cap <= 1; cap++) {
+        struct pingpong pp = {tulip_chan_new(sizeof(struct item), cap), tulip_chan_new(sizeof(struct item), cap), 20, 0};
+        tulip_task *a = spawn(ponger, &pp), *b = spawn(pinger, &pp), *c = spawn(ponger, &pp), *d = spawn(pinger, &pp);
+        say("%d%d%d%d ", tulip_join(a), tulip_join(b), tulip_join(c), tulip_join(d));
+        tulip_chan_free(pp.ping);
+        tulip_chan_free(pp.pong);
+    }
+    return 0;
+}
+
+struct sel {
+    tulip_chan *a, *b, *out;
+};
+
+static int selector(void *p)
+{
+    struct sel *S = p;
+    unsigned seed = (unsigned)tulip_task_id(tulip_self());
+    SHIFT(seed % 4);
+    volatile unsigned char buf[120];
+    PATTERN(buf, sizeof buf, seed);
+    int got = 0;
+    for (int round = 0; round < 3; round++) {
+        struct item ia, ib;
+        memset(&ia, 0, sizeof ia);
+        memset(&ib, 0, sizeof ib);
+        tulip_select_case cs[2] = {
+            {.chan = S->a, .op = TULIP_SELECT_RECV, .item = &ia},
+            {.chan = S->b, .op = TULIP_SELECT_RECV, .item = &ib},
+        };
+        int rc = tulip_select(cs, 2, false); /* nothing ready: it parks */
+        if (rc < 0)
+            return rc;
+        struct item *it = rc == 0 ? &ia : &ib;
+        say("X%d:%d:%llu:%s ", rc, cs[rc].result, (unsigned long long)it->a, it->tag);
+        got += (int)it->a;
+        /* A select that sends, from a stack item, to a parked receiver. */
+        struct item back = {it->a * 2, 0, 0, "back"};
+        tulip_select_case out[1] = {{.chan = S->out, .op = TULIP_SELECT_SEND, .item = &back}};
+        rc = tulip_select(out, 1, false);
+        if (rc != 0 || out[0].result != 0)
+            return -EIO;
+    }
+    return pattern_ok(buf, sizeof buf, seed) ? got : -EILSEQ;
+}
+
+static int sc_select(void *p)
+{
+    (void)p;
+    struct sel S = {tulip_chan_new(sizeof(struct item), 0), tulip_chan_new(sizeof(struct item), 0),
+                    tulip_chan_new(sizeof(struct item), 0)};
+    tulip_task *t[3];
+    for (int i = 0; i < 3; i++)
+        t[i] = spawn(selector, &S);
+    tulip_yield();
+    for (int i = 0; i < 9; i++) {
+        struct item it = {(uint64_t)i + 1, 0, 0, "sel"};
+        tulip_chan_send(i % 3 == 1 ? S.b : S.a, &it);
+        struct item back;
+        tulip_chan_recv(S.out, &back);
+        say("B%llu:%s ", (unsigned long long)back.a, back.tag);
+    }
+    for (int i = 0; i < 3; i++)
+        say("x%d ", tulip_join(t[i]));
+    tulip_chan_free(S.a);
+    tulip_chan_free(S.b);
+    tulip_chan_free(S.out);
+    return 0;
+}
+
+struct misc {
+    tulip_event ev;
+    tulip_sem sem;
+    tulip_barrier bar;
+    tulip_lock lock;
+    tulip_cond cond;
+    int ready;
+    tulip_broadcast *bc;
+};
+
+static int misc_user(void *p)
+{
+    struct misc *M = p;
+    unsigned seed = (unsigned)tulip_task_id(tulip_self());
+    SHIFT(seed % 4);
+    volatile unsigned char buf[140];
+    PATTERN(buf, sizeof buf, seed);
+    tulip_broadcast_receiver *r = tulip_broadcast_subscribe(M->bc);
+    int e = tulip_event_wait(&M->ev);
+    int s = tulip_sem_acquire(&M->sem); /* one at a time: the others wait */
+    if (s == 0)
+        s = deep_wait(seed, 2, do_yield, NULL);
+    tulip_sem_release(&M->sem);
+    int b = tulip_barrier_wait(&M->bar);
+    tulip_lock_acquire(&M->lock);
+    int c = 0;
+    while (!M->ready && !c)
+        c = tulip_cond_wait(&M->cond, &M->lock);
+    tulip_lock_release(&M->lock);
+    struct item it;
+    memset(&it, 0, sizeof it);
+    int rr = tulip_broadcast_recv(r, &it);
+    tulip_broadcast_unsubscribe(r);
+    say("M%d:%d:%d:%d:%d:%s:%d ", e, s, b >= 0 ? 0 : b, c, rr, it.tag, pattern_ok(buf, sizeof buf, seed));
+    return 0;
+}
+
+static int sc_misc(void *p)
+{
+    (void)p;
+    struct misc M;
+    memset(&M, 0, sizeof M);
+    tulip_event_init(&M.ev);
+    tulip_sem_init(&M.sem, 1, 1);
+    tulip_barrier_init(&M.bar, 4);
+    tulip_lock_init(&M.lock);
+    tulip_cond_init(&M.cond);
+    M.bc = tulip_broadcast_new(sizeof(struct item), 4);
+    tulip_task *t[4];
+    for (int i = 0; i < 4; i++)
+        t[i] = spawn(misc_user, &M);
+    tulip_yield();
+    tulip_event_set(&M.ev);
+    for (int i = 0; i < 20; i++)
+        tulip_yield();
+    tulip_lock_acquire(&M.lock);
+    M.ready = 1;
+    tulip_cond_broadcast(&M.cond);
+    tulip_lock_release(&M.lock);
+    for (int i = 0; i < 20; i++)
+        tulip_yield();
+    struct item it = {1, 2, 3, "cast"};
+    say("bs%d ", tulip_broadcast_send(M.bc, &it));
+    for (int i = 0; i < 4; i++)
+        tulip_join(t[i]);
+    tulip_broadcast_free(M.bc);
+    return 0;
+}
+
+/* ---- peers on another thread -------------------------------------------------- */
+
+/* A plain thread completes the waits of compact tasks whose frames are
+ * saved away (one shared stack: each task that parks is evicted by the
+ * next): the items must land in the waits' off-stack records. */
+static tulip_chan *xc, *xother;
+static tulip_queue *xq;
+static sem_t xgo, xdone;
+
+static void *x_foreign(void *p)
+{
+    (void)p;
+    sem_wait(&xgo);
+    for (int i = 0; i < 2; i++) {
+        struct item it = {(uint64_t)(41 + i), 0, 0, "foreign"};
+        assert_int_equal(tulip_chan_try_send(xc, &it), 0);
+    }
+    struct item it = {43, 0, 0, "queued"};
+    assert_int_equal(tulip_queue_try_put(xq, &it), 0);
+    sem_post(&xdone);
+    return NULL;
+}
+
+static int x_receiver(void *p)
+{
+    SHIFT((uintptr_t)p);
+    struct item it;
+    memset(&it, 0, sizeof it);
+    int rc = tulip_chan_recv(xc, &it);
+    return rc ? rc : strcmp(it.tag, "foreign") ? -EILSEQ : (int)it.a;
+}
+
+static int x_getter(void *p)
+{
+    SHIFT((uintptr_t)p);
+    struct item it;
+    memset(&it, 0, sizeof it);
+    int rc = tulip_queue_get(xq, &it);
+    return rc ? rc : strcmp(it.tag, "queued") ? -EILSEQ : (int)it.a;
+}
+
+static int x_selecter(void *p)
+{
+    SHIFT((uintptr_t)p);
+    struct item a, b;
+    memset(&a, 0, sizeof a);
+    memset(&b, 0, sizeof b);
+    tulip_select_case cs[2] = {
+        {.chan = xother, .op = TULIP_SELECT_RECV, .item = &b},
+        {.chan = xc, .op = TULIP_SELECT_RECV, .item = &a},
+    };
+    int rc = tulip_select(cs, 2, false);
+    return rc == 1 && cs[1].result == 0 && !strcmp(a.tag, "foreign") ? (int)a.a : -1;
+}
+
+static int x_main(void *p)
+{
+    (void)p;
+    tulip_task *r = spawn(x_receiver, (void *)1);
+    tulip_task *s = spawn(x_selecter, (void *)3);
+    tulip_task *g = spawn(x_getter, (void *)2);
+    tulip_yield(); /* all three park, each evicting the one before */
+    sem_post(&xgo);
+    /* Both chan waiters get one of the two items, in their wait order. */
+    int a = tulip_join(r), b = tulip_join(s);
+    assert_true((a == 41 && b == 42) || (a == 42 && b == 41));
+    assert_int_equal(tulip_join(g), 43);
+    sem_wait(&xdone);
+    struct tulip__sched *sc = tulip__sched(tulip_loop_current());
+    assert_true(sc->compact.saves >= 2);
+    return 0;
+}
+
+static void test_foreign_thread(void **state)
+{
+    (void)state;
+    sem_init(&xgo, 0, 0);
+    sem_init(&xdone, 0, 0);
+    xc = tulip_chan_new(sizeof(struct item), 0);
+    xother = tulip_chan_new(sizeof(struct item), 0);
+    xq = tulip_queue_new(sizeof(struct item), 0, TULIP_QUEUE_FIFO, NULL);
+    g_flags = TULIP_SPAWN_COMPACT;
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, x_foreign, NULL), 0);
+    tulip_config cfg;
+    tulip_config_init(&cfg);
+    cfg.compact_stacks = 1;
+    assert_int_equal(tulip_run_ex(x_main, NULL, &cfg), 0);
+    pthread_join(th, NULL);
+    assert_int_equal(tulip_chan_free(xc), 0);
+    assert_int_equal(tulip_chan_free(xother), 0);
+    assert_int_equal(tulip_queue_free(xq), 0);
+    sem_destroy(&xgo);
+    sem_destroy(&xdone);
+}
+
 /* ---- the harness ---------------------------------------------------------- */
 
 static uint64_t g_saves, g_restores;
@@ -355,6 +748,8 @@ static const char *run_with(tulip_fn body, unsigned flags)
     tulip_config_init(&cfg);
     cfg.virtual_clock = 1;
     cfg.compact_stacks = 2;
+    cfg.seed = 1;
+    tulip_select_seed(1);
     if (g_debug) {
         cfg.debug = 1;
         cfg.slow_step_ns = -1;
@@ -447,7 +842,10 @@ static void test_debug_mode(void **state)
     g_debug = 1;
     same_trace(sc_scope);
     same_trace(sc_io);
-    same_trace(sc_yield);
+    same_trace(sc_chan);
+    same_trace(sc_select);
+    same_trace(sc_misc);
+    same_trace(sc_yield); /* last: the stats below are its run's */
     g_debug = 0;
     assert_true(g_stats.compact_saves > 0);
     assert_true(g_stats.compact_restores > 0);
@@ -455,6 +853,44 @@ static void test_debug_mode(void **state)
     assert_true(g_stats.compact_avg_saved > 64);
     /* deep_wait's 20 frames of 96 bytes and more. */
     assert_true(g_stats.compact_max_saved > 2000);
+}
+
+static void test_lock(void **state)
+{
+    (void)state;
+    same_trace(sc_lock);
+    assert_non_null(strstr(g_log, "L8:0:1 "));
+}
+
+static void test_queue(void **state)
+{
+    (void)state;
+    same_trace(sc_queue);
+    assert_non_null(strstr(g_log, "p0 p0 p0 "));
+}
+
+static void test_chan(void **state)
+{
+    (void)state;
+    same_trace(sc_chan);
+    assert_null(strstr(g_log, "-"));
+    /* Each pinger: the sum of (i + 1000) over i < 20. */
+    assert_non_null(strstr(g_log, "P20190 "));
+}
+
+static void test_select(void **state)
+{
+    (void)state;
+    same_trace(sc_select);
+    assert_non_null(strstr(g_log, "X1:0:2:sel "));
+    assert_non_null(strstr(g_log, "B18:back "));
+}
+
+static void test_sync_misc(void **state)
+{
+    (void)state;
+    same_trace(sc_misc);
+    assert_non_null(strstr(g_log, "M0:0:0:0:0:cast:1 "));
 }
 
 static void test_flags(void **state)
@@ -481,6 +917,8 @@ int main(void)
         cmocka_unit_test(test_flags),  cmocka_unit_test(test_yield),  cmocka_unit_test(test_sleep),
         cmocka_unit_test(test_future), cmocka_unit_test(test_join),   cmocka_unit_test(test_group),
         cmocka_unit_test(test_scope),  cmocka_unit_test(test_cancel), cmocka_unit_test(test_io),
+        cmocka_unit_test(test_lock),   cmocka_unit_test(test_queue),  cmocka_unit_test(test_chan),
+        cmocka_unit_test(test_select), cmocka_unit_test(test_sync_misc), cmocka_unit_test(test_foreign_thread),
         cmocka_unit_test(test_debug_mode),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

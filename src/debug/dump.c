@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../platform/annotate.h"
 #include "debug_internal.h"
 #include "tulip/debug.h"
 #include "../platform/clock.h"
@@ -205,7 +206,13 @@ void tulip__dump_task(FILE *out, tulip_loop *l, const tulip_task *t, const char 
     }
     if (t == tulip__sched(l)->current && t == tulip__tls_task)
         n = unwind_caller(ips, TULIP__DBG_FRAMES);
-    else if (t->state != TULIP__TASK_RUNNING)
+    else if (t->state != TULIP__TASK_RUNNING && t->shared && tulip__sched(l)->debug) {
+        /* A compact task's shared stack is poisoned while it is suspended
+         * (ASan, debug mode): the unwinder reads it legitimately. */
+        tulip__asan_unpoison(t->stack->lo, t->stack->size);
+        n = tulip__unwind_task(t, ips, TULIP__DBG_FRAMES);
+        tulip__asan_poison(t->stack->lo, t->stack->size);
+    } else if (t->state != TULIP__TASK_RUNNING)
         n = tulip__unwind_task(t, ips, TULIP__DBG_FRAMES);
     if (n > 0)
         tulip__print_frames(out, deeper, ips, n, 0);

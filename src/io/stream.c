@@ -56,10 +56,9 @@ static int slock_acquire(struct slock *l)
         l->held = 1;
         return 0;
     }
-    /* The task's own wait record, never its stack (docs/DESIGN.md §11). */
-    struct tulip__waiter *w = &tulip__current()->wait_rec.w;
-    memset(w, 0, sizeof *w);
-    return tulip__waitq_wait(&l->q, w, TULIP__WAIT_LOCK, l);
+    int rc = tulip__waitq_wait_self(&l->q, TULIP__WAIT_LOCK, l);
+    tulip__keep_frame();
+    return rc;
 }
 
 static void slock_release(struct slock *l)

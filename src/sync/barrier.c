@@ -55,11 +55,13 @@ int tulip_barrier_wait(tulip_barrier *pb)
         tulip__waitq_wake_all(&b->waiters, 0);
         return TULIP_BARRIER_SERIAL;
     }
-    struct tulip__waiter w;
-    w.task = self;
-    w.data = b;
-    tulip__waitq_push(&b->waiters, &w);
-    return tulip__park_nocheck(TULIP__WAIT_BARRIER, b, withdraw, &w);
+    struct tulip__waiter *w = &self->wait_rec.w; /* never on the stack (docs/DESIGN.md section 11) */
+    w->task = self;
+    w->data = b;
+    tulip__waitq_push(&b->waiters, w);
+    int rc = tulip__park_nocheck(TULIP__WAIT_BARRIER, b, withdraw, w);
+    tulip__keep_frame();
+    return rc;
 }
 
 unsigned tulip_barrier_waiting(const tulip_barrier *pb)

@@ -164,10 +164,22 @@ int tulip_broadcast_recv(tulip_broadcast_receiver *r, void *item)
         return rc;
     if (r->w.q)
         return -EBUSY; /* another task is already waiting on r */
-    r->dst = item;
+    /* A compact task's item buffer may be saved away while it waits: the
+     * sender copies into an off-stack one (docs/DESIGN.md section 11). */
+    void *stage = NULL;
+    size_t isz = r->b->item_size;
+    struct tulip__sched *s = tulip__sched(self->loop);
+    if (self->shared && isz && !(stage = tulip__compact_alloc(s, isz)))
+        return -ENOMEM;
+    r->dst = stage ? stage : item;
     r->w.data = r;
     rc = tulip__waitq_wait(&r->b->waiters, &r->w, TULIP__WAIT_CHAN, r->b);
     r->dst = NULL;
+    if (stage) {
+        if (rc == 0)
+            tulip__copy(item, stage, isz);
+        tulip__compact_free(s, stage, isz);
+    }
     /* 0: handed an item by send (it waited caught up: no lag);
      * -ESHUTDOWN: closed. */
     return rc;

@@ -134,6 +134,9 @@ static inline __attribute__((always_inline)) int op(tulip_chan *c, void *item, i
         tulip__xguard_exit(&c->g, owned);
         return rc;
     }
+    if (__builtin_expect(tulip__current()->shared != NULL, 0))
+        return tulip__xwait_one_off_stack(send ? &c->sendq : &c->recvq, &c->g, owned, item, c->item_size, send,
+                                          TULIP__WAIT_CHAN, c);
     struct tulip__xwait x;
     struct tulip__xwaiter w;
     w.w.data = item;

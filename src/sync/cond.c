@@ -44,11 +44,13 @@ int tulip_cond_wait(tulip_cond *pc, tulip_lock *pl)
     int st = tulip__checkpoint_status(self);
     if (st)
         return st;
-    struct tulip__waiter w;
-    w.task = self;
-    tulip__waitq_push(&c->waiters, &w);
+    /* The task's record, never its stack (docs/DESIGN.md section 11); it
+     * is off the queue again before the lock's wait below reuses it. */
+    struct tulip__waiter *w = &self->wait_rec.w;
+    w->task = self;
+    tulip__waitq_push(&c->waiters, w);
     tulip__lock_release(l);
-    int rc = tulip__park_nocheck(TULIP__WAIT_COND, c, unlink_waiter, &w);
+    int rc = tulip__park_nocheck(TULIP__WAIT_COND, c, unlink_waiter, w);
     tulip__lock_acquire_uninterruptible(l);
     return rc;
 }

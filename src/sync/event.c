@@ -56,8 +56,9 @@ int tulip_event_wait(tulip_event *pe)
         return 0;
     /* A set followed by a clear before we run still counts: the wake
      * already happened. */
-    struct tulip__waiter w;
-    return tulip__waitq_wait(&e->waiters, &w, TULIP__WAIT_EVENT, e);
+    int rc = tulip__waitq_wait_self(&e->waiters, TULIP__WAIT_EVENT, e);
+    tulip__keep_frame();
+    return rc;
 }
 
 bool tulip_event_is_set(const tulip_event *pe)

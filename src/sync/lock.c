@@ -41,8 +41,9 @@ int tulip_lock_acquire(tulip_lock *pl)
         return 0;
     }
     /* Woken with 0 means the releaser already made us the owner. */
-    struct tulip__waiter w;
-    return tulip__waitq_wait(&l->waiters, &w, TULIP__WAIT_LOCK, l);
+    int rc = tulip__waitq_wait_self(&l->waiters, TULIP__WAIT_LOCK, l);
+    tulip__keep_frame();
+    return rc;
 }
 
 int tulip_lock_try_acquire(tulip_lock *pl)
@@ -85,9 +86,9 @@ void tulip__lock_acquire_uninterruptible(struct tulip__lock *l)
     }
     /* No cancel hook: neither cancellation nor a deadline can take this
      * waiter out of the queue, so the only wake is the hand-off. */
-    struct tulip__waiter w;
-    w.task = self;
-    tulip__waitq_push(&l->waiters, &w);
+    struct tulip__waiter *w = &self->wait_rec.w; /* never on the stack (docs/DESIGN.md section 11) */
+    w->task = self;
+    tulip__waitq_push(&l->waiters, w);
     (void)tulip__park_nocheck(TULIP__WAIT_LOCK, l, NULL, NULL);
 }
 

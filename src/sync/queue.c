@@ -282,6 +282,9 @@ int tulip_queue_try_get(tulip_queue *q, void *item)
  * and wait, leaving the guard first. */
 static int wait_on(tulip_queue *q, int owned, struct tulip__waitq *wq, void *data)
 {
+    if (__builtin_expect(tulip__current()->shared != NULL, 0))
+        return tulip__xwait_one_off_stack(wq, &q->g, owned, data, q->item_size, wq == &q->putters,
+                                          TULIP__WAIT_QUEUE, q);
     struct tulip__xwait x;
     struct tulip__xwaiter w;
     w.w.data = data;

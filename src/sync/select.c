@@ -8,6 +8,7 @@
  * When none is ready the task parks on every case's channel at once. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 
 #include "sync_internal.h"
@@ -78,6 +79,58 @@ static void exit_all(tulip_chan **cs, size_t k, const unsigned char *owned)
         tulip__xguard_exit(&cs[i]->g, owned[i]);
 }
 
+/* A compact task's select (docs/DESIGN.md section 11): the operation,
+ * its entries, a copy of the cases (peers write the fired case's result
+ * there) and a copy of each item live off the stack, since peers touch
+ * them while the task's frames may be saved away. Leaves the guards. */
+static int park_off_stack(tulip_task *self, tulip_select_case *cases, size_t n, tulip_chan **locks, size_t k,
+                          unsigned char *owned)
+{
+    struct tulip__sched *s = tulip__sched(self->loop);
+    size_t align = _Alignof(max_align_t);
+    size_t head = sizeof(struct tulip__xwait) + n * (sizeof(struct tulip__xwaiter) + sizeof(tulip_select_case));
+    head = (head + align - 1) / align * align;
+    size_t need = head;
+    for (size_t i = 0; i < n; i++)
+        need += (cases[i].chan->item_size + align - 1) / align * align;
+    char *blk = tulip__compact_alloc(s, need);
+    if (!blk) {
+        exit_all(locks, k, owned);
+        return -ENOMEM;
+    }
+    struct tulip__xwait *op = (struct tulip__xwait *)(void *)blk;
+    struct tulip__xwaiter *ws = (struct tulip__xwaiter *)(void *)(op + 1);
+    tulip_select_case *copy = (tulip_select_case *)(void *)(ws + n);
+    char *stage = blk + head;
+    for (size_t i = 0; i < n; i++) {
+        size_t isz = cases[i].chan->item_size;
+        copy[i] = cases[i];
+        copy[i].item = isz ? stage : NULL;
+        if (isz && cases[i].op == TULIP_SELECT_SEND)
+            tulip__copy(stage, cases[i].item, isz);
+        stage += (isz + align - 1) / align * align;
+        ws[i].w.data = copy[i].item;
+        ws[i].guard = &cases[i].chan->g;
+        ws[i].index = (int)i;
+    }
+    tulip__xwait_init(op, ws, n);
+    op->cases = copy;
+    for (size_t i = 0; i < n; i++) {
+        tulip_select_case *sc = &cases[i];
+        tulip__waitq_push(sc->op == TULIP_SELECT_RECV ? &sc->chan->recvq : &sc->chan->sendq, &ws[i].w);
+    }
+    exit_all(locks, k, owned);
+    int rc = tulip__xwait_park(op, TULIP__WAIT_SELECT, copy); /* what dumps read: off the stack too */
+    if (rc >= 0 && (size_t)rc < n) {
+        tulip_select_case *sc = &cases[rc];
+        sc->result = copy[rc].result;
+        if (sc->op == TULIP_SELECT_RECV && sc->result == 0 && copy[rc].item)
+            tulip__copy(sc->item, copy[rc].item, sc->chan->item_size);
+    }
+    tulip__compact_free(s, blk, need);
+    return rc;
+}
+
 int tulip_select(tulip_select_case *cases, size_t n, bool has_default)
 {
     if (n == 0)
@@ -141,6 +194,8 @@ int tulip_select(tulip_select_case *cases, size_t n, bool has_default)
     }
     if (rc != -EAGAIN) {
         exit_all(locks, k, owned);
+    } else if (self->shared) {
+        rc = park_off_stack(self, cases, n, locks, k, owned);
     } else {
         struct tulip__xwait op;
         for (size_t i = 0; i < n; i++) {

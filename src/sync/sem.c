@@ -40,8 +40,9 @@ int tulip_sem_acquire(tulip_sem *ps)
         s->value--;
         return 0;
     }
-    struct tulip__waiter w;
-    return tulip__waitq_wait(&s->waiters, &w, TULIP__WAIT_SEM, s);
+    int rc = tulip__waitq_wait_self(&s->waiters, TULIP__WAIT_SEM, s);
+    tulip__keep_frame();
+    return rc;
 }
 
 int tulip_sem_try_acquire(tulip_sem *ps)

@@ -1,8 +1,10 @@
 /* Cross-loop waits (see xwait.h for the protocol). */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stddef.h>
 
 #include "xwait.h"
+#include "sync_internal.h"
 
 /* Inside w's guard. */
 static void drop_entry(struct tulip__xwaiter *w)
@@ -47,6 +49,37 @@ int tulip__xwait_park_rest(struct tulip__xwait *op, uint8_t reason, const void *
     if (op->n > 1)
         unlink_all(op);
     return op->result;
+}
+
+int tulip__xwait_one_off_stack(struct tulip__waitq *wq, struct tulip__xguard *g, int owned, void *item,
+                               size_t item_size, int copy_in, uint8_t reason, const void *object)
+{
+    struct block {
+        struct tulip__xwait x;
+        struct tulip__xwaiter w;
+        max_align_t item[];
+    };
+    struct tulip__sched *s = tulip__sched(tulip__current()->loop);
+    size_t need = sizeof(struct block) + (item ? item_size : 0);
+    struct block *b = tulip__compact_alloc(s, need);
+    if (!b) {
+        tulip__xguard_exit(g, owned);
+        return -ENOMEM;
+    }
+    void *stage = item ? (void *)b->item : NULL;
+    if (stage && copy_in)
+        tulip__copy(stage, item, item_size);
+    b->w.w.data = stage;
+    b->w.guard = g;
+    b->w.index = 0;
+    tulip__xwait_init(&b->x, &b->w, 1);
+    tulip__waitq_push(wq, &b->w.w);
+    tulip__xguard_exit(g, owned);
+    int rc = tulip__xwait_park(&b->x, reason, object);
+    if (rc == 0 && stage && !copy_in)
+        tulip__copy(item, stage, item_size);
+    tulip__compact_free(s, b, need);
+    return rc;
 }
 
 int tulip__xq_live(struct tulip__waitq *q)

@@ -93,6 +93,17 @@ static inline int tulip__xwait_park(struct tulip__xwait *op, uint8_t reason, con
     return op->result;
 }
 
+/* A compact task's single wait (docs/DESIGN.md section 11): as a stack
+ * xwait linked on wq inside g (entered as owned says; left here) and
+ * parked, but the operation, its entry and a copy of the item live off
+ * the stack, since peers (of any thread) touch them while the task's
+ * frames may be saved away. copy_in: item is the source (a put or send,
+ * copied before linking); else the destination, filled from the copy when
+ * the wait ends with 0. item may be NULL (nothing moves). Errors as the
+ * park, and -ENOMEM (nothing linked). */
+int tulip__xwait_one_off_stack(struct tulip__waitq *wq, struct tulip__xguard *g, int owned, void *item,
+                               size_t item_size, int copy_in, uint8_t reason, const void *object);
+
 /* Inside q's guard: the first entry whose operation this call could claim
  * (unlinked), or NULL. Entries of operations already claimed elsewhere are
  * dropped on the way. */

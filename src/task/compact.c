@@ -157,8 +157,11 @@ static int save(struct tulip__compact *c, tulip_task *o)
 int tulip__compact_enter(struct tulip__sched *s, tulip_task *t, void (*entry)(void *))
 {
     struct tulip__shared_stack *sh = t->shared;
-    if (sh->owner == t)
+    if (sh->owner == t) {
+        if (s->debug) /* poisoned while it was suspended: see below */
+            tulip__asan_unpoison(sh->stack->lo, sh->stack->size);
         return 0;
+    }
     struct tulip__compact *c = &s->compact;
     struct tulip__stack *st = sh->stack;
     char *top = top_of(st);
@@ -183,13 +186,24 @@ int tulip__compact_enter(struct tulip__sched *s, tulip_task *t, void (*entry)(vo
     }
     t->frames = TULIP__FRAMES_IN_PLACE;
     sh->owner = t;
-    /* Debug mode: below the frames nothing is live until the task calls
-     * deeper (prologues set their frames' shadow again); a stray access
-     * through a pointer into evicted frames lands here and is reported. */
+    /* Debug mode poisons the whole shared stack while no task runs on it
+     * (tulip__compact_suspended): open it for the task about to run. The
+     * part below its frames must be clean (ASan's dynamic allocas assume
+     * so), which costs the frames their redzones: fine for debug mode. */
     if (s->debug)
-        tulip__asan_poison(st->lo, (size_t)(sp - (char *)st->lo));
+        tulip__asan_unpoison(st->lo, st->size);
     return 0;
 }
+
+#if defined(TULIP_ASAN)
+void tulip__compact_suspended(struct tulip__sched *s, tulip_task *t)
+{
+    /* Nothing may touch a shared stack while no task runs on it: not the
+     * suspended task's frames, not what lies below them. */
+    if (s->debug && t->shared)
+        tulip__asan_poison(t->shared->stack->lo, t->shared->stack->size);
+}
+#endif
 
 void tulip__compact_release(struct tulip__sched *s, tulip_task *t)
 {

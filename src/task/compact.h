@@ -53,6 +53,12 @@ int tulip__compact_bind(struct tulip__sched *s, struct tulip_task *t);
  * first frame is made to call entry(t). 0 or -ENOMEM (the occupant's
  * frames could not be saved: t cannot run yet). */
 int tulip__compact_enter(struct tulip__sched *s, struct tulip_task *t, void (*entry)(void *));
+/* ASan builds, debug mode: t (compact) has just switched out, poison its
+ * shared stack until a task runs on it again, so a stray access through a
+ * pointer into it (an evicted or suspended compact task's frames) is
+ * reported. */
+void tulip__compact_suspended(struct tulip__sched *s, struct tulip_task *t);
+
 /* t has ended (or is dropped at teardown): forget its frames and buffer. */
 void tulip__compact_release(struct tulip__sched *s, struct tulip_task *t);
 

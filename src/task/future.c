@@ -114,10 +114,7 @@ int tulip_future_await(tulip_future *f, void **value)
         return -EPERM;
     f->awaited = 1;
     if (atomic_load_explicit(&f->state, memory_order_acquire) != FUT_DONE) {
-        /* The task's own wait record, never the stack (compact.h). */
-        struct tulip__waiter *w = &t->wait_rec.w;
-        *w = (struct tulip__waiter){0};
-        int rc = tulip__waitq_wait(&f->waiters, w, TULIP__WAIT_FUTURE, f);
+        int rc = tulip__waitq_wait_self(&f->waiters, TULIP__WAIT_FUTURE, f);
         if (rc < 0)
             return rc;
     }

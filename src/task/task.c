@@ -92,6 +92,9 @@ void tulip__task_resume(tulip_loop *loop, struct tulip__runnable *r)
     tulip__tsan_switch(t->tsan_fiber);
     tulip__ctx_switch(&l->sched_ctx, &t->ctx);
     tulip__asan_finish_switch(l->sched_fake_stack);
+#if defined(TULIP_ASAN)
+    tulip__compact_suspended(l, t);
+#endif
 
     tulip__tls_task = NULL;
     l->current = NULL;
@@ -582,6 +585,19 @@ int tulip__waitq_wait(struct tulip__waitq *q, struct tulip__waiter *w, uint8_t r
     w->task = tulip__tls_task;
     if (!w->task)
         return -EPERM;
+    tulip__waitq_push(q, w);
+    return tulip__park(reason, object, waiter_cancel, w);
+}
+
+int tulip__waitq_wait_self(struct tulip__waitq *q, uint8_t reason, const void *object)
+{
+    tulip_task *t = tulip__tls_task;
+    if (!t)
+        return -EPERM;
+    struct tulip__waiter *w = &t->wait_rec.w;
+    w->task = t;
+    w->data = NULL;
+    w->result = 0;
     tulip__waitq_push(q, w);
     return tulip__park(reason, object, waiter_cancel, w);
 }

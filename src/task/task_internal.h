@@ -267,6 +267,16 @@ static inline struct tulip__waiter *tulip__waitq_pop(struct tulip__waitq *q)
 /* Link w (for the running task) at the tail of q and park; on cancellation
  * w is unlinked before the error is returned. */
 int tulip__waitq_wait(struct tulip__waitq *q, struct tulip__waiter *w, uint8_t reason, const void *object);
+/* As tulip__waitq_wait with the running task's own record (wait_rec.w):
+ * the way every single wait links itself, so no record is on a stack. */
+int tulip__waitq_wait_self(struct tulip__waitq *q, uint8_t reason, const void *object);
+/* After a wait call whose result the caller returns: keeps that call from
+ * becoming a tail call, so backtraces of a parked task (dumps, the gdb
+ * helper) still show the primitive it waits in. */
+static inline void tulip__keep_frame(void)
+{
+    __asm__ volatile("");
+}
 /* Unlink the head waiter and wake it with result; returns it or NULL. */
 struct tulip__waiter *tulip__waitq_wake_one(struct tulip__waitq *q, int result);
 /* Wake every waiter with result; returns how many. */
