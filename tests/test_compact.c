@@ -720,6 +720,73 @@ static void test_foreign_thread(void **state)
     sem_destroy(&xdone);
 }
 
+/* ---- seeing inside ------------------------------------------------------------- */
+
+/* A dump shows an evicted compact task's stack from its saved frames. */
+__attribute__((noinline)) static int parked_in_dump_test(tulip_future *f)
+{
+    volatile int keep = 1; /* no tail call: this frame stays in the backtrace */
+    int rc = tulip_future_await(f, NULL);
+    return rc * keep;
+}
+
+static int dump_target(void *p)
+{
+    return parked_in_dump_test(p);
+}
+
+static char *g_dump;
+static size_t g_dump_len;
+static int g_backtraces;
+
+static int dump_main(void *p)
+{
+    (void)p;
+    tulip_future *f = tulip_future_new();
+    tulip_task *a = spawn(dump_target, f);
+    tulip_task_set_name(a, "dump-a");
+    tulip_task *b = spawn(awaiter, f); /* same (only) shared stack: evicts a */
+    tulip_yield();
+    tulip_debug_stats st;
+    assert_int_equal(tulip_debug_stats_get(NULL, &st), 0);
+    g_backtraces = st.backtraces;
+    FILE *out = open_memstream(&g_dump, &g_dump_len);
+    assert_int_equal(tulip_dump_loop(tulip_loop_current(), out), 0);
+    fclose(out);
+    tulip_future_resolve(f, NULL);
+    tulip_join(a);
+    tulip_join(b);
+    tulip_future_free(f);
+    return 0;
+}
+
+static void test_dump_saved_frames(void **state)
+{
+    (void)state;
+    g_flags = TULIP_SPAWN_COMPACT;
+    tulip_config cfg;
+    tulip_config_init(&cfg);
+    cfg.compact_stacks = 1;
+    cfg.debug = 1;
+    cfg.slow_step_ns = -1;
+    assert_int_equal(tulip_run_ex(dump_main, NULL, &cfg), 0);
+    const char *a = strstr(g_dump, "\"dump-a\"");
+    if (!a)
+        fail_msg("no dump-a in:\n%s", g_dump);
+    const char *saved = strstr(a, "bytes of frames saved off its shared stack");
+    assert_non_null(saved);
+#ifndef TULIP_TEST_NO_DEBUG_INFO
+    if (g_backtraces) {
+        const char *next = strstr(saved, "\ntask ");
+        const char *fn = strstr(saved, "parked_in_dump_test");
+        if (!fn || (next && fn > next))
+            fail_msg("no backtrace from the saved frames in:\n%s", g_dump);
+    }
+#endif
+    free(g_dump);
+    g_dump = NULL;
+}
+
 /* ---- the harness ---------------------------------------------------------- */
 
 static uint64_t g_saves, g_restores;
@@ -919,7 +986,7 @@ int main(void)
         cmocka_unit_test(test_scope),  cmocka_unit_test(test_cancel), cmocka_unit_test(test_io),
         cmocka_unit_test(test_lock),   cmocka_unit_test(test_queue),  cmocka_unit_test(test_chan),
         cmocka_unit_test(test_select), cmocka_unit_test(test_sync_misc), cmocka_unit_test(test_foreign_thread),
-        cmocka_unit_test(test_debug_mode),
+        cmocka_unit_test(test_dump_saved_frames), cmocka_unit_test(test_debug_mode),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

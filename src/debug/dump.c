@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -172,6 +173,38 @@ static int unwind_caller(void **ips, int max)
     return n - skip;
 }
 
+/* An evicted compact task's backtrace: its saved frames go back to their
+ * addresses for the unwinder and the bytes they cover are put back after,
+ * as the gdb helper does. Only when no running code lives on that shared
+ * stack: the dump runs in the scheduler's turn or in a task on another
+ * stack (the occupant there is suspended and does not notice). */
+static int unwind_saved(tulip_loop *l, const tulip_task *t, void **ips, int max)
+{
+    const tulip_task *cur = tulip__sched(l)->current;
+    if ((cur && cur->shared == t->shared) || !tulip__unwind_init())
+        return 0;
+    char *sp = t->ctx.sp;
+    size_t len = t->saved_len;
+    char *keep = malloc(len);
+    if (!keep)
+        return 0;
+    tulip__asan_unpoison(sp, len);
+    /* Below the occupant's frames the stack is dead (memcheck: unaddressable
+     * since it unwound); its live frames keep their definedness. */
+    const tulip_task *o = t->shared->owner;
+    char *live = o ? (char *)o->ctx.sp : sp + len;
+    if (sp < live)
+        tulip__vg_addressable(sp, (size_t)((live < sp + len ? live : sp + len) - sp));
+    memcpy(keep, sp, len);
+    memcpy(sp, t->saved, len);
+    int n = tulip__unwind_task(t, ips, max);
+    memcpy(sp, keep, len);
+    free(keep);
+    if (tulip__sched(l)->debug)
+        tulip__asan_poison(t->stack->lo, t->stack->size);
+    return n;
+}
+
 void tulip__dump_task(FILE *out, tulip_loop *l, const tulip_task *t, const char *in)
 {
     char what[256], age[32], entry[512], site[512];
@@ -198,10 +231,11 @@ void tulip__dump_task(FILE *out, tulip_loop *l, const tulip_task *t, const char 
         return;
     }
     if (t->shared && t->frames == TULIP__FRAMES_SAVED) {
-        /* Its frames are in a buffer, not at their addresses: unwinding
-         * the shared stack would show another task's. */
         fprintf(out, "%s(compact task: %u bytes of frames saved off its shared stack)\n", deeper,
                 (unsigned)t->saved_len);
+        n = unwind_saved(l, t, ips, TULIP__DBG_FRAMES);
+        if (n > 0)
+            tulip__print_frames(out, deeper, ips, n, 0);
         return;
     }
     if (t == tulip__sched(l)->current && t == tulip__tls_task)
