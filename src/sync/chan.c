@@ -53,16 +53,6 @@ static unsigned char *slot(tulip_chan *c, size_t i)
     return c->buf ? c->buf + (i % c->capacity) * c->item_size : NULL;
 }
 
-int tulip__chan_recv_ready(tulip_chan *c)
-{
-    return c->count > 0 || c->closed || tulip__xq_live(&c->sendq);
-}
-
-int tulip__chan_send_ready(tulip_chan *c)
-{
-    return c->closed || c->count < c->capacity || tulip__xq_live(&c->recvq);
-}
-
 int tulip__chan_recv_now(tulip_chan *c, void *item)
 {
     struct tulip__xwaiter *s;

@@ -54,13 +54,18 @@ static size_t lock_order(const tulip_select_case *cases, size_t n, tulip_chan **
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         tulip_chan *c = cases[i].chan;
+        /* Insertion, shifting while scanning (a separate shift loop
+         * becomes a memmove call: most of a two-case select's sort). */
         size_t j = k;
-        while (j > 0 && (uintptr_t)out[j - 1] > (uintptr_t)c)
+        while (j > 0 && (uintptr_t)out[j - 1] > (uintptr_t)c) {
+            out[j] = out[j - 1];
             j--;
-        if (j > 0 && out[j - 1] == c)
+        }
+        if (j > 0 && out[j - 1] == c) {
+            for (size_t m = j; m < k; m++) /* a duplicate: shift back */
+                out[m] = out[m + 1];
             continue;
-        for (size_t m = k; m > j; m--)
-            out[m] = out[m - 1];
+        }
         out[j] = c;
         k++;
     }

@@ -69,8 +69,15 @@ static inline tulip_chan *tulip__chan_valid(tulip_chan *c)
 
 /* Whether a recv/send on c would complete (or fail because c is closed)
  * without waiting. The caller is inside c->g, as for the _now calls. */
-int tulip__chan_recv_ready(tulip_chan *c);
-int tulip__chan_send_ready(tulip_chan *c);
+static inline int tulip__chan_recv_ready(tulip_chan *c)
+{
+    return c->count > 0 || c->closed || tulip__xq_live(&c->sendq);
+}
+
+static inline int tulip__chan_send_ready(tulip_chan *c)
+{
+    return c->closed || c->count < c->capacity || tulip__xq_live(&c->recvq);
+}
 /* Do it now: 0, -ESHUTDOWN / -EPIPE (closed), or -EAGAIN (would wait). */
 int tulip__chan_recv_now(tulip_chan *c, void *item);
 int tulip__chan_send_now(tulip_chan *c, const void *item);

@@ -82,7 +82,7 @@ int tulip__xwait_one_off_stack(struct tulip__waitq *wq, struct tulip__xguard *g,
     return rc;
 }
 
-int tulip__xq_live(struct tulip__waitq *q)
+int tulip__xq_live_rest(struct tulip__waitq *q)
 {
     struct tulip__waiter *w;
     while ((w = tulip__waitq_first(q))) {

@@ -120,8 +120,18 @@ static inline struct tulip__xwaiter *tulip__xq_pop(struct tulip__waitq *q)
     }
     return NULL;
 }
-/* Inside q's guard: whether an unclaimed entry waits (dropping dead ones). */
-int tulip__xq_live(struct tulip__waitq *q);
+int tulip__xq_live_rest(struct tulip__waitq *q);
+/* Inside q's guard: whether an unclaimed entry waits (dropping dead ones).
+ * select asks it of every case, twice: the usual answers inline. */
+static inline int tulip__xq_live(struct tulip__waitq *q)
+{
+    struct tulip__waiter *w = tulip__waitq_first(q);
+    if (!w)
+        return 0;
+    if (atomic_load_explicit(&((struct tulip__xwaiter *)w)->op->claimed, memory_order_acquire) == TULIP__X_OPEN)
+        return 1;
+    return tulip__xq_live_rest(q);
+}
 
 void tulip__xwait_fire_rest(struct tulip__xwaiter *w, int result);
 /* Complete a popped entry's operation with result (for a select, the
