@@ -14,7 +14,9 @@
 #include <errno.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include "test_util.h"
 #include "task/task_internal.h"
@@ -624,6 +626,49 @@ static int sc_misc(void *p)
     return 0;
 }
 
+/* ---- files (the thread pool, or io_uring) ------------------------------------- */
+
+static char g_path[64];
+static char g_file_res[4][64];
+
+static int file_user(void *p)
+{
+    unsigned k = (unsigned)(uintptr_t)p;
+    SHIFT(k);
+    char path[64]; /* the path too is a local */
+    snprintf(path, sizeof path, "%s", g_path);
+    int fd = tulip_file_open(path, O_RDWR, 0);
+    if (fd < 0)
+        return fd;
+    unsigned char out[300], in[300];
+    PATTERN(out, sizeof out, k);
+    memset(in, 0, sizeof in);
+    ssize_t w = tulip_file_pwrite(fd, out, sizeof out, (int64_t)k * 300);
+    ssize_t r = tulip_file_pread(fd, in, sizeof in, (int64_t)k * 300);
+    struct stat st;
+    int s = tulip_file_fstat(fd, &st);
+    struct stat st2;
+    int s2 = tulip_file_stat(path, &st2);
+    close(fd);
+    /* The pool threads finish in any order: the trace is made in k order. */
+    snprintf(g_file_res[k], sizeof g_file_res[k], "F%u:%zd:%zd:%d:%d:%d:%d ", k, w, r, s, s2,
+             st.st_ino == st2.st_ino && st.st_size >= (off_t)(k + 1) * 300, pattern_ok(in, sizeof in, k));
+    return 0;
+}
+
+static int sc_file(void *p)
+{
+    (void)p;
+    tulip_task *t[4];
+    for (unsigned i = 0; i < 4; i++)
+        t[i] = spawn(file_user, (void *)(uintptr_t)i);
+    for (unsigned i = 0; i < 4; i++)
+        tulip_join(t[i]);
+    for (unsigned i = 0; i < 4; i++)
+        say("%s", g_file_res[i]);
+    return 0;
+}
+
 /* ---- peers on another thread -------------------------------------------------- */
 
 /* A plain thread completes the waits of compact tasks whose frames are
@@ -922,6 +967,18 @@ static void test_debug_mode(void **state)
     assert_true(g_stats.compact_max_saved > 2000);
 }
 
+static void test_file(void **state)
+{
+    (void)state;
+    snprintf(g_path, sizeof g_path, "/tmp/tulip_compact_XXXXXX");
+    int fd = mkstemp(g_path);
+    assert_true(fd >= 0);
+    close(fd);
+    same_trace(sc_file);
+    unlink(g_path);
+    assert_non_null(strstr(g_log, "F3:300:300:0:0:1:1 "));
+}
+
 static void test_lock(void **state)
 {
     (void)state;
@@ -984,7 +1041,7 @@ int main(void)
         cmocka_unit_test(test_flags),  cmocka_unit_test(test_yield),  cmocka_unit_test(test_sleep),
         cmocka_unit_test(test_future), cmocka_unit_test(test_join),   cmocka_unit_test(test_group),
         cmocka_unit_test(test_scope),  cmocka_unit_test(test_cancel), cmocka_unit_test(test_io),
-        cmocka_unit_test(test_lock),   cmocka_unit_test(test_queue),  cmocka_unit_test(test_chan),
+        cmocka_unit_test(test_file),   cmocka_unit_test(test_lock),   cmocka_unit_test(test_queue),  cmocka_unit_test(test_chan),
         cmocka_unit_test(test_select), cmocka_unit_test(test_sync_misc), cmocka_unit_test(test_foreign_thread),
         cmocka_unit_test(test_dump_saved_frames), cmocka_unit_test(test_debug_mode),
     };

@@ -4,6 +4,7 @@
  * scope so the pool thread never writes into a buffer its caller has
  * already given up (a cancelled blocking call cannot be taken back). */
 #define _GNU_SOURCE
+#include <stddef.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -165,12 +166,54 @@ static ssize_t on_ring(tulip_loop *l, struct job *j)
 #endif
 }
 
+/* A compact task (docs/DESIGN.md section 11): the ring or the pool thread
+ * writes the result, the data read and the stat while the task waits,
+ * when its frames may be saved away. The job, the data, the path and the
+ * stat go through one heap block; the data is copied in for a write and
+ * out after a read. Always the pool: the ring's operation record is on
+ * the caller's stack. */
+static ssize_t off_stack(struct job *j)
+{
+    size_t data = j->kind == J_READ || j->kind == J_WRITE ? j->n : 0;
+    size_t path = j->path ? strlen(j->path) + 1 : 0;
+    size_t st = j->st ? sizeof(struct stat) : 0;
+    struct block {
+        struct job j;
+        struct stat st;
+        max_align_t rest[];
+    } *b = tulip__malloc(sizeof *b + data + path);
+    if (!b)
+        return -ENOMEM;
+    char *rest = (char *)b->rest;
+    b->j = *j;
+    if (data) {
+        b->j.buf = rest;
+        if (j->kind == J_WRITE)
+            memcpy(rest, j->buf, data);
+    }
+    if (path) {
+        memcpy(rest + data, j->path, path);
+        b->j.path = rest + data;
+    }
+    if (st)
+        b->j.st = &b->st;
+    ssize_t r = on_pool(&b->j);
+    if (r > 0 && j->kind == J_READ)
+        memcpy(j->buf, rest, (size_t)r);
+    if (r == 0 && st)
+        *j->st = b->st;
+    free(b);
+    return r;
+}
+
 static ssize_t file_call(struct job *j)
 {
     tulip_task *t;
     int st = tulip__wait_enter(&t);
     if (st)
         return st;
+    if (__builtin_expect(t->shared != NULL, 0))
+        return off_stack(j);
     if (tulip__uring_on(t->loop))
         return on_ring(t->loop, j);
     return on_pool(j);

@@ -371,6 +371,8 @@ int tulip_run_blocking_ex(tulip_fn fn, void *arg, unsigned flags, void (*abandon
     int st = tulip__checkpoint_status(t);
     if (st)
         return st;
+    if (t->park_check) /* debug mode: no compact task's local for the pool thread (docs/DESIGN.md section 11) */
+        tulip__compact_check(tulip__sched(t->loop), t, arg, "the argument of tulip_run_blocking");
     struct job *j = tulip__post_new(sizeof *j, job_complete, job_drop);
     if (!j)
         return -ENOMEM;
