@@ -335,6 +335,9 @@ static int spawn(tulip_process *p, const tulip_process_opts *o, int pipes[3][2])
     int err = pid < 0 ? errno : 0;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
 #ifndef TULIP_TSAN
+    /* the child's libc calls ran through ASan's interceptors on this stack:
+     * no redzone of theirs may outlive the mapping */
+    tulip__asan_unpoison(stack, size);
     munmap(stack, size);
 #endif
     close(errp[1]);

@@ -167,6 +167,10 @@ struct tulip__stack *tulip__stack_get(struct tulip__stack_pool *p)
 void tulip__stack_put(struct tulip__stack_pool *p, struct tulip__stack *s)
 {
     p->in_use--;
+    /* A task freed while suspended (its loop freed, its group torn down)
+     * never returned from its frames: ASan's redzones for them stay in the
+     * shadow and would be reported against the stack's next task. */
+    tulip__asan_unpoison(s->lo, s->size);
     /* Keep the pages: a stack handed back is usually reused at once (spawn
      * waves, worker churn). Excess memory goes back in tulip__stack_trim
      * when the loop is about to sleep. */
@@ -222,6 +226,9 @@ void tulip__stack_pool_fini(struct tulip__stack_pool *p)
         for (size_t i = 0; i < slab->count; i++)
             if (slab->stacks[i].guarded)
                 tulip__vg_stack_deregister(slab->stacks[i].vg_id);
+        /* the same stale redzones would follow the addresses into whatever
+         * is mapped there next (an io_uring buffer ring, say) */
+        tulip__asan_unpoison(slab->base, slab->len);
         munmap(slab->base, slab->len);
         free(slab);
         slab = next;
