@@ -11,7 +11,7 @@ ACTIVE=${3:-100}
 SECS=${4:-3}
 here=$(dirname "$0")
 IE=$B/bench/idle_echo
-PORT=47400
+PORT=23400 # below the ephemeral range: 19,000 client sockets in TIME_WAIT would hold ports up there
 echo "# $(date -u +%FT%TZ) $(uptime)"
 run() { # compact|private|go
     PORT=$((PORT + 1))
