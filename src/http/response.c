@@ -1,5 +1,5 @@
-/* Writing responses: whole ones (tulip_http_respond, one writev for head
- * and body) and streamed ones (tulip_http_respond_start/write/end: the
+/* Writing responses: whole ones (tulip_http_respond: one send for head
+ * and a small body, one writev for head and a larger one) and streamed ones (tulip_http_respond_start/write/end: the
  * head goes out at start, then every write goes straight to the socket,
  * as one chunk when chunked, so the body is never held by the server and
  * a slow client parks the handler instead of growing a buffer). The
