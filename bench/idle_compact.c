@@ -29,20 +29,6 @@
 #include "task/task_internal.h"
 
 
-static long slab_bytes(void)
-{
-    FILE *f = fopen("/proc/meminfo", "r");
-    char line[256];
-    long kb = 0;
-    if (!f)
-        return 0;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "Slab: %ld kB", &kb) == 1)
-            break;
-    fclose(f);
-    return kb * 1024;
-}
-
 static int64_t mono_ns(void)
 {
     struct timespec ts;

@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "tulip.h"
+#include "rss.h"
 
 /* ---- server -------------------------------------------------------------------- */
 
@@ -95,20 +96,6 @@ static long status_kb(int pid, const char *key)
     return kb;
 }
 
-static long slab_kb(void)
-{
-    FILE *f = fopen("/proc/meminfo", "r");
-    char line[256];
-    long kb = 0;
-    if (!f)
-        return 0;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "Slab: %ld kB", &kb) == 1)
-            break;
-    fclose(f);
-    return kb;
-}
-
 static double now_s(void)
 {
     struct timespec ts;
@@ -154,7 +141,7 @@ static int client(int port, int pid, long n, long active, double secs)
     rl.rlim_cur = rl.rlim_max;
     setrlimit(RLIMIT_NOFILE, &rl);
     int *fds = malloc((size_t)n * sizeof *fds);
-    long rss0 = status_kb(pid, "VmRSS:"), slab0 = slab_kb();
+    long rss0 = status_kb(pid, "VmRSS:"), slab0 = slab_bytes() / 1024;
     long made = 0;
     for (; made < n; made++) {
         fds[made] = dial(port);
@@ -163,7 +150,7 @@ static int client(int port, int pid, long n, long active, double secs)
             break;
         }
     }
-    long rss1 = status_kb(pid, "VmRSS:"), slab1 = slab_kb();
+    long rss1 = status_kb(pid, "VmRSS:"), slab1 = slab_bytes() / 1024;
     printf("server_rss_bytes_per_conn_%ld,%.0f\n", made, (double)(rss1 - rss0) * 1024 / (double)made);
     printf("  server VmRSS %.1f -> %.1f MiB; kernel slab growth %.0f bytes per connection (both ends)\n",
            (double)rss0 / 1024, (double)rss1 / 1024, (double)(slab1 - slab0) * 1024 / (double)made);

@@ -18,4 +18,20 @@ static inline long rss_bytes(void)
     return resident * sysconf(_SC_PAGESIZE);
 }
 
+/* Slab in /proc/meminfo (the kernel's objects: sockets, epoll items), in
+ * bytes; 0 if it cannot be read. */
+static inline long slab_bytes(void)
+{
+    FILE *f = fopen("/proc/meminfo", "r");
+    char line[256];
+    long kb = 0;
+    if (!f)
+        return 0;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "Slab: %ld kB", &kb) == 1)
+            break;
+    fclose(f);
+    return kb * 1024;
+}
+
 #endif

@@ -54,13 +54,6 @@ static int violation_child(void)
     return 0; /* reaching here means nothing was caught */
 }
 
-#if defined(__SANITIZE_ADDRESS__)
-#define UNDER_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define UNDER_ASAN 1
-#endif
-#endif
 
 /* A violation no check sees: a compact task lends a local to a private
  * task through the spawn argument, then waits; the borrower reads it
@@ -104,7 +97,7 @@ static int stray_child(void)
 static void test_stray_access_poisoned(void **state)
 {
     (void)state;
-#ifndef UNDER_ASAN
+#ifndef TULIP_TEST_ASAN
     (void)stray_child;
     print_message("skipped: the poisoning is ASan's\n");
     skip();
@@ -124,7 +117,7 @@ static void test_violation_caught(void **state)
     (void)state;
     int code;
     char *buf = capture_stderr(violation_child, &code);
-#ifdef UNDER_ASAN
+#ifdef TULIP_TEST_ASAN
     /* The waiter's first touch of the event is a read of a poisoned
      * stack, reported before the park's range check. */
     if (strstr(buf, "use-after-poison")) {

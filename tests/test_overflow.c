@@ -86,14 +86,7 @@ static void test_overflow_reported(void **state)
     close(err[0]);
     int status;
     assert_int_equal(waitpid(pid, &status, 0), pid);
-#if defined(__SANITIZE_ADDRESS__)
-#define UNDER_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define UNDER_ASAN 1
-#endif
-#endif
-#ifdef UNDER_ASAN
+#ifdef TULIP_TEST_ASAN
     /* ASan keeps the SIGSEGV handler and reports the overflow itself. */
     if (!strstr(buf, "AddressSanitizer"))
         fail_msg("no ASan report; status %#x; stderr was:\n%s", status, buf);

@@ -17,6 +17,15 @@
 #endif
 #endif
 
+/* AddressSanitizer alone (its reports replace tulip's own in some tests). */
+#if defined(__SANITIZE_ADDRESS__)
+#define TULIP_TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TULIP_TEST_ASAN 1
+#endif
+#endif
+
 /* Big counts (a million tasks) are scaled down where they would not fit:
  * by 100 under valgrind (TULIP_TEST_SCALE=small; it runs code ~50x slower)
  * and by 10 in sanitizer builds (a million live tasks take ~9 GB under
