@@ -137,6 +137,10 @@ static void test_violation_caught(void **state)
 
 int main(void)
 {
+    if (!test_have_compact()) {
+        printf("skipped: no compact tasks with the ucontext switch\n");
+        return 0;
+    }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_violation_caught),
         cmocka_unit_test(test_stray_access_poisoned),

@@ -62,14 +62,16 @@ static int inferior_main(void *p)
         return 1;
     tulip_task_set_name(a, "gdb-locker");
     tulip_task_set_name(b, "gdb-sleeper");
-    tulip_task *c[5];
-    for (int i = 0; i < 5; i++)
+    tulip_task *c[5] = {0};
+    int nc = test_have_compact() ? 5 : 0;
+    for (int i = 0; i < nc; i++)
         if (!(c[i] = tulip_spawn_ex(NULL, gdb_compact_body, NULL, TULIP_SPAWN_COMPACT)))
             return 1;
-    tulip_task_set_name(c[0], "gdb-compact");
+    if (nc)
+        tulip_task_set_name(c[0], "gdb-compact");
     tulip_yield();
     raise(SIGTRAP); /* gdb stops here and runs the helper's commands */
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < nc; i++) {
         tulip_cancel(c[i]);
         tulip_join(c[i]);
     }
@@ -177,14 +179,16 @@ static void test_gdb_helper(void **state)
     const char *bt = strstr(list, "task 2 \"gdb-locker\":");
     assert_non_null(bt);
     /* A compact task's stack from its saved frames, before gdb-locker's. */
-    const char *cbt = strstr(list, "\"gdb-compact\":\n");
-    assert_non_null(cbt);
-    const char *lbt = strstr(cbt, "\"gdb-locker\":\n");
-    const char *cbody = strstr(cbt, "gdb_compact_body");
-    const char *csleep = strstr(cbt, "park"); /* tulip_sleep may be inlined */
-    assert_non_null(lbt);
-    assert_true(cbody && cbody < lbt);
-    assert_true(csleep && csleep < lbt);
+    if (test_have_compact()) {
+        const char *cbt = strstr(list, "\"gdb-compact\":\n");
+        assert_non_null(cbt);
+        const char *lbt = strstr(cbt, "\"gdb-locker\":\n");
+        const char *cbody = strstr(cbt, "gdb_compact_body");
+        const char *csleep = strstr(cbt, "park"); /* tulip_sleep may be inlined */
+        assert_non_null(lbt);
+        assert_true(cbody && cbody < lbt);
+        assert_true(csleep && csleep < lbt);
+    }
     const char *after = strstr(bt, "==after==");
     assert_non_null(after);
     /* The task's stack: the lock wait, then its body. */

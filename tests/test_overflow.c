@@ -103,6 +103,10 @@ static void test_overflow_reported(void **state)
 
 static void test_overflow_reported_compact(void **state)
 {
+    if (!test_have_compact()) {
+        print_message("skipped: no compact tasks with the ucontext switch\n");
+        skip();
+    }
     child_kind = "compact";
     test_overflow_reported(state);
     child_kind = "private";

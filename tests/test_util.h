@@ -26,6 +26,17 @@
 #endif
 #endif
 
+/* Whether this build has compact tasks (TULIP_SPAWN_COMPACT): not with the
+ * ucontext switch (-DTULIP_CONTEXT=ucontext). */
+static inline int test_have_compact(void)
+{
+#if defined(TULIP_CTX_UCONTEXT)
+    return 0;
+#else
+    return 1;
+#endif
+}
+
 /* Big counts (a million tasks) are scaled down where they would not fit:
  * by 100 under valgrind (TULIP_TEST_SCALE=small; it runs code ~50x slower)
  * and by 10 in sanitizer builds (a million live tasks take ~9 GB under

@@ -183,8 +183,10 @@ static int unwind_saved(tulip_loop *l, const tulip_task *t, void **ips, int max)
     const tulip_task *cur = tulip__sched(l)->current;
     if ((cur && cur->shared == t->shared) || !tulip__unwind_init())
         return 0;
-    char *sp = t->ctx.sp;
+    char *sp = tulip__task_sp(t);
     size_t len = t->saved_len;
+    if (!sp)
+        return 0;
     char *keep = malloc(len);
     if (!keep)
         return 0;
@@ -192,7 +194,7 @@ static int unwind_saved(tulip_loop *l, const tulip_task *t, void **ips, int max)
     /* Below the occupant's frames the stack is dead (memcheck: unaddressable
      * since it unwound); its live frames keep their definedness. */
     const tulip_task *o = t->shared->owner;
-    char *live = o ? (char *)o->ctx.sp : sp + len;
+    char *live = o ? tulip__task_sp(o) : sp + len;
     if (sp < live)
         tulip__vg_addressable(sp, (size_t)((live < sp + len ? live : sp + len) - sp));
     memcpy(keep, sp, len);

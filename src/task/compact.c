@@ -130,7 +130,9 @@ int tulip__compact_bind(struct tulip__sched *s, tulip_task *t)
 /* Copy o's frames off its shared stack. */
 static int save(struct tulip__compact *c, tulip_task *o)
 {
-    char *sp = o->ctx.sp;
+    char *sp = tulip__task_sp(o);
+    if (!sp)
+        return -ENOTSUP; /* the ucontext build, which has no compact tasks */
     size_t n = (size_t)(top_of(o->stack) - sp);
     unsigned cls = tulip__save_class_of(n);
     if (!o->saved || o->saved_class != cls) {
@@ -156,6 +158,7 @@ static int save(struct tulip__compact *c, tulip_task *o)
 
 int tulip__compact_enter(struct tulip__sched *s, tulip_task *t, void (*entry)(void *))
 {
+
     struct tulip__shared_stack *sh = t->shared;
     if (sh->owner == t) {
         if (s->debug) /* poisoned while it was suspended: see below */
@@ -171,9 +174,11 @@ int tulip__compact_enter(struct tulip__sched *s, tulip_task *t, void (*entry)(vo
         int rc = save(c, sh->owner);
         if (rc < 0)
             return rc;
-        low = sh->owner->ctx.sp;
+        low = tulip__task_sp(sh->owner);
     }
-    char *sp = t->frames == TULIP__FRAMES_FRESH ? top - FRESH_FRAME : (char *)t->ctx.sp;
+    char *sp = t->frames == TULIP__FRAMES_FRESH ? top - FRESH_FRAME : tulip__task_sp(t);
+    if (!sp)
+        return -ENOTSUP; /* the ucontext build, which has no compact tasks */
     if (sp < low)
         low = sp;
     tulip__asan_unpoison(low, (size_t)(top - low));

@@ -140,6 +140,19 @@ struct tulip_task {
 
 enum { TULIP__FRAMES_FRESH = 0, TULIP__FRAMES_IN_PLACE, TULIP__FRAMES_SAVED };
 
+/* The lowest live byte of a suspended task's frames (its saved stack
+ * pointer). Compact tasks need it; the ucontext build has none of them
+ * (tulip_spawn_ex refuses with ENOTSUP), so NULL there. */
+static inline char *tulip__task_sp(const struct tulip_task *t)
+{
+#if defined(TULIP_CTX_UCONTEXT)
+    (void)t;
+    return NULL;
+#else
+    return (char *)t->ctx.sp;
+#endif
+}
+
 /* The scheduler: a loop plus what running tasks on it takes. The loop
  * is the first member, so a tulip_loop * of a loop made by tulip_loop_new
  * is also its scheduler's address (tulip__sched costs nothing). */
