@@ -59,9 +59,9 @@ stop() {
 }
 trap stop EXIT
 
-cpu_ns() { # PID -> run time in ns: schedstat, else utime+stime
+cpu_ns() { # PID -> run time of all its threads in ns: schedstat, else utime+stime
     if [ -r "/proc/$1/schedstat" ]; then
-        awk '{ print $1 }' "/proc/$1/schedstat" 2>/dev/null
+        cat /proc/$1/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { print s }'
     else
         awk -v t="$TCK" '{ sub(/^.*\) /, ""); printf "%.0f\n", ($12 + $13) * 1e9 / t }' "/proc/$1/stat" 2>/dev/null
     fi

@@ -3,8 +3,10 @@
 # HTTP hello (bench/http_hello under wrk -t1 -c50) and the crawl
 # (tulip-crawl against its own demo site, server and crawler both on the
 # backend under test, as bench/run_crawl.sh with TULIP_BACKEND exported).
-# Besides throughput, each row gives CPU per request/page from
-# /proc/PID/stat (utime+stime), which a loaded machine disturbs less.
+# Besides throughput, each row gives CPU per request/page: the server's
+# from /proc/PID/schedstat (its run time in ns; utime+stime is sampled at
+# 250 Hz here), the crawler's utime+stime (/usr/bin/time), which a loaded
+# machine disturbs less.
 # Server on CPU 0, load generator / crawler on CPU 1. Prints figures and
 # the mean of each variant; never fails on them.
 #
@@ -24,7 +26,9 @@ VARIANTS="epoll:TULIP_BACKEND=epoll io_uring:TULIP_BACKEND=io_uring oneshot:TULI
 PID=""
 stop() { [ -n "$PID" ] && { kill -TERM "$PID" 2>/dev/null; wait "$PID" 2>/dev/null; PID=""; }; }
 trap stop EXIT
-cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
+cpu_ticks() { # run time of all threads in clock ticks, from the ns of schedstat
+    cat /proc/$1/task/*/schedstat 2>/dev/null | awk -v t="$TCK" '{ s += $1 } END { printf "%.3f\n", s * t / 1e9 }'
+}
 up() { for _ in $(seq 100); do (echo >"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done; return 1; }
 
 http_row() { # NAME ENV
