@@ -16,6 +16,22 @@
 
 #include "test_util.h"
 #include "tulip/debug.h"
+
+/* ThreadSanitizer defers an asynchronous signal to its next interceptor
+ * and then hands the handler the context saved when the signal came: the
+ * stack under that context has moved on (the interceptor's frames), so
+ * the sampled backtrace's frames are not the spinner's. The report itself
+ * is still checked there; its frames only in the other builds. */
+#if defined(__SANITIZE_THREAD__)
+#define SAMPLED_FRAMES_EXACT 0
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define SAMPLED_FRAMES_EXACT 0
+#endif
+#endif
+#ifndef SAMPLED_FRAMES_EXACT
+#define SAMPLED_FRAMES_EXACT 1
+#endif
 #include "tulip/testing.h"
 #include "debug/debug_internal.h"
 
@@ -97,8 +113,10 @@ static void test_slow_task_is_reported(void **state)
         const char *bt = strstr(rep, "where it was running");
         assert_non_null(bt);
         /* A frame of the busy function, and of the task body calling it. */
-        assert_non_null(strstr(bt, "spin_until_sampled"));
-        assert_non_null(strstr(bt, " spinner+"));
+        if (SAMPLED_FRAMES_EXACT) {
+            assert_non_null(strstr(bt, "spin_until_sampled"));
+            assert_non_null(strstr(bt, " spinner+"));
+        }
     }
     /* Exactly one report. */
     assert_null(strstr(rep + 1, "tulip: slow step"));
