@@ -116,6 +116,24 @@ static void test_delay_and_hosts(void **state)
     crawl_frontier_done(f, b, now + 110 * MS, -1);
     assert_null(pop_url(f, now + 200 * MS, &h, &wake));
     assert_true(wake == now + 10000 * MS);
+    /* a request not made after all (a reused answer) leaves no interval
+     * (host a is still backing off) */
+    push(f, b, "b", 1);
+    push(f, b, "b", 1);
+    free(pop_url(f, now + 300 * MS, &h, &wake));
+    assert_ptr_equal(h, b);
+    uint64_t requests = b->requests;
+    crawl_frontier_started(f, b, now + 300 * MS);
+    crawl_frontier_unstarted(f, b);
+    crawl_frontier_done(f, b, now + 301 * MS, -1);
+    assert_true(b->requests == requests);
+    free(pop_url(f, now + 301 * MS, &h, &wake));
+    assert_ptr_equal(h, b);
+    crawl_frontier_started(f, b, now + 301 * MS);
+    crawl_frontier_done(f, b, now + 302 * MS, -1);
+    push(f, b, "b", 1);
+    assert_null(pop_url(f, now + 351 * MS, &h, &wake));
+    assert_true(wake == now + 352 * MS);
     /* Crawl-delay raises the interval, capped at max_crawl_delay */
     crawl_frontier_set_crawl_delay(f, a, 200);
     assert_true(crawl_frontier_interval(f, a) == 200 * MS);

@@ -437,6 +437,11 @@ static int fetch(crawl *c, crawl_item *it, crawl_host *h)
     int64_t ns = tulip_now() - t;
     if (rc == -ECANCELED)
         return rc;
+    /* an answer --recrawl reused was no request: it takes no politeness
+     * slot and says nothing of the host's response time */
+    bool reused = rc == 0 && c->o->state && crawl_state_reused(c->o->state);
+    if (reused)
+        crawl_frontier_unstarted(c->f, h);
     int status = rc == 0 ? r->status : 0;
     bool again = it->attempts <= c->o->retries && crawl_retryable(status, rc);
     if (again) {
@@ -459,7 +464,7 @@ static int fetch(crawl *c, crawl_item *it, crawl_host *h)
         if (ra >= 0)
             backoff(c, h, tulip_now() + crawl_retry_wait_ns(1, ra, 0));
     }
-    crawl_frontier_done(c->f, h, tulip_now(), rc == 0 ? ns : -1);
+    crawl_frontier_done(c->f, h, tulip_now(), rc == 0 && !reused ? ns : -1);
     st->fetched++;
     if (rc < 0) {
         /* the URL is http(s): here it means a reply in another HTTP version */

@@ -276,6 +276,14 @@ void crawl_frontier_started(crawl_frontier *f, crawl_host *h, int64_t now)
     h->asked = true;
 }
 
+void crawl_frontier_unstarted(crawl_frontier *f, crawl_host *h)
+{
+    (void)f;
+    if (h->requests)
+        h->requests--;
+    h->asked = false;
+}
+
 void crawl_frontier_done(crawl_frontier *f, crawl_host *h, int64_t now, int64_t rtt_ns)
 {
     if (h->in_flight)

@@ -94,6 +94,10 @@ int crawl_frontier_take(crawl_frontier *f, crawl_host *h, crawl_item *out);
 /* A request to h starts now (counted; the interval follows its end). */
 void crawl_frontier_started(crawl_frontier *f, crawl_host *h, int64_t now);
 
+/* The request started for h was not made after all (--recrawl answered it
+ * from the crawl before): not counted, and no interval follows it. */
+void crawl_frontier_unstarted(crawl_frontier *f, crawl_host *h);
+
 /* A URL taken from h is finished at now; if a request was started for it,
  * the next may not start before now + interval.  rtt_ns >= 0 is its
  * response time (for --adaptive), < 0 when none was made or it failed. */
