@@ -22,13 +22,6 @@ int64_t tulip_now(void)
     return l ? tulip__loop_now(l) : tulip__clock_ns();
 }
 
-void tulip_update_time(void)
-{
-    tulip_loop *l = tulip__tls.loop;
-    if (l && !l->virtual_clock)
-        l->now_valid = 0;
-}
-
 static const struct tulip__backend *pick_backend(const char *name)
 {
     if (!name || !*name)
@@ -133,6 +126,13 @@ static void update_time(tulip_loop *l)
 {
     if (!l->virtual_clock)
         l->now_valid = 0;
+}
+
+void tulip_update_time(void)
+{
+    tulip_loop *l = tulip__tls.loop;
+    if (l)
+        update_time(l);
 }
 
 static void fire_timers(tulip_loop *l)
