@@ -67,6 +67,24 @@ static void task_entry(void *p)
     abort();
 }
 
+/* A task's stack goes back: a private one to the pool, a compact task's
+ * place on its shared stack to that stack. */
+static void stack_release(struct tulip__sched *l, tulip_task *t)
+{
+    if (t->shared)
+        tulip__compact_release(l, t);
+    else if (t->stack)
+        tulip__stack_put(&l->stacks, t->stack);
+}
+
+/* The task block joins the loop's free list, for the next spawn. */
+static void free_list_push(struct tulip__sched *l, tulip_task *t)
+{
+    t->all.next = l->task_free;
+    l->task_free = &t->all;
+    l->task_free_n++;
+}
+
 void tulip__task_resume(tulip_loop *loop, struct tulip__runnable *r)
 {
     struct tulip__sched *l = tulip__sched(loop);
@@ -102,10 +120,7 @@ void tulip__task_resume(tulip_loop *loop, struct tulip__runnable *r)
     tulip_task *dead = l->dead_task;
     if (dead) {
         l->dead_task = NULL;
-        if (dead->shared)
-            tulip__compact_release(l, dead);
-        else
-            tulip__stack_put(&l->stacks, dead->stack);
+        stack_release(l, dead);
         dead->stack = NULL;
         tulip__tsan_destroy(dead->tsan_fiber);
         dead->tsan_fiber = NULL;
@@ -148,9 +163,7 @@ __attribute__((always_inline)) static inline tulip_task *spawn(tulip_loop *loop,
     if (flags & TULIP_SPAWN_COMPACT) {
         int rc = tulip__compact_bind(l, t);
         if (rc < 0) {
-            t->all.next = l->task_free;
-            l->task_free = &t->all;
-            l->task_free_n++;
+            free_list_push(l, t);
             errno = -rc;
             return NULL;
         }
@@ -159,9 +172,7 @@ __attribute__((always_inline)) static inline tulip_task *spawn(tulip_loop *loop,
         if (l->debug)
             fprintf(stderr, "tulip: spawn failed: cannot get a %zu-byte task stack: %s (%d tasks alive)\n",
                     l->stacks.stack_size, tulip_strerror(err), (int)loop->stats.tasks_alive);
-        t->all.next = l->task_free;
-        l->task_free = &t->all;
-        l->task_free_n++;
+        free_list_push(l, t);
         errno = err;
         return NULL;
     } else {
@@ -215,13 +226,10 @@ static void task_free(tulip_task *t)
 {
     struct tulip__sched *l = tulip__sched(t->loop);
     tulip__dlist_remove(&l->all_tasks, &t->all);
-    if (l->task_free_n < TASK_FREE_MAX && !l->tearing_down) {
-        t->all.next = l->task_free;
-        l->task_free = &t->all;
-        l->task_free_n++;
-    } else {
+    if (l->task_free_n < TASK_FREE_MAX && !l->tearing_down)
+        free_list_push(l, t);
+    else
         free(t);
-    }
 }
 
 /* Loop teardown: tasks that never finished are dropped without resuming
@@ -266,10 +274,7 @@ void tulip__sched_stop(struct tulip__sched *s)
             tulip__timer_stop(loop, &t->timer);
             tulip__tsan_destroy(t->tsan_fiber);
             run_local_dtors(t);
-            if (t->shared)
-                tulip__compact_release(l, t);
-            else if (t->stack)
-                tulip__stack_put(&l->stacks, t->stack);
+            stack_release(l, t);
             loop->holds--;
             loop->stats.tasks_alive--;
         }
