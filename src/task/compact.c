@@ -92,10 +92,8 @@ void tulip__compact_fini(struct tulip__sched *s)
     if (c->shared) {
         for (unsigned i = 0; i < c->n; i++) {
             struct tulip__stack *st = c->shared[i].stack;
-            if (st) {
-                tulip__asan_unpoison(st->lo, st->size);
-                tulip__stack_put(&s->stacks, st);
-            }
+            if (st)
+                tulip__stack_put(&s->stacks, st); /* clears its ASan poison */
         }
         free(c->shared);
         c->shared = NULL;
