@@ -151,6 +151,10 @@ static int never_ran(const tulip_task *t)
     const void *tp;
     memcpy(&tp, &tramp, sizeof tp);
     return ret == tp;
+#elif defined(TULIP_CTX_UCONTEXT)
+    /* Unwinding a fresh ucontext would start at entry with no frame built
+     * yet and print whatever sits at the stack's top. */
+    return t->state == TULIP__TASK_READY && t->stack && t->ctx.fresh;
 #else
     (void)t;
     return 0;

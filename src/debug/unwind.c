@@ -149,7 +149,15 @@ int tulip__unwind_task(const tulip_task *t, void **ips, int max)
     ucontext_t uc;
     memset(&uc, 0, sizeof uc);
 #if defined(TULIP_CTX_UCONTEXT)
+    /* swapcontext saved every register the unwinder starts from (rip is the
+     * return into tulip__ctx_switch, rsp the stack pointer after it). As for
+     * the assembly frame below, refuse a stack pointer outside the task's
+     * stack, and a context that never ran: its registers are makecontext's
+     * (entry with no frame yet), not a switch's. */
     uc = t->ctx.uc;
+    const char *sp = (const char *)(uintptr_t)uc.uc_mcontext.gregs[REG_RSP];
+    if (t->ctx.fresh || sp < (const char *)t->stack->lo || sp > (const char *)t->stack->lo + t->stack->size)
+        return 0;
 #else
     /* The frame tulip__ctx_switch left (src/platform/frame_layout.h).
      * Restoring it as the switch would gives the task's registers at the

@@ -11,6 +11,7 @@
 #include <ucontext.h>
 typedef struct tulip__ctx {
     ucontext_t uc;
+    int fresh; /* made, never switched to: uc holds only the entry (debug dumps) */
 } tulip__ctx;
 #else
 typedef struct tulip__ctx {

@@ -23,10 +23,16 @@ void tulip__ctx_make(tulip__ctx *ctx, void *lo, size_t size, void (*entry)(void 
     ctx->uc.uc_link = NULL;
     makecontext(&ctx->uc, (void (*)(void))ucontext_entry, 4, (unsigned)(e >> 32), (unsigned)e,
                 (unsigned)(a >> 32), (unsigned)a);
+    /* The assembly build tells a context that never ran by the trampoline
+     * address in its frame; a ucontext_t has no portable place to look, so
+     * the task dump asks this flag instead of unwinding from entry's
+     * not-yet-built frame. */
+    ctx->fresh = 1;
 }
 
 void tulip__ctx_switch(tulip__ctx *from, tulip__ctx *to)
 {
+    to->fresh = 0;
     swapcontext(&from->uc, &to->uc);
 }
 #else
