@@ -1,7 +1,8 @@
 /* tools/gdb/tulip.py driven by gdb in batch mode: `info tulip-tasks` lists
  * the tasks of the stopped program's loop with their waits, `tulip-bt`
- * shows a parked task's stack and leaves the thread's registers as they
- * were. The program under gdb is this test itself, re-run with
+ * shows a parked task's stack (in the assembly and the ucontext build),
+ * says so for a task that never ran, and leaves the thread's registers as
+ * they were. The program under gdb is this test itself, re-run with
  * --inferior. Skips when gdb is missing or may not trace. */
 #define _GNU_SOURCE
 #include <stdarg.h>
@@ -70,7 +71,21 @@ static int inferior_main(void *p)
     if (nc)
         tulip_task_set_name(c[0], "gdb-compact");
     tulip_yield();
+    /* Spawned after the yield: never ran, so it has no frames to show. */
+    tulip_task *fresh = tulip_spawn(gdb_sleeper_body, NULL);
+    tulip_task *fresh_c = nc ? tulip_spawn_ex(NULL, gdb_compact_body, NULL, TULIP_SPAWN_COMPACT) : NULL;
+    if (!fresh || (nc && !fresh_c))
+        return 1;
+    tulip_task_set_name(fresh, "gdb-fresh");
+    if (fresh_c)
+        tulip_task_set_name(fresh_c, "gdb-fresh-compact");
     raise(SIGTRAP); /* gdb stops here and runs the helper's commands */
+    tulip_cancel(fresh);
+    tulip_join(fresh);
+    if (fresh_c) {
+        tulip_cancel(fresh_c);
+        tulip_join(fresh_c);
+    }
     for (int i = 0; i < nc; i++) {
         tulip_cancel(c[i]);
         tulip_join(c[i]);
@@ -101,7 +116,8 @@ static char *run_gdb(const char *script, int *exec_failed)
         setenv("ASAN_OPTIONS", "detect_leaks=0", 1);
         execlp("gdb", "gdb", "-nx", "-batch", "-ex", "set debuginfod enabled off", "-ex", "set pagination off",
                "-ex", "set confirm off", "-ex", script, "-ex", "run", "-ex", "info tulip-tasks", "-ex",
-               "tulip-bt gdb-compact", "-ex", "tulip-bt gdb-locker", "-ex", "echo ==after==\\n", "-ex", "bt", "-ex", "kill", "--args",
+               "tulip-bt gdb-compact", "-ex", "tulip-bt gdb-fresh", "-ex", "tulip-bt gdb-fresh-compact", "-ex",
+               "tulip-bt gdb-locker", "-ex", "echo ==after==\\n", "-ex", "bt", "-ex", "kill", "--args",
                self_path, "--inferior", (char *)NULL);
         _exit(127);
     }
@@ -189,6 +205,11 @@ static void test_gdb_helper(void **state)
         assert_true(cbody && cbody < lbt);
         assert_true(csleep && csleep < lbt);
     }
+    /* A task that never ran: said so, not unwound from a context that holds
+     * only its entry (ucontext) or a stale one (compact). */
+    assert_non_null(strstr(list, "task gdb-fresh has not started yet: no frames"));
+    if (test_have_compact())
+        assert_non_null(strstr(list, "task gdb-fresh-compact has not started yet: no frames"));
     const char *after = strstr(bt, "==after==");
     assert_non_null(after);
     /* The task's stack: the lock wait, then its body. */

@@ -10,9 +10,10 @@
 # debug info for tulip (the default RelWithDebInfo build has it).
 #
 # tulip-bt works as a context switch would: it loads the registers the
-# task's last switch saved on its stack (rsp, rip, rbp, rbx, r12-r15) into
-# the selected thread, runs `bt`, and puts the thread's own registers back,
-# so the process continues unchanged. Registers cannot be written in a core
+# task's last switch saved (rsp, rip, rbp, rbx, r12-r15: on its stack in the
+# assembly build, in its ucontext_t in the ucontext build) into the
+# selected thread, runs `bt`, and puts the thread's own registers back, so
+# the process continues unchanged. Registers cannot be written in a core
 # file; there, read the saved frame by hand (see docs/DEBUGGING.md).
 import gdb
 
@@ -115,6 +116,56 @@ _REGS = ["rsp", "rip", "rbp", "rbx", "r12", "r13", "r14", "r15"]
 _FRAME = {"r15": 8, "r14": 16, "r13": 24, "r12": 32, "rbx": 40, "rbp": 48, "rip": 56}
 _FRAME_SIZE = 64
 
+# The ucontext build (-DTULIP_CONTEXT=ucontext) keeps a ucontext_t in the
+# context instead, which swapcontext filled: each register's index in
+# uc_mcontext.gregs (REG_<NAME> of <sys/ucontext.h>, the x86-64 kernel's
+# signal-frame order, fixed by the ABI). rsp there is already the stack
+# pointer after the switch returned.
+_GREGS = {"r12": 4, "r13": 5, "r14": 6, "r15": 7, "rbp": 10, "rbx": 11, "rsp": 15, "rip": 16}
+
+
+def _trampoline():
+    # Where a context that never ran resumes (src/platform/switch_x86_64.S).
+    try:
+        return int(gdb.parse_and_eval("(unsigned long)&tulip__ctx_trampoline"))
+    except gdb.error:
+        return None
+
+
+def _saved_regs(task):
+    """The registers a suspended task's last switch saved, and a function
+    that undoes any change made to reach them; (None, None) for a task that
+    has not run yet, whose context holds only its entry."""
+    ctx = task["ctx"]
+    if "uc" in [f.name for f in ctx.type.strip_typedefs().fields()]:
+        # tulip__ctx_make set fresh, the first switch to it cleared it
+        # (src/platform/context_ucontext.c).
+        if int(ctx["fresh"]) != 0:
+            return None, None
+        g = ctx["uc"]["uc_mcontext"]["gregs"]
+        return {r: int(g[i]) & 0xFFFFFFFFFFFFFFFF for r, i in _GREGS.items()}, None
+    # A compact task's context is made when it first runs (frames ==
+    # TULIP__FRAMES_FRESH, src/task/compact.c): until then ctx is stale.
+    if int(task["shared"]) != 0 and int(task["frames"]) == 0:
+        return None, None
+    u64 = gdb.lookup_type("unsigned long").pointer()
+    sp = ctx["sp"].cast(u64)
+    if int(sp[_FRAME["rip"] // 8]) == _trampoline():
+        return None, None
+    # A compact task whose frames were saved off its shared stack
+    # (src/task/compact.h, frames == TULIP__FRAMES_SAVED): put them back
+    # at their addresses for the backtrace, then restore what is there.
+    undo = None
+    if int(task["shared"]) != 0 and int(task["frames"]) == 2:
+        inf = gdb.selected_inferior()
+        n = int(task["saved_len"])
+        here = inf.read_memory(int(sp), n)
+        inf.write_memory(int(sp), inf.read_memory(int(task["saved"]), n))
+        undo = lambda: inf.write_memory(int(sp), here)
+    new = {r: int(sp[off // 8]) for r, off in _FRAME.items()}
+    new["rsp"] = int(sp) + _FRAME_SIZE
+    return new, undo
+
 
 class TulipBt(gdb.Command):
     """Backtrace of a suspended tulip task: tulip-bt ID|NAME [LOOP-EXPRESSION]"""
@@ -146,22 +197,12 @@ class TulipBt(gdb.Command):
         arch = gdb.selected_frame().architecture().name()
         if "x86-64" not in arch:
             raise gdb.GdbError("tulip-bt supports x86-64 only (this is %s)" % arch)
-        u64 = gdb.lookup_type("unsigned long").pointer()
-        sp = task["ctx"]["sp"].cast(u64)
-        # A compact task whose frames were saved off its shared stack
-        # (src/task/compact.h, frames == TULIP__FRAMES_SAVED): put them back
-        # at their addresses for the backtrace, then restore what is there.
-        inf = gdb.selected_inferior()
-        swapped = None
-        if int(task["shared"]) != 0 and int(task["frames"]) == 2:
-            n = int(task["saved_len"])
-            here = inf.read_memory(int(sp), n)
-            inf.write_memory(int(sp), inf.read_memory(int(task["saved"]), n))
-            swapped = (int(sp), here)
-        new = {r: int(sp[off // 8]) for r, off in _FRAME.items()}
-        new["rsp"] = int(sp) + _FRAME_SIZE
         gdb.execute("frame 0", to_string=True)
         saved = {r: int(gdb.parse_and_eval("$" + r)) for r in _REGS}
+        new, undo = _saved_regs(task)
+        if new is None:
+            print("task %s has not started yet: no frames" % want)
+            return
         try:
             for r in _REGS:
                 gdb.execute("set $%s = %d" % (r, new[r]), to_string=True)
@@ -171,8 +212,8 @@ class TulipBt(gdb.Command):
             gdb.execute("frame 0", to_string=True)
             for r in _REGS:
                 gdb.execute("set $%s = %d" % (r, saved[r]), to_string=True)
-            if swapped:
-                inf.write_memory(swapped[0], swapped[1])
+            if undo:
+                undo()
 
 
 InfoTulipTasks()
