@@ -163,9 +163,9 @@ static inline void demo_run_assert_gaps(const demo_run *r, unsigned hosts, size_
     for (unsigned k = 0; k < hosts; k++) {
         size_t n;
         int64_t gap = demo_log_min_gap(r->log, r->nlog, k, &n);
-        if (n < min_n || gap < bound_ns)
-            fprintf(stderr, "%u loops, host %u: %zu requests, %.3f ms apart at the least\n", r->loops ? r->loops : 1, k,
-                    n, (double)gap / 1e6);
+        /* printed always: the figure the issue asks for, read off the log */
+        fprintf(stderr, "%u loops, host %u: %zu requests, %.3f ms apart at the least (bound %.3f)\n",
+                r->loops ? r->loops : 1, k, n, (double)gap / 1e6, (double)bound_ns / 1e6);
         assert_true(n >= min_n);
         assert_true(gap >= bound_ns);
     }

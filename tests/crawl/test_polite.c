@@ -75,19 +75,25 @@ static void test_retry_after(void **state)
          * arrives is not one the crawler could hold back */
         r.o.per_host = 1;
         demo_run_go(&r);
-        unsigned n429 = 0;
+        unsigned n429 = 0, most_asked = 0;
         for (size_t i = 0; i < r.nlog; i++) {
             unsigned asked = 0;
             for (size_t j = 0; j < r.nlog; j++)
                 asked += strcmp(r.log[i].target, r.log[j].target) == 0;
             assert_true(asked <= retries + 1);
+            if (asked > most_asked)
+                most_asked = asked;
             if (r.log[i].status != 429)
                 continue;
             n429++;
             /* nothing to that host for the 2 s it asked for */
             for (size_t j = i + 1; j < r.nlog; j++)
                 assert_true(r.log[j].t_ns >= r.log[i].t_ns + 2000 * MS);
+            if (i + 1 < r.nlog)
+                fprintf(stderr, "retries %u: next request %.3f ms after the 429 (Retry-After: 2)\n", retries,
+                        (double)(r.log[i + 1].t_ns - r.log[i].t_ns) / 1e6);
         }
+        fprintf(stderr, "retries %u: %zu requests, at most %u for one URL\n", retries, r.nlog, most_asked);
         assert_int_equal(n429, 1);
         if (retries) {
             assert_int_equal(r.retry_rows, 1);
@@ -117,6 +123,7 @@ static void test_switches(void **state)
                 r.o.concurrency = 1; break;
         }
         demo_run_go(&r);
+        fprintf(stderr, "switch %d: %zu rows, %ld differences from the model\n", sw, r.rows, r.diffs);
         assert_int_equal(r.diffs, 0);
         if (sw == 6) {
             unsigned orphans = 0;
