@@ -63,7 +63,7 @@ static void waiter_cancel(void *ctx)
 }
 
 /* A regular file (or anything epoll refuses with EPERM) is always ready. */
-int tulip__wait_fd(int fd, int events, int check_level)
+static int wait_fd(int fd, int events, int check_level)
 {
     tulip_task *t = tulip__current();
     if (!t)
@@ -147,6 +147,24 @@ int tulip__wait_fd(int fd, int events, int check_level)
     return rc;
 }
 
+int tulip__wait_fd(int fd, int events, int check_level)
+{
+    int rc = wait_fd(fd, events, check_level);
+    if (rc > 0 && (rc & TULIP_READABLE)) {
+        /* This wait took the fd's readable edge (from ready_bits, from the
+         * backend, or by the level check, which clears it): it is the only
+         * taker, so here is where a read's "drained" inference must end.
+         * Otherwise the next read would wait for an edge that will not
+         * come while the bytes that raised this one are queued. The fd may
+         * have been closed (and its number reused) since the wake-up: then
+         * there is nothing to forget, or a new fd's state to leave at 0. */
+        struct tulip__fd *f = tulip__fd_peek(tulip__current()->loop, fd);
+        if (f)
+            f->drained = 0;
+    }
+    return rc;
+}
+
 int tulip_wait_fd(int fd, int events)
 {
     return tulip__wait_fd(fd, events, 1);
@@ -219,6 +237,26 @@ int tulip__fd_kind(struct tulip__fd *f)
     return f->kind;
 }
 
+int tulip__read_prewait(tulip_loop *l, int fd, struct tulip__fd **f)
+{
+    struct tulip__fd *x = *f;
+    if (!x->drained)
+        return 0;
+    /* The last read emptied the queue, so a read now would almost surely
+     * be EAGAIN: wait first (Tokio's rule; saves a system call per message
+     * in request/response traffic). Safe with edges: data that came since
+     * raised a new one, kept in ready_bits unless a wait took it, and a
+     * wait that takes it clears drained (tulip__wait_fd). */
+    x->drained = 0;
+    if ((x->ready_bits & TULIP_READABLE) || x->hup)
+        return 0;
+    int rc = tulip__wait_fd(fd, TULIP_READABLE, 0);
+    if (rc < 0)
+        return rc;
+    *f = tulip__fd_peek(l, fd);
+    return *f ? 0 : -EBADF;
+}
+
 ssize_t tulip_read(int fd, void *buf, size_t n)
 {
     struct tulip__fd *f;
@@ -226,28 +264,12 @@ ssize_t tulip_read(int fd, void *buf, size_t n)
     int rc = tulip__io_begin(fd, 0, &f, &l);
     if (rc)
         return rc < 0 ? rc : tulip__ring_recv(l, f, fd, buf, n, 0);
-    if (f->drained) {
-        /* The last read emptied the queue, so a read now would almost
-         * surely be EAGAIN: wait first (Tokio's rule; saves a system call
-         * per message in request/response traffic). Safe with edges: data
-         * that came since raised a new one, kept in ready_bits. */
-        f->drained = 0;
-        if (!(f->ready_bits & TULIP_READABLE) && !f->hup) {
-            rc = tulip__wait_fd(fd, TULIP_READABLE, 0);
-            if (rc < 0)
-                return rc;
-            f = tulip__fd_peek(l, fd);
-            if (!f)
-                return -EBADF;
-        }
-    }
+    if ((rc = tulip__read_prewait(l, fd, &f)) < 0)
+        return rc;
     for (;;) {
         ssize_t r = read(fd, buf, n);
         if (r >= 0) {
-            /* On a byte stream a short read means the kernel queue was
-             * empty at that instant; on datagrams or terminals it does not. */
-            if (r > 0 && (size_t)r < n && !f->hup && tulip__fd_is_stream(f))
-                f->drained = 1;
+            tulip__read_note(f, r, n);
             return r;
         }
         if ((rc = tulip__io_retry(fd, TULIP_READABLE, &f)) < 0)

@@ -35,6 +35,18 @@ static inline int tulip__fd_is_stream(struct tulip__fd *f)
     int k = f->kind ? f->kind : tulip__fd_kind(f);
     return k == TULIP__FD_STREAM_SOCKET || k == TULIP__FD_PIPE;
 }
+/* The readiness path's "drained" rule, for reads of byte streams: prewait
+ * waits for a readable edge first when the last read was short (the queue
+ * was empty then), so the read that follows is not an EAGAIN; 0 or the
+ * error, *f looked up again after a wait. note records, after a read that
+ * asked for n bytes and got r >= 0, whether it emptied the queue. */
+int tulip__read_prewait(tulip_loop *l, int fd, struct tulip__fd **f);
+static inline void tulip__read_note(struct tulip__fd *f, ssize_t r, size_t n)
+{
+    /* On a byte stream a short read means the kernel queue was empty at
+     * that instant; on datagrams or terminals it does not. */
+    f->drained = r > 0 && (size_t)r < n && !f->hup && tulip__fd_is_stream(f);
+}
 /* Make fd non-blocking and return its state. */
 int tulip__fd_prepare(tulip_loop *l, int fd, struct tulip__fd **out);
 /* Common entry of every I/O call: a cancellation point that also charges
