@@ -44,10 +44,17 @@ ssize_t tulip_readv(int fd, const struct iovec *iov, int iovcnt)
         struct msghdr m = msg_of(iov, (size_t)iovcnt, NULL, 0);
         return tulip__ring_recvmsg(l, f, fd, &m, 0);
     }
+    if ((rc = tulip__read_prewait(l, fd, &f)) < 0)
+        return rc;
+    size_t n = 0;
+    for (int i = 0; i < iovcnt; i++)
+        n += iov[i].iov_len;
     for (;;) {
         ssize_t r = readv(fd, iov, iovcnt);
-        if (r >= 0)
+        if (r >= 0) {
+            tulip__read_note(f, r, n);
             return r;
+        }
         if ((rc = tulip__io_retry(fd, TULIP_READABLE, &f)) < 0)
             return rc;
     }
@@ -115,9 +122,17 @@ ssize_t tulip_recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *
             *len = m.msg_namelen;
         return r;
     }
+    /* tulip_read's drained rule (a peek empties nothing; with MSG_DONTWAIT
+     * the caller takes EAGAIN rather than a wait). A MSG_WAITALL recv that
+     * came back short waits for the rest the same way. */
+    int consumes = !(flags & MSG_PEEK), may_wait = !(flags & (MSG_PEEK | MSG_DONTWAIT));
     size_t got = 0;
     for (;;) {
+        if (may_wait && (rc = tulip__read_prewait(l, fd, &f)) < 0)
+            return got ? (ssize_t)got : rc;
         ssize_t r = recvfrom(fd, (char *)buf + got, n - got, flags, sa, len);
+        if (r >= 0 && consumes)
+            tulip__read_note(f, r, n - got);
         if (r > 0) {
             got += (size_t)r;
             if (got < n && wait_all(f, flags))
