@@ -14,8 +14,10 @@ static int connect_fd(int fd, const struct sockaddr *sa, socklen_t len)
     int rc;
     tulip_task *t = tulip__current();
     struct tulip__fd *f;
-    /* Compact tasks: readiness only (see tulip__io_begin). */
-    if (t && !t->shared && tulip__fd_prepare(t->loop, fd, &f) == 0 && tulip__io_ring(t->loop, f))
+    /* fd comes from tulip__socket, which recorded it as non-blocking: the
+     * prepare is a table look-up, for compact tasks (which then connect by
+     * readiness) as for the others. */
+    if (t && tulip__fd_prepare(t->loop, fd, &f) == 0 && tulip__io_ring(t, f))
         return tulip__ring_connect(t->loop, fd, sa, len);
     do
         rc = connect(fd, sa, len);

@@ -66,16 +66,21 @@ static inline int tulip__io_enter(int fd, struct tulip__fd **f)
 }
 
 /* The io_uring completion path for sockets (ring_io.c): tulip__io_ring
- * says whether fd takes it (the loop runs io_uring with operations and fd
- * is a socket); the others do the call and return what the plain call
- * would, or a cancellation error. tulip__io_ring is asked by every socket
- * call, so a loop on another backend answers inline with one compare. */
-static inline int tulip__io_ring(tulip_loop *l, struct tulip__fd *f)
+ * says whether the running task t's call on f takes it (t's loop runs
+ * io_uring with operations, f is a socket, and t is not compact); the
+ * others do the call and return what the plain call would, or a
+ * cancellation error. Asked by every socket call, so a loop on another
+ * backend answers inline with a compare or two. */
+static inline int tulip__io_ring(tulip_task *t, struct tulip__fd *f)
 {
 #if defined(TULIP_HAVE_URING)
-    return l->backend == &tulip__backend_uring && tulip__uring_on(l) && tulip__fd_is_socket(f);
+    /* A compact task takes the readiness path: the kernel must not write
+     * into (or read from) its stack buffers while its frames may be saved
+     * away (issue 18). */
+    tulip_loop *l = t->loop;
+    return !t->shared && l->backend == &tulip__backend_uring && tulip__uring_on(l) && tulip__fd_is_socket(f);
 #else
-    (void)l;
+    (void)t;
     (void)f;
     return 0;
 #endif
@@ -98,10 +103,7 @@ static inline int tulip__io_begin(int fd, int flags, struct tulip__fd **f, tulip
         return rc;
     tulip_task *t = tulip__current();
     *l = t->loop;
-    /* A compact task takes the readiness path: the kernel must not write
-     * into (or read from) its stack buffers while its frames may be saved
-     * away (issue 18). */
-    return !(flags & MSG_DONTWAIT) && !t->shared && tulip__io_ring(*l, *f);
+    return !(flags & MSG_DONTWAIT) && tulip__io_ring(t, *f);
 }
 
 #endif

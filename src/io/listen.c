@@ -103,8 +103,7 @@ int tulip__accept(int lfd, struct sockaddr *sa, socklen_t *len, int wait_fds)
     for (;;) {
         int fd;
         tulip_loop *l = tulip__current()->loop;
-        /* Compact tasks: readiness only (see tulip__io_begin). */
-        if (!tulip__current()->shared && tulip__io_ring(l, f)) {
+        if (tulip__io_ring(tulip__current(), f)) {
             /* A multishot accept on the listener; the peer's address is
              * asked for only when wanted. Fault injection sees each
              * attempt where accept4 would be called, after the wait; an
