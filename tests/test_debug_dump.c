@@ -1,7 +1,7 @@
 /* The task dump: each task's state and what it waits on (lock, channel,
  * sleep, socket, event, queue, join, future, group), entry function, spawn
  * site and stack; not-started, finished and running tasks; SIGQUIT in
- * debug mode; errors. */
+ * debug mode; errors; no frame named after a symbol it lies past. */
 #define _GNU_SOURCE
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +9,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <dlfcn.h>
+#include <link.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -358,6 +360,43 @@ static void test_sigquit_dumps(void **state)
     assert_non_null(strstr(d, "\"main\": "));
 }
 
+/* A frame is never named after a symbol it lies past the end of. A
+ * stripped libc keeps only its exported symbols, and the nearest one below
+ * a local function is not that function (the frames under main and under
+ * a ucontext task's entry were named so). The byte just past a libc
+ * function that no exported symbol covers is such an address. */
+static void test_no_name_past_a_symbol(void **state)
+{
+    (void)state;
+    if (!tulip__unwind_init()) {
+        print_message("skipped: %s\n", tulip__unwind_missing());
+        skip();
+    }
+    /* libc's own definitions, not a sanitizer's interceptors. */
+    void *libc = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
+    assert_non_null(libc);
+    static const char *const fns[] = { "qsort", "abort", "malloc", "printf", "strtol" };
+    int checked = 0;
+    for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
+        void *f = dlsym(libc, fns[i]), *entry = NULL;
+        Dl_info info;
+        if (!f || !dladdr1(f, &info, &entry, RTLD_DL_SYMENT) || !entry)
+            continue;
+        const ElfW(Sym) *sym = entry;
+        const char *past = (const char *)f + sym->st_size;
+        if (sym->st_size == 0 || (dladdr(past, &info) && info.dli_sname))
+            continue; /* another exported symbol starts there */
+        char name[128];
+        uintptr_t off = 0;
+        if (tulip__symbol_name(past, name, sizeof name, &off) && strcmp(name, fns[i]) == 0 && off >= sym->st_size)
+            fail_msg("%p named %s+0x%lx, past its %lu bytes", (const void *)past, name, (unsigned long)off,
+                     (unsigned long)sym->st_size);
+        checked++;
+    }
+    dlclose(libc);
+    assert_true(checked > 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -365,6 +404,7 @@ int main(void)
         cmocka_unit_test(test_dump_scope_deadline),
         cmocka_unit_test(test_dump_errors),
         cmocka_unit_test(test_sigquit_dumps),
+        cmocka_unit_test(test_no_name_past_a_symbol),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,6 +11,7 @@
  * in the slow-step signal handler. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <link.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -181,6 +182,32 @@ int tulip__unwind_task(const tulip_task *t, void **ips, int max)
     return collect(&c, ips, max);
 }
 
+/* Whether ip lies past the end of the symbol name that libunwind placed
+ * it in (off bytes from its start). libunwind names the nearest symbol
+ * below ip whatever its size, and a stripped library (Debian's libc) keeps
+ * only its exported symbols: a frame in one of its local functions
+ * (__libc_start_call_main under main, __start_context under a ucontext
+ * task) came out as "__libc_init_first+0x8a", a 1-byte function. dladdr1
+ * gives an exported symbol's size; a name libunwind found in .symtab only
+ * (a static function) is taken as it is. */
+static int past_end(const void *ip, const char *name, uintptr_t off)
+{
+#ifdef __GLIBC__ /* dladdr1 is a GNU extension */
+    Dl_info info;
+    void *entry = NULL;
+    if (!dladdr1((const char *)ip - off, &info, &entry, RTLD_DL_SYMENT) || !info.dli_sname || !entry ||
+        strcmp(info.dli_sname, name) != 0)
+        return 0;
+    const ElfW(Sym) *sym = entry;
+    return sym->st_size != 0 && off >= sym->st_size;
+#else
+    (void)ip;
+    (void)name;
+    (void)off;
+    return 0;
+#endif
+}
+
 int tulip__symbol_name(const void *ip, char *buf, size_t n, uintptr_t *off)
 {
     if (n == 0)
@@ -190,7 +217,8 @@ int tulip__symbol_name(const void *ip, char *buf, size_t n, uintptr_t *off)
         unw_accessors_t *acc = U.get_accessors(*U.local_as);
         unw_word_t o = 0;
         if (acc && acc->get_proc_name &&
-            acc->get_proc_name(*U.local_as, (unw_word_t)(uintptr_t)ip, buf, n, &o, NULL) == 0 && buf[0]) {
+            acc->get_proc_name(*U.local_as, (unw_word_t)(uintptr_t)ip, buf, n, &o, NULL) == 0 && buf[0] &&
+            !past_end(ip, buf, (uintptr_t)o)) {
             *off = (uintptr_t)o;
             return 1;
         }
