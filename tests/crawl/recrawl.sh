@@ -98,6 +98,8 @@ ok_pages() { grep -c '"status":200' "$1"; }
 # url status of every row with a status (a 304 counted as the 200 it stands for)
 statuses() { sed -n 's/^{"url":"\([^"]*\)","status":\([0-9]*\),.*/\1 \2/p' "$1" | sed 's/ 304$/ 200/' | sort; }
 # url status of the rows that say fresh-not-fetched
+# url parent of every offsite row, sorted (duplicates kept: a URL has one row)
+offsite() { sed -n 's/^{"url":"\([^"]*\)",.*"error":"offsite","parent":"\([^"]*\)".*/\1 \2/p' "$1" | sort; }
 fresh_rows() { grep '"note":"fresh-not-fetched"' "$1" | sed -n 's/^{"url":"\([^"]*\)","status":\([0-9]*\),.*/\1 \2/p' | sort; }
 received() { awk '/^  received/ { print $2 }' "$1"; }
 
@@ -151,11 +153,25 @@ cmp -s "$TMP/fresh2" "$TMP/cacheable1" || fail "crawl 2: $(wc -l <"$TMP/fresh2")
 n302=$(grep -c ' 302$' "$TMP/st1")
 [ "$(log_count 302 "$TMP/log2")" -eq "$n302" ] || fail "crawl 2: $(log_count 302 "$TMP/log2") of $n302 302s asked for again"
 statuses "$TMP/r2.jsonl" | cmp -s - "$TMP/st1" || fail "crawl 2: (url, status) rows differ from crawl 1's"
+# the offsite URLs of the pages answered 304 (no body: their links come
+# from crawl 1's journal) have their rows again, each once, with the page
+# crawl 1 found it in (the only one that offers it again)
+offsite "$TMP/r1.jsonl" >"$TMP/off1"
+[ "$(wc -l <"$TMP/off1")" -gt 0 ] || fail "crawl 1: no offsite row"
+offsite "$TMP/r2.jsonl" | cmp -s - "$TMP/off1" ||
+    fail "crawl 2: $(offsite "$TMP/r2.jsonl" | wc -l) offsite rows (url, parent), crawl 1 had $(wc -l <"$TMP/off1")"
 refers "$TMP/w2" "fresh-not-fetched" | sort >"$TMP/reff2"
 [ "$(wc -l <"$TMP/reff2")" -eq "$ncache" ] || fail "crawl 2: $(wc -l <"$TMP/reff2") fresh-not-fetched revisits for $ncache"
 missing=$(comm -23 "$TMP/reff2" "$TMP/resp1" | wc -l)
 [ "$missing" -eq 0 ] || fail "crawl 2: $missing fresh-not-fetched revisits refer to no record of crawl 1"
 grep -q "$ncache still fresh (not fetched)" "$TMP/out2" || fail "crawl 2: the summary does not count $ncache fresh"
+# "fetched" counts the requests that went out (the server's log), the
+# reused answers apart
+fetched2=$(sed -n 's/^  pages *\([0-9]*\) fetched.*/\1/p' "$TMP/out2")
+asked2=$(awk '$4 != "/robots.txt"' "$TMP/log2" | wc -l)
+[ "$fetched2" = "$asked2" ] || fail "crawl 2: the summary says $fetched2 fetched, the server answered $asked2"
+grep -q "^  pages *$fetched2 fetched, $ncache reused (still fresh)" "$TMP/out2" ||
+    fail "crawl 2: the summary does not say $ncache reused: $(grep '^  pages' "$TMP/out2")"
 
 # ---- 3: no validators: 200 with the same payload digest --------------------
 sed -i 's/^\(V [^ ]* [^ ]* [^ ]* [^ ]*\) .*/\1 - -/' "$TMP/st/journal"
@@ -169,6 +185,10 @@ sed -n 's/^{"url":"\([^"]*\)","status":200,.*/\1/p' "$TMP/r1.jsonl" | sort >"$TM
 records response "$TMP/w3" | cut -d' ' -f1 | sort >"$TMP/resp3"
 [ "$(comm -12 "$TMP/ok1" "$TMP/resp3" | wc -l)" -eq 0 ] ||
     fail "crawl 3: response records (not revisits) for pages that did not change"
+# (links read again: which page an offsite URL is first found in depends on
+# the order pages come back, so the URLs only)
+cut -d' ' -f1 "$TMP/off1" >"$TMP/off1u"
+offsite "$TMP/r3.jsonl" | cut -d' ' -f1 | cmp -s - "$TMP/off1u" || fail "crawl 3: offsite rows differ from crawl 1's"
 
 # ---- 4: the window ---------------------------------------------------------
 # crawl 3 carried crawl 1's answers over with their fetch time: move it

@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -171,12 +173,82 @@ static void test_lines(void **state)
     unlink(path);
 }
 
+static int collect(void *arg, const char *url, int depth, unsigned hops)
+{
+    crawl_buf *b = arg;
+    return crawl_buf_printf(b, "%s %d %u;", url, depth, hops);
+}
+
+static int stop_at_first(void *arg, const char *url, int depth, unsigned hops)
+{
+    (void)url, (void)depth, (void)hops;
+    ++*(int *)arg;
+    return -ECANCELED;
+}
+
+/* The offsite URLs (S lines) of the crawl before, by the page that linked
+ * to them, in journal order: what a page answered 304 offers again. */
+static void test_offsite(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/tulip-recrawl-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    static const char j[] = "O --state d\n"
+                            "A 0 0 http://h/ -\n"
+                            "S 1 0 http://o/1 http://h/\n"
+                            "A 1 0 http://h/a http://h/\n"
+                            "S 2 0 http://o/2 http://h/a\n"
+                            "D 0 200 10 0 0 http://h/\n"
+                            "S 1 0 http://o/3 http://h/\n"
+                            "S 1 0 http://o/seed -\n"
+                            "S 2 1 http://o/4 http://h/r\n"
+                            "S 3 0 http://o/torn http://h/"; /* no newline: torn */
+    assert_int_equal(write(fd, j, sizeof j - 1), (ssize_t)(sizeof j - 1));
+    close(fd);
+    crawl_recrawl *r;
+    assert_int_equal(crawl_recrawl_open(path, &r), 0);
+    crawl_buf b = {0};
+    assert_int_equal(crawl_recrawl_offsite(r, "http://h/", collect, &b), 0);
+    assert_string_equal(b.data, "http://o/1 1 0;http://o/3 1 0;");
+    b.len = 0;
+    assert_int_equal(crawl_recrawl_offsite(r, "http://h/a", collect, &b), 0);
+    assert_string_equal(b.data, "http://o/2 2 0;");
+    b.len = 0;
+    b.data[0] = '\0';
+    assert_int_equal(crawl_recrawl_offsite(r, "http://h/r", collect, &b), 0);
+    assert_string_equal(b.data, "http://o/4 2 1;");
+    b.len = 0;
+    b.data[0] = '\0';
+    assert_int_equal(crawl_recrawl_offsite(r, "http://h/none", collect, &b), 0);
+    assert_int_equal(b.len, 0);
+    assert_int_equal(crawl_recrawl_offsite(r, "-", collect, &b), 0);
+    assert_int_equal(b.len, 0);
+    int calls = 0;
+    assert_int_equal(crawl_recrawl_offsite(r, "http://h/", stop_at_first, &calls), -ECANCELED);
+    assert_int_equal(calls, 1);
+    crawl_recrawl_close(r);
+    crawl_buf_free(&b);
+    /* a journal without S lines */
+    fd = open(path, O_WRONLY | O_TRUNC);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, j, 36), 36);
+    close(fd);
+    assert_int_equal(crawl_recrawl_open(path, &r), 0);
+    assert_int_equal(crawl_recrawl_offsite(r, "http://h/", collect, &b), 0);
+    assert_int_equal(b.len, 0);
+    crawl_recrawl_close(r);
+    crawl_buf_free(&b);
+    unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_heuristic),
         cmocka_unit_test(test_explicit),
         cmocka_unit_test(test_lines),
+        cmocka_unit_test(test_offsite),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

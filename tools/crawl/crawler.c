@@ -411,6 +411,22 @@ static int extract(const char *url, const char *body, size_t len, crawl_links *o
     return rc;
 }
 
+/* A page answered 304 to --recrawl: its offsite links, as the crawl
+ * before found them, offered again (its body, and so its links, did not
+ * come), so the recrawl has their rows as the first crawl had. */
+typedef struct offsite_again {
+    crawl *c;
+    const crawl_item *it;
+} offsite_again;
+
+static int offer_offsite(void *arg, const char *url, int depth, unsigned hops)
+{
+    offsite_again *a = arg;
+    (void)depth; /* the page's depth now decides */
+    offer(a->c, url, a->it->depth + 1, hops, a->it->url);
+    return a->c->fatal;
+}
+
 static const char *host_note(const crawl_host *h)
 {
     return h->crawl_delay_capped ? "crawl-delay-capped" : NULL;
@@ -465,7 +481,10 @@ static int fetch(crawl *c, crawl_item *it, crawl_host *h)
             backoff(c, h, tulip_now() + crawl_retry_wait_ns(1, ra, 0));
     }
     crawl_frontier_done(c->f, h, tulip_now(), rc == 0 && !reused ? ns : -1);
-    st->fetched++;
+    if (reused)
+        st->reused++; /* no request went out: not a fetch */
+    else
+        st->fetched++;
     if (rc < 0) {
         /* the URL is http(s): here it means a reply in another HTTP version */
         c->st->errors++;
@@ -485,7 +504,7 @@ static int fetch(crawl *c, crawl_item *it, crawl_host *h)
     crawl_row row = { .url = it->url, .status = r->status, .bytes = r->body_len, .elapsed_ns = ns,
                       .depth = it->depth, .content_type = ctype, .location = target ? target : loc,
                       .parent = it->parent, .attempts = it->attempts, .note = host_note(h) };
-    row.note = c->o->state && crawl_state_reused(c->o->state) ? "fresh-not-fetched" : row.note; /* recrawl_fresh.h */
+    row.note = reused ? "fresh-not-fetched" : row.note; /* recrawl_fresh.h */
     crawl_sitemap sm = { 0 };
     if (it->sitemap && r->status == 200) {
         int src = crawl_sitemap_parse(r->body, r->body_len, &sm);
@@ -500,6 +519,11 @@ static int fetch(crawl *c, crawl_item *it, crawl_host *h)
         }
     }
     emit(c, &row);
+    if (r->status == 304 && c->o->state) {
+        offsite_again a = { c, it };
+        if ((rc = crawl_state_offsite(c->o->state, it->url, offer_offsite, &a)) < 0 && !c->fatal)
+            c->fatal = rc;
+    }
     for (size_t i = 0; i < sm.n; i++)
         offer_loc(c, sm.locs[i], it->depth + 1, it->url, sm.index);
     crawl_sitemap_free(&sm);

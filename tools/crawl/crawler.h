@@ -56,6 +56,8 @@
 
 typedef struct crawl_stats {
     uint64_t fetched;          /* URLs requested (a response or an error) */
+    uint64_t reused;           /* --recrawl: answers of the crawl before reused
+                                  while fresh, without a request (not in fetched) */
     uint64_t status[6];        /* responses by class: [2] = 2xx ... [5] = 5xx */
     uint64_t errors;           /* fetches that got no usable response, and
                                   redirect targets past --max-redirects */

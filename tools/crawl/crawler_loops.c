@@ -441,6 +441,7 @@ int crawl_loops_reader(void *arg)
 static void stats_add(crawl_stats *d, const crawl_stats *s)
 {
     d->fetched += s->fetched;
+    d->reused += s->reused;
     for (int i = 0; i < 6; i++)
         d->status[i] += s->status[i];
     d->errors += s->errors;

@@ -269,7 +269,7 @@ static void on_tick(void *arg, const crawl_stats *st)
     double s = (double)st->elapsed_ns / 1e9;
     pthread_mutex_lock(&a->print_mu);
     fprintf(stderr, "\r\033[K  %" PRIu64 " done   %zu in flight   %zu queued   %.0f pages/s   %.1f s",
-            st->fetched, st->in_flight, st->queued, s > 0 ? (double)st->fetched / s : 0.0, s);
+            st->fetched + st->reused, st->in_flight, st->queued, s > 0 ? (double)st->fetched / s : 0.0, s);
     a->progress_shown = true;
     pthread_mutex_unlock(&a->print_mu);
 }
@@ -375,8 +375,11 @@ static void summary(app *a, int rc)
     human_bytes(bytes, sizeof bytes, st->bytes);
     printf("\n%s %s with %u tasks on %u loop%s in %.2f s\n", rc == -ECANCELED ? "Interrupted crawl of" : "Crawled",
            a->url, a->co.concurrency, a->workers, a->workers == 1 ? "" : "s", s);
-    printf("  pages     %" PRIu64 " fetched, %.0f pages/s, %s of bodies, %" PRIu64 " links seen\n",
-           st->fetched, s > 0 ? (double)st->fetched / s : 0.0, bytes, st->links);
+    printf("  pages     %" PRIu64 " fetched, ", st->fetched);
+    if (st->reused) /* --recrawl: answered from the crawl before, no request */
+        printf("%" PRIu64 " reused (still fresh), ", st->reused);
+    printf("%.0f pages/s, %s of bodies, %" PRIu64 " links seen\n", s > 0 ? (double)st->fetched / s : 0.0, bytes,
+           st->links);
     printf("  status    2xx %" PRIu64 ", 3xx %" PRIu64 ", 4xx %" PRIu64 ", 5xx %" PRIu64 "\n", st->status[2],
            st->status[3], st->status[4], st->status[5]);
     printf("  skipped   %" PRIu64 " offsite, %" PRIu64 " robots.txt", st->offsite, st->robots);

@@ -15,13 +15,60 @@ struct crawl_recrawl {
     crawl_seen v;  /* URL fingerprint -> its index in off */
     uint64_t *off; /* the offset of each URL's last V line */
     size_t n;
+    /* The S lines (offsite URLs) by the page that linked to them: parent
+     * fingerprint -> its first line's index in soff; snext chains a
+     * parent's lines in journal order, stail finds the last of a chain. */
+    crawl_seen s;
+    uint64_t *soff;
+    uint32_t *snext, *stail;
+    size_t ns;
 };
+
+#define NO_LINE UINT32_MAX
 
 /* The url of "V url ..." or "E url ..." at p. */
 static const char *v_url(const char *p, const char *nl, size_t *n)
 {
     const char *u;
     return crawl_jl_field(p + 1, nl, &u, n) ? u : NULL;
+}
+
+/* "S depth hops url parent": the parent field (NULL: none, "-"). */
+static const char *s_parent(const char *p, const char *nl, size_t *n)
+{
+    int64_t x;
+    const char *u, *pa;
+    size_t un;
+    p = crawl_jl_int(p + 1, nl, &x);
+    p = p ? crawl_jl_int(p, nl, &x) : NULL;
+    p = p ? crawl_jl_field(p, nl, &u, &un) : NULL;
+    if (!p || !crawl_jl_field(p, nl, &pa, n) || (*n == 1 && *pa == '-'))
+        return NULL;
+    return pa;
+}
+
+/* Chain the S line at p to its parent's, in journal order. */
+static int index_offsite(crawl_recrawl *r, const char *p, const char *nl)
+{
+    size_t n;
+    const char *pa = s_parent(p, nl, &n);
+    if (!pa)
+        return 0;
+    uint32_t k = (uint32_t)r->ns;
+    bool added;
+    uint32_t *head = crawl_seen_put(&r->s, crawl_fingerprint(pa, n), k, &added);
+    if (!head)
+        return -ENOMEM;
+    r->soff[k] = (uint64_t)(p - r->map);
+    r->snext[k] = NO_LINE;
+    if (added) {
+        r->stail[k] = k;
+    } else {
+        r->snext[r->stail[*head]] = k;
+        r->stail[*head] = k;
+    }
+    r->ns++;
+    return 0;
 }
 
 int crawl_recrawl_open(const char *path, crawl_recrawl **out)
@@ -32,15 +79,23 @@ int crawl_recrawl_open(const char *path, crawl_recrawl **out)
         return -ENOMEM;
     int rc = crawl_jl_map(path, &r->map, &r->len);
     const char *p, *end = r->map + r->len;
-    size_t nv = 0;
-    for (p = r->map; rc == 0 && p < end; p = crawl_jl_next(p, crawl_jl_end(p, end), end))
+    size_t nv = 0, nsl = 0;
+    for (p = r->map; rc == 0 && p < end; p = crawl_jl_next(p, crawl_jl_end(p, end), end)) {
         nv += *p == 'V' || *p == 'E';
+        nsl += *p == 'S';
+    }
     if (rc == 0 && (crawl_seen_reserve(&r->v, nv) < 0 || !(r->off = malloc((nv ? nv : 1) * sizeof *r->off))))
+        rc = -ENOMEM;
+    if (rc == 0 && nsl &&
+        (crawl_seen_reserve(&r->s, nsl) < 0 || !(r->soff = malloc(nsl * sizeof *r->soff)) ||
+         !(r->snext = malloc(nsl * sizeof *r->snext)) || !(r->stail = malloc(nsl * sizeof *r->stail))))
         rc = -ENOMEM;
     for (p = r->map; rc == 0 && p < end;) {
         const char *nl = crawl_jl_end(p, end);
         if (nl == end)
             break; /* torn */
+        if (*p == 'S' && (rc = index_offsite(r, p, nl)) < 0)
+            break;
         size_t n;
         const char *u = *p == 'V' || *p == 'E' ? v_url(p, nl, &n) : NULL;
         uint32_t *i = u ? crawl_seen_put(&r->v, crawl_fingerprint(u, n), (uint32_t)r->n, NULL) : NULL;
@@ -68,7 +123,38 @@ void crawl_recrawl_close(crawl_recrawl *r)
         munmap(r->map, r->len);
     crawl_seen_free(&r->v);
     free(r->off);
+    crawl_seen_free(&r->s);
+    free(r->soff);
+    free(r->snext);
+    free(r->stail);
     free(r);
+}
+
+int crawl_recrawl_offsite(const crawl_recrawl *r, const char *parent, crawl_recrawl_offsite_fn fn, void *arg)
+{
+    const uint32_t *head = r && r->ns ? crawl_seen_get(&r->s, crawl_fingerprint(parent, strlen(parent))) : NULL;
+    char *url = NULL;
+    int rc = 0;
+    for (uint32_t k = head ? *head : NO_LINE; k != NO_LINE && rc == 0; k = r->snext[k]) {
+        const char *p = r->map + r->soff[k], *end = r->map + r->len, *nl = crawl_jl_end(p, end), *u;
+        int64_t depth, hops;
+        size_t n;
+        p = crawl_jl_int(p + 1, nl, &depth);
+        p = p ? crawl_jl_int(p, nl, &hops) : NULL;
+        if (!p || !crawl_jl_field(p, nl, &u, &n) || depth < 0 || hops < 0)
+            continue; /* indexed, so it had these fields */
+        char *nu = realloc(url, n + 1);
+        if (!nu) {
+            rc = -ENOMEM;
+            break;
+        }
+        url = nu;
+        memcpy(url, u, n);
+        url[n] = '\0';
+        rc = fn(arg, url, (int)depth, (unsigned)hops);
+    }
+    free(url);
+    return rc;
 }
 
 /* Copy the field s[0..n) into v->buf ("-" or empty: unknown, NULL);

@@ -20,8 +20,9 @@
  * A --recrawl starts a new journal whose admitted URLs are those of the
  * previous one (a 304 has no body to find links in) and moves the old
  * journal to DIR/previous, which this module reads: an index of its V and
- * E lines by URL fingerprint (seen.h), the file mapped, a line parsed on
- * lookup. */
+ * E lines by URL fingerprint (seen.h), and of its S lines (offsite URLs)
+ * by the page that linked to them, so that a page answered 304 gives its
+ * offsite links again; the file mapped, a line parsed on lookup. */
 #ifndef TULIP_CRAWL_RECRAWL_H
 #define TULIP_CRAWL_RECRAWL_H
 
@@ -65,6 +66,12 @@ int crawl_recrawl_eline(crawl_buf *b, const char *url, int status, const crawl_f
 /* The reply an E line stands for: its status, Location and Content-Type,
  * no body, received as nothing (bytes_in 0). Errors: -ENOMEM. */
 int crawl_recrawl_reply(const crawl_validators *v, const char *url, tulip_http_reply **out);
+
+/* fn for each offsite URL ("S" line) the previous crawl found in the page
+ * parent, in journal order, with its depth and hops; stops at fn's first
+ * error, which it returns. Errors: -ENOMEM. */
+typedef int (*crawl_recrawl_offsite_fn)(void *arg, const char *url, int depth, unsigned hops);
+int crawl_recrawl_offsite(const crawl_recrawl *r, const char *parent, crawl_recrawl_offsite_fn fn, void *arg);
 
 /* Append the previous journal's admitted URLs ("A" lines) to b. */
 int crawl_recrawl_seeds(const crawl_recrawl *r, crawl_buf *b);

@@ -98,6 +98,12 @@ int crawl_state_outlinks(crawl_state *s, int depth, int64_t fetch_ns, char *cons
  * still fresh, without a fetch (its row says so). */
 bool crawl_state_reused(const crawl_state *s);
 
+/* --recrawl: fn for each offsite URL the crawl before found in the page
+ * url (its journal's S lines), for a page answered 304 whose links are
+ * not read again; 0 without a crawl before. Stops at fn's first error. */
+int crawl_state_offsite(const crawl_state *s, const char *url,
+                        int (*fn)(void *arg, const char *url, int depth, unsigned hops), void *arg);
+
 /* One summary line for the user: bytes received, what --recrawl saved
  * (nothing without --state or --warc). */
 void crawl_state_summary(const crawl_state *s, FILE *f);
