@@ -112,10 +112,14 @@ static inline struct tulip__xwaiter *tulip__xq_pop(struct tulip__waitq *q)
     struct tulip__waiter *w;
     while ((w = tulip__waitq_pop(q))) {
         struct tulip__xwaiter *x = (struct tulip__xwaiter *)w;
-        atomic_store_explicit(&x->gone, 1, memory_order_release);
         int expected = TULIP__X_OPEN;
-        if (atomic_compare_exchange_strong_explicit(&x->op->claimed, &expected, TULIP__X_PEER,
-                                                    memory_order_acq_rel, memory_order_acquire))
+        int won = atomic_compare_exchange_strong_explicit(&x->op->claimed, &expected, TULIP__X_PEER,
+                                                          memory_order_acq_rel, memory_order_acquire);
+        /* gone only after the claim: a cancelled owner that sees it skips
+         * this guard, returns and may link its next wait at the same
+         * address at once, which an unfinished claim would then take. */
+        atomic_store_explicit(&x->gone, 1, memory_order_release);
+        if (won)
             return x;
     }
     return NULL;
