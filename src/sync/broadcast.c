@@ -6,8 +6,8 @@
  * Nothing is copied per receiver and sending allocates nothing.
  *
  * A receiver parks only when it has taken everything (cursor == tail). A
- * send hands the item straight to each parked receiver (copied into its
- * buffer, its cursor advanced) before waking it, so the woken receiver
+ * send hands the item straight to each parked receiver (copied into the
+ * receiver, its cursor advanced) before waking it, so the woken receiver
  * returns exactly that item whatever is sent before it runs, and since the
  * parking protocol never runs a cancel hook after a wake, a cancelled recv
  * took nothing and a woken one lost nothing. */
@@ -37,8 +37,10 @@ struct tulip_broadcast_receiver {
     uint32_t magic;
     tulip_broadcast *b;
     uint64_t next;                 /* sequence number of its next item */
-    void *dst;                     /* the parked recv's item buffer */
     struct tulip__waiter w;        /* w.data: this receiver */
+    /* Where send copies the item for a parked recv: in the receiver, never
+     * in the waiting task's frames (docs/DESIGN.md section 11). */
+    max_align_t item[];
 };
 
 static tulip_broadcast *B(tulip_broadcast *b)
@@ -93,7 +95,7 @@ tulip_broadcast_receiver *tulip_broadcast_subscribe(tulip_broadcast *b)
         errno = EINVAL;
         return NULL;
     }
-    tulip_broadcast_receiver *r = tulip__calloc(1, sizeof *r);
+    tulip_broadcast_receiver *r = tulip__calloc(1, sizeof *r + b->item_size);
     if (!r) {
         errno = ENOMEM;
         return NULL;
@@ -119,7 +121,7 @@ int tulip_broadcast_send(tulip_broadcast *b, const void *item)
     struct tulip__waiter *w;
     while ((w = tulip__waitq_pop(&b->waiters))) {
         tulip_broadcast_receiver *r = w->data;
-        tulip__copy(r->dst, item, b->item_size);
+        tulip__copy(r->item, item, b->item_size);
         r->next = seq + 1;
         w->result = 0;
         tulip__task_wake(w->task, 0);
@@ -156,32 +158,19 @@ int tulip_broadcast_recv(tulip_broadcast_receiver *r, void *item)
     int rc = check(r, item);
     if (rc)
         return rc;
-    tulip_task *self;
-    if ((rc = tulip__wait_enter(&self)))
+    if ((rc = tulip__wait_enter(NULL)))
         return rc;
     rc = recv_now(r, item);
     if (rc != -EAGAIN)
         return rc;
     if (r->w.q)
         return -EBUSY; /* another task is already waiting on r */
-    /* A compact task's item buffer may be saved away while it waits: the
-     * sender copies into an off-stack one (docs/DESIGN.md section 11). */
-    void *stage = NULL;
-    size_t isz = r->b->item_size;
-    struct tulip__sched *s = tulip__sched(self->loop);
-    if (self->shared && isz && !(stage = tulip__compact_alloc(s, isz)))
-        return -ENOMEM;
-    r->dst = stage ? stage : item;
     r->w.data = r;
     rc = tulip__waitq_wait(&r->b->waiters, &r->w, TULIP__WAIT_CHAN, r->b);
-    r->dst = NULL;
-    if (stage) {
-        if (rc == 0)
-            tulip__copy(item, stage, isz);
-        tulip__compact_free(s, stage, isz);
-    }
     /* 0: handed an item by send (it waited caught up: no lag);
      * -ESHUTDOWN: closed. */
+    if (rc == 0)
+        tulip__copy(item, r->item, r->b->item_size);
     return rc;
 }
 

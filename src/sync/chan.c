@@ -1,8 +1,8 @@
 /* Channels, Go-style, usable from tasks of any loop (and try_ calls from
  * any thread). A buffered channel is a ring of capacity items; an
  * unbuffered one has no storage and every transfer is a rendezvous: the
- * item is copied straight from the sender's buffer to the receiver's while
- * one of them is parked, and the parked one is woken already satisfied.
+ * item is copied from the one that did not wait to the wait block of the
+ * parked one (or from it), and the parked one is woken already satisfied.
  *
  * Same object on one loop and across loops, rather than a separate
  * cross-loop type: a program that moves a task to another loop must not
@@ -124,18 +124,8 @@ static inline __attribute__((always_inline)) int op(tulip_chan *c, void *item, i
         tulip__xguard_exit(&c->g, owned);
         return rc;
     }
-    if (__builtin_expect(tulip__current()->shared != NULL, 0))
-        return tulip__xwait_one_off_stack(send ? &c->sendq : &c->recvq, &c->g, owned, item, c->item_size, send,
-                                          TULIP__WAIT_CHAN, c);
-    struct tulip__xwait x;
-    struct tulip__xwaiter w;
-    w.w.data = item;
-    w.guard = &c->g;
-    w.index = 0;
-    tulip__xwait_init(&x, &w, 1);
-    tulip__waitq_push(send ? &c->sendq : &c->recvq, &w.w);
-    tulip__xguard_exit(&c->g, owned);
-    return tulip__xwait_park(&x, TULIP__WAIT_CHAN, c);
+    return tulip__xwait_one(send ? &c->sendq : &c->recvq, &c->g, owned, item, c->item_size, send,
+                            TULIP__WAIT_CHAN, c);
 }
 
 int tulip_chan_send(tulip_chan *c, const void *item)

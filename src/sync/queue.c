@@ -6,8 +6,9 @@
  * never allocates; an unbounded one doubles when full.
  *
  * Hand-offs keep waiters FIFO and make cancellation lossless: a put that
- * finds a getter waiting copies the item straight into the getter's buffer,
- * and a get that frees a slot moves the first waiting putter's item in.
+ * finds a getter waiting copies the item straight into the getter's wait
+ * block, and a get that frees a slot moves the first waiting putter's item
+ * in from its block.
  * Either way the waiter is woken already satisfied, and the parking
  * protocol guarantees its cancel hook can no longer run, so nothing handed
  * over is ever dropped.
@@ -280,20 +281,11 @@ int tulip_queue_try_get(tulip_queue *q, void *item)
 
 /* Link the running task on wq (inside q's guard, entered as owned says)
  * and wait, leaving the guard first. */
-static int wait_on(tulip_queue *q, int owned, struct tulip__waitq *wq, void *data)
+static inline __attribute__((always_inline)) int wait_on(tulip_queue *q, int owned, struct tulip__waitq *wq,
+                                                         void *data)
 {
-    if (__builtin_expect(tulip__current()->shared != NULL, 0))
-        return tulip__xwait_one_off_stack(wq, &q->g, owned, data, q->item_size, wq == &q->putters,
-                                          TULIP__WAIT_QUEUE, q);
-    struct tulip__xwait x;
-    struct tulip__xwaiter w;
-    w.w.data = data;
-    w.guard = &q->g;
-    w.index = 0;
-    tulip__xwait_init(&x, &w, 1);
-    tulip__waitq_push(wq, &w.w);
-    tulip__xguard_exit(&q->g, owned);
-    return tulip__xwait_park(&x, TULIP__WAIT_QUEUE, q);
+    return tulip__xwait_one(wq, &q->g, owned, data, data ? q->item_size : 0, wq == &q->putters,
+                            TULIP__WAIT_QUEUE, q);
 }
 
 /* Checks shared by the waiting calls: 0 to go on. */

@@ -15,7 +15,8 @@
 #include "../common/fault.h"
 #include "../platform/clock.h"
 
-/* Enough for nearly every select without touching the heap. */
+/* Enough for nearly every select without touching the heap (the guards
+ * it enters; what it parks with is in the task's wait block). */
 #define SELECT_STACK_CASES 16
 
 /* Outside any loop (a select with a default, from plain code) the thread
@@ -84,55 +85,54 @@ static void exit_all(tulip_chan **cs, size_t k, const unsigned char *owned)
         tulip__xguard_exit(&cs[i]->g, owned[i]);
 }
 
-/* A compact task's select (docs/DESIGN.md section 11): the operation,
- * its entries, a copy of the cases (peers write the fired case's result
- * there) and a copy of each item live off the stack, since peers touch
- * them while the task's frames may be saved away. Leaves the guards. */
-static int park_off_stack(tulip_task *self, tulip_select_case *cases, size_t n, tulip_chan **locks, size_t k,
-                          unsigned char *owned)
+/* Park on every case (inside the guards; leaves them). The operation, its
+ * entries and a copy of each item live in the task's wait block, never
+ * on its stack (docs/DESIGN.md section 11): a send case's item is copied
+ * in first, the fired receive case's copied out after the wake. */
+static int park(tulip_task *self, tulip_select_case *cases, size_t n, tulip_chan **locks, size_t k,
+                unsigned char *owned)
 {
-    struct tulip__sched *s = tulip__sched(self->loop);
     size_t align = _Alignof(max_align_t);
-    size_t head = sizeof(struct tulip__xwait) + n * (sizeof(struct tulip__xwaiter) + sizeof(tulip_select_case));
+    size_t head = sizeof(struct tulip__xone) + sizeof(struct tulip__xwait) + n * sizeof(struct tulip__xwaiter);
     head = (head + align - 1) / align * align;
     size_t need = head;
     for (size_t i = 0; i < n; i++)
         need += (cases[i].chan->item_size + align - 1) / align * align;
-    char *blk = tulip__compact_alloc(s, need);
+    struct tulip__xone *blk = tulip__xblock(self, need);
     if (!blk) {
         exit_all(locks, k, owned);
         return -ENOMEM;
     }
-    struct tulip__xwait *op = (struct tulip__xwait *)(void *)blk;
+    /* After the single-wait record, which stays as it is. */
+    struct tulip__xwait *op = (struct tulip__xwait *)(void *)blk->item;
     struct tulip__xwaiter *ws = (struct tulip__xwaiter *)(void *)(op + 1);
-    tulip_select_case *copy = (tulip_select_case *)(void *)(ws + n);
-    char *stage = blk + head;
+    char *stage = (char *)blk + head;
     for (size_t i = 0; i < n; i++) {
-        size_t isz = cases[i].chan->item_size;
-        copy[i] = cases[i];
-        copy[i].item = isz ? stage : NULL;
-        if (isz && cases[i].op == TULIP_SELECT_SEND)
-            tulip__copy(stage, cases[i].item, isz);
-        stage += (isz + align - 1) / align * align;
-        ws[i].w.data = copy[i].item;
-        ws[i].guard = &cases[i].chan->g;
+        tulip_select_case *sc = &cases[i];
+        size_t isz = sc->chan->item_size;
+        if (sc->op == TULIP_SELECT_SEND)
+            tulip__copy(stage, sc->item, isz);
+        ws[i].w.data = isz ? stage : NULL;
+        ws[i].guard = &sc->chan->g;
         ws[i].index = (int)i;
+        stage += (isz + align - 1) / align * align;
     }
-    tulip__xwait_init(op, ws, n);
-    op->cases = copy;
+    tulip__xwait_init(op, self, ws, n);
+    op->select = 1;
     for (size_t i = 0; i < n; i++) {
         tulip_select_case *sc = &cases[i];
         tulip__waitq_push(sc->op == TULIP_SELECT_RECV ? &sc->chan->recvq : &sc->chan->sendq, &ws[i].w);
     }
     exit_all(locks, k, owned);
-    int rc = tulip__xwait_park(op, TULIP__WAIT_SELECT, copy); /* what dumps read: off the stack too */
+    /* The object dumps show: the first channel (the cases may lie on the
+     * stack, which debug mode's checks refuse). */
+    int rc = tulip__xwait_park(op, TULIP__WAIT_SELECT, cases[0].chan, 0);
     if (rc >= 0 && (size_t)rc < n) {
         tulip_select_case *sc = &cases[rc];
-        sc->result = copy[rc].result;
-        if (sc->op == TULIP_SELECT_RECV && sc->result == 0 && copy[rc].item)
-            tulip__copy(sc->item, copy[rc].item, sc->chan->item_size);
+        sc->result = ws[rc].w.result;
+        if (sc->op == TULIP_SELECT_RECV && sc->result == 0)
+            tulip__copy(sc->item, ws[rc].w.data, sc->chan->item_size);
     }
-    tulip__compact_free(s, blk, need);
     return rc;
 }
 
@@ -159,18 +159,14 @@ int tulip_select(tulip_select_case *cases, size_t n, bool has_default)
             return st;
     }
 
-    struct tulip__xwaiter small[SELECT_STACK_CASES];
     tulip_chan *small_locks[SELECT_STACK_CASES];
     unsigned char small_owned[SELECT_STACK_CASES];
-    struct tulip__xwaiter *ws = small;
     tulip_chan **locks = small_locks;
     unsigned char *owned = small_owned;
     if (n > SELECT_STACK_CASES) {
-        ws = tulip__malloc(n * sizeof *ws);
         locks = tulip__malloc(n * sizeof *locks);
         owned = tulip__malloc(n);
-        if (!ws || !locks || !owned) {
-            free(ws);
+        if (!locks || !owned) {
             free(locks);
             free(owned);
             return -ENOMEM;
@@ -197,28 +193,11 @@ int tulip_select(tulip_select_case *cases, size_t n, bool has_default)
     } else if (has_default) {
         rc = TULIP_SELECT_DEFAULT;
     }
-    if (rc != -EAGAIN) {
+    if (rc != -EAGAIN)
         exit_all(locks, k, owned);
-    } else if (self->shared) {
-        rc = park_off_stack(self, cases, n, locks, k, owned);
-    } else {
-        struct tulip__xwait op;
-        for (size_t i = 0; i < n; i++) {
-            ws[i].w.data = cases[i].item;
-            ws[i].guard = &cases[i].chan->g;
-            ws[i].index = (int)i;
-        }
-        tulip__xwait_init(&op, ws, n);
-        op.cases = cases;
-        for (size_t i = 0; i < n; i++) {
-            tulip_select_case *sc = &cases[i];
-            tulip__waitq_push(sc->op == TULIP_SELECT_RECV ? &sc->chan->recvq : &sc->chan->sendq, &ws[i].w);
-        }
-        exit_all(locks, k, owned);
-        rc = tulip__xwait_park(&op, TULIP__WAIT_SELECT, cases);
-    }
-    if (ws != small) {
-        free(ws);
+    else
+        rc = park(self, cases, n, locks, k, owned);
+    if (locks != small_locks) {
         free(locks);
         free(owned);
     }

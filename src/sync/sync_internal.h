@@ -85,11 +85,4 @@ int tulip__chan_send_now(tulip_chan *c, const void *item);
 /* The guard of q (tests: whether q was shared). */
 struct tulip__xguard *tulip__queue_guard(tulip_queue *q);
 
-/* Copy n bytes; n may be 0 with NULL pointers. */
-static inline void tulip__copy(void *dst, const void *src, size_t n)
-{
-    if (n)
-        __builtin_memcpy(dst, src, n);
-}
-
 #endif

@@ -51,35 +51,15 @@ int tulip__xwait_park_rest(struct tulip__xwait *op, uint8_t reason, const void *
     return op->result;
 }
 
-int tulip__xwait_one_off_stack(struct tulip__waitq *wq, struct tulip__xguard *g, int owned, void *item,
-                               size_t item_size, int copy_in, uint8_t reason, const void *object)
+struct tulip__xone *tulip__xblock_grow(tulip_task *t, size_t need)
 {
-    struct block {
-        struct tulip__xwait x;
-        struct tulip__xwaiter w;
-        max_align_t item[];
-    };
-    struct tulip__sched *s = tulip__sched(tulip__current()->loop);
-    size_t need = sizeof(struct block) + (item ? item_size : 0);
-    struct block *b = tulip__compact_alloc(s, need);
-    if (!b) {
-        tulip__xguard_exit(g, owned);
-        return -ENOMEM;
-    }
-    void *stage = item ? (void *)b->item : NULL;
-    if (stage && copy_in)
-        tulip__copy(stage, item, item_size);
-    b->w.w.data = stage;
-    b->w.guard = g;
+    struct tulip__xone *b = tulip__task_block_grow(t, need);
+    if (!b)
+        return NULL;
+    tulip__xwait_init(&b->x, t, &b->w, 1);
+    b->w.w.data = b->item;
     b->w.index = 0;
-    tulip__xwait_init(&b->x, &b->w, 1);
-    tulip__waitq_push(wq, &b->w.w);
-    tulip__xguard_exit(g, owned);
-    int rc = tulip__xwait_park(&b->x, reason, object);
-    if (rc == 0 && stage && !copy_in)
-        tulip__copy(item, stage, item_size);
-    tulip__compact_free(s, b, need);
-    return rc;
+    return b;
 }
 
 int tulip__xq_live_rest(struct tulip__waitq *q)
@@ -104,8 +84,8 @@ static void post_counted(tulip_loop *l)
 void tulip__xwait_fire_rest(struct tulip__xwaiter *w, int result)
 {
     struct tulip__xwait *op = w->op;
-    if (op->cases) {
-        op->cases[w->index].result = result;
+    if (op->select) {
+        w->w.result = result;
         op->result = w->index;
         /* Unlink the other cases now where their guard is free (nearly
          * always, on one loop), so their channels are free to go as soon as

@@ -16,14 +16,23 @@
  * thread pushes the operation onto the owner loop's wake list, and only the
  * push that finds the list empty posts to the loop (one eventfd write at
  * most, coalesced by the loop): a burst of hand-offs to one loop costs one
- * post however many tasks or items it carries. The operation lives on the
- * owner's stack, so the owner never leaves it before the wake-up arrived
- * (delivered), even when cancelled in the meantime. */
+ * post however many tasks or items it carries.
+ *
+ * The operation, its entries and a copy of each item live in the owner
+ * task's wait block (tulip_task.xblock), never on its stack: a peer never
+ * holds a pointer into a suspended task's frames (docs/DESIGN.md section
+ * 11), whatever its kind of stack. A sent item is copied in before the
+ * entry is linked; a received one is copied out after the wake. The block
+ * is the next wait's only after the wake-up arrived (delivered), even
+ * when the operation was cancelled in the meantime. */
 #ifndef TULIP_SYNC_XWAIT_H
 #define TULIP_SYNC_XWAIT_H
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "tulip/sync.h"
 #include "xguard.h"
@@ -48,26 +57,56 @@ struct tulip__xwait {
     atomic_int claimed;
     int result;                    /* wake value: the op's result, or the case index */
     uint8_t delivered;             /* the wake reached the owner (owner's thread only) */
+    uint8_t select;                /* a select: the fired entry's w.result holds its case's result */
     struct tulip__xwaiter *ws;
     size_t n;
-    tulip_select_case *cases;      /* select: where each case's result goes */
 };
 
-/* Set up op for the running task with its n entries (ws[i].w.data,
+/* Copy n bytes; n may be 0 with NULL pointers. Items are mostly a word or
+ * two, and every wait copies one more time than a stack record would
+ * (into or out of the wait block): up to 16 bytes the copy is inline, two
+ * overlapping moves, instead of a call to memcpy; 8 to 16 bytes first. */
+static inline void tulip__copy(void *dst, const void *src, size_t n)
+{
+    unsigned char *d = dst;
+    const unsigned char *s = src;
+    if (__builtin_expect(n - 8 <= 8, 1)) {
+        uint64_t a, b;
+        __builtin_memcpy(&a, s, 8);
+        __builtin_memcpy(&b, s + n - 8, 8);
+        __builtin_memcpy(d, &a, 8);
+        __builtin_memcpy(d + n - 8, &b, 8);
+    } else if (n > 16) {
+        __builtin_memcpy(d, s, n);
+    } else if (n >= 4) {
+        uint32_t a, b;
+        __builtin_memcpy(&a, s, 4);
+        __builtin_memcpy(&b, s + n - 4, 4);
+        __builtin_memcpy(d, &a, 4);
+        __builtin_memcpy(d + n - 4, &b, 4);
+    } else if (n) {
+        unsigned char a = s[0], b = s[n / 2], c = s[n - 1];
+        d[0] = a;
+        d[n / 2] = b;
+        d[n - 1] = c;
+    }
+}
+
+/* Set up op for the running task t with its n entries (ws[i].w.data,
  * .guard and .index are the caller's). Inline, like the rest of the
  * one-loop path below: a channel round trip is two parks, and their
  * calls were a third of its cost. */
-static inline void tulip__xwait_init(struct tulip__xwait *op, struct tulip__xwaiter *ws, size_t n)
+static inline void tulip__xwait_init(struct tulip__xwait *op, tulip_task *t, struct tulip__xwaiter *ws, size_t n)
 {
-    op->task = tulip__current();
+    op->task = t;
     atomic_init(&op->claimed, TULIP__X_OPEN);
     op->delivered = 0;
+    op->select = 0;
     op->ws = ws;
     op->n = n;
-    op->cases = NULL;
     for (size_t i = 0; i < n; i++) {
         ws[i].op = op;
-        ws[i].w.task = op->task;
+        ws[i].w.task = t;
         atomic_init(&ws[i].gone, 0);
     }
 }
@@ -82,27 +121,68 @@ int tulip__xwait_park_rest(struct tulip__xwait *op, uint8_t reason, const void *
  * first; a select's other entries are unlinked before it returns. The
  * caller checked tulip__wait_enter (or the checkpoint) earlier in this
  * step, and nothing can cancel the task in between, so the park does not
- * check again. */
-static inline int tulip__xwait_park(struct tulip__xwait *op, uint8_t reason, const void *object)
+ * check again. single: op has one entry (the caller knows it). */
+static inline __attribute__((always_inline)) int tulip__xwait_park(struct tulip__xwait *op, uint8_t reason,
+                                                                  const void *object, int single)
 {
     int rc = tulip__park_nocheck(reason, object, tulip__xwait_cancel, op);
     if (atomic_load_explicit(&op->claimed, memory_order_acquire) != TULIP__X_PEER)
         return rc;
-    if (__builtin_expect(!op->delivered || op->n > 1, 0))
+    if (__builtin_expect(!op->delivered || (!single && op->n > 1), 0))
         return tulip__xwait_park_rest(op, reason, object);
     return op->result;
 }
 
-/* A compact task's single wait (docs/DESIGN.md section 11): as a stack
- * xwait linked on wq inside g (entered as owned says; left here) and
- * parked, but the operation, its entry and a copy of the item live off
- * the stack, since peers (of any thread) touch them while the task's
- * frames may be saved away. copy_in: item is the source (a put or send,
- * copied before linking); else the destination, filled from the copy when
- * the wait ends with 0. item may be NULL (nothing moves). Errors as the
- * park, and -ENOMEM (nothing linked). */
-int tulip__xwait_one_off_stack(struct tulip__waitq *wq, struct tulip__xguard *g, int owned, void *item,
-                               size_t item_size, int copy_in, uint8_t reason, const void *object);
+/* A task's wait block (tulip_task.xblock) starts with the record of its
+ * single waits, whose fixed fields (the task, the links between operation
+ * and entry, where the item goes) are set once when the block is made;
+ * after it, the single wait's item, or a select's operation, entries and
+ * items. */
+struct tulip__xone {
+    struct tulip__xwait x;
+    struct tulip__xwaiter w;
+    max_align_t item[];
+};
+
+/* t's wait block with at least need bytes (its single-wait record set
+ * up), or NULL (ENOMEM). */
+struct tulip__xone *tulip__xblock_grow(tulip_task *t, size_t need);
+static inline struct tulip__xone *tulip__xblock(tulip_task *t, size_t need)
+{
+    if (__builtin_expect(need <= t->xblock_size, 1))
+        return t->xblock;
+    return tulip__xblock_grow(t, need);
+}
+
+/* A single wait (a channel's send or recv, a queue's put, get or join) in
+ * the running task's wait block: link its entry on wq inside g (entered
+ * as owned says; left here) and park. copy_in: item is the source (a put
+ * or send, copied into the block before linking); else the destination,
+ * filled from the block when the wait ends with 0. item_size 0: nothing
+ * moves (item may be NULL). Errors as the park, and -ENOMEM (nothing
+ * linked). Inline: a channel's send and recv fold copy_in. */
+static inline __attribute__((always_inline)) int tulip__xwait_one(struct tulip__waitq *wq, struct tulip__xguard *g,
+                                                                 int owned, void *item, size_t item_size,
+                                                                 int copy_in, uint8_t reason, const void *object)
+{
+    struct tulip__xone *b = tulip__xblock(tulip__current(), sizeof(struct tulip__xone) + item_size);
+    if (__builtin_expect(!b, 0)) {
+        tulip__xguard_exit(g, owned);
+        return -ENOMEM;
+    }
+    if (copy_in)
+        tulip__copy(b->item, item, item_size);
+    atomic_init(&b->x.claimed, TULIP__X_OPEN);
+    b->x.delivered = 0;
+    b->w.guard = g;
+    atomic_init(&b->w.gone, 0);
+    tulip__waitq_push(wq, &b->w.w);
+    tulip__xguard_exit(g, owned);
+    int rc = tulip__xwait_park(&b->x, reason, object, 1);
+    if (!copy_in && rc == 0)
+        tulip__copy(item, b->item, item_size);
+    return rc;
+}
 
 /* Inside q's guard: the first entry whose operation this call could claim
  * (unlinked), or NULL. Entries of operations already claimed elsewhere are
@@ -139,12 +219,12 @@ static inline int tulip__xq_live(struct tulip__waitq *q)
 
 void tulip__xwait_fire_rest(struct tulip__xwaiter *w, int result);
 /* Complete a popped entry's operation with result (for a select, the
- * case's result; the select returns the case index). */
+ * case's result, kept in the entry; the select returns the case index). */
 static inline void tulip__xwait_fire(struct tulip__xwaiter *w, int result)
 {
     struct tulip__xwait *op = w->op;
     tulip_task *t = op->task;
-    if (__builtin_expect(!op->cases && t->loop == tulip__tls.loop, 1)) {
+    if (__builtin_expect(!op->select && t->loop == tulip__tls.loop, 1)) {
         op->result = result;
         op->delivered = 1;
         tulip__task_wake(t, result);

@@ -157,6 +157,8 @@ __attribute__((always_inline)) static inline tulip_task *spawn(tulip_loop *loop,
         t = tulip__malloc(sizeof *t);
         if (!t)
             return NULL;
+        t->xblock = NULL;
+        t->xblock_size = 0;
     }
     memset(t, 0, offsetof(tulip_task, name));
     t->name[0] = 0;
@@ -222,6 +224,14 @@ __attribute__((noinline)) tulip_task *tulip_spawn_ex(tulip_loop *l, tulip_fn fn,
 
 #define TASK_FREE_MAX 1024
 
+/* The struct goes for good, and its wait block with it. Out of line:
+ * task_free stays small enough to inline into tulip_join. */
+__attribute__((noinline, cold)) static void task_dealloc(tulip_task *t)
+{
+    free(t->xblock);
+    free(t);
+}
+
 static void task_free(tulip_task *t)
 {
     struct tulip__sched *l = tulip__sched(t->loop);
@@ -229,7 +239,25 @@ static void task_free(tulip_task *t)
     if (l->task_free_n < TASK_FREE_MAX && !l->tearing_down)
         free_list_push(l, t);
     else
-        free(t);
+        task_dealloc(t);
+}
+
+/* The smallest block: a single wait with an item of up to 64 bytes, so
+ * nearly every task allocates its block once. */
+#define XBLOCK_MIN 192
+
+__attribute__((noinline)) void *tulip__task_block_grow(tulip_task *t, size_t need)
+{
+    size_t size = need < XBLOCK_MIN ? XBLOCK_MIN : (need + 63) / 64 * 64;
+    if (size > UINT32_MAX)
+        return NULL;
+    void *b = tulip__malloc(size);
+    if (!b)
+        return NULL;
+    free(t->xblock);
+    t->xblock = b;
+    t->xblock_size = (uint32_t)size;
+    return b;
 }
 
 /* Loop teardown: tasks that never finished are dropped without resuming
@@ -242,7 +270,7 @@ void tulip__sched_stop(struct tulip__sched *s)
     while (l->task_free) {
         tulip_task *t = tulip__task_of_all(l->task_free);
         l->task_free = t->all.next;
-        free(t);
+        task_dealloc(t);
     }
     l->task_free_n = 0;
     /* Drop the ready entries that are tasks before the tasks are freed

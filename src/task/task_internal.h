@@ -114,6 +114,8 @@ struct tulip_task {
     uint8_t cancelled;             /* tulip_cancel was called */
     uint8_t wait_reason;
     uint8_t park_check;            /* debug mode: range-check what each park hands over (compact.h) */
+    uint8_t saved_class;           /* compact: size class of saved */
+    uint8_t frames;                /* compact: TULIP__FRAMES_* */
     const void *wait_object;
     void (*park_cancel)(void *ctx);  /* NULL: this park is not interruptible */
     void *park_ctx;
@@ -134,8 +136,14 @@ struct tulip_task {
     union tulip__wait_rec wait_rec;
     void *saved;                   /* compact: save buffer (kept for reuse once restored) */
     uint32_t saved_len;            /* compact: bytes of frames in saved while evicted */
-    uint8_t saved_class;           /* compact: size class of saved */
-    uint8_t frames;                /* compact: TULIP__FRAMES_* */
+    /* The block of its channel, queue and select waits (src/sync/xwait.h):
+     * the operation, its entries and the copies of the items that peers
+     * of any thread touch while the task is suspended, so never on its
+     * stack (docs/DESIGN.md section 11). Grown to the largest wait, kept
+     * while the struct is recycled, freed with it. (376 bytes in all: the
+     * same 384-byte malloc chunk as before it.) */
+    uint32_t xblock_size;
+    void *xblock;
 };
 
 enum { TULIP__FRAMES_FRESH = 0, TULIP__FRAMES_IN_PLACE, TULIP__FRAMES_SAVED };
@@ -240,6 +248,12 @@ void tulip__task_recheck(tulip_task *t);
 #define TULIP__IO_BUDGET 64
 extern _Thread_local int tulip__io_budget;
 int tulip__budget_charge(void);
+
+/* Replace t's wait block (tulip_task.xblock) by one of at least need
+ * bytes, or NULL (ENOMEM; the old one stays). Its contents are the sync
+ * layer's (src/sync/xwait.h), which calls this only when a wait needs
+ * more than any before it. */
+void *tulip__task_block_grow(tulip_task *t, size_t need);
 
 /* Free a finished task that nobody will join (tulip_run's main task). */
 void tulip__task_release(tulip_task *t);
