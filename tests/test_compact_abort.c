@@ -3,8 +3,9 @@
  * reported (naming both tasks) when the waiter parks, and the process
  * aborts, never corrupting memory silently. Under ASan, a stray read of a
  * suspended compact task's local (lent through a spawn argument, which no
- * check sees) is reported too. (A compact task's stack overflow is
- * test_overflow's compact case.) */
+ * check sees) is reported too. And a wait record of the runtime's own that
+ * lies in the parking task's stack is caught for a private-stack task too.
+ * (A compact task's stack overflow is test_overflow's compact case.) */
 #define _GNU_SOURCE
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,7 +15,10 @@
 
 #include <signal.h>
 
+#include <alloca.h>
+
 #include "test_util.h"
+#include "task/task_internal.h"
 
 static int event_waiter(void *p)
 {
@@ -112,6 +116,48 @@ static void test_stray_access_poisoned(void **state)
 #endif
 }
 
+/* The runtime's rule, broken on purpose through the internal call: a
+ * private-stack task parks with its wait-queue record on its own stack
+ * (alloca: on the stack itself even where ASan moves locals away). */
+static int record_on_stack(void *p)
+{
+    struct tulip__waiter *w = alloca(sizeof *w);
+    return tulip__waitq_wait(p, w, TULIP__WAIT_EVENT, p);
+}
+
+static int main_record(void *p)
+{
+    (void)p;
+    static struct tulip__waitq q;
+    tulip_task *t = tulip_spawn(record_on_stack, &q);
+    tulip_task_set_name(t, "record-on-stack");
+    tulip_yield();
+    tulip_cancel(t);
+    return tulip_join(t);
+}
+
+static int record_child(void)
+{
+    tulip_config cfg;
+    tulip_config_init(&cfg);
+    cfg.debug = 1;
+    cfg.slow_step_ns = -1;
+    tulip_run_ex(main_record, NULL, &cfg);
+    return 0;
+}
+
+static void test_record_on_own_stack_caught(void **state)
+{
+    (void)state;
+    int code;
+    char *buf = capture_stderr(record_child, &code);
+    if (!strstr(buf, "lies in its own stack"))
+        fail_msg("record on the stack not reported; exit %d; stderr was:\n%s", code, buf);
+    assert_non_null(strstr(buf, "\"record-on-stack\""));
+    assert_int_equal(code, 128 + SIGABRT);
+    free(buf);
+}
+
 static void test_violation_caught(void **state)
 {
     (void)state;
@@ -144,6 +190,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_violation_caught),
         cmocka_unit_test(test_stray_access_poisoned),
+        cmocka_unit_test(test_record_on_own_stack_caught),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

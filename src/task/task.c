@@ -327,21 +327,37 @@ int tulip__checkpoint_status(tulip_task *t)
     return t->cancelled ? -ECANCELED : 0;
 }
 
-/* Debug mode: nothing a task parks on may lie in a compact task's frames. */
+/* Debug mode: nothing a task parks on may lie in a compact task's frames,
+ * and the runtime's wait record (what the cancel hook gets, and peers
+ * find) never lies in the parking task's own stack, whatever its kind
+ * (docs/DESIGN.md section 11). Not yet for the io_uring backend's
+ * operations (fd waits, and its file operations: OTHER), whose records
+ * are still on the stack of a private task. */
 __attribute__((noinline, cold)) static void park_check(tulip_task *t, const void *object, const void *ctx)
 {
+    uint8_t reason = t->wait_reason; /* set first: one argument less keeps the park inline in its callers */
     struct tulip__sched *s = tulip__sched(t->loop);
     tulip__compact_check(s, t, object, "the object waited on");
     tulip__compact_check(s, t, ctx, "the wait record");
+    const char *lo = t->stack ? t->stack->lo : NULL;
+    int io = reason == TULIP__WAIT_FD_READ || reason == TULIP__WAIT_FD_WRITE || reason == TULIP__WAIT_OTHER;
+    if (lo && !io && (const char *)ctx >= lo && (const char *)ctx < lo + t->stack->size) {
+        fprintf(stderr,
+                "tulip: debug: the wait record %p of task %llu \"%s\" lies in its own stack.\n"
+                "  Peers and cancellation reach a parked task's record while it is suspended:\n"
+                "  the runtime keeps it in the task or on the heap (docs/DESIGN.md section 11).\n",
+                ctx, (unsigned long long)t->id, t->name);
+        abort();
+    }
 }
 
 int tulip__park_nocheck(uint8_t reason, const void *object, void (*cancel)(void *ctx), void *ctx)
 {
     tulip_task *t = tulip__tls_task;
+    t->wait_reason = reason;
     if (__builtin_expect(t->park_check, 0))
         park_check(t, object, ctx);
     t->state = TULIP__TASK_PARKED;
-    t->wait_reason = reason;
     t->wait_object = object;
     t->park_cancel = cancel;
     t->park_ctx = ctx;
