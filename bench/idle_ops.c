@@ -10,8 +10,9 @@
  * 64-byte items; select: the same with both sides receiving through a
  * two-case select; queue: N items through a bounded-1 queue (put + get);
  * bcast: N round trips over two broadcast channels. Every round trip parks
- * each side once, so these count the cost of the wait records. Prints
- * nothing but a checksum. */
+ * each side once, so these count the cost of the wait records. scope: N
+ * scopes with a deadline entered and exited around a yield (the timer
+ * node is the scope's). Prints nothing but a checksum. */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
@@ -188,6 +189,13 @@ static int drive(void *p)
         tulip_broadcast_unsubscribe(bp.pong_r);
         tulip_broadcast_free(bp.ping);
         tulip_broadcast_free(bp.pong);
+    } else if (!strcmp(mode, "scope")) {
+        for (long i = 0; i < n_ops; i++) {
+            tulip_scope sc;
+            tulip_scope_enter_timeout(&sc, TULIP_SEC(10));
+            tulip_yield();
+            sum += tulip_scope_exit(&sc);
+        }
     } else {
         fprintf(stderr, "unknown mode %s\n", mode);
         return 1;
@@ -199,7 +207,7 @@ static int drive(void *p)
 int main(int argc, char **argv)
 {
     if (argc != 3) {
-        fprintf(stderr, "usage: %s yield|spawn|chan|chan64|select|queue|bcast N\n", argv[0]);
+        fprintf(stderr, "usage: %s yield|spawn|chan|chan64|select|queue|bcast|scope N\n", argv[0]);
         return 2;
     }
     mode = argv[1];

@@ -1,7 +1,8 @@
 /* No peer ever touches a suspended task's stack (issue 18, docs/DESIGN.md
  * section 11), whatever its kind of stack: channel, queue, select and
  * broadcast waits keep their records and a copy of the item in the task's
- * wait block. Each case parks a task W in one such wait, then makes W's
+ * wait block, and an open scope keeps its state (its timer, the chain that
+ * cancellation walks) in a node. Each case parks a task W in one such wait, then makes W's
  * whole stack inaccessible (mprotect PROT_NONE) while the main task (or a
  * plain thread) completes, cancels or closes that wait; the access
  * restored, W runs on and checks what it got. A peer that wrote the item
@@ -158,6 +159,18 @@ static int w_bcast(void *p)
     return rc ? rc : v == 11 ? 0 : -EBADMSG;
 }
 
+/* Parked inside a scope whose timer sits in the loop's heap. */
+static int w_scoped(void *p)
+{
+    (void)p;
+    tulip_scope sc;
+    tulip_scope_enter_timeout(&sc, TULIP_SEC(60));
+    long v = 0;
+    int rc = tulip_chan_recv(g_c, &v);
+    int ex = tulip_scope_exit(&sc);
+    return rc == -ECANCELED && ex == 0 ? 0 : -EPROTO;
+}
+
 /* ---- the peers --------------------------------------------------------------- */
 
 static void *foreign_send(void *p)
@@ -254,6 +267,14 @@ static int body(void *p)
     finish(w, 0);
     tulip_chan_free(g_c);
     tulip_chan_free(g_c2);
+
+    g_case = "scope";
+    g_c = tulip_chan_new(sizeof(long), 0);
+    w = park(w_scoped);
+    tulip_sleep(1); /* the heap orders this sleep's timer against the scope's */
+    tulip_cancel(w); /* walks the waiter's scopes */
+    finish(w, 0);
+    tulip_chan_free(g_c);
 
     g_case = "broadcast";
     g_b = tulip_broadcast_new(sizeof(long), 2);

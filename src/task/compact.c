@@ -223,16 +223,6 @@ void tulip__compact_release(struct tulip__sched *s, tulip_task *t)
     c->tasks--;
 }
 
-void *tulip__compact_alloc(struct tulip__sched *s, size_t n)
-{
-    return buf_get(&s->compact, tulip__save_class_of(n));
-}
-
-void tulip__compact_free(struct tulip__sched *s, void *p, size_t n)
-{
-    buf_put(&s->compact, p, tulip__save_class_of(n));
-}
-
 /* The shared stack p lies on, or -1. */
 static int stack_of(const struct tulip__compact *c, const void *p)
 {

@@ -5,7 +5,7 @@
  * lazy copy, libaco's exact-size save). Frames never move to another
  * address, so pointers into them stay right for the task itself; nothing
  * else may hold one while it is suspended (the wait records of the runtime
- * live in the task, see tulip_task.wait_rec). */
+ * live in the task or on the heap, docs/DESIGN.md section 11). */
 #ifndef TULIP_COMPACT_H
 #define TULIP_COMPACT_H
 
@@ -67,11 +67,6 @@ void tulip__compact_release(struct tulip__sched *s, struct tulip_task *t);
  * evicted. Called for every record and object a compact task hands to the
  * runtime when it parks. */
 void tulip__compact_check(struct tulip__sched *s, const struct tulip_task *t, const void *p, const char *what);
-
-/* Small off-stack records for compact tasks (scope nodes), from the save
- * buffers' size classes: NULL on ENOMEM. */
-void *tulip__compact_alloc(struct tulip__sched *s, size_t n);
-void tulip__compact_free(struct tulip__sched *s, void *p, size_t n);
 
 /* Debug mode: abort with a report if p lies on a shared stack and the
  * caller (cur, may be NULL) is not the compact task whose frames are

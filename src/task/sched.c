@@ -35,6 +35,7 @@ int tulip__sched_init(struct tulip__sched *s, const tulip_config *cfg)
 void tulip__sched_fini(struct tulip__sched *s)
 {
     s->loop.before_sleep = NULL;
+    tulip__scope_fini(s);
     tulip__compact_fini(s);
     tulip__stack_pool_fini(&s->stacks);
     tulip__overflow_handler_thread_fini();

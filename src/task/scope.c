@@ -8,8 +8,10 @@
 #include <stdlib.h>
 
 #include "task_internal.h"
+#include "../common/fault.h"
 
 #define SCOPE_MAGIC 0x5c09e5c0u
+#define SCOPE_FREE_MAX 256
 
 _Static_assert(sizeof(struct tulip__scope) <= sizeof(tulip_scope), "tulip_scope storage too small");
 _Static_assert(_Alignof(struct tulip__scope) <= _Alignof(tulip_scope), "tulip_scope storage misaligned");
@@ -19,8 +21,8 @@ static struct tulip__scope *S(tulip_scope *s)
     return (struct tulip__scope *)(void *)s;
 }
 
-/* The scope's state: in place, or the node a compact task's scope points
- * to while open. */
+/* The scope's state: the node the scope points to while open, or in
+ * place. */
 static struct tulip__scope *state(struct tulip__scope *s)
 {
     return s->node ? s->node : s;
@@ -40,6 +42,53 @@ static void misuse(const char *what)
 {
     fprintf(stderr, "tulip: %s\n", what);
     abort();
+}
+
+/* Nodes come from the loop's list of closed ones: a scope entered and
+ * exited per request allocates nothing in the steady state. */
+static struct tulip__scope *node_get(struct tulip__sched *sc)
+{
+    struct tulip__scope *n = sc->scope_free;
+    if (__builtin_expect(n != NULL, 1)) {
+        sc->scope_free = n->parent;
+        sc->scope_free_n--;
+        return n;
+    }
+    return tulip__malloc(sizeof *n);
+}
+
+static void node_put(struct tulip__sched *sc, struct tulip__scope *n)
+{
+    if (sc->scope_free_n >= SCOPE_FREE_MAX) {
+        free(n);
+        return;
+    }
+    n->parent = sc->scope_free;
+    sc->scope_free = n;
+    sc->scope_free_n++;
+}
+
+void tulip__scope_drop(struct tulip__sched *sc, tulip_task *t)
+{
+    struct tulip__scope *s = t->scope;
+    t->scope = NULL;
+    while (s) {
+        struct tulip__scope *parent = s->parent;
+        tulip__timer_stop(&sc->loop, &s->timer);
+        if (s->is_node)
+            free(s);
+        s = parent;
+    }
+}
+
+void tulip__scope_fini(struct tulip__sched *sc)
+{
+    while (sc->scope_free) {
+        struct tulip__scope *n = sc->scope_free;
+        sc->scope_free = n->parent;
+        free(n);
+    }
+    sc->scope_free_n = 0;
 }
 
 static void scope_fire(struct tulip__timer *tm)
@@ -73,15 +122,16 @@ static void enter(tulip_scope *ps, int64_t deadline, int shield)
     s->node = NULL;
     s->magic = SCOPE_MAGIC;
     s->open = 1;
-    if (t->shared) {
-        /* A compact task: the state goes off the stack (see task_internal.h). */
-        struct tulip__sched *sc = tulip__sched(t->loop);
-        struct tulip__scope *n = tulip__compact_alloc(sc, sizeof *n);
-        if (!n)
-            misuse("out of memory for a compact task's scope");
+    s->is_node = 0;
+    /* The state goes off the stack (see task_internal.h). */
+    struct tulip__scope *n = node_get(tulip__sched(t->loop));
+    if (n) {
         s->node = n;
         s = n;
         s->node = NULL;
+        s->is_node = 1;
+    } else if (t->shared) {
+        misuse("out of memory for a compact task's scope");
     }
     s->parent = t->scope;
     s->task = t;
@@ -134,7 +184,7 @@ int tulip_scope_exit(tulip_scope *ps)
         outer->task = t;
         outer->open = 0;
         outer->node = NULL;
-        tulip__compact_free(tulip__sched(t->loop), s, sizeof *s);
+        node_put(tulip__sched(t->loop), s);
         s = outer;
     }
     if (s->cancelled)

@@ -300,6 +300,7 @@ void tulip__sched_stop(struct tulip__sched *s)
                 cancel(t->park_ctx);
             }
             tulip__timer_stop(loop, &t->timer);
+            tulip__scope_drop(l, t);
             tulip__tsan_destroy(t->tsan_fiber);
             run_local_dtors(t);
             stack_release(l, t);

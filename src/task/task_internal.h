@@ -50,9 +50,11 @@ enum tulip__wait_reason {
 };
 
 struct tulip__scope {
-    /* In a compact task the scope's state lives in a node off the stack
-     * (its timer is in the loop's heap and the chain is walked while the
-     * task is suspended); the caller's tulip_scope then only points to it. */
+    /* While open, the scope's state lives in a node off the stack (its
+     * timer is in the loop's heap and the chain is walked while the task is
+     * suspended), in both modes; the caller's tulip_scope only points to
+     * it. (In place only when a private-stack task found no memory for a
+     * node: its frames never move.) */
     struct tulip__scope *node;
     struct tulip__scope *parent;
     tulip_task *task;
@@ -62,6 +64,7 @@ struct tulip__scope {
     uint8_t expired;
     uint8_t shield;
     uint8_t open;
+    uint8_t is_node;               /* a node from the loop's list, not the caller's tulip_scope */
     uint32_t magic;
 };
 
@@ -186,6 +189,10 @@ struct tulip__sched {
     struct tulip_future *debug_futures;
     /* Compact tasks' shared stacks and save buffers (compact.h). */
     struct tulip__compact compact;
+    /* Closed scopes' nodes, for the next tulip_scope_enter (scope.c): a
+     * stack threaded through their parent field, at most a few hundred. */
+    struct tulip__scope *scope_free;
+    size_t scope_free_n;
 };
 
 static inline struct tulip__sched *tulip__sched(tulip_loop *l)
@@ -254,6 +261,11 @@ int tulip__budget_charge(void);
  * layer's (src/sync/xwait.h), which calls this only when a wait needs
  * more than any before it. */
 void *tulip__task_block_grow(tulip_task *t, size_t need);
+
+/* Loop teardown (scope.c): t is dropped inside its open scopes, whose
+ * nodes go; then the loop's list of closed ones. */
+void tulip__scope_drop(struct tulip__sched *s, tulip_task *t);
+void tulip__scope_fini(struct tulip__sched *s);
 
 /* Free a finished task that nobody will join (tulip_run's main task). */
 void tulip__task_release(tulip_task *t);
