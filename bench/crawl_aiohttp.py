@@ -8,7 +8,9 @@ client but queued as URLs, links extracted from 200 text/html pages with
 the standard library's HTML parser. Run with Debian's python3 (python3-aiohttp).
 
 usage: crawl_aiohttp.py URL CONCURRENCY
-prints: pages N seconds S pages/s R
+prints: pages N seconds S pages/s R cpu C
+(C: the process's CPU time over the crawl, user + system, without the
+interpreter's start-up)
 """
 import asyncio
 import sys
@@ -80,13 +82,15 @@ async def main(start, conc):
                     queue.task_done()
 
         t0 = time.monotonic()
+        c0 = time.process_time()
         workers = [asyncio.create_task(worker()) for _ in range(conc)]
         await queue.join()
         elapsed = time.monotonic() - t0
+        cpu = time.process_time() - c0
         for w in workers:
             w.cancel()
         await asyncio.gather(*workers, return_exceptions=True)
-    print(f"pages {pages} seconds {elapsed:.3f} pages/s {pages / elapsed:.0f}")
+    print(f"pages {pages} seconds {elapsed:.3f} pages/s {pages / elapsed:.0f} cpu {cpu:.3f}")
 
 
 if __name__ == "__main__":
