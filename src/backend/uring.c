@@ -101,8 +101,8 @@ static int uring_init(tulip_loop *l)
             break;
         d->setup_flags = setup_tries[i];
         d->need_enable = (setup_tries[i] & IORING_SETUP_R_DISABLED) != 0;
-        d->ops = (uint8_t)probe_ops(&d->ring, params.features);
-        d->rx_ok = d->ops && probe_op(&d->ring, IORING_OP_SEND_ZC);
+        d->head.ops = (uint8_t)probe_ops(&d->ring, params.features);
+        d->rx_ok = d->head.ops && probe_op(&d->ring, IORING_OP_SEND_ZC);
         break;
     }
     if (rc < 0) {
@@ -111,9 +111,9 @@ static int uring_init(tulip_loop *l)
     }
     const char *env = getenv("TULIP_URING_OPS");
     if (env && strcmp(env, "0") == 0)
-        d->ops = 0; /* readiness only, for A/B measurements */
+        d->head.ops = 0; /* readiness only, for A/B measurements */
     env = getenv("TULIP_URING_MULTISHOT");
-    if ((env && strcmp(env, "0") == 0) || !d->ops)
+    if ((env && strcmp(env, "0") == 0) || !d->head.ops)
         d->rx_ok = 0; /* one-shot recv, for A/B measurements */
     d->next_gen = 1;
     l->backend_fd = d->ring.ring_fd;
@@ -130,7 +130,7 @@ void tulip__uring_enable(struct uring_data_s *d)
     /* liburing 2.3 declares io_uring_enable_rings but does not export it. */
     if (d->need_enable &&
         syscall(__NR_io_uring_register, d->ring.ring_fd, IORING_REGISTER_ENABLE_RINGS, NULL, 0) < 0)
-        d->ops = 0; /* cannot happen on a kernel that took the flags */
+        d->head.ops = 0; /* cannot happen on a kernel that took the flags */
     /* Registered ring fd: per thread, so here too. Optional. */
     io_uring_register_ring_fd(&d->ring);
 }
@@ -147,14 +147,6 @@ static void uring_fini(tulip_loop *l)
     }
     l->backend_data = NULL;
     l->backend_fd = -1;
-}
-
-int tulip__uring_on(tulip_loop *l)
-{
-    if (l->backend != &tulip__backend_uring)
-        return 0;
-    struct uring_data_s *d = l->backend_data;
-    return d->ops;
 }
 
 struct io_uring_sqe *tulip__uring_get_sqe(struct uring_data_s *d)

@@ -126,11 +126,11 @@ struct uring_cqe_copy {
 };
 
 struct uring_data_s {
+    struct tulip__uring_head head; /* first: read through l->backend_data */
     struct io_uring ring;
     uint32_t next_gen;
     uint8_t enabled;               /* R_DISABLED ring enabled on the loop thread */
     uint8_t need_enable;
-    uint8_t ops;                   /* completion operations usable */
     unsigned setup_flags;
     /* per-fd state in chunks of URING_FDX_CHUNK that never move (tasks
      * keep pointers into them across parks) */

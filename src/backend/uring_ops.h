@@ -22,6 +22,7 @@
 #include <sys/uio.h>
 
 #include "../loop/loop_internal.h"
+#include "backend.h"
 
 enum tulip__uop_kind {
     TULIP__UOP_RECV = 1,  /* buf, len, flags */
@@ -58,8 +59,16 @@ struct tulip__uop {
 };
 
 #if defined(TULIP_HAVE_URING)
+/* The head of the io_uring backend's data (l->backend_data), read inline:
+ * tulip__uring_on is asked by every socket call. */
+struct tulip__uring_head {
+    uint8_t ops;                   /* completion operations usable */
+};
 /* 1 when l runs io_uring with completion operations available. */
-int tulip__uring_on(tulip_loop *l);
+static inline int tulip__uring_on(tulip_loop *l)
+{
+    return l->backend == &tulip__backend_uring && ((const struct tulip__uring_head *)l->backend_data)->ops;
+}
 /* Submit op (its arguments filled in) and park until its completion.
  * Returns 0 when it completed without interruption, or -ECANCELED /
  * -ETIMEDOUT when the task was cancelled meanwhile; in both cases op->res
@@ -79,7 +88,9 @@ void tulip__uring_send_unlock(tulip_loop *l, int fd, int64_t token);
 /* Read a TCP stream through its multishot recv (uring_recv.c): bytes
  * copied into iov (0 at the end) or -errno. flags: 0, MSG_PEEK (the bytes
  * stay to be read again), MSG_WAITALL. -EOPNOTSUPP when the loop or the
- * fd cannot (not TCP, an old kernel): the caller reads one-shot. */
+ * fd cannot (not TCP, an old kernel): the caller reads one-shot. Called
+ * right after the caller's cancellation check (tulip__io_begin), which its
+ * first park does not repeat. */
 ssize_t tulip__uring_recv_stream(tulip_loop *l, int fd, const struct iovec *iov, int iovcnt, int flags);
 /* fd goes to code that reads it with read(2) itself (TLS's BIO): its
  * multishot recv ends for good, and the bytes it brought in wait in the

@@ -225,13 +225,18 @@ static size_t stash_copy(struct uring_fdx *x, const struct iovec *iov, int iovcn
 }
 
 /* Wait on x's list for the multishot recv: 1 (bytes copied into w), 0
- * (look again), or -ECANCELED / -ETIMEDOUT (nothing taken) / -EBADF. */
-static int rx_park(tulip_loop *l, struct uring_fdx *x, int fd, struct uring_rx_waiter *w)
+ * (look again), or -ECANCELED / -ETIMEDOUT (nothing taken) / -EBADF.
+ * check: look for a cancellation first; 0 when the caller has just done
+ * so with nothing that could change the answer since (no switch, and the
+ * loop's time is cached for the step). */
+static int rx_park(tulip_loop *l, struct uring_fdx *x, int fd, struct uring_rx_waiter *w, int check)
 {
     w->w.task = tulip__current();
     uring_waiter_link(&x->rx_waiters, &w->w);
     l->fds_watched++;
-    int rc = tulip__park(TULIP__WAIT_FD_READ, (const void *)(intptr_t)fd, uring_waiter_unlink, &w->w);
+    int rc = check ? tulip__park(TULIP__WAIT_FD_READ, (const void *)(intptr_t)fd, uring_waiter_unlink, &w->w)
+                   : tulip__park_nocheck(TULIP__WAIT_FD_READ, (const void *)(intptr_t)fd, uring_waiter_unlink,
+                                         &w->w);
     l->fds_watched--;
     /* x outlives a close (chunks are never freed; it is reset). A task
      * freed unrun leaves rx_filling behind, but only for its turn. */
@@ -278,6 +283,9 @@ ssize_t tulip__uring_recv_stream(tulip_loop *l, int fd, const struct iovec *iov,
         w.cap += iov[i].iov_len;
     if (!w.cap)
         return 0;
+    /* The io layer's call checked for a cancellation just before this
+     * (tulip__io_begin): the first park need not again. */
+    int check = 0;
     for (;;) {
         if (x->stash_len) {
             size_t k = rx_fill(&w, x->stash + x->stash_off, x->stash_len);
@@ -304,7 +312,8 @@ ssize_t tulip__uring_recv_stream(tulip_loop *l, int fd, const struct iovec *iov,
             if (rc < 0)
                 return w.got ? (ssize_t)w.got : rc;
         }
-        int rc = rx_park(l, x, fd, &w);
+        int rc = rx_park(l, x, fd, &w, check);
+        check = 1;
         if (rc < 0)
             return w.got ? (ssize_t)w.got : rc; /* cancelled, timed out (nothing taken) or closed */
         if (rc == 1 && peek) {
@@ -409,6 +418,6 @@ int tulip__uring_recv_wait(tulip_loop *l, int fd)
      * and wakes it. */
     struct uring_rx_waiter w;
     memset(&w, 0, sizeof w);
-    int rc = rx_park(l, x, fd, &w);
+    int rc = rx_park(l, x, fd, &w, 1);
     return rc < 0 ? rc : 0;
 }

@@ -62,6 +62,13 @@ static inline int tulip__io_enter(int fd, struct tulip__fd **f)
     st = tulip__budget_charge();
     if (st)
         return st;
+    /* An fd already known to be non-blocking (every one after its first
+     * call): a table look-up, no call. */
+    struct tulip__fd *x = tulip__fd_peek(t->loop, fd);
+    if (x && x->nonblock) {
+        *f = x;
+        return 0;
+    }
     return tulip__fd_prepare(t->loop, fd, f);
 }
 
@@ -78,7 +85,7 @@ static inline int tulip__io_ring(tulip_task *t, struct tulip__fd *f)
      * into (or read from) its stack buffers while its frames may be saved
      * away (issue 18). */
     tulip_loop *l = t->loop;
-    return !t->shared && l->backend == &tulip__backend_uring && tulip__uring_on(l) && tulip__fd_is_socket(f);
+    return !t->shared && tulip__uring_on(l) && tulip__fd_is_socket(f);
 #else
     (void)t;
     (void)f;
