@@ -73,6 +73,15 @@ static inline int test_run_virtual(tulip_fn body, void *arg)
     return tulip_run_ex(body, arg, &cfg);
 }
 
+/* A bare loop (no tasks), on the virtual clock or the real one. */
+static inline tulip_loop *test_loop_new(int virtual_clock)
+{
+    tulip_config cfg;
+    tulip_config_init(&cfg);
+    cfg.virtual_clock = virtual_clock;
+    return tulip_loop_new(&cfg);
+}
+
 /* Run fn() in a forked child with its stderr captured: returns what it
  * wrote (malloc'd, NUL-terminated) and sets *code to its exit status, or
  * 128 + the signal that ended it. */

@@ -138,10 +138,9 @@ void tulip_update_time(void)
 static void fire_timers(tulip_loop *l)
 {
     struct tulip__timer *t;
-    while ((t = tulip__heap_top(&l->timers)) && t->when <= tulip__loop_now(l)) {
-        tulip__heap_remove(&l->timers, t);
-        t->fire(t);
-    }
+    while ((t = tulip__heap_top(&l->timers)) && t->when <= tulip__loop_now(l))
+        if (tulip__heap_pop(&l->timers)) /* else moved since: filed again */
+            t->fire(t);
 }
 
 static void poll_io(tulip_loop *l, int block)

@@ -251,9 +251,17 @@ static inline uint64_t tulip__loop_rand(tulip_loop *l)
     return tulip__rng_next(&l->rng);
 }
 
-/* Timers (internal, embedded). Errors: -ENOMEM. */
-int tulip__timer_start(tulip_loop *l, struct tulip__timer *t, int64_t when);
-void tulip__timer_stop(tulip_loop *l, struct tulip__timer *t);
+/* Timers (internal, embedded; src/loop/timer_heap.h says how a pending
+ * one moves). Inline: a deadline moved later is a few stores, which a call
+ * chain would double. Errors: -ENOMEM. */
+static inline int tulip__timer_start(tulip_loop *l, struct tulip__timer *t, int64_t when)
+{
+    return tulip__heap_push(&l->timers, t, when);
+}
+static inline void tulip__timer_stop(tulip_loop *l, struct tulip__timer *t)
+{
+    tulip__heap_remove(&l->timers, t);
+}
 
 /* fd table. NULL with errno ENOMEM / EBADF. */
 struct tulip__fd *tulip__fd_get(tulip_loop *l, int fd);

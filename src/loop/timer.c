@@ -12,16 +12,6 @@
 enum { TIMER_SOON = 1, TIMER_LATER, TIMER_RUNNING, TIMER_CANCELLED };
 #define TIMER_FREE_MAX 1024
 
-int tulip__timer_start(tulip_loop *l, struct tulip__timer *t, int64_t when)
-{
-    return tulip__heap_push(&l->timers, t, when);
-}
-
-void tulip__timer_stop(tulip_loop *l, struct tulip__timer *t)
-{
-    tulip__heap_remove(&l->timers, t);
-}
-
 static tulip_timer *handle_alloc(tulip_loop *l)
 {
     tulip_timer *h = l->timer_free;
@@ -64,7 +54,7 @@ static void rearm(tulip_loop *l, tulip_timer *h)
 {
     h->state = TIMER_LATER;
     int64_t now = l->virtual_clock ? l->now : tulip__clock_ns();
-    int64_t next = tulip__tick_next(h->timer.when, h->interval, now);
+    int64_t next = tulip__tick_next(h->timer.due, h->interval, now);
     if (tulip__timer_start(l, &h->timer, next) < 0) {
         l->user_timers--;
         handle_release(l, h);

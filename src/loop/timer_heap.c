@@ -48,12 +48,23 @@ static void sift_down(struct tulip__timer_heap *h, size_t i, struct tulip__timer
 
 int tulip__heap_push(struct tulip__timer_heap *h, struct tulip__timer *t, int64_t when)
 {
-    if (tulip__timer_pending(t))
+    if (tulip__timer_pending(t)) {
+        /* Not earlier than where it is filed: only the timer changes. Its
+         * ticket is taken now, as a fresh push would, so FIFO among equal
+         * deadlines still follows the order they were set. */
+        if (when >= t->when && h->next_seq - t->seq <= UINT32_MAX) {
+            t->due = when;
+            t->moved = (uint32_t)(h->next_seq++ - t->seq);
+            return 0;
+        }
         tulip__heap_remove(h, t);
+        if (when == INT64_MAX)
+            return 0; /* moved to never: stopped, as the lazy path ends */
+    }
     if (h->n == h->cap && tulip__grow(&h->items, &h->cap, h->n + 1, 64, SIZE_MAX, sizeof *h->items) < 0)
         return -ENOMEM;
-    t->when = when;
-    t->seq = h->next_seq++;
+    t->when = t->due = when;
+    t->seq = h->next_seq++; /* moved is 0 while not pending */
     sift_up(h, h->n++, t);
     return 0;
 }
@@ -64,6 +75,7 @@ void tulip__heap_remove(struct tulip__timer_heap *h, struct tulip__timer *t)
     if (i == TULIP__NOT_IN_HEAP)
         return;
     t->slot = TULIP__NOT_IN_HEAP;
+    t->moved = 0;
     struct tulip__timer *last = h->items[--h->n];
     if (last == t)
         return;
@@ -71,6 +83,37 @@ void tulip__heap_remove(struct tulip__timer_heap *h, struct tulip__timer *t)
         sift_up(h, i, last);
     else
         sift_down(h, i, last);
+}
+
+/* Filed early and moved later since: file it again at its deadline, with
+ * the ticket of its last move, from where it is (its place only grew, so
+ * it can only go down). If that is due as well it comes up again in the
+ * caller's loop, in deadline order. */
+__attribute__((noinline)) static void refile(struct tulip__timer_heap *h, struct tulip__timer *t)
+{
+    t->seq += t->moved;
+    t->moved = 0;
+    if (t->due == INT64_MAX) {
+        tulip__heap_remove(h, t); /* moved to never: stopped */
+        return;
+    }
+    t->when = t->due;
+    sift_down(h, 0, t);
+}
+
+struct tulip__timer *tulip__heap_pop(struct tulip__timer_heap *h)
+{
+    struct tulip__timer *t = h->items[0];
+    if (__builtin_expect(t->moved != 0, 0)) {
+        refile(h, t);
+        return NULL;
+    }
+    /* The top's removal: what comes last goes down from the root. */
+    t->slot = TULIP__NOT_IN_HEAP;
+    struct tulip__timer *last = h->items[--h->n];
+    if (last != t)
+        sift_down(h, 0, last);
+    return t;
 }
 
 void tulip__heap_fini(struct tulip__timer_heap *h)

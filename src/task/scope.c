@@ -101,13 +101,14 @@ static void scope_fire(struct tulip__timer *tm)
 static void arm(struct tulip__scope *s)
 {
     tulip_loop *l = s->task->loop;
-    tulip__timer_stop(l, &s->timer);
-    if (s->deadline == TULIP_FOREVER)
-        return;
     if (s->deadline <= tulip__loop_now(l)) {
+        tulip__timer_stop(l, &s->timer);
         s->expired = 1;
         return;
     }
+    /* A pending timer is moved, lazily when later (src/loop/timer_heap.h). */
+    if (s->deadline == TULIP_FOREVER && !tulip__timer_pending(&s->timer))
+        return;
     /* On ENOMEM the deadline is still seen at every suspension point (see
      * tulip__checkpoint_status); only a wait already parked would overrun. */
     (void)tulip__timer_start(l, &s->timer, s->deadline);
