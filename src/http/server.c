@@ -254,8 +254,7 @@ static int read_head(sconn *c, tulip_http_request *rq, size_t *head_len)
      * with the previous request: set it on every path. */
     if (c->in.len)
         c->deadline = tulip_now() + srv->o.request_timeout;
-    tulip_scope sc;
-    bool scoped = false, timed = false; /* timed: the scope has c->deadline */
+    bool scoped = false, timed = false; /* c->rs has a deadline; timed: c->deadline */
     int rc;
     for (;;) {
         if (c->in.len == 0) {
@@ -284,7 +283,7 @@ static int read_head(sconn *c, tulip_http_request *rq, size_t *head_len)
              * connection, idle_timeout between requests; and the
              * connection may be closed to make room. */
             int64_t wait = c->requests ? srv->o.idle_timeout : srv->o.header_timeout;
-            tulip_scope_enter(&sc, had ? c->deadline : tulip_now() + wait);
+            tulip_scope_set_deadline(c->rs, had ? c->deadline : tulip_now() + wait);
             scoped = true;
             timed = had;
             if (!had)
@@ -293,7 +292,7 @@ static int read_head(sconn *c, tulip_http_request *rq, size_t *head_len)
             /* The head came in parts: wait for the rest under the request's
              * deadline (not moved earlier: a request that came whole in
              * its first read, the usual case, never touches the timer). */
-            tulip_scope_set_deadline(&sc, c->deadline);
+            tulip_scope_set_deadline(c->rs, c->deadline);
             timed = true;
         }
         ssize_t n = fill(c);
@@ -308,9 +307,15 @@ static int read_head(sconn *c, tulip_http_request *rq, size_t *head_len)
     }
 out:
     idle_leave(c);
-    if (scoped && tulip_scope_exit(&sc) == -ETIMEDOUT && rc <= 0) {
-        c->timed_out = true;
-        rc = -ETIMEDOUT;
+    if (scoped) {
+        /* Only its deadline triggers c->rs (nothing cancels it). Back to
+         * no deadline for the handler, which also clears the expiry. */
+        bool late = tulip_scope_is_triggered(c->rs);
+        tulip_scope_set_deadline(c->rs, TULIP_FOREVER);
+        if (late && rc <= 0) {
+            c->timed_out = true;
+            rc = -ETIMEDOUT;
+        }
     }
     return rc;
 }
@@ -436,6 +441,9 @@ static int conn_task(void *arg)
 {
     sconn *c = arg;
     tulip_http_server *srv = c->srv;
+    tulip_scope rs;
+    tulip_scope_enter(&rs, TULIP_FOREVER);
+    c->rs = &rs;
     for (;;) {
         tulip_http_request rq;
         tulip_http_request_view v;
@@ -472,6 +480,7 @@ static int conn_task(void *arg)
     }
     if (c->body_err == -ETIMEDOUT)
         c->timed_out = true;
+    tulip_scope_exit(&rs);
     conn_free(c);
     return 0; /* a connection's end is never the group's failure */
 }

@@ -32,6 +32,12 @@ typedef struct tulip__sconn {
     bool idle;
     bool reclaimed;
     bool timed_out;                 /* a header, idle or request timeout ended it */
+    /* The wait for a request head: one scope for the connection's life,
+     * its deadline set while reading a head and TULIP_FOREVER otherwise,
+     * so a head read costs two deadline moves, which leave the loop's
+     * timer heap alone (src/loop/timer_heap.h), instead of a timer filed
+     * and taken out per request. In conn_task's frame. */
+    tulip_scope *rs;
     unsigned requests;
     /* The current request's body, read as the handler asks (server.c). */
     int64_t deadline;               /* request_timeout after its first byte */
