@@ -121,7 +121,9 @@ int tulip__socket(int family, int type, int protocol)
     struct tulip__fd *f = l ? tulip__fd_get(l, fd) : NULL;
     if (f) {
         f->nonblock = 1;
-        f->kind = type == SOCK_STREAM ? TULIP__FD_STREAM_SOCKET : TULIP__FD_SOCKET;
+        f->kind = type != SOCK_STREAM ? TULIP__FD_SOCKET
+                  : family == AF_UNIX ? TULIP__FD_UNIX_STREAM
+                                      : TULIP__FD_STREAM_SOCKET;
     }
     return fd;
 }

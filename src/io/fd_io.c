@@ -217,6 +217,13 @@ int tulip__io_retry(int fd, int dir, struct tulip__fd **f)
     return *f ? 1 : -EBADF;
 }
 
+static int unix_domain(int fd)
+{
+    int dom = 0;
+    socklen_t len = sizeof dom;
+    return getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &len) == 0 && dom == AF_UNIX;
+}
+
 int tulip__fd_kind(struct tulip__fd *f)
 {
     if (!f->kind) {
@@ -230,7 +237,7 @@ int tulip__fd_kind(struct tulip__fd *f)
         else if (!S_ISSOCK(st.st_mode))
             f->kind = TULIP__FD_OTHER;
         else if (getsockopt(f->fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_STREAM)
-            f->kind = TULIP__FD_STREAM_SOCKET;
+            f->kind = unix_domain(f->fd) ? TULIP__FD_UNIX_STREAM : TULIP__FD_STREAM_SOCKET;
         else
             f->kind = TULIP__FD_SOCKET;
     }

@@ -17,8 +17,8 @@ int tulip__wait_fd(int fd, int events, int check_level);
  * 1 to try again (EINTR, or EAGAIN and fd is now ready; *f refreshed), or
  * the negative error. */
 int tulip__io_retry(int fd, int dir, struct tulip__fd **f);
-/* f's kind (enum tulip__fd_kind), found with fstat (and SO_TYPE for a
- * socket) the first time and kept: one answer for every question the I/O
+/* f's kind (enum tulip__fd_kind), found with fstat (and SO_TYPE, and
+ * SO_DOMAIN for a stream socket) the first time and kept: one answer for every question the I/O
  * calls ask about an fd - send or write (only send can refuse SIGPIPE),
  * whether a short read means the queue is drained, whether io_uring's
  * socket path applies. Sockets tulip makes or accepts are marked when
@@ -27,13 +27,13 @@ int tulip__fd_kind(struct tulip__fd *f);
 static inline int tulip__fd_is_socket(struct tulip__fd *f)
 {
     int k = f->kind ? f->kind : tulip__fd_kind(f);
-    return k == TULIP__FD_STREAM_SOCKET || k == TULIP__FD_SOCKET;
+    return k == TULIP__FD_STREAM_SOCKET || k == TULIP__FD_SOCKET || k == TULIP__FD_UNIX_STREAM;
 }
 /* A byte stream: a stream socket or a pipe. */
 static inline int tulip__fd_is_stream(struct tulip__fd *f)
 {
     int k = f->kind ? f->kind : tulip__fd_kind(f);
-    return k == TULIP__FD_STREAM_SOCKET || k == TULIP__FD_PIPE;
+    return k == TULIP__FD_STREAM_SOCKET || k == TULIP__FD_PIPE || k == TULIP__FD_UNIX_STREAM;
 }
 /* The readiness path's "drained" rule, for reads of byte streams: prewait
  * waits for a readable edge first when the last read was short (the queue
@@ -43,9 +43,13 @@ static inline int tulip__fd_is_stream(struct tulip__fd *f)
 int tulip__read_prewait(tulip_loop *l, int fd, struct tulip__fd **f);
 static inline void tulip__read_note(struct tulip__fd *f, ssize_t r, size_t n)
 {
-    /* On a byte stream a short read means the kernel queue was empty at
-     * that instant; on datagrams or terminals it does not. */
-    f->drained = r > 0 && (size_t)r < n && !f->hup && tulip__fd_is_stream(f);
+    /* On a pipe or a TCP stream a short read means the kernel queue was
+     * empty at that instant; on datagrams or terminals it does not, nor on
+     * a Unix stream, where a read stops after bytes that carried fds (or,
+     * with SO_PASSCRED, where the writer changes) with more queued behind
+     * them under the same edge. */
+    int k = f->kind ? f->kind : tulip__fd_kind(f);
+    f->drained = r > 0 && (size_t)r < n && !f->hup && (k == TULIP__FD_STREAM_SOCKET || k == TULIP__FD_PIPE);
 }
 /* Make fd non-blocking and return its state. */
 int tulip__fd_prepare(tulip_loop *l, int fd, struct tulip__fd **out);

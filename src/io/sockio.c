@@ -91,8 +91,10 @@ ssize_t tulip_writev(int fd, const struct iovec *iov, int iovcnt)
  * the next call reads the end of the reset connection. */
 static int wait_all(struct tulip__fd *f, int flags)
 {
-    return (flags & (MSG_WAITALL | MSG_PEEK | MSG_DONTWAIT)) == MSG_WAITALL &&
-           tulip__fd_kind(f) == TULIP__FD_STREAM_SOCKET;
+    if ((flags & (MSG_WAITALL | MSG_PEEK | MSG_DONTWAIT)) != MSG_WAITALL)
+        return 0;
+    int k = tulip__fd_kind(f);
+    return k == TULIP__FD_STREAM_SOCKET || k == TULIP__FD_UNIX_STREAM;
 }
 
 ssize_t tulip_recv(int fd, void *buf, size_t n, int flags)

@@ -112,6 +112,7 @@ enum tulip__fd_kind {
     TULIP__FD_SOCKET,              /* any other socket (datagrams, seqpacket) */
     TULIP__FD_PIPE,
     TULIP__FD_OTHER,               /* files, terminals, eventfds ... */
+    TULIP__FD_UNIX_STREAM,         /* SOCK_STREAM in AF_UNIX (src/io: short reads) */
 };
 struct tulip__fd {
     int fd;
