@@ -10,7 +10,7 @@
 #
 #   bench/echo_callgrind.sh [--rate N] [--secs N] [--top N] BUILD_DIR [SERVER ...]
 #
-# SERVER: epoll, uring_raw, tulip_uring, tulip (on epoll);
+# SERVER: a name of bench/echo_servers.sh (epoll, uring_raw, tulip_uring, ...);
 # default: uring_raw tulip_uring epoll. --rate defaults to 2000 msgs/s (the
 # server runs ~50x slower under valgrind and must keep up).
 set -u
@@ -36,27 +36,15 @@ PID=""
 stop() { [ -n "$PID" ] && { kill -KILL "$PID" 2>/dev/null; wait "$PID" 2>/dev/null; PID=""; }; }
 trap 'stop; rm -rf "$TMP"' EXIT
 up() { for _ in $(seq 200); do (echo >"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done; return 1; }
-prog_of() {
-    case "$1" in
-    epoll) echo "$B/echo_epoll" ;;
-    uring_raw) echo "$B/echo_uring" ;;
-    tulip|tulip_uring) echo "$B/echo_tulip" ;;
-    esac
-}
-env_of() {
-    case "$1" in
-    tulip) echo "TULIP_BACKEND=epoll" ;;
-    tulip_uring) echo "TULIP_BACKEND=io_uring" ;;
-    esac
-}
+. "$(dirname "$0")/echo_servers.sh"
 
 echo "user-space instructions per message at $RATE msgs/s offered, 100 connections, 64 B, ${SECS}s under callgrind; load $(cut -d' ' -f1-3 /proc/loadavg)"
 for s in $SERVERS; do
-    prog=$(prog_of "$s")
+    prog=$(echo_prog "$B" "$s")
     [ -x "$prog" ] || { echo "$s: not built"; continue; }
     PORT=$((PORT + 1))
     # The connection set-up counts too; it is small beside RATE*SECS messages.
-    env $(env_of "$s") taskset -c 0 valgrind --tool=callgrind --callgrind-out-file="$TMP/$s.out" "$prog" "$PORT" \
+    env $(echo_env "$s") taskset -c 0 valgrind --tool=callgrind --callgrind-out-file="$TMP/$s.out" "$prog" "$PORT" \
         >/dev/null 2>&1 &
     PID=$!
     up $PORT || { echo "$s did not start"; stop; continue; }

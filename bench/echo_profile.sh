@@ -85,28 +85,14 @@ for k, v in cats.most_common():
 print("  %-68s %13.2f us/msg" % ("TCP work (the floor for any server)", floor))
 '
 
-prog_of() {
-    case "$1" in
-    epoll) echo "$B/echo_epoll" ;;
-    uring_raw) echo "$B/echo_uring" ;;
-    tulip|tulip_uring|tulip_uring1) echo "$B/echo_tulip" ;;
-    libuv) echo "$B/echo_uv" ;;
-    esac
-}
-env_of() {
-    case "$1" in
-    tulip) echo "TULIP_BACKEND=epoll" ;;
-    tulip_uring) echo "TULIP_BACKEND=io_uring" ;;
-    tulip_uring1) echo "TULIP_BACKEND=io_uring TULIP_URING_MULTISHOT=0" ;;
-    esac
-}
+. "$(dirname "$0")/echo_servers.sh"
 
 echo "server CPU per message at $RATE msgs/s offered, 100 connections, 64 B, ${SECS}s under perf; load $(cut -d' ' -f1-3 /proc/loadavg)"
 for s in $SERVERS; do
-    prog=$(prog_of "$s")
+    prog=$(echo_prog "$B" "$s")
     [ -x "$prog" ] || { echo "$s: not built"; continue; }
     PORT=$((PORT + 1))
-    env $(env_of "$s") taskset -c 0 "$prog" "$PORT" >/dev/null 2>&1 &
+    env $(echo_env "$s") taskset -c 0 "$prog" "$PORT" >/dev/null 2>&1 &
     PID=$!
     up $PORT || { echo "$s did not start"; stop; continue; }
     taskset -c 1 "$B/echo_client" 127.0.0.1 "$PORT" 100 64 0.5 uring "$RATE" >/dev/null
