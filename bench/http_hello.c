@@ -1,11 +1,11 @@
 /* tulip's HTTP server answering "Hello, World!" for wrk.
- *   http_hello [port] [seconds] [loops] [reuseport|shared]
+ *   http_hello [port] [seconds] [loops] [reuseport|shared|default]
  * Serves on 127.0.0.1:port (default 8080) until SIGINT, or for the given
  * number of seconds (so scripted runs always end). With loops > 1 it
- * serves on that many loops (tulip_http_workers_*), each with its own
- * SO_REUSEPORT listener, or with "shared" one listener every loop waits on
- * with EPOLLEXCLUSIVE. docs/perf-http.md and docs/PERFORMANCE.md have the
- * commands and figures. */
+ * serves on that many loops (tulip_http_workers_*), listening as asked:
+ * one SO_REUSEPORT listener per loop, one listener every loop waits on
+ * with EPOLLEXCLUSIVE, or (default) the library's choice for the backend.
+ * docs/perf-http.md and docs/PERFORMANCE.md have the commands and figures. */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,8 +61,11 @@ static int main_task(void *arg)
         server_free(&s);
         return rc;
     }
-    fprintf(stderr, "serving on http://%s/ on %d loop(s)%s\n", addr, o->loops,
-            o->loops < 2 ? "" : o->flags ? ", one shared listener (EPOLLEXCLUSIVE)" : ", SO_REUSEPORT");
+    unsigned how = s.many ? tulip_http_workers_listener(s.many) : 0;
+    fprintf(stderr, "serving on http://%s/ on %d loop(s)%s%s\n", addr, o->loops,
+            how == TULIP_HTTP_SHARED_LISTENER ? ", one shared listener"
+            : how == TULIP_HTTP_REUSEPORT ? ", SO_REUSEPORT" : "",
+            o->loops > 1 && !o->flags ? " (the default)" : "");
     tulip_task *t = s.many ? tulip_spawn(tulip_http_workers_task, s.many) : tulip_spawn(tulip_http_server_task, s.one);
     if (o->seconds > 0)
         tulip_sleep(TULIP_SEC(o->seconds));
@@ -91,7 +94,8 @@ static int main_task(void *arg)
 int main(int argc, char **argv)
 {
     struct opts o = {argc > 1 ? argv[1] : "8080", argc > 2 ? atoi(argv[2]) : 0, argc > 3 ? atoi(argv[3]) : 1,
-                     argc > 4 && argv[4][0] == 's' ? TULIP_HTTP_SHARED_LISTENER : 0};
+                     argc <= 4 ? 0 : argv[4][0] == 's' ? TULIP_HTTP_SHARED_LISTENER
+                                   : argv[4][0] == 'r' ? TULIP_HTTP_REUSEPORT : 0};
     /* Requests per connection as bench/peers/nginx.conf.in allows
      * (keepalive_requests), so that no server reconnects more often. */
     tulip_http_server_opts_init(&o.http);

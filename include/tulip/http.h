@@ -430,15 +430,22 @@ TULIP_API int tulip_http_server_stats_get(const tulip_http_server *srv, tulip_ht
  * A group of servers, one on each of n loops of the run, with the same
  * opts and handler (called on the loop that accepted the connection, so a
  * handler touching shared state must use the cross-loop primitives).
- * Listening: by default one SO_REUSEPORT listener per loop on the same
- * port; with TULIP_HTTP_SHARED_LISTENER one listener whose dups every loop
- * waits on with EPOLLEXCLUSIVE (docs/PERFORMANCE.md compares the two). */
+ * Listening, by default (flags 0) as measured best for the loops' backend
+ * (docs/PERFORMANCE.md, "Several cores"): on epoll (the default backend)
+ * one listener whose dups every loop waits on with EPOLLEXCLUSIVE, so a
+ * connection goes to a loop that is waiting; on poll and io_uring one
+ * SO_REUSEPORT listener per loop on the same port (poll would wake every
+ * loop per connection, and io_uring's exclusive accept gives every
+ * connection to one ring). TULIP_HTTP_SHARED_LISTENER or
+ * TULIP_HTTP_REUSEPORT asks for one of them on any backend. */
 typedef struct tulip_http_workers tulip_http_workers;
 #define TULIP_HTTP_SHARED_LISTENER 1u
+#define TULIP_HTTP_REUSEPORT 2u
 
 /* From a task of the run; loops 0 = every loop (tulip_loop_count()),
  * the caller's first. NULL with errno: EINVAL (more loops than the run
- * has, unknown flags, bad opts), EPERM (not on a loop), ENOMEM. */
+ * has, unknown flags or both listener flags, bad opts), EPERM (not on a
+ * loop), ENOMEM. */
 TULIP_API tulip_http_workers *tulip_http_workers_new(const tulip_http_server_opts *opts,
                                                      tulip_http_handler handler, void *arg,
                                                      unsigned loops, unsigned flags);
@@ -448,6 +455,9 @@ TULIP_API unsigned tulip_http_workers_count(const tulip_http_workers *w);
  * -EALREADY, -EPERM (another loop). */
 TULIP_API int tulip_http_workers_listen(tulip_http_workers *w, const char *address);
 TULIP_API int tulip_http_workers_port(const tulip_http_workers *w);
+/* Once listening: TULIP_HTTP_SHARED_LISTENER or TULIP_HTTP_REUSEPORT, how
+ * it listens; 0 before. */
+TULIP_API unsigned tulip_http_workers_listener(const tulip_http_workers *w);
 /* Serve on every loop until tulip_http_workers_shutdown (or until this
  * task is cancelled, which shuts every loop down); returns once every
  * loop's server has stopped and joined its connections: 0, or the first

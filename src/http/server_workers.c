@@ -1,11 +1,12 @@
 /* The HTTP server on every loop (tulip_config.workers): one
  * tulip_http_server per loop, each with its own connections, and either
- *  - one SO_REUSEPORT listener per loop on the same port (the default): the
- *    kernel spreads connections over the listeners by flow hash, and no
- *    accept is ever contended; or
  *  - one listener shared by all loops (a dup per loop), registered with
- *    EPOLLEXCLUSIVE so a new connection wakes one loop, not all of them.
- * docs/PERFORMANCE.md has the measurements behind the default.
+ *    EPOLLEXCLUSIVE so a new connection wakes one loop, not all of them,
+ *    and one that is waiting in epoll_wait (the default on epoll); or
+ *  - one SO_REUSEPORT listener per loop on the same port (the default on
+ *    poll and io_uring): the kernel spreads connections over the
+ *    listeners by flow hash, busy or not, and no accept is ever contended.
+ * docs/PERFORMANCE.md has the measurements behind the defaults.
  * Built only on the server's public API: each per-loop server is an
  * ordinary one, driven by a task on its loop. */
 #define _GNU_SOURCE
@@ -44,7 +45,8 @@ tulip_http_workers *tulip_http_workers_new(const tulip_http_server_opts *opts, t
 {
     unsigned count = tulip_loop_count();
     int self = tulip_loop_index();
-    if (self < 0 || loops > count || (flags & ~(unsigned)TULIP_HTTP_SHARED_LISTENER)) {
+    const unsigned both = TULIP_HTTP_SHARED_LISTENER | TULIP_HTTP_REUSEPORT;
+    if (self < 0 || loops > count || (flags & ~both) || (flags & both) == both) {
         errno = self < 0 ? EPERM : EINVAL;
         return NULL;
     }
@@ -116,6 +118,11 @@ int tulip_http_workers_listen(tulip_http_workers *w, const char *address)
     const char *colon = strrchr(address, ':');
     if (!colon || (size_t)(colon - address) >= sizeof w->host)
         return -EINVAL;
+    if (!(w->flags & (TULIP_HTTP_SHARED_LISTENER | TULIP_HTTP_REUSEPORT))) {
+        /* Measured (docs/PERFORMANCE.md): shared is ahead on epoll only. */
+        const char *be = tulip_loop_backend(w->loops[0]);
+        w->flags |= be && strcmp(be, "epoll") == 0 ? TULIP_HTTP_SHARED_LISTENER : TULIP_HTTP_REUSEPORT;
+    }
     int shared = (w->flags & TULIP_HTTP_SHARED_LISTENER) != 0;
     int fd = tulip_listen_ex("tcp", address, 0, shared ? 0 : TULIP_LISTEN_REUSEPORT);
     if (fd < 0)
@@ -154,6 +161,11 @@ int tulip_http_workers_listen(tulip_http_workers *w, const char *address)
 int tulip_http_workers_port(const tulip_http_workers *w)
 {
     return w && w->fd0 >= 0 ? w->port : -EINVAL;
+}
+
+unsigned tulip_http_workers_listener(const tulip_http_workers *w)
+{
+    return w && w->fd0 >= 0 ? w->flags & (TULIP_HTTP_SHARED_LISTENER | TULIP_HTTP_REUSEPORT) : 0;
 }
 
 struct job {
