@@ -22,7 +22,7 @@
 #include <sys/mman.h>
 
 #include "test_util.h"
-#include "task/task_internal.h"
+#include "stack_lock.h"
 
 static unsigned g_flags;
 static const char *g_case = "";
@@ -41,24 +41,15 @@ static void on_segv(int sig, siginfo_t *si, void *uc)
 {
     (void)sig;
     (void)uc;
-    char msg[256];
-    int n = snprintf(msg, sizeof msg, "test_chan_records: case \"%s\" (%s task): a peer touched %p in the "
-                     "suspended task's stack\n", g_case, g_flags ? "compact" : "private", si->si_addr);
-    if (n > 0 && write(2, msg, (size_t)n) < 0)
-        _exit(3);
-    _exit(3);
-}
-
-static int in_stack(const tulip_task *t, const void *p)
-{
-    const char *lo = t->stack->lo;
-    return (const char *)p >= lo && (const char *)p < lo + t->stack->size;
+    stack_fault(g_flags ? "test_chan_records (compact task)" : "test_chan_records (private task)", g_case,
+                si->si_addr);
 }
 
 static void protect(tulip_task *t, int prot)
 {
-    if (mprotect(t->stack->lo, t->stack->size, prot) != 0)
-        snprintf(g_fail, sizeof g_fail, "%s: mprotect: %s", g_case, strerror(errno));
+    int rc = stack_lock(t, prot);
+    if (rc)
+        snprintf(g_fail, sizeof g_fail, "%s: mprotect: %s", g_case, strerror(-rc));
 }
 
 /* Spawn W, let it park, check its wait record is off its stack, and lock
@@ -71,7 +62,7 @@ static tulip_task *park(tulip_fn fn)
     tulip_yield();
     if (w->state != TULIP__TASK_PARKED)
         snprintf(g_fail, sizeof g_fail, "%s: the waiter did not park", g_case);
-    else if (!w->park_ctx || in_stack(w, w->park_ctx))
+    else if (!w->park_ctx || stack_has(w, w->park_ctx))
         snprintf(g_fail, sizeof g_fail, "%s: the wait record %p lies in the waiter's stack", g_case, w->park_ctx);
     protect(w, PROT_NONE);
     return w;

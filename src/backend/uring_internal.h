@@ -81,10 +81,20 @@ static inline struct uring_waiter *uring_waiter_pop(struct uring_waiter **head)
  * complete (uring_recv.c). */
 struct uring_rx_waiter {
     struct uring_waiter w;
-    const struct iovec *iov;
+    const struct iovec *iov;       /* the caller's, or one */
     int iovcnt;
     size_t got, cap;
+    struct iovec one;              /* a single buffer's, copied: the caller's may be in its frames */
 };
+
+/* The running task's backend waiter, in its wait block after its
+ * operation (uring_ops.h), or NULL (ENOMEM). */
+_Static_assert(sizeof(struct uring_rx_waiter) <= TULIP__UWAIT_ROOM, "TULIP__UWAIT_ROOM");
+static inline void *uring_waiter_slot(void)
+{
+    struct tulip__uop *op = tulip__uop_slot();
+    return op ? (void *)((char *)op + (sizeof *op + 15) / 16 * 16) : NULL;
+}
 
 /* Per-fd state of the completion path; in use when id != 0. */
 #define URING_FDX_CHUNK 64

@@ -254,11 +254,13 @@ int64_t tulip__uring_send_lock(tulip_loop *l, int fd)
     if (!x)
         return -ENOMEM;
     if (x->send_busy) {
-        struct uring_waiter w;
-        w.task = tulip__current();
-        uring_waiter_link(&x->send_waiters, &w);
+        struct uring_waiter *w = uring_waiter_slot(); /* beside the send's operation, not in the frames */
+        if (!w)
+            return -ENOMEM;
+        w->task = tulip__current();
+        uring_waiter_link(&x->send_waiters, w);
         /* Woken with 0, the slot was handed over; or -EBADF (closed). */
-        int rc = tulip__park(TULIP__WAIT_FD_WRITE, (const void *)(intptr_t)fd, uring_waiter_unlink, &w);
+        int rc = tulip__park(TULIP__WAIT_FD_WRITE, (const void *)(intptr_t)fd, uring_waiter_unlink, w);
         if (rc < 0)
             return rc;
     }
@@ -347,11 +349,13 @@ int tulip__uring_accept(tulip_loop *l, int lfd)
             if (rc < 0)
                 return rc;
         }
-        struct uring_waiter w;
-        w.task = tulip__current();
-        uring_waiter_link(&x->acc_waiters, &w);
+        struct uring_waiter *w = uring_waiter_slot();
+        if (!w)
+            return -ENOMEM;
+        w->task = tulip__current();
+        uring_waiter_link(&x->acc_waiters, w);
         l->fds_watched++;
-        int rc = tulip__park(TULIP__WAIT_FD_READ, (const void *)(intptr_t)lfd, uring_waiter_unlink, &w);
+        int rc = tulip__park(TULIP__WAIT_FD_READ, (const void *)(intptr_t)lfd, uring_waiter_unlink, w);
         l->fds_watched--;
         if (rc != -EAGAIN)
             return rc; /* a connection handed over, or an error */

@@ -1,7 +1,10 @@
 /* Completion-based operations on the io_uring backend, for the io layer.
  *
- * An operation lives on the calling task's stack (struct tulip__uop) and is
- * submitted with the next io_uring_submit_and_wait of the loop: no system
+ * An operation (struct tulip__uop) lives in the calling task's wait block
+ * (tulip__uop_slot), never on its stack: the kernel's completion and the
+ * cancel hook reach it while the task is suspended (docs/DESIGN.md section
+ * 11). A task has one at a time: it parks until its operation's completion,
+ * even when cancelled. It is submitted with the next io_uring_submit_and_wait of the loop: no system
  * call per operation. The task parks until the operation's own completion.
  * Cancellation never abandons an operation the kernel still owns: the
  * cancel hook submits IORING_OP_ASYNC_CANCEL and the task keeps waiting,
@@ -22,6 +25,7 @@
 #include <sys/uio.h>
 
 #include "../loop/loop_internal.h"
+#include "../sync/xwait.h"
 #include "backend.h"
 
 enum tulip__uop_kind {
@@ -57,6 +61,20 @@ struct tulip__uop {
     socklen_t addrlen;
     struct msghdr *msg;
 };
+
+/* A task's io_uring records, after the single-wait record in its wait
+ * block (src/sync/xwait.h; no channel or select wait runs meanwhile): the
+ * operation, then room for the backend's waiter (a send-lock, accept or
+ * multishot-recv one), which a send parks on while its operation is filled
+ * in. */
+#define TULIP__UWAIT_ROOM 80
+#define TULIP__UREC_NEED \
+    (sizeof(struct tulip__xone) + (sizeof(struct tulip__uop) + 15) / 16 * 16 + TULIP__UWAIT_ROOM)
+static inline struct tulip__uop *tulip__uop_slot(void)
+{
+    struct tulip__xone *b = tulip__xblock(tulip__current(), TULIP__UREC_NEED);
+    return b ? (struct tulip__uop *)(void *)b->item : NULL;
+}
 
 #if defined(TULIP_HAVE_URING)
 /* The head of the io_uring backend's data (l->backend_data), read inline:

@@ -274,21 +274,30 @@ ssize_t tulip__uring_recv_stream(tulip_loop *l, int fd, const struct iovec *iov,
         return -EOPNOTSUPP;
     int peek = (flags & MSG_PEEK) != 0;
     int waitall = (flags & MSG_WAITALL) && !peek;
-    struct uring_rx_waiter w;
-    w.iov = iov;
-    w.iovcnt = iovcnt;
-    w.got = 0;
-    w.cap = 0;
+    /* In the task's wait block: the completions fill it while the task is
+     * suspended. A single buffer's iovec is copied in (the io layer's is a
+     * local); several stay the caller's. */
+    struct uring_rx_waiter *w = uring_waiter_slot();
+    if (!w)
+        return -ENOMEM;
+    w->iov = iov;
+    if (iovcnt == 1) {
+        w->one = iov[0];
+        w->iov = &w->one;
+    }
+    w->iovcnt = iovcnt;
+    w->got = 0;
+    w->cap = 0;
     for (int i = 0; i < iovcnt; i++)
-        w.cap += iov[i].iov_len;
-    if (!w.cap)
+        w->cap += iov[i].iov_len;
+    if (!w->cap)
         return 0;
     /* The io layer's call checked for a cancellation just before this
      * (tulip__io_begin): the first park need not again. */
     int check = 0;
     for (;;) {
         if (x->stash_len) {
-            size_t k = rx_fill(&w, x->stash + x->stash_off, x->stash_len);
+            size_t k = rx_fill(w, x->stash + x->stash_off, x->stash_len);
             if (!peek) {
                 x->stash_off += k;
                 x->stash_len -= k;
@@ -296,29 +305,29 @@ ssize_t tulip__uring_recv_stream(tulip_loop *l, int fd, const struct iovec *iov,
                     x->stash_off = 0;
             }
         }
-        if (w.got && !(waitall && w.got < w.cap))
-            return (ssize_t)w.got;
+        if (w->got && !(waitall && w->got < w->cap))
+            return (ssize_t)w->got;
         if (x->rx_err) {
-            if (w.got)
-                return (ssize_t)w.got; /* the error is for the next read */
+            if (w->got)
+                return (ssize_t)w->got; /* the error is for the next read */
             int e = x->rx_err;
             x->rx_err = 0;
             return e;
         }
         if (x->rx_eof)
-            return (ssize_t)w.got;
+            return (ssize_t)w->got;
         if (!x->rx_armed) {
             int rc = rx_arm(d, x, fd);
             if (rc < 0)
-                return w.got ? (ssize_t)w.got : rc;
+                return w->got ? (ssize_t)w->got : rc;
         }
-        int rc = rx_park(l, x, fd, &w, check);
+        int rc = rx_park(l, x, fd, w, check);
         check = 1;
         if (rc < 0)
-            return w.got ? (ssize_t)w.got : rc; /* cancelled, timed out (nothing taken) or closed */
+            return w->got ? (ssize_t)w->got : rc; /* cancelled, timed out (nothing taken) or closed */
         if (rc == 1 && peek) {
-            stash_unget(x, iov, iovcnt, w.got); /* without memory: consumed after all */
-            return (ssize_t)w.got;
+            stash_unget(x, iov, iovcnt, w->got); /* without memory: consumed after all */
+            return (ssize_t)w->got;
         }
     }
 }
@@ -416,8 +425,10 @@ int tulip__uring_recv_wait(tulip_loop *l, int fd)
     }
     /* A waiter with no room: the completion leaves the bytes in the stash
      * and wakes it. */
-    struct uring_rx_waiter w;
-    memset(&w, 0, sizeof w);
-    int rc = rx_park(l, x, fd, &w, 1);
+    struct uring_rx_waiter *w = uring_waiter_slot();
+    if (!w)
+        return -ENOMEM;
+    memset(w, 0, sizeof *w);
+    int rc = rx_park(l, x, fd, w, 1);
     return rc < 0 ? rc : 0;
 }

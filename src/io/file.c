@@ -100,48 +100,54 @@ static void stat_from_statx(struct stat *st, const struct statx *x)
 static ssize_t on_ring(tulip_loop *l, struct job *j)
 {
 #if defined(TULIP_HAVE_URING)
-    struct tulip__uop op;
-    memset(&op, 0, sizeof op);
-    struct statx sx;
-    op.fd = j->fd;
+    /* The operation and the statx the kernel fills are in the task's wait
+     * block (uring_ops.h), not in its frames; the block grows once for a
+     * task that stats. */
+    struct tulip__xone *b = tulip__xblock(tulip__current(), TULIP__UREC_NEED + sizeof(struct statx));
+    if (!b)
+        return -ENOMEM;
+    struct tulip__uop *op = (struct tulip__uop *)(void *)b->item;
+    struct statx *sx = (struct statx *)(void *)((char *)op + (sizeof *op + 15) / 16 * 16);
+    memset(op, 0, sizeof *op);
+    op->fd = j->fd;
     switch (j->kind) {
     case J_OPEN:
-        op.kind = TULIP__UOP_OPENAT;
-        op.fd = -1;
-        op.path = j->path;
-        op.flags = j->flags;
-        op.mode = j->mode;
+        op->kind = TULIP__UOP_OPENAT;
+        op->fd = -1;
+        op->path = j->path;
+        op->flags = j->flags;
+        op->mode = j->mode;
         break;
     case J_READ:
     case J_WRITE:
-        op.kind = j->kind == J_READ ? TULIP__UOP_READ : TULIP__UOP_WRITE;
-        op.buf = j->buf;
-        op.len = j->n;
-        op.off = j->off < 0 ? -1 : j->off;
+        op->kind = j->kind == J_READ ? TULIP__UOP_READ : TULIP__UOP_WRITE;
+        op->buf = j->buf;
+        op->len = j->n;
+        op->off = j->off < 0 ? -1 : j->off;
         break;
     case J_FSYNC:
-        op.kind = TULIP__UOP_FSYNC;
-        op.flags = j->flags; /* datasync */
+        op->kind = TULIP__UOP_FSYNC;
+        op->flags = j->flags; /* datasync */
         break;
     default:
-        op.kind = TULIP__UOP_STATX;
-        op.buf = &sx;
+        op->kind = TULIP__UOP_STATX;
+        op->buf = sx;
         if (j->kind == J_STAT) {
-            op.fd = -1;
-            op.path = j->path;
+            op->fd = -1;
+            op->path = j->path;
         } else {
-            op.path = "";
-            op.flags = AT_EMPTY_PATH;
+            op->path = "";
+            op->flags = AT_EMPTY_PATH;
         }
         break;
     }
     for (;;) {
-        int st = tulip__uop_run(l, &op);
-        if (st == -ENOMEM && !op.task)
+        int st = tulip__uop_run(l, op);
+        if (st == -ENOMEM && !op->task)
             return st;
-        if (op.res == -EINTR && !st)
+        if (op->res == -EINTR && !st)
             continue;
-        if (op.res == -EAGAIN && !st && (j->kind == J_READ || j->kind == J_WRITE)) {
+        if (op->res == -EAGAIN && !st && (j->kind == J_READ || j->kind == J_WRITE)) {
             /* A FIFO someone opened O_NONBLOCK: wait for it, as sockets do. */
             int rc = tulip__wait_fd(j->fd, j->kind == J_READ ? TULIP_READABLE : TULIP_WRITABLE, 0);
             if (rc < 0)
@@ -149,15 +155,15 @@ static ssize_t on_ring(tulip_loop *l, struct job *j)
             continue;
         }
         if (st < 0) {
-            if (j->kind == J_OPEN && op.res >= 0)
-                close(op.res); /* opened for nobody */
-            if ((j->kind == J_READ || j->kind == J_WRITE) && op.res >= 0)
-                return op.res; /* it happened: say so */
+            if (j->kind == J_OPEN && op->res >= 0)
+                close(op->res); /* opened for nobody */
+            if ((j->kind == J_READ || j->kind == J_WRITE) && op->res >= 0)
+                return op->res; /* it happened: say so */
             return st;
         }
-        if (op.res >= 0 && (j->kind == J_STAT || j->kind == J_FSTAT))
-            stat_from_statx(j->st, &sx);
-        return op.res == -ECANCELED && j->fd >= 0 ? -EBADF : op.res;
+        if (op->res >= 0 && (j->kind == J_STAT || j->kind == J_FSTAT))
+            stat_from_statx(j->st, sx);
+        return op->res == -ECANCELED && j->fd >= 0 ? -EBADF : op->res;
     }
 #else
     (void)l;
@@ -170,8 +176,8 @@ static ssize_t on_ring(tulip_loop *l, struct job *j)
  * writes the result, the data read and the stat while the task waits,
  * when its frames may be saved away. The job, the data, the path and the
  * stat go through one heap block; the data is copied in for a write and
- * out after a read. Always the pool: the ring's operation record is on
- * the caller's stack. */
+ * out after a read. Always the pool: on the ring the kernel would write
+ * into the caller's buffer and read its path while the task waits. */
 static ssize_t off_stack(struct job *j)
 {
     size_t data = j->kind == J_READ || j->kind == J_WRITE ? j->n : 0;

@@ -59,12 +59,21 @@ static ssize_t read_cancelled(tulip_loop *l, struct tulip__fd *f, int st, int re
     return st;
 }
 
-static void op_init(struct tulip__uop *op, int kind, int fd, int flags)
+/* The running task's operation (in its wait block), or NULL (ENOMEM).
+ * Only the fields a socket operation reads are set (tulip__uop_run sets
+ * its state; the caller its arguments): no memset per message. */
+static inline struct tulip__uop *op_init(int kind, int fd, int flags)
 {
-    memset(op, 0, sizeof *op);
+    struct tulip__uop *op = tulip__uop_slot();
+    if (!op)
+        return NULL;
+    op->task = NULL; /* ring_run_op: still NULL when nothing was submitted */
+    op->buf = NULL;
+    op->len = 0;     /* prep reads it for every kind */
     op->kind = (uint8_t)kind;
     op->fd = fd;
     op->flags = flags;
+    return op;
 }
 
 /* Run a recv/send operation (filled in by the caller) to its end: retried
@@ -118,20 +127,22 @@ ssize_t tulip__ring_recv(tulip_loop *l, struct tulip__fd *f, int fd, void *buf, 
     size_t k = tulip__uring_stash_take(l, fd, buf, n);
     if (k)
         return (ssize_t)k;
-    struct tulip__uop op;
-    op_init(&op, TULIP__UOP_RECV, fd, flags);
-    op.buf = buf;
-    op.len = n;
-    return ring_run_op(l, f, &op);
+    struct tulip__uop *op = op_init(TULIP__UOP_RECV, fd, flags);
+    if (!op)
+        return -ENOMEM;
+    op->buf = buf;
+    op->len = n;
+    return ring_run_op(l, f, op);
 }
 
 ssize_t tulip__ring_send(tulip_loop *l, int fd, const void *buf, size_t n, int flags)
 {
-    struct tulip__uop op;
-    op_init(&op, TULIP__UOP_SEND, fd, flags);
-    op.buf = (void *)buf;
-    op.len = n;
-    return ring_send_op(l, &op);
+    struct tulip__uop *op = op_init(TULIP__UOP_SEND, fd, flags);
+    if (!op)
+        return -ENOMEM;
+    op->buf = (void *)buf;
+    op->len = n;
+    return ring_send_op(l, op);
 }
 
 ssize_t tulip__ring_recvmsg(tulip_loop *l, struct tulip__fd *f, int fd, struct msghdr *m, int flags)
@@ -149,32 +160,35 @@ ssize_t tulip__ring_recvmsg(tulip_loop *l, struct tulip__fd *f, int fd, struct m
         if (k)
             return (ssize_t)k;
     }
-    struct tulip__uop op;
-    op_init(&op, TULIP__UOP_RECVMSG, fd, flags);
-    op.msg = m;
-    return ring_run_op(l, f, &op);
+    struct tulip__uop *op = op_init(TULIP__UOP_RECVMSG, fd, flags);
+    if (!op)
+        return -ENOMEM;
+    op->msg = m;
+    return ring_run_op(l, f, op);
 }
 
 ssize_t tulip__ring_sendmsg(tulip_loop *l, int fd, struct msghdr *m, int flags)
 {
-    struct tulip__uop op;
-    op_init(&op, TULIP__UOP_SENDMSG, fd, flags);
-    op.msg = m;
-    return ring_send_op(l, &op);
+    struct tulip__uop *op = op_init(TULIP__UOP_SENDMSG, fd, flags);
+    if (!op)
+        return -ENOMEM;
+    op->msg = m;
+    return ring_send_op(l, op);
 }
 
 int tulip__ring_connect(tulip_loop *l, int fd, const struct sockaddr *sa, socklen_t len)
 {
-    struct tulip__uop op;
-    op_init(&op, TULIP__UOP_CONNECT, fd, 0);
-    op.addr = sa;
-    op.addrlen = len;
+    struct tulip__uop *op = op_init(TULIP__UOP_CONNECT, fd, 0);
+    if (!op)
+        return -ENOMEM;
+    op->addr = sa;
+    op->addrlen = len;
     for (;;) {
-        int st = tulip__uop_run(l, &op);
+        int st = tulip__uop_run(l, op);
         if (st < 0)
             return st; /* the caller closes fd, connected or not */
-        if (op.res == -EINTR)
+        if (op->res == -EINTR)
             continue;
-        return op.res == -ECANCELED ? -EBADF : op.res;
+        return op->res == -ECANCELED ? -EBADF : op->res;
     }
 }

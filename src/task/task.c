@@ -330,19 +330,15 @@ int tulip__checkpoint_status(tulip_task *t)
 
 /* Debug mode: nothing a task parks on may lie in a compact task's frames,
  * and the runtime's wait record (what the cancel hook gets, and peers
- * find) never lies in the parking task's own stack, whatever its kind
- * (docs/DESIGN.md section 11). Not yet for the io_uring backend's
- * operations (fd waits, and its file operations: OTHER), whose records
- * are still on the stack of a private task. */
+ * find, and the kernel completes) never lies in the parking task's own
+ * stack, whatever its kind (docs/DESIGN.md section 11). */
 __attribute__((noinline, cold)) static void park_check(tulip_task *t, const void *object, const void *ctx)
 {
-    uint8_t reason = t->wait_reason; /* set first: one argument less keeps the park inline in its callers */
     struct tulip__sched *s = tulip__sched(t->loop);
     tulip__compact_check(s, t, object, "the object waited on");
     tulip__compact_check(s, t, ctx, "the wait record");
     const char *lo = t->stack ? t->stack->lo : NULL;
-    int io = reason == TULIP__WAIT_FD_READ || reason == TULIP__WAIT_FD_WRITE || reason == TULIP__WAIT_OTHER;
-    if (lo && !io && (const char *)ctx >= lo && (const char *)ctx < lo + t->stack->size) {
+    if (lo && (const char *)ctx >= lo && (const char *)ctx < lo + t->stack->size) {
         fprintf(stderr,
                 "tulip: debug: the wait record %p of task %llu \"%s\" lies in its own stack.\n"
                 "  Peers and cancellation reach a parked task's record while it is suspended:\n"

@@ -1,0 +1,35 @@
+/* Shared by the records tests (test_chan_records.c, test_uring_records.c):
+ * lock a parked task's whole stack (mprotect) while others act on its wait,
+ * so that a record left in its frames faults, and report such a fault. */
+#ifndef TULIP_TEST_STACK_LOCK_H
+#define TULIP_TEST_STACK_LOCK_H
+
+#include <stdio.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "task/task_internal.h"
+
+static inline int stack_has(const tulip_task *t, const void *p)
+{
+    const char *lo = t->stack->lo;
+    return (const char *)p >= lo && (const char *)p < lo + t->stack->size;
+}
+
+/* 0, or -errno. */
+static inline int stack_lock(tulip_task *t, int prot)
+{
+    return mprotect(t->stack->lo, t->stack->size, prot) != 0 ? -errno : 0;
+}
+
+/* From a SIGSEGV handler: name the case and leave (async-signal-safe). */
+static inline void stack_fault(const char *test, const char *what, const void *addr)
+{
+    char msg[256];
+    int n = snprintf(msg, sizeof msg, "%s: case \"%s\": touched %p in a suspended task's stack\n", test, what, addr);
+    if (n > 0 && write(2, msg, (size_t)n) < 0)
+        _exit(3);
+    _exit(3);
+}
+
+#endif

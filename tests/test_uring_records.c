@@ -1,0 +1,275 @@
+/* Neither the kernel's completions nor cancellation touch a suspended
+ * task's stack on the io_uring backend (issue 18, docs/DESIGN.md section
+ * 11): an operation's record (its user_data), and the backend's accept,
+ * send-lock and multishot-recv waiters, are in the task's wait block. Each
+ * case parks a private task W in one such wait, makes W's whole stack
+ * inaccessible (mprotect PROT_NONE), and lets the completion arrive (or
+ * cancels W); the main task gives W its stack back as soon as W is ready
+ * to run (a woken task runs after the main task's yield). A record in W's
+ * frames faults: the SIGSEGV handler names the case and the test fails.
+ * The buffers are on the heap: the data is the caller's, not a record.
+ * Every backend runs it (epoll's fd waits are in the task); the .uring
+ * run is the one it is for. */
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+
+#include "test_util.h"
+#include "stack_lock.h"
+
+static const char *g_case = "";
+static char g_fail[256];
+static int g_fd;
+static char *g_buf, *g_big;
+#define BIG 65536
+
+static void on_segv(int sig, siginfo_t *si, void *uc)
+{
+    (void)sig;
+    (void)uc;
+    stack_fault("test_uring_records", g_case, si->si_addr);
+}
+
+static void protect(tulip_task *t, int prot)
+{
+    int rc = stack_lock(t, prot);
+    if (rc)
+        snprintf(g_fail, sizeof g_fail, "%s: mprotect: %s", g_case, strerror(-rc));
+}
+
+/* Spawn W, let it park, check its wait record is off its stack. */
+static tulip_task *park_open(tulip_fn fn)
+{
+    tulip_task *w = tulip_spawn(fn, NULL);
+    if (!w)
+        return NULL;
+    tulip_yield();
+    if (w->state != TULIP__TASK_PARKED)
+        snprintf(g_fail, sizeof g_fail, "%s: the waiter did not park", g_case);
+    else if (!w->park_ctx || stack_has(w, w->park_ctx))
+        snprintf(g_fail, sizeof g_fail, "%s: the wait record %p lies in the waiter's stack", g_case, w->park_ctx);
+    return w;
+}
+
+/* The same, and lock W's stack. */
+static tulip_task *park(tulip_fn fn)
+{
+    tulip_task *w = park_open(fn);
+    if (w && w->state == TULIP__TASK_PARKED)
+        protect(w, PROT_NONE);
+    return w;
+}
+
+/* Run the loop until W is woken (W runs only after this task's next
+ * yield), then give W its stack back. */
+static void until_woken(tulip_task *w)
+{
+    while (w->state == TULIP__TASK_PARKED)
+        tulip_yield();
+    protect(w, PROT_READ | PROT_WRITE);
+}
+
+static void finish(tulip_task *w, int want)
+{
+    int rc = tulip_join(w);
+    if (rc != want && !g_fail[0])
+        snprintf(g_fail, sizeof g_fail, "%s: the waiter returned %d, not %d", g_case, rc, want);
+}
+
+/* ---- the waiters ---------------------------------------------------------- */
+
+static int w_recv(void *p)
+{
+    (void)p;
+    ssize_t n = tulip_recv(g_fd, g_buf, 8, 0);
+    if (n < 0)
+        return (int)n;
+    return n == 8 && memcmp(g_buf, "abcdefgh", 8) == 0 ? 0 : -EBADMSG;
+}
+
+static int w_accept(void *p)
+{
+    (void)p;
+    int fd = tulip_accept(g_fd, NULL, NULL);
+    if (fd < 0)
+        return fd;
+    close(fd);
+    return 0;
+}
+
+static int w_send_small(void *p)
+{
+    (void)p;
+    ssize_t n = tulip_send(g_fd, "z", 1, 0);
+    return n == 1 ? 0 : n < 0 ? (int)n : -EMSGSIZE;
+}
+
+/* ---- the cases ------------------------------------------------------------ */
+
+/* A connected TCP pair on 127.0.0.1 (the multishot recv serves TCP). */
+static int tcp_pair(int sv[2])
+{
+    int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof a) || listen(l, 1) ||
+        getsockname(l, (struct sockaddr *)&a, &len))
+        return -1;
+    sv[1] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (sv[1] < 0 || connect(sv[1], (struct sockaddr *)&a, sizeof a)) /* the backlog completes it */
+        return -1;
+    sv[0] = accept4(l, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    tulip_close(l);
+    return sv[0] < 0 ? -1 : 0;
+}
+
+/* W parks reading sv[0], the peer's bytes come (0, or -EIO). */
+static int recv_case(const int sv[2])
+{
+    g_fd = sv[0];
+    tulip_task *w = park(w_recv);
+    if (write(sv[1], "abcdefgh", 8) != 8)
+        return -EIO;
+    until_woken(w);
+    finish(w, 0);
+    return 0;
+}
+
+static int body(void *arg)
+{
+    (void)arg;
+    int sv[2];
+    tulip_task *w, *w2;
+
+    /* A one-shot recv operation (a Unix stream reads one-shot). */
+    g_case = "recv";
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv))
+        return -errno;
+    if (recv_case(sv))
+        return -EIO;
+
+    /* Cancelled: the cancel hook reaches the operation; the completion
+     * (which W waits for) comes once W runs again. */
+    g_case = "recv cancelled";
+    w = park(w_recv);
+    tulip_cancel(w);
+    protect(w, PROT_READ | PROT_WRITE);
+    finish(w, -ECANCELED);
+    tulip_close(sv[0]);
+    close(sv[1]);
+
+    /* The multishot recv of a TCP stream fills its waiter. */
+    g_case = "recv stream";
+    if (tcp_pair(sv))
+        return -errno;
+    if (recv_case(sv))
+        return -EIO;
+
+    /* Sends: W holds the send slot with a send that waits for room, W2
+     * waits for the slot; then the peer drains. */
+    tulip_close(sv[0]);
+    close(sv[1]);
+    g_case = "send lock";
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv))
+        return -errno;
+    g_fd = sv[0];
+    int small = 4096;
+    setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+    setsockopt(sv[1], SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    size_t full = 0;
+    for (;;) {
+        ssize_t n = write(sv[0], g_big, 4096);
+        if (n <= 0)
+            break;
+        full += (size_t)n;
+    }
+    w = park_open(w_send_small);
+    w2 = park_open(w_send_small);
+    if (!w || !w2 || g_fail[0]) {
+        return -EPROTO;
+    }
+    protect(w, PROT_NONE);
+    protect(w2, PROT_NONE);
+    size_t got = 0;
+    int woke = 0, woke2 = 0;
+    while (got < full + 2 || !woke || !woke2) {
+        ssize_t n = read(sv[1], g_big, BIG);
+        if (n > 0)
+            got += (size_t)n;
+        else if (n < 0 && errno != EAGAIN)
+            return -errno;
+        tulip_yield();
+        if (!woke && w->state != TULIP__TASK_PARKED) {
+            protect(w, PROT_READ | PROT_WRITE);
+            woke = 1;
+        }
+        if (!woke2 && w2->state != TULIP__TASK_PARKED) {
+            protect(w2, PROT_READ | PROT_WRITE);
+            woke2 = 1;
+        }
+    }
+    finish(w, 0);
+    finish(w2, 0);
+    tulip_close(sv[0]);
+    close(sv[1]);
+
+    /* The multishot accept hands its connection to the waiter. */
+    g_case = "accept";
+    int l = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof a) || listen(l, 4) ||
+        getsockname(l, (struct sockaddr *)&a, &len))
+        return -errno;
+    g_fd = l;
+    w = park(w_accept);
+    int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (c < 0 || connect(c, (struct sockaddr *)&a, sizeof a))
+        return -errno;
+    until_woken(w);
+    finish(w, 0);
+    close(c);
+    tulip_close(l);
+    return 0;
+}
+
+static void test_records(void **state)
+{
+    (void)state;
+    g_fail[0] = 0;
+    g_buf = malloc(64);
+    g_big = malloc(BIG);
+    assert_non_null(g_buf);
+    assert_non_null(g_big);
+    memset(g_big, 'y', BIG);
+    /* Ours, not cmocka's, while the loop runs: it names the case. */
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_segv;
+    sa.sa_flags = SA_SIGINFO;
+    sigaction(SIGSEGV, &sa, &old);
+    int rc = test_run(body, NULL);
+    sigaction(SIGSEGV, &old, NULL);
+    free(g_buf);
+    free(g_big);
+    assert_int_equal(rc, 0);
+    if (g_fail[0])
+        fail_msg("%s", g_fail);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_records),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
