@@ -19,8 +19,11 @@ set(layer_runtime 6)
 set(layer_http 7)
 # Known exceptions, each with its reason. The io_uring backend's operations
 # (submit and park, complete and wake) use the task layer from layer 2; they
-# are the io layer's use of the ring and are to move above the loop.
-set(allowed "src/backend/uring_ops.c>task;src/backend/uring_recv.c>task")
+# are the io layer's use of the ring and are to move above the loop. Their
+# records live in the task's wait block after its single-wait record, which
+# only the sync layer's xwait.h may grow (it sets that record's fixed
+# fields): uring_ops.h takes the block from there (issue 18).
+set(allowed "src/backend/uring_ops.c>task;src/backend/uring_recv.c>task;src/backend/uring_ops.h>sync")
 
 set(errors 0)
 file(GLOB_RECURSE files RELATIVE "${ROOT}" "${ROOT}/src/*.c" "${ROOT}/src/*.h")
