@@ -1,7 +1,8 @@
 /* Neither the kernel's completions nor cancellation touch a suspended
  * task's stack on the io_uring backend (issue 18, docs/DESIGN.md section
  * 11): an operation's record (its user_data), and the backend's accept,
- * send-lock and multishot-recv waiters, are in the task's wait block. Each
+ * send-lock and multishot-recv waiters, are in the task's wait block, and
+ * so is a connect's address, which the kernel reads at submission. Each
  * case parks a private task W in one such wait, makes W's whole stack
  * inaccessible (mprotect PROT_NONE), and lets the completion arrive (or
  * cancels W); the main task gives W its stack back as soon as W is ready
@@ -22,6 +23,7 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 
 #include "test_util.h"
 #include "stack_lock.h"
@@ -111,6 +113,29 @@ static int w_send_small(void *p)
     (void)p;
     ssize_t n = tulip_send(g_fd, "z", 1, 0);
     return n == 1 ? 0 : n < 0 ? (int)n : -EMSGSIZE;
+}
+
+/* tulip_dial of a Unix name keeps the address in its own frame; the
+ * kernel reads it when the loop submits the connect, after W parked. */
+static char g_name[64];
+static int w_dial(void *p)
+{
+    (void)p;
+    int fd = tulip_dial("unix", g_name);
+    if (fd < 0)
+        return fd;
+    tulip_close(fd);
+    return 0;
+}
+
+/* Lock the stack of W (the argument), parked just before this task ran. */
+static int x_lock(void *p)
+{
+    tulip_task *w = p;
+    if (w->state != TULIP__TASK_PARKED || !w->park_ctx || stack_has(w, w->park_ctx))
+        return -EPROTO;
+    protect(w, PROT_NONE);
+    return 0;
 }
 
 /* ---- the cases ------------------------------------------------------------ */
@@ -239,6 +264,33 @@ static int body(void *arg)
     finish(w, 0);
     close(c);
     tulip_close(l);
+
+    /* A connect's address (an abstract Unix name: nothing to clean up). */
+    g_case = "connect";
+    snprintf(g_name, sizeof g_name, "@tulip-uring-records-%d", (int)getpid());
+    struct sockaddr_un un = {.sun_family = AF_UNIX};
+    memcpy(un.sun_path + 1, g_name + 1, strlen(g_name) - 1);
+    socklen_t unlen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(g_name));
+    l = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (l < 0 || bind(l, (struct sockaddr *)&un, unlen) || listen(l, 4))
+        return -errno;
+    /* Elsewhere a Unix connect completes at once, without parking. On
+     * io_uring it completes in the loop turn that submits it, so W's stack
+     * is locked by a task that runs right after W, before that turn. */
+    if (strcmp(tulip_loop_backend(tulip_loop_current()), "io_uring") == 0) {
+        w = tulip_spawn(w_dial, NULL);
+        tulip_task *x = tulip_spawn(x_lock, w);
+        if (!w || !x || tulip_join(x) != 0) {
+            if (!g_fail[0])
+                snprintf(g_fail, sizeof g_fail, "%s: the waiter did not park", g_case);
+            return -EPROTO;
+        }
+        until_woken(w);
+        finish(w, 0);
+    } else if (w_dial(NULL) != 0) {
+        snprintf(g_fail, sizeof g_fail, "%s: tulip_dial failed", g_case);
+    }
+    close(l);
     return 0;
 }
 

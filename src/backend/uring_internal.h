@@ -93,7 +93,7 @@ _Static_assert(sizeof(struct uring_rx_waiter) <= TULIP__UWAIT_ROOM, "TULIP__UWAI
 static inline void *uring_waiter_slot(void)
 {
     struct tulip__uop *op = tulip__uop_slot();
-    return op ? (void *)((char *)op + (sizeof *op + 15) / 16 * 16) : NULL;
+    return op ? tulip__uop_room(op) : NULL;
 }
 
 /* Per-fd state of the completion path; in use when id != 0. */

@@ -66,14 +66,22 @@ struct tulip__uop {
  * block (src/sync/xwait.h; no channel or select wait runs meanwhile): the
  * operation, then room for the backend's waiter (a send-lock, accept or
  * multishot-recv one), which a send parks on while its operation is filled
- * in. */
+ * in. An operation without a waiter may use that room, grown, for what the
+ * kernel reads or fills after the task parked (a statx, a connect
+ * address). */
 #define TULIP__UWAIT_ROOM 80
-#define TULIP__UREC_NEED \
-    (sizeof(struct tulip__xone) + (sizeof(struct tulip__uop) + 15) / 16 * 16 + TULIP__UWAIT_ROOM)
+#define TULIP__UOP_SIZE ((sizeof(struct tulip__uop) + 15) / 16 * 16)
+#define TULIP__UREC_NEED (sizeof(struct tulip__xone) + TULIP__UOP_SIZE + TULIP__UWAIT_ROOM)
 static inline struct tulip__uop *tulip__uop_slot(void)
 {
     struct tulip__xone *b = tulip__xblock(tulip__current(), TULIP__UREC_NEED);
     return b ? (struct tulip__uop *)(void *)b->item : NULL;
+}
+
+/* The room after op (see above). */
+static inline void *tulip__uop_room(struct tulip__uop *op)
+{
+    return (char *)op + TULIP__UOP_SIZE;
 }
 
 #if defined(TULIP_HAVE_URING)

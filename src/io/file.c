@@ -107,7 +107,7 @@ static ssize_t on_ring(tulip_loop *l, struct job *j)
     if (!b)
         return -ENOMEM;
     struct tulip__uop *op = (struct tulip__uop *)(void *)b->item;
-    struct statx *sx = (struct statx *)(void *)((char *)op + (sizeof *op + 15) / 16 * 16);
+    struct statx *sx = tulip__uop_room(op);
     memset(op, 0, sizeof *op);
     op->fd = j->fd;
     switch (j->kind) {

@@ -178,10 +178,20 @@ ssize_t tulip__ring_sendmsg(tulip_loop *l, int fd, struct msghdr *m, int flags)
 
 int tulip__ring_connect(tulip_loop *l, int fd, const struct sockaddr *sa, socklen_t len)
 {
+    /* The kernel reads the address when the loop submits, after this task
+     * parked: a copy in the task's wait block, not the caller's (tulip_dial
+     * of a Unix path keeps it in its frame). The block grows first, as
+     * op_init's operation lives in it too. */
+    if (len > sizeof(struct sockaddr_storage))
+        return -EINVAL;
+    if (!tulip__xblock(tulip__current(), TULIP__UREC_NEED + sizeof(struct sockaddr_storage)))
+        return -ENOMEM;
     struct tulip__uop *op = op_init(TULIP__UOP_CONNECT, fd, 0);
     if (!op)
         return -ENOMEM;
-    op->addr = sa;
+    struct sockaddr *copy = tulip__uop_room(op);
+    memcpy(copy, sa, len);
+    op->addr = copy;
     op->addrlen = len;
     for (;;) {
         int st = tulip__uop_run(l, op);
