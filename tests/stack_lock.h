@@ -1,6 +1,7 @@
 /* Shared by the records tests (test_chan_records.c, test_uring_records.c):
- * lock a parked task's whole stack (mprotect) while others act on its wait,
- * so that a record left in its frames faults, and report such a fault. */
+ * check that a waiter parked with its record off its stack, lock its whole
+ * stack (mprotect) while others act on its wait, so that a record left in
+ * its frames faults, and report such a fault. */
 #ifndef TULIP_TEST_STACK_LOCK_H
 #define TULIP_TEST_STACK_LOCK_H
 
@@ -14,6 +15,19 @@ static inline int stack_has(const tulip_task *t, const void *p)
 {
     const char *lo = t->stack->lo;
     return (const char *)p >= lo && (const char *)p < lo + t->stack->size;
+}
+
+/* 0 when W is parked with its wait record off its stack; else 1, with the
+ * reason after the case's name WHAT in FAIL (N bytes). */
+static inline int stack_check_parked(const tulip_task *w, const char *what, char *fail, size_t n)
+{
+    if (w->state != TULIP__TASK_PARKED)
+        snprintf(fail, n, "%s: the waiter did not park", what);
+    else if (!w->park_ctx || stack_has(w, w->park_ctx))
+        snprintf(fail, n, "%s: the wait record %p lies in the waiter's stack", what, w->park_ctx);
+    else
+        return 0;
+    return 1;
 }
 
 /* 0, or -errno. */

@@ -60,10 +60,7 @@ static tulip_task *park(tulip_fn fn)
     if (!w)
         return NULL;
     tulip_yield();
-    if (w->state != TULIP__TASK_PARKED)
-        snprintf(g_fail, sizeof g_fail, "%s: the waiter did not park", g_case);
-    else if (!w->park_ctx || stack_has(w, w->park_ctx))
-        snprintf(g_fail, sizeof g_fail, "%s: the wait record %p lies in the waiter's stack", g_case, w->park_ctx);
+    stack_check_parked(w, g_case, g_fail, sizeof g_fail);
     protect(w, PROT_NONE);
     return w;
 }

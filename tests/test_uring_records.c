@@ -55,10 +55,7 @@ static tulip_task *park_open(tulip_fn fn)
     if (!w)
         return NULL;
     tulip_yield();
-    if (w->state != TULIP__TASK_PARKED)
-        snprintf(g_fail, sizeof g_fail, "%s: the waiter did not park", g_case);
-    else if (!w->park_ctx || stack_has(w, w->park_ctx))
-        snprintf(g_fail, sizeof g_fail, "%s: the wait record %p lies in the waiter's stack", g_case, w->park_ctx);
+    stack_check_parked(w, g_case, g_fail, sizeof g_fail);
     return w;
 }
 
@@ -132,7 +129,7 @@ static int w_dial(void *p)
 static int x_lock(void *p)
 {
     tulip_task *w = p;
-    if (w->state != TULIP__TASK_PARKED || !w->park_ctx || stack_has(w, w->park_ctx))
+    if (stack_check_parked(w, g_case, g_fail, sizeof g_fail))
         return -EPROTO;
     protect(w, PROT_NONE);
     return 0;
