@@ -5,7 +5,11 @@
  *   blocking  plain pread(2) from the tasks (the loop stalls on each)
  * The page cache is dropped for the file (posix_fadvise DONTNEED) before
  * each run, so reads go to the device when it is not all in memory.
- * Prints CSV: mode, MiB/s, timer ticks, mean and worst lateness (µs).
+ * Prints CSV: mode, MiB/s, timer ticks, mean and worst lateness (µs), and
+ * the CPU milliseconds of the loop's thread and of the whole process
+ * (pool threads and the kernel's io-wq workers included): the loop's
+ * share tells whether the reading was done beside the loop or in it, a
+ * figure this shared machine's disk and cache noise does not swamp.
  *
  *   file_read [size_mib=1024] [path=/tmp/tulip-file-read.bin]
  *
@@ -18,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tulip.h"
@@ -98,6 +103,13 @@ static int run(void *arg)
     return rc;
 }
 
+static int64_t cpu_ns(clockid_t c)
+{
+    struct timespec ts;
+    clock_gettime(c, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 static void drop_cache(void)
 {
     int fd = open(path, O_RDONLY);
@@ -143,7 +155,7 @@ int main(int argc, char **argv)
         unlink(path);
         return 1;
     }
-    printf("mode,mib_per_s,ticks,mean_late_us,worst_late_us\n");
+    printf("mode,mib_per_s,ticks,mean_late_us,worst_late_us,loop_cpu_ms,proc_cpu_ms\n");
     const char *modes[] = {"uring", "pool", "blocking"};
     for (int m = 0; m < 3; m++) {
         tulip_config cfg;
@@ -156,18 +168,20 @@ int main(int argc, char **argv)
         int have = probe && strcmp(tulip_loop_backend(probe), cfg.backend) == 0;
         tulip_loop_free(probe);
         if (!have) {
-            printf("%s,TODO,,,\n", modes[m]);
+            printf("%s,TODO,,,,,\n", modes[m]);
             continue;
         }
-        int64_t t0 = tulip_now();
+        int64_t t0 = tulip_now(), th0 = cpu_ns(CLOCK_THREAD_CPUTIME_ID), pr0 = cpu_ns(CLOCK_PROCESS_CPUTIME_ID);
         int rc = tulip_run_ex(run, &L, &cfg);
         double secs = (double)(tulip_now() - t0) / 1e9;
+        double th = (double)(cpu_ns(CLOCK_THREAD_CPUTIME_ID) - th0) / 1e6;
+        double pr = (double)(cpu_ns(CLOCK_PROCESS_CPUTIME_ID) - pr0) / 1e6;
         if (rc < 0) {
-            printf("%s,error %s,,,\n", modes[m], tulip_strerror(rc));
+            printf("%s,error %s,,,,,\n", modes[m], tulip_strerror(rc));
             continue;
         }
-        printf("%s,%.0f,%lld,%.0f,%.0f\n", modes[m], (double)mib / secs, (long long)L.n,
-               L.n ? (double)L.sum / (double)L.n / 1e3 : 0.0, (double)L.worst / 1e3);
+        printf("%s,%.0f,%lld,%.0f,%.0f,%.0f,%.0f\n", modes[m], (double)mib / secs, (long long)L.n,
+               L.n ? (double)L.sum / (double)L.n / 1e3 : 0.0, (double)L.worst / 1e3, th, pr);
         fflush(stdout);
     }
     unlink(path);

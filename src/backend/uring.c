@@ -115,6 +115,8 @@ static int uring_init(tulip_loop *l)
     env = getenv("TULIP_URING_MULTISHOT");
     if ((env && strcmp(env, "0") == 0) || !d->head.ops)
         d->rx_ok = 0; /* one-shot recv, for A/B measurements */
+    env = getenv("TULIP_URING_FILE_ASYNC"); /* 0: file I/O issued inline (uring_ops.c), for A/B */
+    d->file_async = !(env && strcmp(env, "0") == 0);
     d->next_gen = 1;
     l->backend_fd = d->ring.ring_fd;
     l->backend_data = d;

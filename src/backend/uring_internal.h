@@ -149,6 +149,7 @@ struct uring_data_s {
     /* provided buffer ring of multishot recv (uring_recv.c) */
     uint8_t rx_ok;                 /* the kernel has it (probe); 0 also when turned off */
     uint8_t rx_ready;              /* ring registered (lazily, on the loop thread) */
+    uint8_t file_async;            /* file reads and writes straight to io-wq (uring_ops.c) */
     uint32_t turn;                 /* passes over the completion queue (waits, drains) */
     struct io_uring_buf_ring *br;
     char *rx_bufs;

@@ -143,6 +143,16 @@ int tulip__uop_run(tulip_loop *l, struct tulip__uop *op)
     if (!sqe)
         return -ENOMEM;
     prep(sqe, op);
+    /* File reads and writes (file.c is their only user) go straight to the
+     * kernel's io-wq workers: issued inline, an uncached buffered read
+     * starts its readahead inside our io_uring_enter and its copy runs as
+     * task work on this thread, so the loop stalled (1 GiB by 16 tasks:
+     * 414-1,141 MiB/s, a 1 ms timer up to 3-9 ms late; with this, level
+     * with the thread pool). A pipe or FIFO is not tied up: io-wq issues
+     * it non-blocking and arms a poll. An O_DIRECT read loses the native
+     * async path; TULIP_URING_FILE_ASYNC=0 turns this off (A/B). */
+    if (d->file_async && (op->kind == TULIP__UOP_READ || op->kind == TULIP__UOP_WRITE))
+        sqe->flags |= IOSQE_ASYNC;
     io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)op | URING_TAG_OP);
     op->done = 0;
     op->cancel_sent = 0;
