@@ -14,14 +14,19 @@
 #      by heuristic freshness, RFC 9111 4.2.2) are not asked for at all:
 #      their rows say fresh-not-fetched with crawl 1's status, and their
 #      revisit records (tulip-crawl's fresh-not-fetched profile) refer to
-#      crawl 1's records; the 302s are fetched again;
+#      crawl 1's records; the 302s are fetched again; the rows of the
+#      offsite URLs and of the hrefs that are no URL (mailto:) found in
+#      the pages answered 304 are crawl 1's (from its S and B lines);
 #   3. --recrawl again without the validators (cut from the journal): the
 #      pages come back 200, and each becomes a revisit record
 #      (identical-payload-digest) that still refers to crawl 1's records;
 #   4. the window: answers older than --recrawl-fresh (their fetch time
 #      moved back in the journal) are fetched again, and so is everything
 #      with --recrawl-fresh 0;
-#   5. the bytes a recrawl receives against the first crawl's (heads and
+#   5. --resume of a journal cut after its first page, as written (B lines)
+#      and as the version before B lines wrote it (F lines): each href
+#      that is no URL has one row; a --recrawl of the F-line journal works;
+#   6. the bytes a recrawl receives against the first crawl's (heads and
 #      bodies, robots.txt included), on the default demo (no chunked, no
 #      gzip) and with pages padded to 16 KiB: computed and printed; the
 #      padded one must be under 10%, the default demo under 15% (its
@@ -100,6 +105,8 @@ statuses() { sed -n 's/^{"url":"\([^"]*\)","status":\([0-9]*\),.*/\1 \2/p' "$1" 
 # url status of the rows that say fresh-not-fetched
 # url parent of every offsite row, sorted (duplicates kept: a URL has one row)
 offsite() { sed -n 's/^{"url":"\([^"]*\)",.*"error":"offsite","parent":"\([^"]*\)".*/\1 \2/p' "$1" | sort; }
+# url error parent of every row of an href that is no URL (mailto:, junk), sorted
+bad() { sed -n 's/^{"url":"\([^"]*\)","status":null,.*"error":"\(unsupported-scheme\|bad-url\|url-too-long\)","parent":"\([^"]*\)".*/\1 \2 \3/p' "$1" | sort; }
 fresh_rows() { grep '"note":"fresh-not-fetched"' "$1" | sed -n 's/^{"url":"\([^"]*\)","status":\([0-9]*\),.*/\1 \2/p' | sort; }
 received() { awk '/^  received/ { print $2 }' "$1"; }
 
@@ -160,6 +167,11 @@ offsite "$TMP/r1.jsonl" >"$TMP/off1"
 [ "$(wc -l <"$TMP/off1")" -gt 0 ] || fail "crawl 1: no offsite row"
 offsite "$TMP/r2.jsonl" | cmp -s - "$TMP/off1" ||
     fail "crawl 2: $(offsite "$TMP/r2.jsonl" | wc -l) offsite rows (url, parent), crawl 1 had $(wc -l <"$TMP/off1")"
+# so do the hrefs that are no URL (mailto:, javascript:; crawl 1's B lines)
+bad "$TMP/r1.jsonl" >"$TMP/bad1"
+[ "$(wc -l <"$TMP/bad1")" -gt 0 ] || fail "crawl 1: no row of an href that is no URL"
+bad "$TMP/r2.jsonl" | cmp -s - "$TMP/bad1" ||
+    fail "crawl 2: $(bad "$TMP/r2.jsonl" | wc -l) rows of hrefs that are no URL (url, error, parent), crawl 1 had $(wc -l <"$TMP/bad1")"
 refers "$TMP/w2" "fresh-not-fetched" | sort >"$TMP/reff2"
 [ "$(wc -l <"$TMP/reff2")" -eq "$ncache" ] || fail "crawl 2: $(wc -l <"$TMP/reff2") fresh-not-fetched revisits for $ncache"
 missing=$(comm -23 "$TMP/reff2" "$TMP/resp1" | wc -l)
@@ -188,7 +200,9 @@ records response "$TMP/w3" | cut -d' ' -f1 | sort >"$TMP/resp3"
 # (links read again: which page an offsite URL is first found in depends on
 # the order pages come back, so the URLs only)
 cut -d' ' -f1 "$TMP/off1" >"$TMP/off1u"
+cut -d' ' -f1,2 "$TMP/bad1" >"$TMP/bad1u"
 offsite "$TMP/r3.jsonl" | cut -d' ' -f1 | cmp -s - "$TMP/off1u" || fail "crawl 3: offsite rows differ from crawl 1's"
+bad "$TMP/r3.jsonl" | cut -d' ' -f1,2 | cmp -s - "$TMP/bad1u" || fail "crawl 3: rows of hrefs that are no URL differ from crawl 1's"
 
 # ---- 4: the window ---------------------------------------------------------
 # crawl 3 carried crawl 1's answers over with their fetch time: move it
@@ -202,8 +216,38 @@ crawl 5 --recrawl --recrawl-fresh 0
 [ "$(log_count 301 "$TMP/log5") $(log_count 404 "$TMP/log5")" = "$(grep -c ' 301$' "$TMP/st1") $(grep -c ' 404$' "$TMP/st1")" ] ||
     fail "crawl 5: --recrawl-fresh 0 reused answers"
 [ "$(log_count 304 "$TMP/log5")" -eq "$pages" ] || fail "crawl 5: pages not revalidated"
+# crawls 4 and 5 had 304s only: the rows of crawl 3 (which read the pages)
+# carried over twice, each recrawl journaling them again for the next
+bad "$TMP/r3.jsonl" >"$TMP/bad3"
+for n in 4 5; do
+    bad "$TMP/r$n.jsonl" | cmp -s - "$TMP/bad3" || fail "crawl $n: rows of hrefs that are no URL differ from crawl 3's"
+done
 
-# ---- 5: bytes received, recrawl against first crawl -------------------------
+# ---- 5: --resume of a journal cut after its first page ---------------------
+# Its B lines, or the F lines ("F key") a journal of the version before B
+# lines has instead, keep the rows of the hrefs that are no URL from being
+# written twice; a --recrawl of the F-line journal works.
+for kind in B F; do
+    rm -rf "$TMP/sc"
+    serve "$TMP/logc"
+    set -- --no-progress --delay 0 -c 16 --state "$TMP/sc" -o "$TMP/c.jsonl" "$URL"
+    "$BIN" "$@" >"$TMP/outc" 2>&1 || { cat "$TMP/outc"; fail "crawl for the $kind journal"; }
+    awk '{ print } /^D [0-9]+ [0-9]+ / { exit }' "$TMP/sc/journal" >"$TMP/j"
+    [ $kind = B ] || sed -i 's/^B -*[0-9]* [^ ]* /F /' "$TMP/j"
+    grep -q "^$kind " "$TMP/j" || fail "no $kind line in the first page's journal lines"
+    mv "$TMP/j" "$TMP/sc/journal"
+    "$BIN" "$@" --resume >"$TMP/outc" 2>&1 || { cat "$TMP/outc"; fail "--resume of the $kind journal"; }
+    bad "$TMP/c.jsonl" | cmp -s - "$TMP/bad1" ||
+        fail "--resume of the $kind journal: $(bad "$TMP/c.jsonl" | wc -l) rows of hrefs that are no URL, want $(wc -l <"$TMP/bad1")"
+    if [ $kind = F ]; then
+        sed -i 's/^B -*[0-9]* [^ ]* /F /' "$TMP/sc/journal"
+        "$BIN" "$@" --recrawl >"$TMP/outc" 2>&1 || { cat "$TMP/outc"; fail "--recrawl of an F journal"; }
+        [ "$(grep -c '"status":304' "$TMP/c.jsonl")" -eq "$pages" ] || fail "--recrawl of an F journal: not every page answered 304"
+    fi
+    unserve
+done
+
+# ---- 6: bytes received, recrawl against first crawl -------------------------
 ratio() { # LABEL site options...: crawl, recrawl; prints and sets PCT (tenths of a percent)
     label=$1
     shift

@@ -1,7 +1,8 @@
 /* --recrawl's pieces without a server: which answers a recrawl may reuse
  * without a fetch (recrawl_fresh.h: RFC 9111 explicit and heuristic
  * freshness, the window), and E lines written, read back from a journal
- * and turned into the reply they stand for (recrawl.h). */
+ * and turned into the reply they stand for (recrawl.h); the S and B lines
+ * (offsite URLs, hrefs that are no URL) a page answered 304 gives again. */
 #define _GNU_SOURCE
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "journal.h"
 #include "recrawl.h"
 #include "recrawl_fresh.h"
 
@@ -173,15 +175,17 @@ static void test_lines(void **state)
     unlink(path);
 }
 
-static int collect(void *arg, const char *url, int depth, unsigned hops)
+static int collect(void *arg, const crawl_recrawl_link *l)
 {
     crawl_buf *b = arg;
-    return crawl_buf_printf(b, "%s %d %u;", url, depth, hops);
+    if (l->kind == 'B')
+        return crawl_buf_printf(b, "B[%s] %d;", l->url, l->err);
+    return crawl_buf_printf(b, "%s %d %u;", l->url, l->depth, l->hops);
 }
 
-static int stop_at_first(void *arg, const char *url, int depth, unsigned hops)
+static int stop_at_first(void *arg, const crawl_recrawl_link *l)
 {
-    (void)url, (void)depth, (void)hops;
+    (void)l;
     ++*(int *)arg;
     return -ECANCELED;
 }
@@ -209,23 +213,23 @@ static void test_offsite(void **state)
     crawl_recrawl *r;
     assert_int_equal(crawl_recrawl_open(path, &r), 0);
     crawl_buf b = {0};
-    assert_int_equal(crawl_recrawl_offsite(r, "http://h/", collect, &b), 0);
+    assert_int_equal(crawl_recrawl_links(r, "http://h/", collect, &b), 0);
     assert_string_equal(b.data, "http://o/1 1 0;http://o/3 1 0;");
     b.len = 0;
-    assert_int_equal(crawl_recrawl_offsite(r, "http://h/a", collect, &b), 0);
+    assert_int_equal(crawl_recrawl_links(r, "http://h/a", collect, &b), 0);
     assert_string_equal(b.data, "http://o/2 2 0;");
     b.len = 0;
     b.data[0] = '\0';
-    assert_int_equal(crawl_recrawl_offsite(r, "http://h/r", collect, &b), 0);
+    assert_int_equal(crawl_recrawl_links(r, "http://h/r", collect, &b), 0);
     assert_string_equal(b.data, "http://o/4 2 1;");
     b.len = 0;
     b.data[0] = '\0';
-    assert_int_equal(crawl_recrawl_offsite(r, "http://h/none", collect, &b), 0);
+    assert_int_equal(crawl_recrawl_links(r, "http://h/none", collect, &b), 0);
     assert_int_equal(b.len, 0);
-    assert_int_equal(crawl_recrawl_offsite(r, "-", collect, &b), 0);
+    assert_int_equal(crawl_recrawl_links(r, "-", collect, &b), 0);
     assert_int_equal(b.len, 0);
     int calls = 0;
-    assert_int_equal(crawl_recrawl_offsite(r, "http://h/", stop_at_first, &calls), -ECANCELED);
+    assert_int_equal(crawl_recrawl_links(r, "http://h/", stop_at_first, &calls), -ECANCELED);
     assert_int_equal(calls, 1);
     crawl_recrawl_close(r);
     crawl_buf_free(&b);
@@ -235,10 +239,59 @@ static void test_offsite(void **state)
     assert_int_equal(write(fd, j, 36), 36);
     close(fd);
     assert_int_equal(crawl_recrawl_open(path, &r), 0);
-    assert_int_equal(crawl_recrawl_offsite(r, "http://h/", collect, &b), 0);
+    assert_int_equal(crawl_recrawl_links(r, "http://h/", collect, &b), 0);
     assert_int_equal(b.len, 0);
     crawl_recrawl_close(r);
     crawl_buf_free(&b);
+    unlink(path);
+}
+
+/* The hrefs that are no URL (B lines) of the crawl before, by the page
+ * that linked to them, among its S lines in journal order: keys as
+ * written, with spaces (leading ones too), backslashes, newlines and
+ * carriage returns, read back as they were. */
+static void test_bad_links(void **state)
+{
+    (void)state;
+    static const char *keys[] = { "mailto:a@b", "javascript:void(0)", " mailto:lead", "junk with spaces",
+                                  "a\\b\\nc", "line\nbreak\r\n", "\\", "-" };
+    size_t nk = sizeof keys / sizeof keys[0];
+    crawl_buf j = {0};
+    assert_int_equal(crawl_buf_puts(&j, "O --state d\nA 0 0 http://h/ -\nS 1 0 http://o/1 http://h/\n"), 0);
+    for (size_t i = 0; i < nk; i++)
+        assert_int_equal(crawl_jl_put_bad(&j, -(int)i - 1, "http://h/", keys[i]), 0);
+    assert_int_equal(crawl_buf_puts(&j, "S 1 0 http://o/2 http://h/\n"
+                                        "B -22 http://h/other x y\n"
+                                        "B junk\n"          /* no parent: not indexed */
+                                        "B -22 http://h/\n" /* no key */
+                                        "B -22 http://h/ torn"),
+                     0);
+    /* one line per key: the escapes leave no newline inside a line */
+    size_t lines = 0;
+    for (size_t i = 0; i < j.len; i++)
+        lines += j.data[i] == '\n';
+    assert_int_equal(lines, 3 + nk + 4);
+    char path[] = "/tmp/tulip-recrawl-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, j.data, j.len), (ssize_t)j.len);
+    close(fd);
+    crawl_recrawl *r;
+    assert_int_equal(crawl_recrawl_open(path, &r), 0);
+    crawl_buf b = {0}, want = {0};
+    assert_int_equal(crawl_buf_puts(&want, "http://o/1 1 0;"), 0);
+    for (size_t i = 0; i < nk; i++)
+        assert_int_equal(crawl_buf_printf(&want, "B[%s] %d;", keys[i], -(int)i - 1), 0);
+    assert_int_equal(crawl_buf_puts(&want, "http://o/2 1 0;"), 0);
+    assert_int_equal(crawl_recrawl_links(r, "http://h/", collect, &b), 0);
+    assert_string_equal(b.data, want.data);
+    b.len = 0;
+    assert_int_equal(crawl_recrawl_links(r, "http://h/other", collect, &b), 0);
+    assert_string_equal(b.data, "B[x y] -22;");
+    crawl_recrawl_close(r);
+    crawl_buf_free(&b);
+    crawl_buf_free(&want);
+    crawl_buf_free(&j);
     unlink(path);
 }
 
@@ -249,6 +302,7 @@ int main(void)
         cmocka_unit_test(test_explicit),
         cmocka_unit_test(test_lines),
         cmocka_unit_test(test_offsite),
+        cmocka_unit_test(test_bad_links),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

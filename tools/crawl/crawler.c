@@ -158,8 +158,9 @@ static void bad_link(crawl *c, const char *key, int depth, const char *parent, i
         return;
     if (crawl_scope_first(c->scope, key) != 1)
         return;
-    if (journal && c->o->state)
-        crawl_state_url(c->o->state, 'F', key, 0, 0, NULL);
+    int rc = journal && c->o->state && parent ? crawl_state_bad(c->o->state, key, err, parent) : 0;
+    if (rc < 0)
+        c->fatal = rc;
     c->st->bad_links++;
     crawl_row bad = { .url = key, .depth = depth, .parent = parent, .error = crawl_error_kind(err) };
     emit(c, &bad);
@@ -411,19 +412,23 @@ static int extract(const char *url, const char *body, size_t len, crawl_links *o
     return rc;
 }
 
-/* A page answered 304 to --recrawl: its offsite links, as the crawl
- * before found them, offered again (its body, and so its links, did not
- * come), so the recrawl has their rows as the first crawl had. */
-typedef struct offsite_again {
+/* A page answered 304 to --recrawl: the links whose rows the crawl before
+ * wrote from it (offsite URLs, hrefs that are no URL) are offered again
+ * (its body, and so its links, did not come), so the recrawl has their
+ * rows as the first crawl had, and journals them for the next one. */
+typedef struct links_again {
     crawl *c;
     const crawl_item *it;
-} offsite_again;
+} links_again;
 
-static int offer_offsite(void *arg, const char *url, int depth, unsigned hops)
+static int offer_again(void *arg, const crawl_recrawl_link *l)
 {
-    offsite_again *a = arg;
-    (void)depth; /* the page's depth now decides */
-    offer(a->c, url, a->it->depth + 1, hops, a->it->url);
+    links_again *a = arg;
+    /* the page's depth now decides */
+    if (l->kind == 'B')
+        bad_link(a->c, l->url, a->it->depth + 1, a->it->url, l->err, true);
+    else
+        offer(a->c, l->url, a->it->depth + 1, l->hops, a->it->url);
     return a->c->fatal;
 }
 
@@ -520,8 +525,8 @@ static int fetch(crawl *c, crawl_item *it, crawl_host *h)
     }
     emit(c, &row);
     if (r->status == 304 && c->o->state) {
-        offsite_again a = { c, it };
-        if ((rc = crawl_state_offsite(c->o->state, it->url, offer_offsite, &a)) < 0 && !c->fatal)
+        links_again a = { c, it };
+        if ((rc = crawl_state_links(c->o->state, it->url, offer_again, &a)) < 0 && !c->fatal)
             c->fatal = rc;
     }
     for (size_t i = 0; i < sm.n; i++)

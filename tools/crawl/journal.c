@@ -80,3 +80,40 @@ const char *crawl_jl_field(const char *p, const char *end, const char **f, size_
     *n = (size_t)(p - s);
     return p > s ? p : NULL;
 }
+
+int crawl_jl_put_bad(crawl_buf *b, int err, const char *parent, const char *key)
+{
+    int rc = crawl_buf_printf(b, "B %d %s ", err, parent);
+    for (const char *k = key; rc == 0 && *k; k++) {
+        const char *e = *k == '\\' ? "\\\\" : *k == '\n' ? "\\n" : *k == '\r' ? "\\r" : NULL;
+        rc = e ? crawl_buf_append(b, e, 2) : crawl_buf_putc(b, *k);
+    }
+    return rc == 0 ? crawl_buf_putc(b, '\n') : rc;
+}
+
+bool crawl_jl_get_bad(const char *p, const char *nl, int64_t *err, const char **parent, size_t *pn,
+                      const char **key, size_t *kn)
+{
+    p = crawl_jl_int(p + 1, nl, err);
+    p = p ? crawl_jl_field(p, nl, parent, pn) : NULL;
+    if (!p || p >= nl || *p != ' ' || p + 1 >= nl)
+        return false;
+    *key = p + 1; /* all the rest: the key may begin with a space */
+    *kn = (size_t)(nl - p - 1);
+    return true;
+}
+
+size_t crawl_jl_unescape(const char *s, size_t n, char *out)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c == '\\' && i + 1 < n) {
+            char e = s[++i];
+            c = e == 'n' ? '\n' : e == 'r' ? '\r' : e;
+        }
+        out[k++] = c;
+    }
+    out[k] = '\0';
+    return k;
+}

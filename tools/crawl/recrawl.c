@@ -15,9 +15,10 @@ struct crawl_recrawl {
     crawl_seen v;  /* URL fingerprint -> its index in off */
     uint64_t *off; /* the offset of each URL's last V line */
     size_t n;
-    /* The S lines (offsite URLs) by the page that linked to them: parent
-     * fingerprint -> its first line's index in soff; snext chains a
-     * parent's lines in journal order, stail finds the last of a chain. */
+    /* The S and B lines (offsite URLs, hrefs that are no URL) by the page
+     * that linked to them: parent fingerprint -> its first line's index in
+     * soff; snext chains a parent's lines in journal order, stail finds
+     * the last of a chain. */
     crawl_seen s;
     uint64_t *soff;
     uint32_t *snext, *stail;
@@ -33,12 +34,15 @@ static const char *v_url(const char *p, const char *nl, size_t *n)
     return crawl_jl_field(p + 1, nl, &u, n) ? u : NULL;
 }
 
-/* "S depth hops url parent": the parent field (NULL: none, "-"). */
+/* "S depth hops url parent" or "B err parent key": the parent field
+ * (NULL: none, "-"). */
 static const char *s_parent(const char *p, const char *nl, size_t *n)
 {
     int64_t x;
     const char *u, *pa;
     size_t un;
+    if (*p == 'B')
+        return crawl_jl_get_bad(p, nl, &x, &pa, n, &u, &un) ? pa : NULL;
     p = crawl_jl_int(p + 1, nl, &x);
     p = p ? crawl_jl_int(p, nl, &x) : NULL;
     p = p ? crawl_jl_field(p, nl, &u, &un) : NULL;
@@ -47,8 +51,8 @@ static const char *s_parent(const char *p, const char *nl, size_t *n)
     return pa;
 }
 
-/* Chain the S line at p to its parent's, in journal order. */
-static int index_offsite(crawl_recrawl *r, const char *p, const char *nl)
+/* Chain the S or B line at p to its parent's, in journal order. */
+static int index_link(crawl_recrawl *r, const char *p, const char *nl)
 {
     size_t n;
     const char *pa = s_parent(p, nl, &n);
@@ -82,7 +86,7 @@ int crawl_recrawl_open(const char *path, crawl_recrawl **out)
     size_t nv = 0, nsl = 0;
     for (p = r->map; rc == 0 && p < end; p = crawl_jl_next(p, crawl_jl_end(p, end), end)) {
         nv += *p == 'V' || *p == 'E';
-        nsl += *p == 'S';
+        nsl += *p == 'S' || *p == 'B';
     }
     if (rc == 0 && (crawl_seen_reserve(&r->v, nv) < 0 || !(r->off = malloc((nv ? nv : 1) * sizeof *r->off))))
         rc = -ENOMEM;
@@ -94,7 +98,7 @@ int crawl_recrawl_open(const char *path, crawl_recrawl **out)
         const char *nl = crawl_jl_end(p, end);
         if (nl == end)
             break; /* torn */
-        if (*p == 'S' && (rc = index_offsite(r, p, nl)) < 0)
+        if ((*p == 'S' || *p == 'B') && (rc = index_link(r, p, nl)) < 0)
             break;
         size_t n;
         const char *u = *p == 'V' || *p == 'E' ? v_url(p, nl, &n) : NULL;
@@ -130,30 +134,55 @@ void crawl_recrawl_close(crawl_recrawl *r)
     free(r);
 }
 
-int crawl_recrawl_offsite(const crawl_recrawl *r, const char *parent, crawl_recrawl_offsite_fn fn, void *arg)
+/* Read the S or B line at p into l, its string into *buf. */
+static int read_link(const char *p, const char *nl, crawl_recrawl_link *l, char **buf, size_t *cap)
+{
+    const char *u;
+    size_t n;
+    int64_t a, b = 0;
+    bool bad = *p == 'B', ok;
+    if (bad) {
+        const char *pa;
+        size_t pn;
+        ok = crawl_jl_get_bad(p, nl, &a, &pa, &pn, &u, &n);
+    } else {
+        p = crawl_jl_int(p + 1, nl, &a);
+        p = p ? crawl_jl_int(p, nl, &b) : NULL;
+        ok = p && crawl_jl_field(p, nl, &u, &n) && a >= 0 && b >= 0;
+    }
+    if (!ok)
+        return 0; /* indexed, so it had these fields */
+    if (n + 1 > *cap) {
+        char *nb = realloc(*buf, n + 1);
+        if (!nb)
+            return -ENOMEM;
+        *buf = nb;
+        *cap = n + 1;
+    }
+    if (bad) {
+        crawl_jl_unescape(u, n, *buf);
+        *l = (crawl_recrawl_link){ .kind = 'B', .url = *buf, .err = (int)a };
+    } else {
+        memcpy(*buf, u, n);
+        (*buf)[n] = '\0';
+        *l = (crawl_recrawl_link){ .kind = 'S', .url = *buf, .depth = (int)a, .hops = (unsigned)b };
+    }
+    return 1;
+}
+
+int crawl_recrawl_links(const crawl_recrawl *r, const char *parent, crawl_recrawl_link_fn fn, void *arg)
 {
     const uint32_t *head = r && r->ns ? crawl_seen_get(&r->s, crawl_fingerprint(parent, strlen(parent))) : NULL;
-    char *url = NULL;
+    char *buf = NULL;
+    size_t cap = 0;
     int rc = 0;
     for (uint32_t k = head ? *head : NO_LINE; k != NO_LINE && rc == 0; k = r->snext[k]) {
-        const char *p = r->map + r->soff[k], *end = r->map + r->len, *nl = crawl_jl_end(p, end), *u;
-        int64_t depth, hops;
-        size_t n;
-        p = crawl_jl_int(p + 1, nl, &depth);
-        p = p ? crawl_jl_int(p, nl, &hops) : NULL;
-        if (!p || !crawl_jl_field(p, nl, &u, &n) || depth < 0 || hops < 0)
-            continue; /* indexed, so it had these fields */
-        char *nu = realloc(url, n + 1);
-        if (!nu) {
-            rc = -ENOMEM;
-            break;
-        }
-        url = nu;
-        memcpy(url, u, n);
-        url[n] = '\0';
-        rc = fn(arg, url, (int)depth, (unsigned)hops);
+        const char *p = r->map + r->soff[k], *nl = crawl_jl_end(p, r->map + r->len);
+        crawl_recrawl_link l;
+        if ((rc = read_link(p, nl, &l, &buf, &cap)) == 1)
+            rc = fn(arg, &l);
     }
-    free(url);
+    free(buf);
     return rc;
 }
 

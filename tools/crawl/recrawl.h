@@ -20,9 +20,10 @@
  * A --recrawl starts a new journal whose admitted URLs are those of the
  * previous one (a 304 has no body to find links in) and moves the old
  * journal to DIR/previous, which this module reads: an index of its V and
- * E lines by URL fingerprint (seen.h), and of its S lines (offsite URLs)
- * by the page that linked to them, so that a page answered 304 gives its
- * offsite links again; the file mapped, a line parsed on lookup. */
+ * E lines by URL fingerprint (seen.h), and of its S and B lines (offsite
+ * URLs, hrefs that are no URL: journal.h) by the page that linked to
+ * them, so that a page answered 304 gives the rows of those links again;
+ * the file mapped, a line parsed on lookup. */
 #ifndef TULIP_CRAWL_RECRAWL_H
 #define TULIP_CRAWL_RECRAWL_H
 
@@ -67,11 +68,20 @@ int crawl_recrawl_eline(crawl_buf *b, const char *url, int status, const crawl_f
  * no body, received as nothing (bytes_in 0). Errors: -ENOMEM. */
 int crawl_recrawl_reply(const crawl_validators *v, const char *url, tulip_http_reply **out);
 
-/* fn for each offsite URL ("S" line) the previous crawl found in the page
- * parent, in journal order, with its depth and hops; stops at fn's first
- * error, which it returns. Errors: -ENOMEM. */
-typedef int (*crawl_recrawl_offsite_fn)(void *arg, const char *url, int depth, unsigned hops);
-int crawl_recrawl_offsite(const crawl_recrawl *r, const char *parent, crawl_recrawl_offsite_fn fn, void *arg);
+/* A link whose row the previous crawl wrote from a page. */
+typedef struct crawl_recrawl_link {
+    char kind;       /* 'S': an offsite URL; 'B': an href that is no URL */
+    const char *url; /* the URL, or the href as written */
+    int depth;       /* 'S': its depth and hops then */
+    unsigned hops;
+    int err;         /* 'B': why it is no URL (crawl_url_resolve's error) */
+} crawl_recrawl_link;
+
+/* fn for each S and B line the previous crawl wrote for the page parent,
+ * in journal order; stops at fn's first error, which it returns. Errors:
+ * -ENOMEM. */
+typedef int (*crawl_recrawl_link_fn)(void *arg, const crawl_recrawl_link *l);
+int crawl_recrawl_links(const crawl_recrawl *r, const char *parent, crawl_recrawl_link_fn fn, void *arg);
 
 /* Append the previous journal's admitted URLs ("A" lines) to b. */
 int crawl_recrawl_seeds(const crawl_recrawl *r, crawl_buf *b);

@@ -331,18 +331,37 @@ int crawl_state_row(crawl_state *s, const char *line, size_t n)
     return rc;
 }
 
+/* Where a journal line goes: the visit's lines, or tmp when no visit is
+ * under way (journal_end then writes it at once). */
+static crawl_buf *journal_buf(crawl_state *s, crawl_buf *tmp)
+{
+    pending *p = crawl_state__current(s);
+    return p ? &p->journal : tmp;
+}
+
+static int journal_end(crawl_state *s, crawl_buf *b, crawl_buf *tmp, int rc)
+{
+    if (rc == 0 && b == tmp && (rc = crawl_state__flush(s)) == 0)
+        rc = crawl_write_all(s->jfd, tmp->data, tmp->len);
+    crawl_buf_free(tmp);
+    return rc;
+}
+
 int crawl_state_url(crawl_state *s, char kind, const char *url, int depth, unsigned hops, const char *parent)
 {
     if (s->jfd < 0)
         return 0;
-    pending *p = crawl_state__current(s);
-    crawl_buf tmp = {0}, *b = p ? &p->journal : &tmp;
-    int rc = kind == 'F' ? crawl_buf_printf(b, "F %s\n", url)
-                         : crawl_buf_printf(b, "%c %d %u %s %s\n", kind, depth, hops, url, parent ? parent : "-");
-    if (rc == 0 && !p && (rc = crawl_state__flush(s)) == 0)
-        rc = crawl_write_all(s->jfd, tmp.data, tmp.len);
-    crawl_buf_free(&tmp);
-    return rc;
+    crawl_buf tmp = {0}, *b = journal_buf(s, &tmp);
+    int rc = crawl_buf_printf(b, "%c %d %u %s %s\n", kind, depth, hops, url, parent ? parent : "-");
+    return journal_end(s, b, &tmp, rc);
+}
+
+int crawl_state_bad(crawl_state *s, const char *key, int err, const char *parent)
+{
+    if (s->jfd < 0)
+        return 0;
+    crawl_buf tmp = {0}, *b = journal_buf(s, &tmp);
+    return journal_end(s, b, &tmp, crawl_jl_put_bad(b, err, parent, key));
 }
 
 /* Wait, as a follower, for the leader's flush of the batch holding our

@@ -26,6 +26,8 @@
 
 #include <tulip.h>
 
+#include "recrawl.h"
+
 typedef struct crawl_state crawl_state;
 
 typedef struct crawl_state_opts {
@@ -58,7 +60,9 @@ bool crawl_state_resuming(const crawl_state *s);
 
 /* Replay the journal: fn for every URL admitted or seen, in order, with
  * done telling whether its visit was committed; kind 'A' admitted, 'S'
- * seen by the scope (offsite...), 'F' a key of crawl_scope_first.
+ * seen by the scope (offsite...), 'F' a key of crawl_scope_first (an
+ * href that is no URL: a B line, or an F line of a journal written
+ * before B lines, whose key ends at its line's end).
  * Stops at fn's first error. */
 typedef int (*crawl_state_replay_fn)(void *arg, char kind, const char *url, int depth, unsigned hops,
                                      const char *parent, bool done);
@@ -73,9 +77,12 @@ int crawl_state_commit(crawl_state *s, const char *url, int depth, int status);
 
 /* A JSON Lines row (with its newline). */
 int crawl_state_row(crawl_state *s, const char *line, size_t n);
-/* URLs the visit admitted (kind 'A') or saw ('S', 'F'; depth, hops,
- * parent unused for 'F'). */
+/* URLs the visit admitted (kind 'A') or saw ('S'). */
 int crawl_state_url(crawl_state *s, char kind, const char *url, int depth, unsigned hops, const char *parent);
+/* An href of the page parent that is no URL we fetch (key as written,
+ * err why; a B line, journal.h), reported once: a resume does not report
+ * it again, a --recrawl whose page parent is answered 304 does. */
+int crawl_state_bad(crawl_state *s, const char *key, int err, const char *parent);
 
 /* GET url through c, tapped: its WARC records go with the visit. With
  * robots, a robots.txt answer journaled before is given back without a
@@ -98,11 +105,11 @@ int crawl_state_outlinks(crawl_state *s, int depth, int64_t fetch_ns, char *cons
  * still fresh, without a fetch (its row says so). */
 bool crawl_state_reused(const crawl_state *s);
 
-/* --recrawl: fn for each offsite URL the crawl before found in the page
- * url (its journal's S lines), for a page answered 304 whose links are
- * not read again; 0 without a crawl before. Stops at fn's first error. */
-int crawl_state_offsite(const crawl_state *s, const char *url,
-                        int (*fn)(void *arg, const char *url, int depth, unsigned hops), void *arg);
+/* --recrawl: fn for each link of the page url whose row the crawl before
+ * wrote from that page (its journal's S and B lines: offsite URLs, hrefs
+ * that are no URL), for a page answered 304 whose links are not read
+ * again; 0 without a crawl before. Stops at fn's first error. */
+int crawl_state_links(const crawl_state *s, const char *url, crawl_recrawl_link_fn fn, void *arg);
 
 /* One summary line for the user: bytes received, what --recrawl saved
  * (nothing without --state or --warc). */

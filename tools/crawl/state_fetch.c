@@ -85,10 +85,9 @@ bool crawl_state_reused(const crawl_state *s)
     return p && p->reused;
 }
 
-int crawl_state_offsite(const crawl_state *s, const char *url,
-                        int (*fn)(void *arg, const char *url, int depth, unsigned hops), void *arg)
+int crawl_state_links(const crawl_state *s, const char *url, crawl_recrawl_link_fn fn, void *arg)
 {
-    return s->prev ? crawl_recrawl_offsite(s->prev, url, fn, arg) : 0;
+    return s->prev ? crawl_recrawl_links(s->prev, url, fn, arg) : 0;
 }
 
 int crawl_state_get(crawl_state *s, tulip_http_client *c, const char *url, bool robots, tulip_http_reply **out)

@@ -35,7 +35,7 @@ size_t crawl_state__scan(crawl_state *s, crawl_last_done *ld, char *stamp, const
         } else if (*p == 'D' || *p == 'C') {
             last = p; /* only the last one's offsets count: read below */
             s->ndone += *p == 'D';
-        } else if (*p == 'A' || *p == 'S' || *p == 'F') {
+        } else if (*p == 'A' || *p == 'S' || *p == 'F' || *p == 'B') {
             s->has_urls = true;
             s->nurls++;
         } else if (*p == 'R') {
@@ -124,17 +124,34 @@ int crawl_state_replay(crawl_state *s, crawl_state_replay_fn fn, void *arg)
     for (p = s->jmap; p < end && rc >= 0;) {
         const char *nl = crawl_jl_end(p, end);
         char kind = *p;
-        if (nl < end && (kind == 'A' || kind == 'S' || kind == 'F') && p + 1 < nl && p[1] == ' ') {
-            /* "A depth hops url parent", "F key" */
+        if (nl < end && (kind == 'B' || kind == 'F') && p + 1 < nl && p[1] == ' ') {
+            /* "B err parent key", or "F key" of a journal written before B
+             * lines: a key of crawl_scope_first, to the line's end */
+            int64_t err;
+            const char *pa, *k = p + 2;
+            size_t pn, kn = (size_t)(nl - k);
+            if (kind == 'F' || crawl_jl_get_bad(p, nl, &err, &pa, &pn, &k, &kn)) {
+                if (grow(&url, &ucap, kn) < 0) {
+                    rc = -ENOMEM;
+                    break;
+                }
+                if (kind == 'B') {
+                    crawl_jl_unescape(k, kn, url);
+                } else {
+                    memcpy(url, k, kn);
+                    url[kn] = '\0';
+                }
+                rc = fn(arg, 'F', url, 0, 0, NULL, true);
+            }
+        } else if (nl < end && (kind == 'A' || kind == 'S') && p + 1 < nl && p[1] == ' ') {
+            /* "A depth hops url parent" */
             int64_t depth = 0, hops = 0;
             const char *q = p + 1, *u = NULL, *pa = NULL;
             size_t un = 0, pn = 0;
-            if (kind != 'F') {
-                q = crawl_jl_int(q, nl, &depth);
-                q = q ? crawl_jl_int(q, nl, &hops) : NULL;
-            }
+            q = crawl_jl_int(q, nl, &depth);
+            q = q ? crawl_jl_int(q, nl, &hops) : NULL;
             q = q ? crawl_jl_field(q, nl, &u, &un) : NULL;
-            if (q && kind != 'F' && !crawl_jl_field(q, nl, &pa, &pn))
+            if (q && !crawl_jl_field(q, nl, &pa, &pn))
                 q = NULL;
             if (q) {
                 if (grow(&url, &ucap, un) < 0 || grow(&parent, &pcap, pn) < 0) {
@@ -143,7 +160,7 @@ int crawl_state_replay(crawl_state *s, crawl_state_replay_fn fn, void *arg)
                 }
                 memcpy(url, u, un);
                 url[un] = '\0';
-                bool has_parent = pa && !(pn == 1 && pa[0] == '-');
+                bool has_parent = !(pn == 1 && pa[0] == '-');
                 if (has_parent) {
                     memcpy(parent, pa, pn);
                     parent[pn] = '\0';
