@@ -28,6 +28,7 @@
 
 #include "uring_internal.h"
 #include "../common/fault.h"
+#include "../platform/annotate.h"
 
 static const unsigned setup_tries[] = {
     IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_R_DISABLED,
@@ -73,6 +74,39 @@ static int probe_op(struct io_uring *ring, int op)
     return ok;
 }
 
+/* ThreadSanitizer does not see liburing map and unmap a ring (raw system
+ * calls, not libc's mmap and munmap, which TSan intercepts), so a ring's
+ * pages keep the accesses of the loop that last had them, and a loop on
+ * another thread that the kernel gives the same addresses is reported as
+ * racing with a ring that no longer exists (test_multi.uring, its loops
+ * failing to start). The kernel orders the unmap before the map that
+ * reuses the addresses: tell TSan so, page by page, as the new rings need
+ * not line up with the old. Nothing outside TSan builds. */
+static void ring_pages_handover(struct io_uring *r, int release)
+{
+#if defined(TULIP_TSAN)
+    size_t sqes = (size_t)r->sq.ring_entries * sizeof(struct io_uring_sqe) *
+                  ((r->flags & IORING_SETUP_SQE128) ? 2 : 1);
+    const struct {
+        void *p;
+        size_t n;
+    } maps[3] = {
+        {r->sq.ring_ptr, r->sq.ring_sz},
+        {r->sq.sqes, sqes},
+        {r->cq.ring_ptr != r->sq.ring_ptr ? r->cq.ring_ptr : NULL, r->cq.ring_sz},
+    };
+    for (int i = 0; i < 3; i++)
+        for (size_t off = 0; maps[i].p && off < maps[i].n; off += 4096) {
+            if (release)
+                tulip__tsan_release((char *)maps[i].p + off);
+            else
+                tulip__tsan_acquire((char *)maps[i].p + off);
+        }
+#else
+    (void)r, (void)release;
+#endif
+}
+
 static int uring_init(tulip_loop *l)
 {
     if (tulip__fault(TULIP_FAULT_URING))
@@ -99,6 +133,7 @@ static int uring_init(tulip_loop *l)
             rc = -EPERM; /* the locked-memory limit (before 5.12): a refusal, not our allocation */
         if (rc < 0)
             break;
+        ring_pages_handover(&d->ring, 0);
         d->setup_flags = setup_tries[i];
         d->need_enable = (setup_tries[i] & IORING_SETUP_R_DISABLED) != 0;
         d->head.ops = (uint8_t)probe_ops(&d->ring, params.features);
@@ -142,6 +177,7 @@ static void uring_fini(tulip_loop *l)
     struct uring_data_s *d = l->backend_data;
     if (d) {
         tulip__uring_fdx_free_all(d);
+        ring_pages_handover(&d->ring, 1);
         io_uring_queue_exit(&d->ring);
         tulip__uring_recv_fini(d);
         free(d->deferred);

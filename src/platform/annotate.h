@@ -53,11 +53,17 @@
 #define tulip__tsan_destroy(f) __tsan_destroy_fiber(f)
 #define tulip__tsan_current() __tsan_get_current_fiber()
 #define tulip__tsan_switch(f) __tsan_switch_to_fiber((f), 0)
+/* A happens-before edge TSan cannot see (one made by the kernel): a
+ * release on addr before, an acquire on the same addr after. */
+#define tulip__tsan_release(addr) __tsan_release(addr)
+#define tulip__tsan_acquire(addr) __tsan_acquire(addr)
 #else
 #define tulip__tsan_create() ((void *)0)
 #define tulip__tsan_destroy(f) ((void)(f))
 #define tulip__tsan_current() ((void *)0)
 #define tulip__tsan_switch(f) ((void)(f))
+#define tulip__tsan_release(addr) ((void)(addr))
+#define tulip__tsan_acquire(addr) ((void)(addr))
 #endif
 
 #if defined(TULIP_HAVE_VALGRIND)
