@@ -1,6 +1,6 @@
 /* Throughput of the HTTP/1.1 parser on typical heads and a chunked body.
  * Prints figures only; it never fails on them.
- *   cc -O2 -Iinclude bench/http_parser_bench.c src/http/parser.c */
+ *   cc -O2 -Iinclude bench/http_parser_bench.c src/http/parser.c src/http/parser_whole.c */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>

@@ -626,6 +626,79 @@ static void test_head_too_large(void **state)
     free(junk);
 }
 
+/* A request head that arrives whole is checked and cut in one pass (the
+ * usual case); one that arrives in parts goes through the resumable scan.
+ * Every byte value, at every place of a word in the method, the target, a
+ * header name and a header value (and next to a HTAB, which the one pass
+ * steps over), in the version and the line ends, must get the same answer
+ * both ways. */
+static void same_whole_and_split(const char *in, size_t n, const struct cfg *c)
+{
+    struct guard g = guard_new(n);
+    tulip_http_header h1[MAXH], h2[MAXH];
+    tulip_http_request req = {0};
+    tulip_http_parser p;
+    struct norm whole, split;
+    char *b = guard_put(&g, in, n);
+
+    init_parser(&p, h1, c);
+    normalize(&whole, REQ, tulip_http_parse_request(&p, b, n, &req), &req, NULL, b);
+    init_parser(&p, h2, c);
+    int rc = tulip_http_parse_request(&p, b, 1, &req);
+    if (rc == -EAGAIN)
+        rc = tulip_http_parse_request(&p, b, n, &req);
+    normalize(&split, REQ, rc, &req, NULL, b);
+    norm_equal(&whole, &split);
+    guard_free(&g);
+}
+
+static void test_request_one_pass(void **state)
+{
+    (void)state;
+    static const char tmpl[] = "GETX /abcdefghijklmnop HTTP/1.1\r\nHost: h\r\n"
+                               "Name-abcdefghijklmn: abcdefghijklmnopqrstuvw\tx \r\n\r\n";
+    const char *at[] = {"X /", "/abc", "bcdefgh", "ijklmnop ", "HTTP/1.1\r\n", "Name-", "abcdefghijklmn:",
+                        ": abc", "abcdefghijklmnopq", "rstuvw", "\tx", " \r\n\r"};
+    char in[sizeof tmpl];
+    size_t n = sizeof tmpl - 1;
+    for (size_t i = 0; i < sizeof at / sizeof at[0]; i++) {
+        size_t base = (size_t)(strstr(tmpl, at[i]) - tmpl), len = strlen(at[i]);
+        for (size_t k = base; k < base + len; k++)
+            for (unsigned v = 0; v < 256; v++) {
+                memcpy(in, tmpl, sizeof tmpl);
+                in[k] = (char)v;
+                same_whole_and_split(in, n, NULL);
+            }
+    }
+    /* the usual request itself, and with HTAB around values */
+    same_whole_and_split(S("GET / HTTP/1.1\r\nHost: 127.0.0.1:8090\r\n\r\n"), NULL);
+    same_whole_and_split(S("GET / HTTP/1.1\r\nHost:\t\ta\t \r\nX:\r\nY: \t\r\n\r\n"), NULL);
+    struct norm z = parse_all_ways(REQ, S("GET / HTTP/1.1\r\nHost:\t\ta\t b \r\nX:\r\n\r\n"), NULL);
+    assert_int_equal(z.nh, 2);
+    assert_int_equal(z.value_len[0], 4); /* "a\t b" */
+    assert_int_equal(z.value_len[1], 0);
+
+    /* the limits hold on the one pass as on the other */
+    static const char two[] = "GET / HTTP/1.1\r\nHost: a\r\nB: 2\r\n\r\n";
+    struct cfg c2 = {0, 2, 0}, c1 = {0, 1, 0};
+    z = parse_all_ways(REQ, S(two), &c2);
+    assert_int_equal(z.rc, sizeof two - 1);
+    z = parse_all_ways(REQ, S(two), &c1);
+    assert_int_equal(z.rc, -E2BIG);
+    struct cfg exact = {0, 0, sizeof two - 1}, small = {0, 0, sizeof two - 2};
+    z = parse_all_ways(REQ, S(two), &exact);
+    assert_int_equal(z.rc, sizeof two - 1);
+    z = parse_all_ways(REQ, S(two), &small);
+    assert_int_equal(z.rc, -EMSGSIZE);
+    for (size_t m = 1; m < sizeof two + 8; m++) {
+        struct cfg cm = {0, 0, m};
+        for (size_t hmax = 1; hmax <= 3; hmax++) {
+            cm.max_headers = hmax;
+            same_whole_and_split(S(two), &cm);
+        }
+    }
+}
+
 /* ---- API edges ----------------------------------------------------------------- */
 
 static void test_incomplete_is_eagain(void **state)
@@ -989,6 +1062,7 @@ int main(void)
         cmocka_unit_test(test_request_bad),
         cmocka_unit_test(test_too_many_headers),
         cmocka_unit_test(test_head_too_large),
+        cmocka_unit_test(test_request_one_pass),
         cmocka_unit_test(test_incomplete_is_eagain),
         cmocka_unit_test(test_errors_are_sticky_and_args_checked),
         cmocka_unit_test(test_header_find),

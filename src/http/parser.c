@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "http_chars.h"
+#include "parser_whole.h"
 
 const unsigned char tulip__http_cls[256] = {R64(0), R64(64), R64(128), R64(192)};
 
@@ -110,8 +111,7 @@ static int scan(struct parser *ps, const unsigned char *buf, size_t len)
             p++;
             break;
         case S_METHOD:
-            while (p < end && (cls[*p] & C_TCHAR))
-                p++;
+            p = skip_token(p, end);
             if (p == end)
                 goto more;
             if (*p++ != ' ')
@@ -125,8 +125,7 @@ static int scan(struct parser *ps, const unsigned char *buf, size_t len)
             p++;
             break;
         case S_TARGET:
-            while (p < end && (cls[*p] & C_TARGET))
-                p++;
+            p = skip_target(p, end);
             if (p == end)
                 goto more;
             if (*p++ != ' ')
@@ -199,8 +198,7 @@ static int scan(struct parser *ps, const unsigned char *buf, size_t len)
             break;
         case S_REASON:
         case S_VALUE:
-            while (p < end && (cls[*p] & C_VALUE))
-                p++;
+            p = skip_value(p, end);
             if (p == end)
                 goto more;
             if (*p++ != '\r')
@@ -231,8 +229,7 @@ static int scan(struct parser *ps, const unsigned char *buf, size_t len)
             p++;
             break;
         case S_NAME:
-            while (p < end && (cls[*p] & C_TCHAR))
-                p++;
+            p = skip_token(p, end);
             if (p == end)
                 goto more;
             if (*p++ != ':')
@@ -272,11 +269,34 @@ struct framing {
     int hosts;
 };
 
+static void framing_init(struct framing *f)
+{
+    memset(f, 0, sizeof *f);
+    f->content_length = -1;
+}
+
 /* name is a token, so OR-ing 0x20 can only map an upper-case letter onto
- * the lower-case literal; no other token byte collides. */
+ * the lower-case literal; no other token byte collides. Eight or four
+ * bytes at a time, then one. */
 static bool name_is(const char *name, const char *lower, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
+    size_t i = 0;
+    for (; n - i >= 8; i += 8) {
+        uint64_t a, b;
+        memcpy(&a, name + i, 8);
+        memcpy(&b, lower + i, 8);
+        if ((a | UINT64_C(0x2020202020202020)) != b)
+            return false;
+    }
+    if (n - i >= 4) {
+        uint32_t a, b;
+        memcpy(&a, name + i, 4);
+        memcpy(&b, lower + i, 4);
+        if ((a | UINT32_C(0x20202020)) != b)
+            return false;
+        i += 4;
+    }
+    for (; i < n; i++)
         if (((unsigned char)name[i] | 0x20) != (unsigned char)lower[i])
             return false;
     return true;
@@ -398,8 +418,7 @@ static int fill_headers(const struct parser *ps, const char *p, const char *end,
 {
     size_t n = 0;
 
-    memset(f, 0, sizeof *f);
-    f->content_length = -1;
+    framing_init(f);
     while (*p != '\r') {
         tulip_http_header *h = &ps->headers[n++];
         const char *colon = memchr(p, ':', (size_t)(end - p));
@@ -420,6 +439,29 @@ static int fill_headers(const struct parser *ps, const char *p, const char *end,
     }
     *count = n;
     return 0;
+}
+
+/* The request's framing, from its headers (RFC 9112 6). */
+static int finish_request(tulip_http_request *r, const struct framing *f, size_t head_len,
+                          tulip_http_request *out)
+{
+    /* A request that two hops could frame differently is refused rather
+     * than guessed at (RFC 9112 6.1, 6.3). */
+    if (f->te) {
+        if (r->minor_version == 0 || f->has_cl || !f->te_last_chunked || f->te_bad)
+            return -EBADMSG;
+        r->body = TULIP_HTTP_BODY_CHUNKED;
+        r->content_length = -1;
+    } else {
+        r->body = f->has_cl ? TULIP_HTTP_BODY_LENGTH : TULIP_HTTP_BODY_NONE;
+        r->content_length = f->content_length;
+    }
+    if (f->hosts > 1 || (r->minor_version >= 1 && f->hosts == 0))
+        return -EBADMSG;
+    r->chunked = r->body == TULIP_HTTP_BODY_CHUNKED;
+    r->keep_alive = !f->conn_close && (r->minor_version >= 1 || f->conn_keep_alive);
+    *out = *r;
+    return (int)head_len;
 }
 
 static int fill_request(const struct parser *ps, const char *buf, size_t head_len,
@@ -445,24 +487,7 @@ static int fill_request(const struct parser *ps, const char *buf, size_t head_le
     r.headers = ps->headers;
     if ((rc = fill_headers(ps, p, end, &r.num_headers, &f)) < 0)
         return rc;
-
-    /* A request that two hops could frame differently is refused rather
-     * than guessed at (RFC 9112 6.1, 6.3). */
-    if (f.te) {
-        if (r.minor_version == 0 || f.has_cl || !f.te_last_chunked || f.te_bad)
-            return -EBADMSG;
-        r.body = TULIP_HTTP_BODY_CHUNKED;
-        r.content_length = -1;
-    } else {
-        r.body = f.has_cl ? TULIP_HTTP_BODY_LENGTH : TULIP_HTTP_BODY_NONE;
-        r.content_length = f.content_length;
-    }
-    if (f.hosts > 1 || (r.minor_version >= 1 && f.hosts == 0))
-        return -EBADMSG;
-    r.chunked = r.body == TULIP_HTTP_BODY_CHUNKED;
-    r.keep_alive = !f.conn_close && (r.minor_version >= 1 || f.conn_keep_alive);
-    *out = r;
-    return (int)head_len;
+    return finish_request(&r, &f, head_len, out);
 }
 
 static int fill_response(const struct parser *ps, const char *buf, size_t head_len,
@@ -530,10 +555,28 @@ static int parse(tulip_http_parser *pp, unsigned kind, const char *buf, size_t l
         return -EINVAL;
     if (!len) /* also keeps NULL + 0 out of scan() */
         return -EAGAIN;
+    if (kind == K_REQUEST && ps.pos == 0 && ps.state == S_REQ_START) {
+        tulip_http_request r;
+        struct framing f;
+        size_t n = tulip__http_whole_request(buf, len, ps.max_head, ps.headers, ps.max_headers, &r);
+        if (n) {
+            framing_init(&f);
+            rc = 0;
+            for (size_t i = 0; i < r.num_headers && rc == 0; i++)
+                rc = framing_header(&f, &r.headers[i]);
+            if (rc == 0)
+                rc = finish_request(&r, &f, n, out);
+            ps.state = S_DONE;
+            ps.pos = n;
+            ps.nheaders = r.num_headers;
+            goto done;
+        }
+    }
     rc = scan(&ps, (const unsigned char *)buf, len);
     if (rc >= 0)
         rc = kind == K_REQUEST ? fill_request(&ps, buf, (size_t)rc, out)
                                : fill_response(&ps, buf, (size_t)rc, out);
+done:
     if (rc < 0 && rc != -EAGAIN) {
         ps.state = S_ERROR;
         ps.err = rc;

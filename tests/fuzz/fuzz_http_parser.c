@@ -107,7 +107,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (ra != rb)
             abort();
         if (ra >= 0) {
-            if (ra > (int)len || a.method_len != b.method_len || a.target_len != b.target_len ||
+            if (ra > (int)len || a.method != b.method || a.method_len != b.method_len ||
+                a.target != b.target || a.target_len != b.target_len || a.minor_version != b.minor_version ||
                 a.content_length != b.content_length || a.body != b.body || a.keep_alive != b.keep_alive)
                 abort();
             same_headers(a.headers, a.num_headers, buf, b.headers, b.num_headers, buf);
