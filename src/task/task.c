@@ -288,17 +288,21 @@ void tulip__sched_stop(struct tulip__sched *s)
         }
     }
     loop->ready.n = n;
+    /* Unhook every parked task from whatever it waits on, so nothing (a
+     * pool worker, a signal slot, a wait queue) keeps pointing at it or at
+     * this loop; all of them before any is freed, as a wait may be on
+     * another task (tulip_join's cancel clears the joined task's joiner:
+     * the joined one, newer, would be freed first). */
+    for (tulip_task *t = tulip__task_of_all(l->all_tasks.head); t; t = tulip__task_of_all(t->all.next)) {
+        if (t->state == TULIP__TASK_PARKED && t->park_cancel) {
+            void (*cancel)(void *) = t->park_cancel;
+            t->park_cancel = NULL;
+            cancel(t->park_ctx);
+        }
+    }
     while (l->all_tasks.head) {
         tulip_task *t = tulip__task_of_all(l->all_tasks.head);
         if (t->state != TULIP__TASK_DONE) {
-            /* Unhook it from whatever it waits on, so nothing (a pool
-             * worker, a signal slot, a wait queue) keeps pointing at it or
-             * at this loop. */
-            if (t->state == TULIP__TASK_PARKED && t->park_cancel) {
-                void (*cancel)(void *) = t->park_cancel;
-                t->park_cancel = NULL;
-                cancel(t->park_ctx);
-            }
             tulip__timer_stop(loop, &t->timer);
             tulip__scope_drop(l, t);
             tulip__tsan_destroy(t->tsan_fiber);
