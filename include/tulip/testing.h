@@ -39,6 +39,15 @@ void tulip_fault_reset(void);
 /* How many calls of kind were made since the last arm/reset. */
 unsigned long tulip_fault_calls(tulip_fault_kind kind);
 
+/* Free the loops this thread was running when a longjmp left them
+ * (cmocka's failed assertion inside a task or a loop callback jumps past
+ * tulip_run's end), innermost first, with their tasks, none of them
+ * resumed, and stop the worker loops of such a run; the thread can then
+ * run a loop again (else tulip_run fails with -EBUSY). Returns how many
+ * loops it freed: 0 when none was left running. tests/test_util.h calls
+ * it after every case. */
+int tulip_test_abandon(void);
+
 #ifdef __cplusplus
 }
 #endif
