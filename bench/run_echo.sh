@@ -11,7 +11,10 @@
 #          load (--rate, monoio's method): the same work, so the cheaper
 #          server wins. CPU is the scheduler's own count of the server's
 #          run time (/proc/PID/schedstat, ns), not utime+stime, which this
-#          kernel samples at 250 Hz ticks.
+#          kernel samples at 250 Hz ticks;
+#   client the client's own CPU microseconds per message in that paced
+#          run: a server that spins before it sleeps must not raise it
+#          (SERVER_CPU=0 CLIENT_CPU=0 puts both on one CPU to see that).
 # echo_uring (bench/echo_uring.c) is the floor for any io_uring server:
 # one submit-and-wait per turn, multishot recv, sends straight from the
 # provided buffers, no runtime. --rounds N runs every server N times,
@@ -34,7 +37,7 @@ while [ $# -gt 0 ]; do
     --conns) shift; CONNS=$1 ;;
     --size) shift; SIZE=$1 ;;
     --rate) shift; RATE=$1 ;;
-    -h|--help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) BUILD=$1 ;;
     esac
     shift
@@ -81,15 +84,16 @@ measure() { # ROUND NAME PROGRAM [ENV=VALUE ...]
     PID=$!
     rate=$(taskset -c "$CLIENT_CPU" "$B/echo_client" 127.0.0.1 "$PORT" "$CONNS" "$SIZE" "$SECS" $MODE |
         awk -F, '$1 == "msgs_per_sec" { print $2 }')
-    local c0 out c1 msgs
+    local c0 out c1 msgs cl
     c0=$(cpu_ns $PID)
     out=$(taskset -c "$CLIENT_CPU" "$B/echo_client" 127.0.0.1 "$PORT" "$CONNS" "$SIZE" "$SECS" $MODE "$RATE")
     c1=$(cpu_ns $PID)
     msgs=$(echo "$out" | awk -F, '$1 == "msgs" { print $2 }')
+    cl=$(echo "$out" | awk -F, '$1 == "client_cpu_us_per_msg" { print $2 }')
     [ -n "$c0" ] && [ -n "$c1" ] && [ -n "$msgs" ] && [ "$msgs" -gt 0 ] &&
         us=$(awk -v a="$c0" -v b="$c1" -v m="$msgs" 'BEGIN { printf "%.2f", (b - a) / 1e3 / m }')
     stop
-    echo "$round $name ${rate:-0} ${us:-0}" >>"$ROWS"
+    echo "$round $name ${rate:-0} ${us:-0} ${cl:-0}" >>"$ROWS"
 }
 
 [ $CSV = 1 ] || printf 'TCP echo, %d connections, %d-byte ping-pong, %ss each, %s client, %s round(s), medians; server on CPU %s, client on CPU %s; load %s\n' \
@@ -99,6 +103,8 @@ for r in $(seq "$ROUNDS"); do
     measure $r tulip_uring "$B/echo_tulip" TULIP_BACKEND=io_uring
     # io_uring with one-shot recv per read instead of the multishot recv
     measure $r tulip_uring1 "$B/echo_tulip" "TULIP_BACKEND=io_uring TULIP_URING_MULTISHOT=0"
+    # io_uring without the spin on the completion queue before sleeping
+    measure $r tulip_uring0 "$B/echo_tulip" "TULIP_BACKEND=io_uring TULIP_URING_SPIN=0"
     measure $r epoll "$B/echo_epoll"
     measure $r uring_raw "$B/echo_uring"
     measure $r libuv "$B/echo_uv"
@@ -109,11 +115,12 @@ awk -v csv=$CSV -v rounds="$ROUNDS" '
         for (i = 2; i <= n; i++) for (j = i; j > 1 && arr[j - 1] > arr[j]; j--) { t = arr[j]; arr[j] = arr[j - 1]; arr[j - 1] = t }
         return n % 2 ? arr[(n + 1) / 2] : (arr[n / 2] + arr[n / 2 + 1]) / 2
     }
-    { R[$1, $2] = $3; U[$1, $2] = $4; if (!($2 in seen)) { seen[$2] = 1; order[++k] = $2 } }
+    { R[$1, $2] = $3; U[$1, $2] = $4; C[$1, $2] = $5; if (!($2 in seen)) { seen[$2] = 1; order[++k] = $2 } }
     function medof(name, other, kind,   i, n, v, x, y) {
         n = 0
         for (i = 1; i <= rounds; i++) {
             if (kind == "rate") { x = R[i, name]; y = other == "" ? 1 : R[i, other] }
+            else if (kind == "client") { x = C[i, name]; y = 1 }
             else { x = U[i, name]; y = other == "" ? 1 : U[i, other] }
             if (x + 0 > 0 && y + 0 > 0) v[++n] = x / y
         }
@@ -124,11 +131,11 @@ awk -v csv=$CSV -v rounds="$ROUNDS" '
         if (m != "") printf "%-5s %-26s %.2f\n", kind == "rate" ? "peak" : "cpu", label, m
     }
     END {
-        if (!csv) printf "%-12s %12s %14s\n", "server", "peak msgs/s", "us/msg@'"$RATE"'"
+        if (!csv) printf "%-12s %12s %14s %14s\n", "server", "peak msgs/s", "us/msg@'"$RATE"'", "client us/msg"
         for (i = 1; i <= k; i++) {
-            n = order[i]; pr = medof(n, "", "rate"); pu = medof(n, "", "cpu")
+            n = order[i]; pr = medof(n, "", "rate"); pu = medof(n, "", "cpu"); pc = medof(n, "", "client")
             if (csv) { printf "echo,%s,%s\necho_cpu,%s,%s\n", n, pr == "" ? "TODO" : sprintf("%.0f", pr), n, pu == "" ? "TODO" : sprintf("%.2f", pu) }
-            else printf "%-12s %12s %14s\n", n, pr == "" ? "TODO" : sprintf("%.0f", pr), pu == "" ? "TODO" : sprintf("%.2f", pu)
+            else printf "%-12s %12s %14s %14s\n", n, pr == "" ? "TODO" : sprintf("%.0f", pr), pu == "" ? "TODO" : sprintf("%.2f", pu), pc == "" ? "-" : sprintf("%.2f", pc)
         }
         if (csv) exit
         ratio("tulip / epoll", "rate", "tulip", "epoll")
@@ -142,6 +149,9 @@ awk -v csv=$CSV -v rounds="$ROUNDS" '
         ratio("tulip_uring / uring_raw", "cpu", "tulip_uring", "uring_raw")
         ratio("uring_raw / epoll", "cpu", "uring_raw", "epoll")
         ratio("multishot / one-shot", "cpu", "tulip_uring", "tulip_uring1")
+        ratio("spin / no spin", "rate", "tulip_uring", "tulip_uring0")
+        ratio("spin / no spin", "cpu", "tulip_uring", "tulip_uring0")
+        ratio("no spin / epoll", "cpu", "tulip_uring0", "epoll")
     }' "$ROWS"
 [ $CSV = 1 ] || echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 exit 0

@@ -29,9 +29,17 @@
 #include "uring_internal.h"
 #include "../common/fault.h"
 #include "../platform/annotate.h"
+#include "../platform/spin_wait.h"
+#include "../platform/clock.h"
 
+/* TASKRUN_FLAG (5.19, with COOP or DEFER_TASKRUN): the kernel sets
+ * IORING_SQ_TASKRUN in the shared ring when completions wait for us to
+ * enter, which is what lets the loop see them coming without a system call
+ * (the spin before sleep, below). */
 static const unsigned setup_tries[] = {
+    IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_R_DISABLED | IORING_SETUP_TASKRUN_FLAG,
     IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_R_DISABLED,
+    IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG,
     IORING_SETUP_COOP_TASKRUN,
     0,
 };
@@ -152,6 +160,11 @@ static int uring_init(tulip_loop *l)
         d->rx_ok = 0; /* one-shot recv, for A/B measurements */
     env = getenv("TULIP_URING_FILE_ASYNC"); /* 0: file I/O issued inline (uring_ops.c), for A/B */
     d->file_async = !(env && strcmp(env, "0") == 0);
+    d->spin_max = d->setup_flags & IORING_SETUP_TASKRUN_FLAG ? tulip__spin_budget_ns() : 0;
+    env = getenv("TULIP_URING_SPIN"); /* 0: no spin on the ring (A/B); the budget stays TULIP_SPIN_NS */
+    if (env && strcmp(env, "0") == 0)
+        d->spin_max = 0;
+    d->spin_win = d->spin_max;
     d->next_gen = 1;
     l->backend_fd = d->ring.ring_fd;
     l->backend_data = d;
@@ -380,6 +393,44 @@ void tulip__uring_drain(tulip_loop *l, int (*cond)(void *), void *arg)
     }
 }
 
+/* Spin before sleep on the completion queue. At light load each turn
+ * carries one or two messages and the loop sleeps in io_uring_enter
+ * between them: a sleep and a wake-up per message, which cost as much as
+ * epoll's system calls. When nothing is to be submitted, the loop first
+ * watches the shared ring for up to the spin window (the budget of
+ * src/platform/spin_wait.h): completions posted, or IORING_SQ_TASKRUN
+ * (work the kernel holds for our next enter: under DEFER_TASKRUN a
+ * socket's data waits there). If it comes, one non-blocking enter takes
+ * it; if not, the loop sleeps as before.
+ *
+ * The window adapts as Linux's halt-polling does: a sleep that ended
+ * within SPIN_WORTH budgets (a wake-up's own latency included) says a
+ * spin would have caught the wake-up (double the window, up to the
+ * budget); a longer sleep says spinning is waste here (halve it, below a
+ * quarter of the budget to 0). An
+ * idle or lightly used loop stops spinning after a few sleeps; a timer due
+ * sooner than the window is never spun for. */
+#define SPIN_WORTH 8
+
+static int cq_pending(void *arg)
+{
+    struct uring_data_s *d = arg;
+    return io_uring_cq_ready(&d->ring) ||
+           (IO_URING_READ_ONCE(*d->ring.sq.kflags) & (IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW));
+}
+
+static void spin_adapt(struct uring_data_s *d, int64_t slept)
+{
+    if (slept <= SPIN_WORTH * d->spin_max) {
+        int64_t w = d->spin_win ? d->spin_win * 2 : d->spin_max / 4;
+        d->spin_win = w < d->spin_max ? w : d->spin_max;
+    } else {
+        d->spin_win /= 2;
+        if (d->spin_win < d->spin_max / 4)
+            d->spin_win = 0;
+    }
+}
+
 static int uring_wait(tulip_loop *l, int64_t timeout_ns)
 {
     struct uring_data_s *d = l->backend_data;
@@ -396,6 +447,17 @@ static int uring_wait(tulip_loop *l, int64_t timeout_ns)
             dispatch(l, d->deferred[i].data, d->deferred[i].res, d->deferred[i].flags);
         timeout_ns = 0;
     }
+    int64_t sleep_from = 0;
+    if (timeout_ns != 0 && d->spin_max && !io_uring_sq_ready(&d->ring)) {
+        int spun = d->spin_win && (timeout_ns < 0 || timeout_ns > d->spin_win);
+        if (spun && tulip__spin_until(cq_pending, d, d->spin_win)) {
+            timeout_ns = 0;
+        } else {
+            if (spun && timeout_ns > 0)
+                timeout_ns -= d->spin_win; /* the timer's deadline does not move */
+            sleep_from = tulip__clock_ns();
+        }
+    }
     if (timeout_ns < 0) {
         rc = io_uring_submit_and_wait(&d->ring, 1);
     } else if (timeout_ns == 0) {
@@ -407,6 +469,8 @@ static int uring_wait(tulip_loop *l, int64_t timeout_ns)
         struct __kernel_timespec ts = {timeout_ns / 1000000000, timeout_ns % 1000000000};
         rc = io_uring_submit_and_wait_timeout(&d->ring, &cqe, 1, &ts, NULL);
     }
+    if (sleep_from)
+        spin_adapt(d, tulip__clock_ns() - sleep_from);
     if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EBUSY)
         return rc;
     /* Only what is there now: a re-arm may complete at once, and chasing

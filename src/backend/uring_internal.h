@@ -150,6 +150,9 @@ struct uring_data_s {
     uint8_t rx_ok;                 /* the kernel has it (probe); 0 also when turned off */
     uint8_t rx_ready;              /* ring registered (lazily, on the loop thread) */
     uint8_t file_async;            /* file reads and writes straight to io-wq (uring_ops.c) */
+    /* spin on the completion queue before sleeping (uring.c) */
+    int64_t spin_max;              /* TULIP_SPIN_NS; 0: never (or the kernel cannot show pending work) */
+    int64_t spin_win;              /* the current window, adapted between 0 and spin_max */
     uint32_t turn;                 /* passes over the completion queue (waits, drains) */
     struct io_uring_buf_ring *br;
     char *rx_bufs;

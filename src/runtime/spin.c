@@ -11,52 +11,20 @@
  * the spin ends it stores 0 and looks at the posts again (both seq_cst),
  * so a post pushed after that look sees 0 and writes the eventfd, as
  * before.  Cost: at most TULIP_SPIN_NS of CPU each time the loop would
- * block right after a cross-loop hand-off (default below; 0 turns it
+ * block right after a cross-loop hand-off (default 5 µs; 0 turns it
  * off); the spin yields the CPU every ~1 µs in case the thread it waits
- * for needs this CPU. */
+ * for needs this CPU (src/platform/spin_wait.h, shared with the io_uring
+ * backend's spin on its completion queue). */
 #define _GNU_SOURCE
-#include <sched.h>
 #include <stdatomic.h>
-#include <stdlib.h>
-#include <time.h>
 
 #include "runtime_internal.h"
+#include "../platform/spin_wait.h"
 #include "../loop/loop_internal.h"
 
-#define DEFAULT_SPIN_NS 5000
-
-static int64_t mono_ns(void)
+static int work_came(void *arg)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    __asm__ __volatile__("yield");
-#endif
-}
-
-static int64_t spin_ns(void)
-{
-    static _Atomic int64_t cached = -1;
-    int64_t v = atomic_load_explicit(&cached, memory_order_relaxed);
-    if (v < 0) {
-        const char *e = getenv("TULIP_SPIN_NS");
-        char *end;
-        long long x = e && *e ? strtoll(e, &end, 10) : DEFAULT_SPIN_NS;
-        v = e && *e && (*end || x < 0) ? DEFAULT_SPIN_NS : x;
-        atomic_store_explicit(&cached, v, memory_order_relaxed);
-    }
-    return v;
-}
-
-static int work_came(tulip_loop *l)
-{
+    tulip_loop *l = arg;
     return atomic_load(&l->posts) != NULL || atomic_load(&l->signals_pending) ||
            atomic_load(&l->stop_requested);
 }
@@ -75,25 +43,14 @@ static int spin(tulip_loop *l, int64_t timeout)
     int zero = 0;
     if (!atomic_compare_exchange_strong(&l->wake_pending, &zero, 1))
         return 1;
-    int64_t end = mono_ns() + (timeout > 0 && timeout < l->spin_ns ? timeout : l->spin_ns);
-    int got = 0;
-    for (unsigned i = 1; !(got = work_came(l)); i++) {
-        cpu_relax();
-        if ((i & 31) == 0) {
-            if (mono_ns() >= end)
-                break;
-            /* when the CPUs are oversubscribed, the thread we wait for may
-             * be waiting for this CPU: let it run (Go's osyield) */
-            sched_yield();
-        }
-    }
+    int got = tulip__spin_until(work_came, l, timeout > 0 && timeout < l->spin_ns ? timeout : l->spin_ns);
     atomic_store(&l->wake_pending, 0);
     return got || work_came(l);
 }
 
 void tulip__spin_install(tulip_loop *l)
 {
-    int64_t ns = spin_ns();
+    int64_t ns = tulip__spin_budget_ns();
     l->spin_ns = ns;
     l->spin = ns > 0 ? spin : NULL;
 }
