@@ -153,6 +153,82 @@ static void test_move_deadline(void **state)
     assert_int_equal(test_run_virtual(main_move_deadline, NULL), 0);
 }
 
+/* A deadline moved while its task waits, by another task: later (the lazy
+ * move, which leaves the loop's timer where it is filed), later again and
+ * again, earlier, and to a time already past. The waiter must wake exactly
+ * at the last deadline set, never at one it was moved away from. */
+struct mover {
+    tulip_scope *s;
+    int64_t woke;
+    int rc;
+};
+
+static int waiter(void *p)
+{
+    struct mover *m = p;
+    tulip_scope s;
+    tulip_scope_enter(&s, tulip_now() + TULIP_MS(10));
+    m->s = &s;
+    m->rc = tulip_sleep(TULIP_SEC(100));
+    m->woke = tulip_now();
+    m->s = NULL;
+    assert_int_equal(tulip_scope_exit(&s), m->rc);
+    return 0;
+}
+
+static int main_move_parked(void *p)
+{
+    (void)p;
+    struct mover m = {0};
+    int64_t t0 = tulip_now();
+
+    /* Later twice, then earlier than both but later than the first. */
+    tulip_task *w = tulip_spawn(waiter, &m);
+    assert_int_equal(tulip_sleep(TULIP_MS(5)), 0);
+    tulip_scope_set_deadline(m.s, t0 + TULIP_MS(40));
+    tulip_scope_set_deadline(m.s, t0 + TULIP_MS(60));
+    assert_int_equal(tulip_sleep(TULIP_MS(10)), 0); /* past the first, 10 ms */
+    assert_non_null(m.s);
+    tulip_scope_set_deadline(m.s, t0 + TULIP_MS(30));
+    assert_int_equal(tulip_join(w), 0);
+    assert_int_equal(m.rc, -ETIMEDOUT);
+    assert_int_equal(m.woke, t0 + TULIP_MS(30));
+
+    /* A thousand moves later, one per millisecond, each past where the
+     * timer was filed by then: woken only at the last. */
+    int64_t t1 = tulip_now();
+    w = tulip_spawn(waiter, &m);
+    assert_int_equal(tulip_yield(), 0);
+    for (int i = 1; i <= 1000; i++) {
+        tulip_scope_set_deadline(m.s, t1 + TULIP_MS(10) + i * TULIP_MS(1));
+        if (i % 10 == 0)
+            assert_int_equal(tulip_sleep(TULIP_MS(1)), 0);
+    }
+    assert_int_equal(tulip_join(w), 0);
+    assert_int_equal(m.rc, -ETIMEDOUT);
+    assert_int_equal(m.woke, t1 + TULIP_MS(1010));
+
+    /* To no deadline and back; then to a time already past: at once. */
+    int64_t t2 = tulip_now();
+    w = tulip_spawn(waiter, &m);
+    assert_int_equal(tulip_yield(), 0);
+    tulip_scope_set_deadline(m.s, TULIP_FOREVER);
+    assert_int_equal(tulip_sleep(TULIP_MS(50)), 0);
+    assert_non_null(m.s);
+    tulip_scope_set_deadline(m.s, t2 + TULIP_MS(70));
+    tulip_scope_set_deadline(m.s, t2 + TULIP_MS(20));
+    assert_int_equal(tulip_join(w), 0);
+    assert_int_equal(m.rc, -ETIMEDOUT);
+    assert_int_equal(m.woke, t2 + TULIP_MS(50));
+    return 0;
+}
+
+static void test_move_parked(void **state)
+{
+    (void)state;
+    assert_int_equal(test_run_virtual(main_move_parked, NULL), 0);
+}
+
 /* Real clock: a timeout around a sleep ends the sleep early. Only the
  * error is asserted, never the time taken. */
 static int main_real_clock(void *p)
@@ -179,6 +255,7 @@ int main(void)
         cmocka_unit_test(test_cancel_scope),
         cmocka_unit_test(test_shield),
         cmocka_unit_test(test_move_deadline),
+        cmocka_unit_test(test_move_parked),
         cmocka_unit_test(test_real_clock),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -49,14 +49,8 @@ static void sift_down(struct tulip__timer_heap *h, size_t i, struct tulip__timer
 int tulip__heap_push(struct tulip__timer_heap *h, struct tulip__timer *t, int64_t when)
 {
     if (tulip__timer_pending(t)) {
-        /* Not earlier than where it is filed: only the timer changes. Its
-         * ticket is taken now, as a fresh push would, so FIFO among equal
-         * deadlines still follows the order they were set. */
-        if (when >= t->when && h->next_seq - t->seq <= UINT32_MAX) {
-            t->due = when;
-            t->moved = (uint32_t)(h->next_seq++ - t->seq);
+        if (tulip__heap_move_later(h, t, when))
             return 0;
-        }
         tulip__heap_remove(h, t);
         if (when == INT64_MAX)
             return 0; /* moved to never: stopped, as the lazy path ends */

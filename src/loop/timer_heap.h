@@ -56,6 +56,21 @@ static inline int tulip__timer_pending(const struct tulip__timer *t)
     return t->slot != TULIP__NOT_IN_HEAP;
 }
 
+/* The lazy move (see above): a pending timer moved to no earlier than
+ * where it is filed only changes itself, taking its ticket now as a fresh
+ * push would, so FIFO among equal deadlines still follows the order they
+ * were set. False when that does not apply (not pending, earlier, or a
+ * ticket too far to keep in 32 bits): tulip__heap_push then moves it.
+ * Inline, so a deadline pushed back costs a few stores at the caller. */
+static inline int tulip__heap_move_later(struct tulip__timer_heap *h, struct tulip__timer *t, int64_t when)
+{
+    if (!tulip__timer_pending(t) || when < t->when || h->next_seq - t->seq > UINT32_MAX)
+        return 0;
+    t->due = when;
+    t->moved = (uint32_t)(h->next_seq++ - t->seq);
+    return 1;
+}
+
 /* Set t to fire at when; a pending timer is moved (see above). FIFO among
  * equal deadlines follows the order of the pushes, moves included. Moving
  * a pending timer to INT64_MAX stops it (it is dropped when it comes up);

@@ -98,7 +98,7 @@ static void scope_fire(struct tulip__timer *tm)
     tulip__task_recheck(s->task);
 }
 
-static void arm(struct tulip__scope *s)
+static inline void arm(struct tulip__scope *s)
 {
     tulip_loop *l = s->task->loop;
     if (s->deadline <= tulip__loop_now(l)) {
@@ -106,7 +106,11 @@ static void arm(struct tulip__scope *s)
         s->expired = 1;
         return;
     }
-    /* A pending timer is moved, lazily when later (src/loop/timer_heap.h). */
+    /* A pending timer moved later stays where it is filed
+     * (src/loop/timer_heap.h): a few stores here, the usual move of a
+     * read deadline (the HTTP server makes two per request). */
+    if (tulip__heap_move_later(&l->timers, &s->timer, s->deadline))
+        return;
     if (s->deadline == TULIP_FOREVER && !tulip__timer_pending(&s->timer))
         return;
     /* On ENOMEM the deadline is still seen at every suspension point (see
