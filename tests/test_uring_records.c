@@ -19,10 +19,12 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 
 #include "test_util.h"
@@ -125,6 +127,67 @@ static int w_dial(void *p)
     return 0;
 }
 
+/* The calls below keep a header, an iovec array, an address or a path
+ * in their frames (or the io layer's): on io_uring the kernel reads them
+ * when the loop submits, after W parked, or a completion does later. */
+static struct sockaddr_in *g_to; /* on the heap: sendto's address is copied from there */
+static int w_writev(void *p)
+{
+    (void)p;
+    struct iovec v[2] = {{g_buf, 4}, {g_buf + 4, 4}};
+    ssize_t n = tulip_writev(g_fd, v, 2);
+    return n == 8 ? 0 : n < 0 ? (int)n : -EMSGSIZE;
+}
+
+static int w_sendto(void *p)
+{
+    (void)p;
+    struct sockaddr_in to = *g_to; /* in W's frame */
+    ssize_t n = tulip_sendto(g_fd, g_buf, 8, 0, (struct sockaddr *)&to, sizeof to);
+    return n == 8 ? 0 : n < 0 ? (int)n : -EMSGSIZE;
+}
+
+static socklen_t *g_alen;
+static int w_recvfrom(void *p)
+{
+    (void)p;
+    *g_alen = sizeof(struct sockaddr_in);
+    ssize_t n = tulip_recvfrom(g_fd, g_buf, 8, 0, (struct sockaddr *)g_to, g_alen);
+    if (n < 0)
+        return (int)n;
+    return n == 8 && *g_alen == sizeof(struct sockaddr_in) && g_to->sin_family == AF_INET ? 0 : -EBADMSG;
+}
+
+static int w_readv(void *p)
+{
+    (void)p;
+    struct iovec v[2] = {{g_buf, 3}, {g_buf + 3, 5}};
+    ssize_t n = tulip_readv(g_fd, v, 2);
+    if (n < 0)
+        return (int)n;
+    return n == 8 && memcmp(g_buf, "abcdefgh", 8) == 0 ? 0 : -EBADMSG;
+}
+
+static int w_stat(void *p)
+{
+    (void)p;
+    char path[8] = "/";
+    struct stat *st = (struct stat *)(void *)g_big;
+    int rc = tulip_file_stat(path, st);
+    return rc < 0 ? rc : S_ISDIR(st->st_mode) ? 0 : -ENOTDIR;
+}
+
+static int w_open(void *p)
+{
+    (void)p;
+    char path[16] = "/dev/null";
+    int fd = tulip_file_open(path, O_RDONLY, 0);
+    if (fd < 0)
+        return fd;
+    tulip_close(fd);
+    return 0;
+}
+
 /* Lock the stack of W (the argument), parked just before this task ran. */
 static int x_lock(void *p)
 {
@@ -154,15 +217,118 @@ static int tcp_pair(int sv[2])
     return sv[0] < 0 ? -1 : 0;
 }
 
-/* W parks reading sv[0], the peer's bytes come (0, or -EIO). */
-static int recv_case(const int sv[2])
+/* W parks reading sv[0] with fn, the peer's bytes come (0, or -EIO). */
+static int recv_case_with(const int sv[2], tulip_fn fn)
 {
     g_fd = sv[0];
-    tulip_task *w = park(w_recv);
+    tulip_task *w = park(fn);
     if (write(sv[1], "abcdefgh", 8) != 8)
         return -EIO;
     until_woken(w);
     finish(w, 0);
+    return 0;
+}
+
+static int recv_case(const int sv[2])
+{
+    return recv_case_with(sv, w_recv);
+}
+
+/* W parks in fn, its stack locked by a task that runs right after it,
+ * before the loop's turn submits W's operation (which, on io_uring,
+ * completes in that turn when send, sendto, stat or open need not wait;
+ * a receive waits for peer(), run once W's stack is locked). */
+static int locked_at_submit(tulip_fn fn, void (*peer)(void))
+{
+    tulip_task *w = tulip_spawn(fn, NULL);
+    tulip_task *x = tulip_spawn(x_lock, w);
+    if (!w || !x || tulip_join(x) != 0) {
+        if (!g_fail[0])
+            snprintf(g_fail, sizeof g_fail, "%s: the waiter did not park", g_case);
+        return -EPROTO;
+    }
+    if (peer) {
+        tulip_yield(); /* the turn that submits W's operation */
+        peer();
+    }
+    until_woken(w);
+    finish(w, 0);
+    return 0;
+}
+
+static int g_peer;
+static void send_datagram(void)
+{
+    if (send(g_peer, "abcdefgh", 8, 0) != 8 && !g_fail[0])
+        snprintf(g_fail, sizeof g_fail, "%s: send: %s", g_case, strerror(errno));
+}
+
+/* Arguments the kernel or a completion reads after the task parked. */
+static int submitted_cases(void)
+{
+    int sv[2];
+    memcpy(g_buf, "abcdefgh", 8);
+
+    /* readv of a TCP stream: the multishot recv's completion fills the
+     * buffers through the iovec array (every backend: elsewhere W reads
+     * once woken). */
+    g_case = "readv stream";
+    if (tcp_pair(sv))
+        return -errno;
+    if (recv_case_with(sv, w_readv))
+        return -EIO;
+    tulip_close(sv[0]);
+    close(sv[1]);
+    if (strcmp(tulip_loop_backend(tulip_loop_current()), "io_uring") != 0)
+        return 0; /* elsewhere the calls below do not park with the kernel reading */
+
+    /* writev: a sendmsg whose header and iovec array are the io layer's. */
+    g_case = "writev header";
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv))
+        return -errno;
+    g_fd = sv[0];
+    memcpy(g_buf, "abcdefgh", 8);
+    if (locked_at_submit(w_writev, NULL))
+        return -EPROTO;
+    tulip_close(sv[0]);
+    close(sv[1]);
+
+    /* UDP on 127.0.0.1: sendto's address, recvfrom's header. */
+    int u = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int v = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t alen = sizeof a;
+    if (u < 0 || v < 0 || bind(v, (struct sockaddr *)&a, sizeof a) || getsockname(v, (struct sockaddr *)&a, &alen) ||
+        bind(u, (struct sockaddr *)&(struct sockaddr_in){.sin_family = AF_INET,
+                                                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK)},
+             sizeof a))
+        return -errno;
+    *g_to = a;
+    g_fd = u;
+    g_case = "sendto address";
+    if (locked_at_submit(w_sendto, NULL))
+        return -EPROTO;
+    char got[8];
+    if (recv(v, got, sizeof got, MSG_DONTWAIT) != 8 && !g_fail[0])
+        snprintf(g_fail, sizeof g_fail, "%s: the datagram did not come", g_case);
+    alen = sizeof a;
+    if (getsockname(u, (struct sockaddr *)&a, &alen) || connect(v, (struct sockaddr *)&a, sizeof a))
+        return -errno;
+    g_peer = v;
+    g_case = "recvfrom header";
+    memset(g_to, 0, sizeof *g_to);
+    if (locked_at_submit(w_recvfrom, send_datagram))
+        return -EPROTO;
+    tulip_close(u);
+    close(v);
+
+    /* Paths of stat and open. */
+    g_case = "stat path";
+    if (locked_at_submit(w_stat, NULL))
+        return -EPROTO;
+    g_case = "open path";
+    if (locked_at_submit(w_open, NULL))
+        return -EPROTO;
     return 0;
 }
 
@@ -288,7 +454,7 @@ static int body(void *arg)
         snprintf(g_fail, sizeof g_fail, "%s: tulip_dial failed", g_case);
     }
     close(l);
-    return 0;
+    return submitted_cases();
 }
 
 static void test_records(void **state)
@@ -297,6 +463,10 @@ static void test_records(void **state)
     g_fail[0] = 0;
     g_buf = malloc(64);
     g_big = malloc(BIG);
+    g_to = malloc(sizeof *g_to);
+    g_alen = malloc(sizeof *g_alen);
+    assert_non_null(g_to);
+    assert_non_null(g_alen);
     assert_non_null(g_buf);
     assert_non_null(g_big);
     memset(g_big, 'y', BIG);
@@ -310,6 +480,8 @@ static void test_records(void **state)
     sigaction(SIGSEGV, &old, NULL);
     free(g_buf);
     free(g_big);
+    free(g_to);
+    free(g_alen);
     assert_int_equal(rc, 0);
     if (g_fail[0])
         fail_msg("%s", g_fail);

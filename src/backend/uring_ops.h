@@ -84,6 +84,16 @@ static inline void *tulip__uop_room(struct tulip__uop *op)
     return (char *)op + TULIP__UOP_SIZE;
 }
 
+/* n bytes after the waiter's room, for arguments the kernel or a
+ * completion reads after the task parked (a sendmsg's header, a readv's
+ * iovec array): the block grows to fit. Call it before taking the
+ * operation or the waiter (tulip__uop_slot), which a growth would move. */
+static inline void *tulip__uop_args(size_t n)
+{
+    struct tulip__xone *b = tulip__xblock(tulip__current(), TULIP__UREC_NEED + n);
+    return b ? (char *)b->item + TULIP__UOP_SIZE + TULIP__UWAIT_ROOM : NULL;
+}
+
 #if defined(TULIP_HAVE_URING)
 /* The head of the io_uring backend's data (l->backend_data), read inline:
  * tulip__uring_on is asked by every socket call. */

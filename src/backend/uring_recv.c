@@ -275,15 +275,23 @@ ssize_t tulip__uring_recv_stream(tulip_loop *l, int fd, const struct iovec *iov,
     int peek = (flags & MSG_PEEK) != 0;
     int waitall = (flags & MSG_WAITALL) && !peek;
     /* In the task's wait block: the completions fill it while the task is
-     * suspended. A single buffer's iovec is copied in (the io layer's is a
-     * local); several stay the caller's. */
+     * suspended, and read the iovecs then, so they are copied in too (the
+     * io layer's single one is a local; a readv's array is the caller's):
+     * one into the waiter, several after it (first: the block may grow). */
+    struct iovec *many = NULL;
+    if (iovcnt > 1 && !(many = tulip__uop_args((size_t)iovcnt * sizeof *iov)))
+        return -ENOMEM;
     struct uring_rx_waiter *w = uring_waiter_slot();
     if (!w)
         return -ENOMEM;
-    w->iov = iov;
     if (iovcnt == 1) {
         w->one = iov[0];
         w->iov = &w->one;
+    } else if (many) {
+        memcpy(many, iov, (size_t)iovcnt * sizeof *iov);
+        w->iov = many;
+    } else {
+        w->iov = iov; /* none: nothing is read */
     }
     w->iovcnt = iovcnt;
     w->got = 0;

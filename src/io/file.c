@@ -102,19 +102,23 @@ static ssize_t on_ring(tulip_loop *l, struct job *j)
 #if defined(TULIP_HAVE_URING)
     /* The operation and the statx the kernel fills are in the task's wait
      * block (uring_ops.h), not in its frames; the block grows once for a
-     * task that stats. */
-    struct tulip__xone *b = tulip__xblock(tulip__current(), TULIP__UREC_NEED + sizeof(struct statx));
+     * task that stats. So is a copy of the path: the kernel reads it when
+     * the loop submits, after this task parked, and the caller's may be in
+     * its frames. */
+    size_t plen = j->path ? strlen(j->path) + 1 : 0;
+    struct tulip__xone *b = tulip__xblock(tulip__current(), TULIP__UREC_NEED + sizeof(struct statx) + plen);
     if (!b)
         return -ENOMEM;
     struct tulip__uop *op = (struct tulip__uop *)(void *)b->item;
     struct statx *sx = tulip__uop_room(op);
+    char *path = plen ? memcpy((char *)(sx + 1), j->path, plen) : NULL;
     memset(op, 0, sizeof *op);
     op->fd = j->fd;
     switch (j->kind) {
     case J_OPEN:
         op->kind = TULIP__UOP_OPENAT;
         op->fd = -1;
-        op->path = j->path;
+        op->path = path;
         op->flags = j->flags;
         op->mode = j->mode;
         break;
@@ -134,7 +138,7 @@ static ssize_t on_ring(tulip_loop *l, struct job *j)
         op->buf = sx;
         if (j->kind == J_STAT) {
             op->fd = -1;
-            op->path = j->path;
+            op->path = path;
         } else {
             op->path = "";
             op->flags = AT_EMPTY_PATH;

@@ -145,6 +145,43 @@ ssize_t tulip__ring_send(tulip_loop *l, int fd, const void *buf, size_t n, int f
     return ring_send_op(l, op);
 }
 
+/* A sendmsg or recvmsg header as the kernel reads it at submission, which
+ * comes after this task parked (the loop's next io_uring_submit_and_wait):
+ * a copy in the task's wait block, not the caller's, which may be in its
+ * frames (sockio.c builds one there for readv, writev, sendto, recvfrom).
+ * The iovec array comes along, and for a send the address and the
+ * ancillary data; a receive's address and control buffers are where the
+ * kernel writes, as its data buffers are. NULL: no memory. */
+static struct msghdr *msg_copy(const struct msghdr *m, int sending)
+{
+    size_t niov = m->msg_iov ? m->msg_iovlen : 0;
+    size_t name = sending && m->msg_name ? m->msg_namelen : 0;
+    size_t ctl = sending && m->msg_control ? m->msg_controllen : 0;
+    size_t iovb = niov * sizeof(struct iovec);
+    size_t nameb = (name + 15) / 16 * 16;
+    char *p = tulip__uop_args(sizeof(struct msghdr) + iovb + nameb + ctl);
+    if (!p)
+        return NULL;
+    struct msghdr *c = (struct msghdr *)(void *)p;
+    *c = *m;
+    p += sizeof *c;
+    if (niov) {
+        memcpy(p, m->msg_iov, iovb);
+        c->msg_iov = (struct iovec *)(void *)p;
+        p += iovb;
+    }
+    if (name) {
+        memcpy(p, m->msg_name, name);
+        c->msg_name = p;
+        p += nameb;
+    }
+    if (ctl) {
+        memcpy(p, m->msg_control, ctl);
+        c->msg_control = p;
+    }
+    return c;
+}
+
 ssize_t tulip__ring_recvmsg(tulip_loop *l, struct tulip__fd *f, int fd, struct msghdr *m, int flags)
 {
     if (!m->msg_name && !m->msg_controllen && !(flags & ~MULTISHOT_FLAGS)) {
@@ -160,19 +197,32 @@ ssize_t tulip__ring_recvmsg(tulip_loop *l, struct tulip__fd *f, int fd, struct m
         if (k)
             return (ssize_t)k;
     }
+    struct msghdr *c = msg_copy(m, 0);
+    if (!c)
+        return -ENOMEM;
     struct tulip__uop *op = op_init(TULIP__UOP_RECVMSG, fd, flags);
     if (!op)
         return -ENOMEM;
-    op->msg = m;
-    return ring_run_op(l, f, op);
+    op->msg = c;
+    ssize_t r = ring_run_op(l, f, op);
+    /* What the kernel wrote back into the header. */
+    m->msg_namelen = c->msg_namelen;
+    m->msg_controllen = c->msg_controllen;
+    m->msg_flags = c->msg_flags;
+    return r;
 }
 
 ssize_t tulip__ring_sendmsg(tulip_loop *l, int fd, struct msghdr *m, int flags)
 {
+    if (m->msg_name && m->msg_namelen > sizeof(struct sockaddr_storage))
+        return -EINVAL; /* as sendmsg(2) */
+    struct msghdr *c = msg_copy(m, 1);
+    if (!c)
+        return -ENOMEM;
     struct tulip__uop *op = op_init(TULIP__UOP_SENDMSG, fd, flags);
     if (!op)
         return -ENOMEM;
-    op->msg = m;
+    op->msg = c;
     return ring_send_op(l, op);
 }
 
