@@ -1,5 +1,6 @@
 /* tulip_run_ex on several loops (tulip_config.workers): placement,
- * shutdown with tasks parked on every loop, a loop that fails to start. */
+ * shutdown with tasks parked on every loop, a loop that fails to start;
+ * loops made and freed on two threads at once. */
 #define _GNU_SOURCE
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +11,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <sys/socket.h>
 
 #include "test_util.h"
 #include "tulip/runtime.h"
@@ -242,6 +244,66 @@ static void test_pinning(void **state)
     assert_true(CPU_EQUAL(&before, &after));
 }
 
+/* ---- loops made and freed on two threads at once ------------------------ */
+
+/* What one loop does before it is freed: some I/O, so that its backend
+ * has work queued (on io_uring: submission entries written). */
+static int echo_once(void *p)
+{
+    int *sv = p;
+    char out[64], in[64];
+    memset(out, 'x', sizeof out);
+    assert_int_equal(tulip_write(sv[0], out, sizeof out), (ssize_t)sizeof out);
+    size_t got = 0;
+    while (got < sizeof in) {
+        ssize_t n = tulip_read(sv[1], in + got, sizeof in - got);
+        assert_true(n > 0);
+        got += (size_t)n;
+    }
+    assert_memory_equal(in, out, sizeof in);
+    return 0;
+}
+
+static atomic_int churn_go;
+
+static void *loop_churn(void *p)
+{
+    (void)p;
+    while (!atomic_load(&churn_go))
+        sched_yield();
+    for (int i = 0; i < 40; i++) {
+        int sv[2];
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) != 0)
+            return (void *)1;
+        tulip_loop *l = tulip_loop_new(NULL);
+        if (!l || !tulip_spawn_on(l, echo_once, sv) || tulip_loop_run(l) != 0 || tulip_loop_free(l) != 0)
+            return (void *)2;
+        close(sv[0]);
+        close(sv[1]);
+    }
+    return NULL;
+}
+
+/* One thread frees a loop while the other makes one: the kernel may give
+ * the new one the memory the old one's backend had (io_uring's rings, which
+ * liburing maps and unmaps out of ThreadSanitizer's sight: under TSan this
+ * reported a race in io_uring_prep_rw until uring.c told TSan of the
+ * hand-over). */
+static void test_loops_come_and_go(void **state)
+{
+    (void)state;
+    pthread_t t[2];
+    atomic_store(&churn_go, 0);
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, loop_churn, NULL), 0);
+    atomic_store(&churn_go, 1);
+    for (int i = 0; i < 2; i++) {
+        void *rc;
+        assert_int_equal(pthread_join(t[i], &rc), 0);
+        assert_null(rc);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -250,6 +312,7 @@ int main(void)
         cmocka_unit_test(test_loop_fails_to_start),
         cmocka_unit_test(test_config),
         cmocka_unit_test(test_pinning),
+        cmocka_unit_test(test_loops_come_and_go),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
