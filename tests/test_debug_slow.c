@@ -158,7 +158,7 @@ static void test_slow_callback_is_reported(void **state)
         fprintf(stderr, "child stderr:\n%s\n", out);
     assert_non_null(rep);
     assert_non_null(strstr(rep, "(threshold 50.0 ms)"));
-    if (tulip__unwind_init())
+    if (tulip__unwind_init() && SAMPLED_FRAMES_EXACT)
         assert_non_null(strstr(rep, "spin_until_sampled"));
     free(out);
 }
