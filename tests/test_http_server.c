@@ -386,6 +386,121 @@ static void test_respond_checks(void **state)
     assert_string_equal(tulip_http_reason(299), "");
 }
 
+/* ---- the bytes of a head ------------------------------------------------------------ */
+
+/* Answers by path, to see every piece of a head on the wire: statuses in
+ * turn (the first lines are kept per status), header pieces of every
+ * length class, chunked and plain bodies small and large. */
+static int bytes_handler(void *arg, const tulip_http_request_view *r, tulip_http_responder *res)
+{
+    (void)arg;
+    static char big[3000];
+    memset(big, 'x', sizeof big);
+    tulip_http_header h[3] = {{"X-A", 3, "b", 1}, {"X-Long-Header-Name", 18, "0123456789abcdefghij", 20},
+                              {"Cache", 5, "no-store", 8}};
+    if (r->path_len == 4 && memcmp(r->path, "/404", 4) == 0)
+        return tulip_http_respond(res, 404, "text/html", NULL, 0);
+    if (r->path_len == 6 && memcmp(r->path, "/chunk", 6) == 0)
+        return tulip_http_respond_ex(res, 201, NULL, 0, "abc", 3, TULIP_HTTP_CHUNKED);
+    if (r->path_len == 7 && memcmp(r->path, "/chunk0", 7) == 0)
+        return tulip_http_respond_ex(res, 200, NULL, 0, NULL, 0, TULIP_HTTP_CHUNKED);
+    if (r->path_len == 4 && memcmp(r->path, "/big", 4) == 0)
+        return tulip_http_respond(res, 200, "text/plain", big, sizeof big);
+    if (r->path_len == 4 && memcmp(r->path, "/mid", 4) == 0)
+        return tulip_http_respond(res, 200, "text/plain", big, 345);
+    if (r->path_len == 4 && memcmp(r->path, "/hdr", 4) == 0)
+        return tulip_http_respond_ex(res, 503, h, 3, "12345678901", 11, 0);
+    return tulip_http_respond(res, 200, "text/plain", "hi", 2);
+}
+
+/* The next answer must be `before`, a Date line, then `after` (then n
+ * bytes of x when n > 0), exactly. */
+static void expect_bytes(raw *c, const char *before, const char *after, size_t xs)
+{
+    size_t b = strlen(before), d = sizeof "Date: Thu, 03 Dec 2026 14:25:00 GMT\r\n" - 1, a = strlen(after);
+    while (c->len < b + d + a + xs) {
+        ssize_t n = tulip_read(c->fd, c->buf + c->len, sizeof c->buf - c->len);
+        assert_true(n > 0);
+        c->len += (size_t)n;
+    }
+    if (memcmp(c->buf, before, b) != 0)
+        fail_msg("head starts \"%.*s\", want \"%s\"", (int)b, c->buf, before);
+    const char *dl = c->buf + b;
+    assert_memory_equal(dl, "Date: ", 6);
+    assert_memory_equal(dl + d - 6, " GMT\r\n", 6);
+    assert_memory_equal(dl + 9, ", ", 2);
+    if (memcmp(dl + d, after, a) != 0)
+        fail_msg("head goes on \"%.*s\", want \"%s\"", (int)a, dl + d, after);
+    for (size_t i = 0; i < xs; i++)
+        assert_int_equal(dl[d + a + i], 'x');
+    size_t used = b + d + a + xs;
+    memmove(c->buf, c->buf + used, c->len - used);
+    c->len -= used;
+}
+
+static int bytes_body(void *arg)
+{
+    (void)arg;
+    tulip_http_server *srv = tulip_http_server_new(NULL, bytes_handler, NULL);
+    assert_int_equal(tulip_http_server_listen(srv, "127.0.0.1:0"), 0);
+    char addr[64];
+    snprintf(addr, sizeof addr, "127.0.0.1:%d", tulip_http_server_port(srv));
+    tulip_task *t = tulip_spawn(tulip_http_server_task, srv);
+    raw c;
+    raw_dial(&c, addr);
+    for (int i = 0; i < 2; i++) {
+        raw_send(&c, "GET /200 HTTP/1.1\r\nHost: x\r\n\r\n");
+        expect_bytes(&c, "HTTP/1.1 200 OK\r\nServer: tulip\r\n",
+                     "Content-Type: text/plain\r\nContent-Length: 2\r\n\r\nhi", 0);
+        raw_send(&c, "GET /404 HTTP/1.1\r\nHost: x\r\n\r\n");
+        expect_bytes(&c, "HTTP/1.1 404 Not Found\r\nServer: tulip\r\n",
+                     "Content-Type: text/html\r\nContent-Length: 0\r\n\r\n", 0);
+    }
+    raw_send(&c, "GET /chunk HTTP/1.1\r\nHost: x\r\n\r\n");
+    expect_bytes(&c, "HTTP/1.1 201 Created\r\nServer: tulip\r\n",
+                 "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", 0);
+    raw_send(&c, "GET /chunk0 HTTP/1.1\r\nHost: x\r\n\r\n");
+    expect_bytes(&c, "HTTP/1.1 200 OK\r\nServer: tulip\r\n", "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 0);
+    raw_send(&c, "GET /big HTTP/1.1\r\nHost: x\r\n\r\n");
+    expect_bytes(&c, "HTTP/1.1 200 OK\r\nServer: tulip\r\n",
+                 "Content-Type: text/plain\r\nContent-Length: 3000\r\n\r\n", 3000);
+    raw_send(&c, "GET /mid HTTP/1.1\r\nHost: x\r\n\r\n");
+    expect_bytes(&c, "HTTP/1.1 200 OK\r\nServer: tulip\r\n",
+                 "Content-Type: text/plain\r\nContent-Length: 345\r\n\r\n", 345);
+    raw_send(&c, "GET /hdr HTTP/1.1\r\nHost: x\r\n\r\n");
+    expect_bytes(&c, "HTTP/1.1 503 Service Unavailable\r\nServer: tulip\r\n",
+                 "X-A: b\r\nX-Long-Header-Name: 0123456789abcdefghij\r\nCache: no-store\r\n"
+                 "Content-Length: 11\r\n\r\n12345678901", 0);
+    raw_send(&c, "HEAD /200 HTTP/1.1\r\nHost: x\r\n\r\n");
+    expect_bytes(&c, "HTTP/1.1 200 OK\r\nServer: tulip\r\n", "Content-Type: text/plain\r\nContent-Length: 2\r\n\r\n",
+                 0);
+    raw_send(&c, "GET /200 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    expect_bytes(&c, "HTTP/1.1 200 OK\r\nServer: tulip\r\n",
+                 "Content-Type: text/plain\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nhi", 0);
+    raw_send(&c, "GET /200 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    expect_bytes(&c, "HTTP/1.1 200 OK\r\nServer: tulip\r\n",
+                 "Content-Type: text/plain\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi", 0);
+    raw_expect_eof(&c);
+    tulip_close(c.fd);
+    /* The server's own refusal starts the same way. */
+    raw_dial(&c, addr);
+    raw_send(&c, "GET / HTTP/2.0\r\nHost: x\r\n\r\n");
+    expect_bytes(&c, "HTTP/1.1 505 HTTP Version Not Supported\r\nServer: tulip\r\n",
+                 "Content-Type: text/plain\r\nConnection: close\r\nContent-Length: 27\r\n\r\n"
+                 "HTTP Version Not Supported\n", 0);
+    tulip_close(c.fd);
+    tulip_http_server_shutdown(srv);
+    assert_int_equal(tulip_join(t), 0);
+    tulip_http_server_free(srv);
+    return 0;
+}
+
+static void test_response_bytes(void **state)
+{
+    (void)state;
+    assert_int_equal(test_run(bytes_body, NULL), 0);
+}
+
 /* ---- faults ------------------------------------------------------------------------ */
 
 static int faults_body(void *arg)
@@ -435,6 +550,7 @@ int main(void)
         cmocka_unit_test(test_idle_and_shutdown),
         cmocka_unit_test(test_cancel_serve),
         cmocka_unit_test(test_respond_checks),
+        cmocka_unit_test(test_response_bytes),
         cmocka_unit_test(test_faults),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

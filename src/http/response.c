@@ -74,23 +74,69 @@ const char *tulip_http_reason(int status)
 /* Bodies up to this size are copied after the head and sent with it. */
 #define SMALL_BODY 1024
 
-/* "Date: ...\r\n", formatted once a second per thread (each loop thread
- * has its own, so no lock). */
+/* Copy n bytes at p and step past them (the head is sized first, then
+ * written with no further checks). Most pieces of a head are short: up to
+ * 16 bytes go as two overlapping words, in line, rather than a call. */
+static inline char *put(char *p, const void *s, size_t n)
+{
+    const char *q = s;
+    if (n > 16)
+        memcpy(p, q, n);
+    else if (n >= 8) {
+        memcpy(p, q, 8);
+        memcpy(p + n - 8, q + n - 8, 8);
+    } else if (n >= 4) {
+        memcpy(p, q, 4);
+        memcpy(p + n - 4, q + n - 4, 4);
+    } else if (n) {
+        p[0] = q[0];
+        p[n / 2] = q[n / 2];
+        p[n - 1] = q[n - 1];
+    }
+    return p + n;
+}
+#define PUTS(p, lit) put(p, lit, sizeof lit - 1)
+
+/* The first lines of every head, "HTTP/1.1 200 OK\r\nServer: tulip\r\n"
+ * and "Date: ...\r\n", for the last status answered: one copy per head.
+ * Made again when the second or the status changes, the date formatted
+ * once a second. Per thread (each loop thread has its own: no lock). */
 static _Thread_local time_t date_at;
 static _Thread_local size_t date_len;
 static _Thread_local char date[64];
+static _Thread_local struct {
+    time_t at;
+    int status;
+    size_t len;
+    char s[sizeof "HTTP/1.1 999 \r\nServer: tulip\r\n" + 48 + sizeof date];
+} first;
 
-static const char *date_line(size_t *len)
+static const char *first_lines(int status, size_t *len)
 {
     time_t now = time(NULL);
-    if (now != date_at || !date_len) {
-        struct tm tm;
-        gmtime_r(&now, &tm);
-        date_len = strftime(date, sizeof date, "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
-        date_at = now;
+    if (__builtin_expect(now != first.at || status != first.status || !first.len, 0)) {
+        if (now != date_at || !date_len) {
+            struct tm tm;
+            gmtime_r(&now, &tm);
+            date_len = strftime(date, sizeof date, "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
+            date_at = now;
+        }
+        /* 100..599: the callers checked; three digits */
+        struct reason why = reason_of(status);
+        char *p = PUTS(first.s, "HTTP/1.1 ");
+        *p++ = (char)('0' + status / 100);
+        *p++ = (char)('0' + status / 10 % 10);
+        *p++ = (char)('0' + status % 10);
+        *p++ = ' ';
+        p = put(p, why.s, why.n);
+        p = PUTS(p, "\r\nServer: tulip\r\n");
+        p = put(p, date, date_len);
+        first.len = (size_t)(p - first.s);
+        first.status = status;
+        first.at = now;
     }
-    *len = date_len;
-    return date;
+    *len = first.len;
+    return first.s;
 }
 
 /* Step past w bytes of iov[0..*n) that went out; returns the new start. */
@@ -184,37 +230,38 @@ int tulip__http_check_headers(const tulip_http_header *headers, size_t n_headers
     return 0;
 }
 
-/* Copy n bytes at p and step past them (the head is sized first, then
- * written with no further checks). */
-static char *put(char *p, const void *s, size_t n)
-{
-    memcpy(p, s, n);
-    return p + n;
-}
-#define PUTS(p, lit) put(p, lit, sizeof lit - 1)
-
+/* v in decimal, written in place. */
 static char *put_u64(char *p, uint64_t v)
 {
-    char tmp[20];
-    size_t i = sizeof tmp;
+    if (v < 100) { /* the usual small body */
+        if (v >= 10)
+            *p++ = (char)('0' + v / 10);
+        *p++ = (char)('0' + v % 10);
+        return p;
+    }
+    size_t n = 1;
+    for (uint64_t x = v; x >= 10; x /= 10)
+        n++;
+    char *e = p + n;
     do {
-        tmp[--i] = (char)('0' + v % 10);
+        *--e = (char)('0' + v % 10);
         v /= 10;
     } while (v);
-    return put(p, tmp + i, sizeof tmp - i);
+    return p + n;
 }
 
 int tulip__http_build_head(tulip_http_responder *res, int status, const tulip_http_header *headers, size_t n_headers,
-                           int frame, uint64_t len, bool close)
+                           int frame, uint64_t len, bool close, size_t room)
 {
     /* One pass to size the head, one reservation, then plain copies: a
      * hello answer is built in a few hundred instructions. */
     tulip__hbuf *b = &res->c->out;
-    struct reason why = reason_of(status);
-    size_t dlen;
-    const char *d = date_line(&dlen);
-    size_t need = sizeof "HTTP/1.1 999 \r\nServer: tulip\r\n" + why.n + dlen +
-                  sizeof "Content-Length: 18446744073709551615\r\n" + sizeof "Connection: keep-alive\r\n\r\n";
+    size_t flen;
+    const char *f = first_lines(status, &flen);
+    size_t need = flen + sizeof "Content-Length: 18446744073709551615\r\n" + sizeof "Connection: keep-alive\r\n\r\n";
+    if (room > SIZE_MAX / 4)
+        return -ENOMEM;
+    need += room;
     for (size_t i = 0; i < n_headers; i++) {
         if (headers[i].name_len > SIZE_MAX / 4 - need || headers[i].value_len > SIZE_MAX / 4 - need)
             return -ENOMEM;
@@ -223,15 +270,7 @@ int tulip__http_build_head(tulip_http_responder *res, int status, const tulip_ht
     b->len = 0;
     if (tulip__hbuf_reserve(b, need))
         return -ENOMEM;
-    char *p = PUTS(b->p, "HTTP/1.1 ");
-    /* 100..599: the callers checked; three digits */
-    *p++ = (char)('0' + status / 100);
-    *p++ = (char)('0' + status / 10 % 10);
-    *p++ = (char)('0' + status % 10);
-    *p++ = ' ';
-    p = put(p, why.s, why.n);
-    p = PUTS(p, "\r\nServer: tulip\r\n");
-    p = put(p, d, dlen);
+    char *p = put(b->p, f, flen);
     for (size_t i = 0; i < n_headers; i++) {
         p = put(p, headers[i].name, headers[i].name_len);
         p = PUTS(p, ": ");
@@ -277,29 +316,34 @@ static int respond(tulip_http_responder *res, int status, const tulip_http_heade
     int frame = chunked ? TULIP__FRAME_CHUNKED
                 : (flags & (TULIP_HTTP_NO_LENGTH | TULIP_HTTP_CHUNKED)) ? TULIP__FRAME_CLOSE
                 : TULIP__FRAME_LENGTH;
-    int rc = tulip__http_build_head(res, status, headers, n_headers, frame, len, close);
+    static const char end_chunks[] = "\r\n0\r\n\r\n";
+    size_t blen = no_body ? 0 : len;
+    const char *tail = len ? end_chunks : end_chunks + 2;
+    size_t tail_len = chunked && !no_body ? (len ? 7 : 5) : 0;
+    /* A small body rides in the head's buffer: one plain send, which the
+     * kernel handles for less than a sendmsg of several pieces (the copy
+     * here costs less than that difference). Room for it is made with the
+     * head's. */
+    bool small = blen + tail_len <= SMALL_BODY;
+    int rc = tulip__http_build_head(res, status, headers, n_headers, frame, len, close,
+                                    small ? TULIP__CHUNK_LINE + blen + tail_len : 0);
     tulip__hbuf *b = &c->out;
     if (rc == 0 && chunked && !no_body && len) {
         char tmp[TULIP__CHUNK_LINE];
         const char *line = tulip__http_chunk_line(tmp, len);
         rc = tulip__hbuf_add(b, line, (size_t)(tmp + sizeof tmp - line));
     }
-    static const char end_chunks[] = "\r\n0\r\n\r\n";
-    size_t blen = no_body ? 0 : len;
-    const char *tail = len ? end_chunks : end_chunks + 2;
-    size_t tail_len = chunked && !no_body ? (len ? 7 : 5) : 0;
-    if (rc == 0 && blen + tail_len <= SMALL_BODY) {
-        /* A small body rides in the head's buffer: one plain send, which
-         * the kernel handles for less than a sendmsg of several pieces
-         * (the copy here costs less than that difference). */
-        if (blen)
-            rc = tulip__hbuf_add(b, body, blen);
-        if (rc == 0 && tail_len)
-            rc = tulip__hbuf_add(b, tail, tail_len);
-        blen = tail_len = 0;
-    }
     if (rc < 0)
         return rc;
+    if (small) {
+        if (blen)
+            memcpy(b->p + b->len, body, blen);
+        if (tail_len)
+            memcpy(b->p + b->len + blen, tail, tail_len);
+        b->len += blen + tail_len;
+        b->p[b->len] = '\0';
+        blen = tail_len = 0;
+    }
     res->done = true;
     res->close = close;
     struct iovec iov[3];
@@ -379,7 +423,7 @@ int tulip_http_respond_start(tulip_http_responder *res, int status, const tulip_
         close = close || frame == TULIP__FRAME_CLOSE;
     }
     uint64_t len = content_length < 0 ? 0 : (uint64_t)content_length;
-    int rc = tulip__http_build_head(res, status, headers, n_headers, frame, len, close);
+    int rc = tulip__http_build_head(res, status, headers, n_headers, frame, len, close, 0);
     if (rc < 0)
         return rc;
     res->done = res->streaming = true;
@@ -470,11 +514,9 @@ int tulip__http_answer_error(tulip__sconn *c, int status)
     tulip__hbuf *b = &c->out;
     b->len = 0;
     const char *reason = tulip_http_reason(status);
-    size_t dlen;
-    const char *d = date_line(&dlen);
-    if (tulip__hbuf_adds(b, "HTTP/1.1 ") || tulip__hbuf_addu(b, (uint64_t)status) || tulip__hbuf_adds(b, " ") ||
-        tulip__hbuf_adds(b, reason) || tulip__hbuf_adds(b, "\r\nServer: tulip\r\n") ||
-        tulip__hbuf_add(b, d, dlen) ||
+    size_t flen;
+    const char *f = first_lines(status, &flen);
+    if (tulip__hbuf_add(b, f, flen) ||
         tulip__hbuf_adds(b, "Content-Type: text/plain\r\nConnection: close\r\nContent-Length: ") ||
         tulip__hbuf_addu(b, strlen(reason) + 1) || tulip__hbuf_adds(b, "\r\n\r\n") || tulip__hbuf_adds(b, reason) ||
         tulip__hbuf_adds(b, "\n"))

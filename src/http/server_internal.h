@@ -78,9 +78,10 @@ int tulip__http_check_headers(const tulip_http_header *headers, size_t n_headers
 /* Build the response head in res->c->out: status line, Server, Date, the
  * handler's headers, the framing header (Content-Length: len for
  * FRAME_LENGTH, Transfer-Encoding for FRAME_CHUNKED; none for 204/304) and
- * Connection. Errors: -ENOMEM. */
+ * Connection, with room bytes free after it (and its NUL) for what the
+ * caller adds. Errors: -ENOMEM. */
 int tulip__http_build_head(tulip_http_responder *res, int status, const tulip_http_header *headers,
-                           size_t n_headers, int frame, uint64_t len, bool close);
+                           size_t n_headers, int frame, uint64_t len, bool close, size_t room);
 
 /* Write every byte of iov[0..n) (iov is consumed), each wait for the
  * socket bounded by c->send_timeout. On error a prefix may have gone out.
