@@ -174,6 +174,10 @@ struct tulip_loop {
     size_t user_timers;            /* call_later/soon handles pending */
     struct tulip_timer *timer_free;  /* recycled handles */
     size_t timer_free_n;
+    /* The handle whose callback runs now. A callback left by a longjmp
+     * (a test's failed assertion, tulip_test_abandon) never comes back to
+     * release it: tulip_loop_free does. */
+    struct tulip_timer *cb_running;
 
     struct tulip__fd **fds;
     int nfds;

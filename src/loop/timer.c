@@ -65,13 +65,16 @@ static void run_handle(tulip_loop *l, tulip_timer *h)
 {
     h->state = TIMER_RUNNING;
     l->stats.callbacks++;
+    l->cb_running = h;
     if (!h->interval) {
         l->user_timers--;
         h->cb(h->arg);
+        l->cb_running = NULL;
         handle_release(l, h);
         return;
     }
     h->cb(h->arg);
+    l->cb_running = NULL;
     if (h->state == TIMER_CANCELLED) /* by cb itself; already uncounted */
         handle_release(l, h);
     else
@@ -230,6 +233,8 @@ void tulip__timer_handles_free(tulip_loop *l)
     }
     l->ready.tail = NULL;
     l->ready.n = 0;
+    free(l->cb_running); /* in no queue: its callback never returned */
+    l->cb_running = NULL;
     while (l->timer_free) {
         tulip_timer *h = l->timer_free;
         l->timer_free = h->next_free;
