@@ -490,6 +490,23 @@ static int fill_request(const struct parser *ps, const char *buf, size_t head_le
     return finish_request(&r, &f, head_len, out);
 }
 
+int tulip__http_parse_whole(const char *buf, size_t len, size_t max_head, tulip_http_header *headers,
+                            size_t max_headers, tulip_http_request *out)
+{
+    tulip_http_request r;
+    struct framing f;
+    size_t n = tulip__http_whole_request(buf, len, max_head, headers, max_headers, &r);
+    if (!n)
+        return 0;
+    framing_init(&f);
+    for (size_t i = 0; i < r.num_headers; i++) {
+        int rc = framing_header(&f, &r.headers[i]);
+        if (rc < 0)
+            return rc;
+    }
+    return finish_request(&r, &f, n, out);
+}
+
 static int fill_response(const struct parser *ps, const char *buf, size_t head_len,
                          tulip_http_response *out)
 {
@@ -555,22 +572,12 @@ static int parse(tulip_http_parser *pp, unsigned kind, const char *buf, size_t l
         return -EINVAL;
     if (!len) /* also keeps NULL + 0 out of scan() */
         return -EAGAIN;
-    if (kind == K_REQUEST && ps.pos == 0 && ps.state == S_REQ_START) {
-        tulip_http_request r;
-        struct framing f;
-        size_t n = tulip__http_whole_request(buf, len, ps.max_head, ps.headers, ps.max_headers, &r);
-        if (n) {
-            framing_init(&f);
-            rc = 0;
-            for (size_t i = 0; i < r.num_headers && rc == 0; i++)
-                rc = framing_header(&f, &r.headers[i]);
-            if (rc == 0)
-                rc = finish_request(&r, &f, n, out);
-            ps.state = S_DONE;
-            ps.pos = n;
-            ps.nheaders = r.num_headers;
-            goto done;
-        }
+    if (kind == K_REQUEST && ps.pos == 0 && ps.state == S_REQ_START &&
+        (rc = tulip__http_parse_whole(buf, len, ps.max_head, ps.headers, ps.max_headers, out)) != 0) {
+        ps.state = S_DONE;
+        ps.pos = (size_t)rc;
+        ps.nheaders = ((tulip_http_request *)out)->num_headers;
+        goto done;
     }
     rc = scan(&ps, (const unsigned char *)buf, len);
     if (rc >= 0)

@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "server_internal.h"
+#include "parser_whole.h"
 #include "../common/fault.h"
 #include "../io/net_internal.h"
 #include "tulip/io.h"
@@ -233,8 +234,13 @@ static int status_for(const sconn *c, int err)
 
 static int parse(sconn *c, tulip_http_request *rq)
 {
+    /* A head that came whole, the usual case, needs no parser state. */
+    const tulip_http_server_opts *o = &c->srv->o;
+    int rc = c->in.len ? tulip__http_parse_whole(c->in.p, c->in.len, o->max_head, c->hdrs, o->max_headers, rq) : 0;
+    if (rc != 0)
+        return rc;
     tulip_http_parser p;
-    tulip_http_parser_init(&p, c->hdrs, c->srv->o.max_headers, c->srv->o.max_head, 0);
+    tulip_http_parser_init(&p, c->hdrs, o->max_headers, o->max_head, 0);
     return tulip_http_parse_request(&p, c->in.p ? c->in.p : "", c->in.len, rq);
 }
 
