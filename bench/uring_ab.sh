@@ -12,9 +12,11 @@
 #
 #   bench/uring_ab.sh http|crawl BUILD_DIR [ROUNDS] [SECS|PAGES]
 #
-# Variants: epoll, io_uring, io_uring with one-shot recv
-# (TULIP_URING_MULTISHOT=0). Wrap in `flock /work/bench.lock` on a shared
-# machine.
+# Variants: epoll, io_uring, io_uring without the spin before sleep
+# (TULIP_URING_SPIN=0); VARIANTS="name:ENV=V,ENV=V ..." replaces them (e.g.
+# oneshot:TULIP_BACKEND=io_uring,TULIP_URING_MULTISHOT=0). Besides the
+# means, the median over rounds of each variant's ratio to epoll. Wrap in
+# `flock /work/bench.lock` on a shared machine.
 set -u
 WHAT=${1:?usage: bench/uring_ab.sh http|crawl BUILD_DIR [ROUNDS] [SECS|PAGES]}
 B=${2:?build dir}
@@ -22,7 +24,7 @@ ROUNDS=${3:-3}
 ARG=${4:-}
 TCK=$(getconf CLK_TCK)
 PORT=$((18500 + RANDOM % 400))
-VARIANTS="epoll:TULIP_BACKEND=epoll io_uring:TULIP_BACKEND=io_uring oneshot:TULIP_BACKEND=io_uring,TULIP_URING_MULTISHOT=0"
+VARIANTS=${VARIANTS:-"epoll:TULIP_BACKEND=epoll io_uring:TULIP_BACKEND=io_uring nospin:TULIP_BACKEND=io_uring,TULIP_URING_SPIN=0"}
 PID=""
 stop() { [ -n "$PID" ] && { kill -TERM "$PID" 2>/dev/null; wait "$PID" 2>/dev/null; PID=""; }; }
 trap stop EXIT
@@ -70,7 +72,23 @@ done)
 printf '%s\n' "$ROWS"
 # http rows: name rate req/s server US us/req; crawl rows add the server's.
 printf '%s\n' "$ROWS" | awk '
-    NF >= 6 { n[$1]++; r[$1] += $2; x[$1] += $5; y[$1] += (NF >= 9 ? $8 : 0) }
+    function med(a, m,   i, j, t) {
+        for (i = 2; i <= m; i++) for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+        return m % 2 ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2
+    }
+    NF >= 6 { k = ++n[$1]; r[$1] += $2; x[$1] += $5; y[$1] += (NF >= 9 ? $8 : 0)
+              R[$1, k] = $2; X[$1, k] = $5; Y[$1, k] = (NF >= 9 ? $8 : 0) }
     END { for (v in n) printf "mean %-9s %8.0f/s  %7.2f us%s\n", v, r[v] / n[v], x[v] / n[v],
-                              y[v] ? sprintf("  server %7.2f us", y[v] / n[v]) : "" }'
+                              y[v] ? sprintf("  server %7.2f us", y[v] / n[v]) : ""
+          for (v in n) {
+              if (v == "epoll" || !("epoll" in n)) continue
+              m = 0; delete a; delete b; delete c
+              for (k = 1; k <= n[v] && k <= n["epoll"]; k++)
+                  if (R["epoll", k] > 0 && X["epoll", k] > 0) {
+                      m++; a[m] = R[v, k] / R["epoll", k]; b[m] = X[v, k] / X["epoll", k]
+                      c[m] = Y["epoll", k] > 0 ? Y[v, k] / Y["epoll", k] : 0
+                  }
+              if (m) printf "median ratio %s / epoll: rate %.2f, CPU %.2f%s\n", v, med(a, m), med(b, m),
+                            c[1] ? sprintf(", server CPU %.2f", med(c, m)) : ""
+          } }'
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
