@@ -82,6 +82,17 @@ has "run on one loop for now"
 run 2 "$BIN" --no-such-option
 has "usage: tulip-crawl"
 run 2 "$BIN" --concurrency 0 http://127.0.0.1:1/
+has "^tulip-crawl: --concurrency: expected a number from 1 to 100000, got '0'$"
+# every numeric option's message names the option (not its value) and
+# what it takes, zero included where zero is refused
+run 2 "$BIN" --timeout 0 http://127.0.0.1:1/
+has "^tulip-crawl: --timeout: expected a number from 1 to "
+run 2 "$BIN" --max-pages abc http://127.0.0.1:1/
+has "^tulip-crawl: --max-pages: expected a number from 0 to [0-9]*, got 'abc'$"
+run 2 "$BIN" --warc-max-size=100 http://127.0.0.1:1/
+has "^tulip-crawl: --warc-max-size: expected a number from 4096 to "
+run 2 "$BIN" --demo --workers 0
+has "^tulip-crawl: --workers: expected a number from 1 to 1024, got '0'$"
 run 2 "$BIN" --demo http://127.0.0.1:1/
 has "exclude each other"
 run 1 "$BIN" "ftp://example.com/"

@@ -86,7 +86,7 @@ static const char usage[] =
     "      --workers N       loops, one thread each (default: the cores, at most\n"
     "                        the tasks; --state/--warc: 1)\n"
     "      --per-host N      connections per host (default: the concurrency)\n"
-    "      --max-pages N     request at most N URLs\n"
+    "      --max-pages N     request at most N URLs (0: no limit)\n"
     "      --max-depth N     follow links at most N hops from the start\n"
     "      --max-redirects N longest redirect chain followed (default 10)\n"
     "      --timeout MS      per request, connect to last byte (default 30000)\n"
@@ -239,13 +239,16 @@ static const struct option longopts[] = {
     { NULL, 0, NULL, 0 },
 };
 
-static int number(const char *opt, const char *s, unsigned long long max, unsigned long long *out)
+/* The value s of option opt as a number from min to max, else a message
+ * naming the option and what it takes. */
+static int number(const char *opt, const char *s, unsigned long long min, unsigned long long max,
+                  unsigned long long *out)
 {
     char *end;
     errno = 0;
     unsigned long long v = strtoull(s, &end, 10);
-    if (errno || end == s || *end || s[0] == '-' || v > max) {
-        fprintf(stderr, "tulip-crawl: %s: expected a number up to %llu, got '%s'\n", opt, max, s);
+    if (errno || end == s || *end || s[0] == '-' || v < min || v > max) {
+        fprintf(stderr, "tulip-crawl: %s: expected a number from %llu to %llu, got '%s'\n", opt, min, max, s);
         return -1;
     }
     *out = v;
@@ -628,36 +631,40 @@ int main(int argc, char **argv)
     int c;
     unsigned long long v;
     char err[256];
-    while ((c = getopt_long(argc, argv, "c:o:vh", longopts, NULL)) != -1) {
-        const char *name = optind > 1 ? argv[optind - 1] : "";
+    int li = -1;
+    while ((c = getopt_long(argc, argv, "c:o:vh", longopts, &li)) != -1) {
+        /* the option as the messages name it (argv[optind - 1] is its value) */
+        char name[48];
+        snprintf(name, sizeof name, "--%s", li >= 0 ? longopts[li].name : "");
+        li = -1;
         switch (c) {
         case 'c':
-            if (number("--concurrency", optarg, 100000, &v) || v == 0)
+            if (number("--concurrency", optarg, 1, 100000, &v))
                 return 2;
             a.co.concurrency = (unsigned)v;
             break;
         case O_PER_HOST:
-            if (number(name, optarg, 100000, &v) || v == 0)
+            if (number(name, optarg, 1, 100000, &v))
                 return 2;
             a.co.per_host = (unsigned)v;
             break;
         case O_MAX_PAGES:
-            if (number(name, optarg, SIZE_MAX, &v))
+            if (number(name, optarg, 0, SIZE_MAX, &v))
                 return 2;
             a.co.max_pages = (size_t)v;
             break;
         case O_MAX_DEPTH:
-            if (number(name, optarg, INT_MAX, &v))
+            if (number(name, optarg, 0, INT_MAX, &v))
                 return 2;
             a.co.max_depth = (int)v;
             break;
         case O_MAX_REDIRECTS:
-            if (number(name, optarg, 1000, &v))
+            if (number(name, optarg, 0, 1000, &v))
                 return 2;
             a.co.max_redirects = (unsigned)v;
             break;
         case O_TIMEOUT:
-            if (number(name, optarg, 86400000, &v) || v == 0)
+            if (number(name, optarg, 1, 86400000, &v))
                 return 2;
             a.co.timeout_ns = TULIP_MS((int64_t)v);
             break;
@@ -678,38 +685,38 @@ int main(int argc, char **argv)
         case O_DEMO: a.demo = true; break;
         case O_COMPARE: a.compare = true; break;
         case O_SERVE:
-            if (number(name, optarg, 65535, &v))
+            if (number(name, optarg, 0, 65535, &v))
                 return 2;
             a.serve_port = (int)v;
             break;
         case O_PAGES:
-            if (number(name, optarg, CRAWL_SITE_MAX_PAGES, &v) || v == 0)
+            if (number(name, optarg, 1, CRAWL_SITE_MAX_PAGES, &v))
                 return 2;
             a.demo_opts.site.pages = (unsigned)v;
             break;
         case O_LINKS:
-            if (number(name, optarg, CRAWL_SITE_MAX_LINKS, &v) || v == 0)
+            if (number(name, optarg, 1, CRAWL_SITE_MAX_LINKS, &v))
                 return 2;
             a.demo_opts.site.links_per_page = (unsigned)v;
             break;
         case O_LATENCY:
-            if (number(name, optarg, 60000, &v))
+            if (number(name, optarg, 0, 60000, &v))
                 return 2;
             a.demo_opts.latency_ns = TULIP_MS((int64_t)v);
             break;
         case O_SEED:
-            if (number(name, optarg, UINT64_MAX, &v))
+            if (number(name, optarg, 0, UINT64_MAX, &v))
                 return 2;
             a.demo_opts.site.seed = v;
             break;
         case O_THREADS:
-            if (number(name, optarg, 10000, &v) || v == 0)
+            if (number(name, optarg, 1, 10000, &v))
                 return 2;
             a.threads = (unsigned)v;
             break;
         case O_PLOT: a.plot = optarg; break;
         case O_HOSTS:
-            if (number(name, optarg, CRAWL_SITE_MAX_HOSTS, &v) || v == 0)
+            if (number(name, optarg, 1, CRAWL_SITE_MAX_HOSTS, &v))
                 return 2;
             a.demo_opts.site.hosts = (unsigned)v;
             break;
@@ -722,32 +729,32 @@ int main(int argc, char **argv)
             a.demo_opts.encoding = optarg;
             break;
         case O_EVERY_429:
-            if (number(name, optarg, 1000000, &v) || v == 0)
+            if (number(name, optarg, 1, 1000000, &v))
                 return 2;
             a.demo_opts.site.every_429 = (unsigned)v;
             break;
         case O_RETRY_AFTER:
-            if (number(name, optarg, 3600, &v) || v == 0)
+            if (number(name, optarg, 1, 3600, &v))
                 return 2;
             a.demo_opts.site.retry_after_s = (unsigned)v;
             break;
         case O_ROBOTS_DELAY:
-            if (number(name, optarg, 3600000, &v))
+            if (number(name, optarg, 0, 3600000, &v))
                 return 2;
             a.demo_opts.site.crawl_delay_ms = (unsigned)v;
             break;
         case O_ROBOTS_DELAY_HOSTS:
-            if (number(name, optarg, CRAWL_SITE_MAX_HOSTS, &v))
+            if (number(name, optarg, 0, CRAWL_SITE_MAX_HOSTS, &v))
                 return 2;
             a.demo_opts.site.crawl_delay_hosts = (unsigned)v;
             break;
         case O_ORPHANS:
-            if (number(name, optarg, CRAWL_SITE_MAX_ORPHANS, &v))
+            if (number(name, optarg, 0, CRAWL_SITE_MAX_ORPHANS, &v))
                 return 2;
             a.demo_opts.site.orphans = (unsigned)v;
             break;
         case O_PAGE_BYTES:
-            if (number(name, optarg, 64u * 1024 * 1024, &v))
+            if (number(name, optarg, 0, 64u * 1024 * 1024, &v))
                 return 2;
             a.demo_opts.site.page_bytes = (size_t)v;
             break;
@@ -758,14 +765,14 @@ int main(int argc, char **argv)
         case O_SYNC: a.so.sync = true; break;
         case O_RECRAWL: a.so.recrawl = true; break;
         case O_RECRAWL_FRESH:
-            if (number(name, optarg, INT64_MAX, &v))
+            if (number(name, optarg, 0, INT64_MAX, &v))
                 return 2;
             a.so.fresh_window = (int64_t)v;
             break;
         case O_WARC_METADATA: a.so.warc_metadata = true; break;
         case O_WARC: a.so.warc_prefix = optarg; break;
         case O_WARC_MAX:
-            if (number(name, optarg, UINT64_MAX, &v) || v < 4096)
+            if (number(name, optarg, 4096, UINT64_MAX, &v))
                 return 2;
             a.so.warc_max_size = v;
             break;
@@ -777,39 +784,39 @@ int main(int argc, char **argv)
             a.co.dfs = optarg[0] == 'd';
             break;
         case O_DELAY:
-            if (number(name, optarg, 86400000, &v))
+            if (number(name, optarg, 0, 86400000, &v))
                 return 2;
             a.co.delay_ns = TULIP_MS((int64_t)v);
             a.delay_set = true;
             break;
         case O_JITTER:
-            if (number(name, optarg, 100, &v))
+            if (number(name, optarg, 0, 100, &v))
                 return 2;
             a.co.delay_jitter = (unsigned)v;
             break;
         case O_ADAPTIVE: a.co.adaptive = true; break;
         case O_MAX_DELAY:
-            if (number(name, optarg, 86400000, &v))
+            if (number(name, optarg, 0, 86400000, &v))
                 return 2;
             a.co.max_delay_ns = TULIP_MS((int64_t)v);
             break;
         case O_MAX_CRAWL_DELAY:
-            if (number(name, optarg, 86400, &v))
+            if (number(name, optarg, 0, 86400, &v))
                 return 2;
             a.co.max_crawl_delay_ns = TULIP_SEC((int64_t)v);
             break;
         case O_RETRIES:
-            if (number(name, optarg, 100, &v))
+            if (number(name, optarg, 0, 100, &v))
                 return 2;
             a.co.retries = (unsigned)v;
             break;
         case O_BACKOFF:
-            if (number(name, optarg, 3600000, &v))
+            if (number(name, optarg, 0, 3600000, &v))
                 return 2;
             a.co.backoff_ns = TULIP_MS((int64_t)v);
             break;
         case O_WORKERS:
-            if (number(name, optarg, 1024, &v) || v == 0)
+            if (number(name, optarg, 1, 1024, &v))
                 return 2;
             a.workers = (unsigned)v;
             a.workers_set = true;
@@ -817,14 +824,14 @@ int main(int argc, char **argv)
         case O_REDIS: a.shared.url = optarg; break;
         case O_CRAWL_ID: a.shared.id = optarg; break;
         case O_REDIS_TIMEOUT:
-            if (number(name, optarg, 86400000, &v) || v == 0)
+            if (number(name, optarg, 1, 86400000, &v))
                 return 2;
             a.shared.timeout_ns = TULIP_MS((int64_t)v);
             break;
         case O_STATUS: a.status = true; break;
         case O_METRICS: a.metrics_addr = optarg; break;
         case O_METRICS_LINGER:
-            if (number(name, optarg, 86400000, &v))
+            if (number(name, optarg, 0, 86400000, &v))
                 return 2;
             a.metrics_linger_ns = TULIP_MS((int64_t)v);
             break;
