@@ -99,6 +99,23 @@ run 1 "$BIN" "ftp://example.com/"
 has "is not an http(s) URL"
 run 1 "$BIN" --demo --pages 5 -o "$TMP/no/such/dir/rows.jsonl"
 has "No such file or directory"
+# --server-log: a bad path stops the server before it starts, naming the
+# file (it was said after Ctrl-C, exit 0); a failed write exits 1
+timeout 60 $WRAP "$BIN" --serve 0 --server-log "$TMP/no/such/dir/log" >"$TMP/out" 2>&1 # (served on before)
+got=$?
+[ $got -eq 1 ] || { cat "$TMP/out" >&2; fail "--serve with a bad --server-log exited $got, want 1"; }
+has "^tulip-crawl: $TMP/no/such/dir/log: No such file or directory$"
+if grep -q Serving "$TMP/out"; then fail "--serve with a bad --server-log started serving"; fi
+run 2 "$BIN" --compare --server-log "$TMP/log"
+has "it goes with --demo or --serve"
+run 2 "$BIN" --server-log "$TMP/log" http://127.0.0.1:1/
+has "it goes with --demo or --serve"
+if [ -w /dev/full ]; then
+    run 1 "$BIN" --demo --pages 5 --latency 0 --no-progress --server-log /dev/full
+    has "^tulip-crawl: /dev/full: cannot write the server log: No space left on device$"
+fi
+run 0 "$BIN" --demo --pages 5 --latency 0 --no-progress --server-log "$TMP/log"
+[ -s "$TMP/log" ] || fail "--server-log: empty log"
 export TULIP_BACKEND=no-such-backend
 run 1 "$BIN" http://127.0.0.1:1/
 unset TULIP_BACKEND

@@ -373,16 +373,14 @@ const crawl_demo_hit *crawl_demo_log(const crawl_demo *d, size_t *n)
     return d->log;
 }
 
-int crawl_demo_write_log(const crawl_demo *d, const char *path)
+int crawl_demo_write_log(const crawl_demo *d, FILE *f)
 {
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return -errno;
     int64_t t0 = d->nlog ? d->log[0].t_ns : 0;
     for (size_t i = 0; i < d->nlog; i++)
-        fprintf(f, "%lld %u %d %s\n", (long long)(d->log[i].t_ns - t0), d->log[i].host, d->log[i].status,
-                d->log[i].target);
-    return fclose(f) == 0 ? 0 : -errno;
+        if (fprintf(f, "%lld %u %d %s\n", (long long)(d->log[i].t_ns - t0), d->log[i].host, d->log[i].status,
+                    d->log[i].target) < 0)
+            return -errno;
+    return fflush(f) == 0 ? 0 : -errno;
 }
 
 void crawl_demo_free(crawl_demo *d)

@@ -56,8 +56,10 @@ const crawl_site *crawl_demo_site(const crawl_demo *d);
 const crawl_demo_hit *crawl_demo_log(const crawl_demo *d, size_t *n);
 
 /* Write the log as lines "t_ns host status target" (t relative to the
- * first request) to path.  Errors: negative errno of fopen/fclose. */
-int crawl_demo_write_log(const crawl_demo *d, const char *path);
+ * first request) to f, and flush it (the caller opened f before the
+ * server started, so a bad path is said at once).  Errors: negative
+ * errno of the writes. */
+int crawl_demo_write_log(const crawl_demo *d, FILE *f);
 
 /* Responses sent with a Content-Encoding so far. */
 uint64_t crawl_demo_encoded(const crawl_demo *d);

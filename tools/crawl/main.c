@@ -46,6 +46,8 @@ typedef struct app {
     unsigned threads;
     const char *plot;
     const char *server_log;
+    FILE *server_log_f;   /* opened before the server starts */
+    bool server_log_failed;
     const char *output;
     FILE *out;
     crawl_state_opts so;
@@ -143,7 +145,8 @@ static const char usage_demo[] =
     "      --robots-delay-hosts N  only the first N hosts say it\n"
     "      --orphans N       N pages linked only from the sitemaps\n"
     "      --page-bytes N    pad HTML pages to N bytes (default: none)\n"
-    "      --server-log FILE write the server's request log (ns host status target)\n"
+    "      --server-log FILE write the server's request log (ns host status target;\n"
+    "                        --demo, --serve)\n"
     "\n"
     "      --threads N       --compare: threads of the thread pool, workers of the process pool\n"
     "                        (default: the concurrency)\n"
@@ -455,6 +458,22 @@ static void check_demo(app *a)
     crawl_site_expect_free(&e);
 }
 
+/* The demo server's log, written when it stopped; false (said) on error. */
+static bool write_server_log(app *a)
+{
+    if (!a->server_log_f)
+        return true;
+    int rc = crawl_demo_write_log(a->d, a->server_log_f);
+    if (fclose(a->server_log_f) != 0 && rc == 0)
+        rc = -errno;
+    a->server_log_f = NULL;
+    if (rc < 0) {
+        fprintf(stderr, "tulip-crawl: %s: cannot write the server log: %s\n", a->server_log, strerror(-rc));
+        a->server_log_failed = true;
+    }
+    return rc == 0;
+}
+
 static int crawl_main(void *arg)
 {
     app *a = arg;
@@ -512,8 +531,7 @@ static int crawl_main(void *arg)
     gather_sinks(a);
     if (a->d) {
         crawl_demo_stop(a->d);
-        if (a->server_log && crawl_demo_write_log(a->d, a->server_log) < 0)
-            fprintf(stderr, "tulip-crawl: %s: cannot write the server log\n", a->server_log);
+        write_server_log(a);
     }
     if (rc == -EINVAL) {
         fprintf(stderr, "tulip-crawl: '%s' is not an http(s) URL\n", a->url);
@@ -558,10 +576,9 @@ static int serve_main(void *arg)
     fflush(stdout);
     tulip_sleep(TULIP_FOREVER); /* until SIGINT cancels us */
     crawl_demo_stop(a->d);
-    if (a->server_log && crawl_demo_write_log(a->d, a->server_log) < 0)
-        fprintf(stderr, "tulip-crawl: %s: cannot write the server log\n", a->server_log);
+    bool logged = write_server_log(a);
     crawl_demo_free(a->d);
-    return 0;
+    return logged ? 0 : -EIO;
 }
 
 static int run_compare(app *a)
@@ -850,6 +867,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "tulip-crawl: a URL and --demo/--compare/--serve exclude each other\n");
         return 2;
     }
+    if (a.server_log && (a.url || a.compare)) {
+        fprintf(stderr, "tulip-crawl: --server-log is the demo server's log: it goes with --demo or --serve\n");
+        return 2;
+    }
     if (!a.demo_opts.site.pages)
         a.demo_opts.site.pages = a.compare ? 150 : 500;
     if (crawl_patterns_count(a.pat, CRAWL_PATTERN_INCLUDE) + crawl_patterns_count(a.pat, CRAWL_PATTERN_EXCLUDE))
@@ -871,6 +892,10 @@ int main(int argc, char **argv)
     if (a.shared.url) { /* the processes are the parallelism */
         a.workers_set = true;
         a.workers = 1;
+    }
+    if (a.server_log && !(a.server_log_f = fopen(a.server_log, "w"))) {
+        fprintf(stderr, "tulip-crawl: %s: %s\n", a.server_log, strerror(errno));
+        return 1;
     }
     int rc;
     if (a.compare) {
@@ -966,7 +991,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "tulip-crawl: %s: %s\n", a.output, strerror(errno));
             rc = -EIO;
         }
-        rc = rc < 0 && rc != -ECANCELED ? 1 : rc == -ECANCELED ? 130 : 0;
+        rc = rc < 0 && rc != -ECANCELED ? 1 : rc == -ECANCELED ? 130 : a.server_log_failed;
     }
     for (unsigned i = 0; a.sinks && i < a.workers; i++) {
         crawl_buf_free(&a.sinks[i].line);
