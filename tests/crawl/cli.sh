@@ -116,6 +116,22 @@ if [ -w /dev/full ]; then
 fi
 run 0 "$BIN" --demo --pages 5 --latency 0 --no-progress --server-log "$TMP/log"
 [ -s "$TMP/log" ] || fail "--server-log: empty log"
+# --state: a path the system refuses is a setup error (1), as without
+# --state (it was 2); a failed first open leaves no crawl behind (the fixed
+# command was told "holds a crawl already"); a command to fix is 2
+run 1 "$BIN" --no-progress --state "$TMP/st" -o "$TMP/no/such/dir/rows.jsonl" http://127.0.0.1:1/
+has "^tulip-crawl: $TMP/no/such/dir/rows.jsonl: No such file or directory$"
+run 1 "$BIN" --no-progress --state "$TMP/no/such/dir/st" -o "$TMP/rows.jsonl" http://127.0.0.1:1/
+has "No such file or directory"
+run 0 "$BIN" --no-progress --state "$TMP/st" -o "$TMP/rows.jsonl" http://127.0.0.1:1/
+run 2 "$BIN" --no-progress --state "$TMP/st" -o "$TMP/rows.jsonl" http://127.0.0.1:1/
+has "holds a crawl already: add --resume"
+run 2 "$BIN" --no-progress --state "$TMP/st" -o "$TMP/rows.jsonl" --resume --max-depth 1 http://127.0.0.1:1/
+has "other options"
+run 2 "$BIN" --no-progress --state "$TMP/st2" -o "$TMP/rows.jsonl" --resume http://127.0.0.1:1/
+has "no crawl to resume"
+run 2 "$BIN" --no-progress --state "$TMP/st2" -o "$TMP/rows.jsonl" --recrawl http://127.0.0.1:1/
+has "no crawl to recrawl"
 export TULIP_BACKEND=no-such-backend
 run 1 "$BIN" http://127.0.0.1:1/
 unset TULIP_BACKEND

@@ -936,8 +936,10 @@ int main(int argc, char **argv)
             free((char *)a.so.options);
             a.so.options = NULL;
             if (src < 0) {
+                /* exit 2 for a command to fix, 1 for the system (a path, a
+                 * disk, memory), as without --state (CRAWL.md) */
                 fprintf(stderr, "tulip-crawl: %s\n", serr);
-                return src == -ENOMEM ? 1 : 2;
+                return src == -EINVAL || src == -EEXIST || src == -ENODATA || src == -ESTALE ? 2 : 1;
             }
             a.co.state = a.state;
             a.check = a.check && !a.so.resume;

@@ -34,6 +34,14 @@ static int read_journal(crawl_state *s, const char *path)
     return crawl_jl_map(path, &s->jmap, &s->jlen);
 }
 
+/* A journal holds a crawl when it is there and not empty: one whose first
+ * open failed after creating it (a bad -o path) is not a crawl. */
+static bool has_crawl(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && st.st_size > 0;
+}
+
 /* --recrawl without --resume: DIR/journal (the crawl before) becomes
  * DIR/previous, and a new journal starts with its admitted URLs.  The new
  * one is written aside and renamed in, so a kill leaves the old crawl or
@@ -46,10 +54,10 @@ static int recrawl_prepare(const char *dir, const char *options, char *err, size
     crawl_buf b = {0};
     int rc = asprintf(&j, "%s/journal", dir) < 0 || asprintf(&prev, "%s/previous", dir) < 0 ||
                      asprintf(&tmp, "%s/journal.new", dir) < 0 ? -ENOMEM : 0;
-    bool have_j = rc == 0 && access(j, F_OK) == 0;
+    bool have_j = rc == 0 && has_crawl(j);
     if (rc == 0 && !have_j && access(prev, F_OK) != 0) {
         fail(err, errlen, "%s: no crawl to recrawl (no journal)", dir);
-        rc = -ENOENT;
+        rc = -ENODATA;
     }
     if (rc == 0 && (rc = crawl_recrawl_open(have_j ? j : prev, &r)) < 0)
         fail(err, errlen, "%s: %s", have_j ? j : prev, strerror(-rc));
@@ -136,7 +144,7 @@ int crawl_state_open(const crawl_state_opts *o, crawl_state **out, char *err, si
             goto bad;
         }
         bool exists = access(jpath, F_OK) == 0;
-        if (exists && !resume) {
+        if (!resume && has_crawl(jpath)) {
             fail(err, errlen, "%s holds a crawl already: add --resume to go on with it, or choose another directory",
                  o->dir);
             rc = -EEXIST;
@@ -144,7 +152,7 @@ int crawl_state_open(const crawl_state_opts *o, crawl_state **out, char *err, si
         }
         if (!exists && resume) {
             fail(err, errlen, "%s: no crawl to resume (no journal)", o->dir);
-            rc = -ENOENT;
+            rc = -ENODATA;
             goto bad;
         }
         if (exists) {

@@ -49,8 +49,10 @@ typedef struct crawl_state_opts {
 /* Open (or, with resume, reopen and cut back) the outputs and the journal.
  * On error err gets a message for the user.
  * Errors: -EINVAL (bad combination), -EEXIST (a journal is there and
- * resume is not set), -ENOENT (resume without a journal), -ESTALE (resume
- * with other options), -ENOMEM, I/O errors. */
+ * resume is not set; an empty one, left by an open that failed, is no
+ * crawl), -ENODATA (resume or recrawl without a journal), -ESTALE (resume with other options): the user's
+ * command to fix; -ENOMEM, I/O errors (-ENOENT, -EACCES...): the
+ * system's. */
 int crawl_state_open(const crawl_state_opts *o, crawl_state **out, char *err, size_t errlen);
 /* Close everything (what is not committed is dropped). NULL: no-op. */
 void crawl_state_close(crawl_state *s);
