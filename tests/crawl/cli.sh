@@ -106,6 +106,12 @@ got=$?
 [ $got -eq 1 ] || { cat "$TMP/out" >&2; fail "--serve with a bad --server-log exited $got, want 1"; }
 has "^tulip-crawl: $TMP/no/such/dir/log: No such file or directory$"
 if grep -q Serving "$TMP/out"; then fail "--serve with a bad --server-log started serving"; fi
+# --plot: a bad path is said before the modes run (it was said after them)
+run 1 "$BIN" --compare --pages 5 --latency 0 --plot "$TMP/no/such/dir/p.svg"
+has "^tulip-crawl: $TMP/no/such/dir/p.svg: No such file or directory$"
+if grep -q "Crawling it" "$TMP/out"; then fail "--compare ran with a bad --plot path"; fi
+run 2 "$BIN" --demo --plot "$TMP/p.svg"
+has "go with --compare"
 run 2 "$BIN" --compare --server-log "$TMP/log"
 has "it goes with --demo or --serve"
 run 2 "$BIN" --server-log "$TMP/log" http://127.0.0.1:1/

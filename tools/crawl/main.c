@@ -867,6 +867,18 @@ int main(int argc, char **argv)
         fprintf(stderr, "tulip-crawl: a URL and --demo/--compare/--serve exclude each other\n");
         return 2;
     }
+    if ((a.plot || a.threads) && !a.compare) {
+        fprintf(stderr, "tulip-crawl: --plot and --threads go with --compare\n");
+        return 2;
+    }
+    if (a.plot) {
+        /* a path that cannot be written is said now, not after every mode ran */
+        FILE *f = fopen(a.plot, "w");
+        if (!f || fclose(f) != 0) {
+            fprintf(stderr, "tulip-crawl: %s: %s\n", a.plot, strerror(errno));
+            return 1;
+        }
+    }
     if (a.server_log && (a.url || a.compare)) {
         fprintf(stderr, "tulip-crawl: --server-log is the demo server's log: it goes with --demo or --serve\n");
         return 2;
