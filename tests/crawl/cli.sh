@@ -81,6 +81,14 @@ has "run on one loop for now"
 
 run 2 "$BIN" --no-such-option
 has "usage: tulip-crawl"
+# --help names every long option the program takes (--sitemap was missing)
+run 0 "$BIN" --help
+HERE=$(cd "$(dirname "$0")" && pwd)
+opts=$(sed -n 's/^ *{ "\([a-z0-9-]*\)", .*/\1/p' "$HERE/../../tools/crawl/main.c")
+[ -n "$opts" ] || fail "no options read from tools/crawl/main.c"
+for o in $opts; do
+    grep -q -- "--$o\b" "$TMP/out" || fail "--help does not mention --$o"
+done
 run 2 "$BIN" --concurrency 0 http://127.0.0.1:1/
 has "^tulip-crawl: --concurrency: expected a number from 1 to 100000, got '0'$"
 # every numeric option's message names the option (not its value) and

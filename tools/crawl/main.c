@@ -97,6 +97,8 @@ static const char usage[] =
     "      --any-host        follow links to other hosts too\n"
     "      --ignore-robots   do not fetch or obey robots.txt\n"
     "      --order bfs|dfs   which URL of a host comes next (default bfs)\n"
+    "      --sitemap URL     read this sitemap too (robots.txt Sitemap: lines are\n"
+    "                        always read)\n"
     "\n"
     "politeness and retries (per host; see docs/CRAWL.md):\n"
     "      --delay MS        least time between request starts to one host\n"
