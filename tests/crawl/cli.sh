@@ -125,6 +125,13 @@ has "it goes with --demo or --serve"
 run 2 "$BIN" --server-log "$TMP/log" http://127.0.0.1:1/
 has "it goes with --demo or --serve"
 if [ -w /dev/full ]; then
+    # rows that could not be written: said with the file's name, exit 1
+    # (before: "output 74 rows (JSON Lines) in /dev/full", exit 0)
+    for n in 1 2; do
+        run 1 "$BIN" --demo --pages 5 --latency 0 --no-progress --workers $n -o /dev/full
+        has "^tulip-crawl: /dev/full: No space left on device$"
+        has "^  output    /dev/full: No space left on device: rows lost$"
+    done
     run 1 "$BIN" --demo --pages 5 --latency 0 --no-progress --server-log /dev/full
     has "^tulip-crawl: /dev/full: cannot write the server log: No space left on device$"
 fi

@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +51,7 @@ typedef struct app {
     bool server_log_failed;
     const char *output;
     FILE *out;
+    atomic_int out_errno; /* the first failed write of rows (any loop's) */
     crawl_state_opts so;
     crawl_state *state;
     uint64_t rows;
@@ -305,13 +307,23 @@ static void print_row(app *a, const crawl_row *row)
     pthread_mutex_unlock(&a->print_mu);
 }
 
+/* Rows to -o FILE: a failed write is kept, and said at the end with the
+ * file's name (exit 1): rows lost to a full disk were reported as written. */
+static void out_write(app *a, const void *p, size_t n)
+{
+    if (fwrite(p, 1, n, a->out) != n) {
+        int e = errno ? errno : EIO, none = 0;
+        atomic_compare_exchange_strong(&a->out_errno, &none, e);
+    }
+}
+
 /* Rows from several loops: each loop its own buffer, written a block at a
  * time (one fwrite of whole lines: stdio locks the FILE per call, so
  * lines never mix). */
 static void sink_flush(app *a, sink *k)
 {
     if (k->out.len && a->out)
-        fwrite(k->out.data, 1, k->out.len, a->out);
+        out_write(a, k->out.data, k->out.len);
     k->out.len = 0;
 }
 
@@ -356,7 +368,7 @@ static void on_row(void *arg, const crawl_row *row)
             if (a->state) /* held until the page commits */
                 crawl_state_row(a->state, a->line.data, a->line.len);
             else
-                fwrite(a->line.data, 1, a->line.len, a->out);
+                out_write(a, a->line.data, a->line.len);
         }
     }
     if (a->verbose)
@@ -545,7 +557,14 @@ static int crawl_main(void *arg)
         crawl_shared_summary(&a->shared, rc, stdout);
         if (a->d && a->check && rc == 0)
             check_demo(a);
-        if (a->output)
+        if (a->out && fflush(a->out) != 0) {
+            int e = errno ? errno : EIO, none = 0;
+            atomic_compare_exchange_strong(&a->out_errno, &none, e);
+        }
+        int oe = atomic_load(&a->out_errno);
+        if (a->output && oe)
+            printf("  output    %s: %s: rows lost\n", strcmp(a->output, "-") ? a->output : "stdout", strerror(oe));
+        else if (a->output)
             printf("  output    %" PRIu64 " rows (JSON Lines) in %s\n", a->rows,
                    strcmp(a->output, "-") ? a->output : "stdout");
     }
@@ -1003,9 +1022,17 @@ int main(int argc, char **argv)
         if (rc < 0 && rc != -ECANCELED && !a.started) /* e.g. a bad TULIP_BACKEND */
             fprintf(stderr, "tulip-crawl: cannot start the runtime: %s\n", tulip_strerror(rc));
         crawl_state_close(a.state);
-        if (a.out && a.out != stdout && fclose(a.out) != 0) {
-            fprintf(stderr, "tulip-crawl: %s: %s\n", a.output, strerror(errno));
-            rc = -EIO;
+        int oe = atomic_load(&a.out_errno);
+        if (a.out && a.out != stdout) {
+            bool bad = ferror(a.out); /* what wrote past out_write (--redis) */
+            if (fclose(a.out) != 0 && !oe)
+                oe = errno;
+            if (bad && !oe)
+                oe = EIO;
+        }
+        if (oe) {
+            fprintf(stderr, "tulip-crawl: %s: %s\n", strcmp(a.output, "-") ? a.output : "stdout", strerror(oe));
+            rc = rc < 0 ? rc : -EIO;
         }
         rc = rc < 0 && rc != -ECANCELED ? 1 : rc == -ECANCELED ? 130 : a.server_log_failed;
     }
