@@ -15,6 +15,7 @@
 #include "../task/task_internal.h"
 #include "../common/fault.h"
 #include "../common/grow.h"
+#include "../platform/annotate.h"
 
 /* Accepted connections queued with nobody accepting: past this the
  * multishot accept is cancelled, leaving the rest in the kernel backlog. */
@@ -143,6 +144,10 @@ int tulip__uop_run(tulip_loop *l, struct tulip__uop *op)
     if (!sqe)
         return -ENOMEM;
     prep(sqe, op);
+    /* ThreadSanitizer: the release its write(2) interceptor would have
+     * recorded (the acquire of a read is in tulip__uring_op_done). */
+    if (op->kind == TULIP__UOP_SEND || op->kind == TULIP__UOP_SENDMSG || op->kind == TULIP__UOP_WRITE)
+        tulip__tsan_fd_release(op->fd);
     /* File reads and writes (file.c is their only user) go straight to the
      * kernel's io-wq workers: issued inline, an uncached buffered read
      * starts its readahead inside our io_uring_enter and its copy runs as
@@ -178,6 +183,9 @@ void tulip__uring_op_done(tulip_loop *l, struct tulip__uop *op, int res, unsigne
     op->res = res;
     op->cflags = flags;
     op->done = 1;
+    if (res >= 0 &&
+        (op->kind == TULIP__UOP_RECV || op->kind == TULIP__UOP_RECVMSG || op->kind == TULIP__UOP_READ))
+        tulip__tsan_fd_acquire(op->fd); /* as TSan's read(2) interceptor would */
     struct uring_fdx *x = tulip__uring_fdx(d, op->fd, 0);
     if (x && x->inflight)
         x->inflight--;

@@ -27,6 +27,7 @@
 #include "../common/container_of.h"
 #include "../common/fault.h"
 #include "../task/task_internal.h"
+#include "../platform/annotate.h"
 
 #define RX_BGID 0
 #define RX_NBUFS 256             /* a power of two */
@@ -147,6 +148,7 @@ void tulip__uring_recv_done(tulip_loop *l, int fd, uint32_t gen, int res, unsign
     if (!(flags & IORING_CQE_F_MORE))
         x->rx_armed = 0;
     if (res > 0 && has_buf) {
+        tulip__tsan_fd_acquire(fd); /* as TSan's recv(2) interceptor would */
         const char *src = d->rx_bufs + (size_t)bid * RX_BUF_SIZE;
         size_t n = (size_t)res, off = 0;
         /* A reader woken by an earlier completion of this turn takes more

@@ -57,6 +57,27 @@
  * release on addr before, an acquire on the same addr after. */
 #define tulip__tsan_release(addr) __tsan_release(addr)
 #define tulip__tsan_acquire(addr) __tsan_acquire(addr)
+/* What TSan's read(2) and write(2) interceptors record on fd (an acquire
+ * after a read, a release before a write: its model of bytes carrying
+ * order between threads), for I/O the kernel does without those calls
+ * (io_uring). By calls that do nothing else: a zero-length read returns 0
+ * on sockets, pipes and files; a pwrite at offset -1 fails with EINVAL. */
+#include <errno.h>
+#include <unistd.h>
+static inline void tulip__tsan_fd_acquire(int fd)
+{
+    int e = errno;
+    ssize_t r = read(fd, NULL, 0);
+    (void)r;
+    errno = e;
+}
+static inline void tulip__tsan_fd_release(int fd)
+{
+    int e = errno;
+    ssize_t r = pwrite(fd, NULL, 0, -1);
+    (void)r;
+    errno = e;
+}
 #else
 #define tulip__tsan_create() ((void *)0)
 #define tulip__tsan_destroy(f) ((void)(f))
@@ -64,6 +85,8 @@
 #define tulip__tsan_switch(f) ((void)(f))
 #define tulip__tsan_release(addr) ((void)(addr))
 #define tulip__tsan_acquire(addr) ((void)(addr))
+#define tulip__tsan_fd_acquire(fd) ((void)(fd))
+#define tulip__tsan_fd_release(fd) ((void)(fd))
 #endif
 
 #if defined(TULIP_HAVE_VALGRIND)
