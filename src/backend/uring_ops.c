@@ -148,16 +148,15 @@ int tulip__uop_run(tulip_loop *l, struct tulip__uop *op)
      * recorded (the acquire of a read is in tulip__uring_op_done). */
     if (op->kind == TULIP__UOP_SEND || op->kind == TULIP__UOP_SENDMSG || op->kind == TULIP__UOP_WRITE)
         tulip__tsan_fd_release(op->fd);
-    /* File reads and writes (file.c is their only user) go straight to the
-     * kernel's io-wq workers: issued inline, an uncached buffered read
-     * starts its readahead inside our io_uring_enter and its copy runs as
-     * task work on this thread, so the loop stalled (1 GiB by 16 tasks:
-     * 414-1,141 MiB/s, a 1 ms timer up to 3-9 ms late; with this, level
-     * with the thread pool). A pipe or FIFO is not tied up: io-wq issues
-     * it non-blocking and arms a poll. An O_DIRECT read loses the native
-     * async path; TULIP_URING_FILE_ASYNC=0 turns this off (A/B). */
-    if (d->file_async && (op->kind == TULIP__UOP_READ || op->kind == TULIP__UOP_WRITE))
-        sqe->flags |= IOSQE_ASYNC;
+    /* File reads and writes (file.c is their only user): RWF_* flags
+     * (file.c's first try is RWF_NOWAIT) and IOSQE_ASYNC (its retry, on the
+     * kernel's io-wq workers; see file.c's ring_rw). TULIP_URING_FILE_ASYNC=0
+     * issues them inline as they are (A/B). */
+    if ((op->kind == TULIP__UOP_READ || op->kind == TULIP__UOP_WRITE) && d->file_async) {
+        sqe->rw_flags = op->flags;
+        if (op->async)
+            sqe->flags |= IOSQE_ASYNC;
+    }
     io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)op | URING_TAG_OP);
     op->done = 0;
     op->cancel_sent = 0;

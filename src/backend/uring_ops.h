@@ -33,8 +33,8 @@ enum tulip__uop_kind {
     TULIP__UOP_SEND,      /* buf, len, flags */
     TULIP__UOP_RECVMSG,   /* msg, flags */
     TULIP__UOP_SENDMSG,   /* msg, flags */
-    TULIP__UOP_READ,      /* buf, len, off (-1: file position) */
-    TULIP__UOP_WRITE,     /* buf, len, off */
+    TULIP__UOP_READ,      /* buf, len, off (-1: file position), flags (RWF_*), async */
+    TULIP__UOP_WRITE,     /* buf, len, off, flags, async */
     TULIP__UOP_CONNECT,   /* addr, addrlen */
     TULIP__UOP_FSYNC,     /* flags: nonzero for fdatasync */
     TULIP__UOP_OPENAT,    /* path, flags, mode */
@@ -45,6 +45,7 @@ struct tulip__uop {
     uint8_t kind;
     uint8_t done;
     uint8_t cancel_sent;
+    uint8_t async;        /* READ/WRITE: to the kernel's io-wq workers (IOSQE_ASYNC) */
     int fd;
     int res;              /* the completion's result, once done */
     unsigned cflags;

@@ -97,6 +97,66 @@ static void stat_from_statx(struct stat *st, const struct statx *x)
 }
 #endif
 
+#if defined(TULIP_HAVE_URING)
+#ifndef RWF_NOWAIT
+#define RWF_NOWAIT 0x00000008
+#endif
+/* A read or write on the ring. A large one goes to the kernel's io-wq
+ * workers (IOSQE_ASYNC): issued inline, an uncached buffered read ran its
+ * readahead inside io_uring_enter and its copy as task work on the loop
+ * thread, which stalled the loop (docs/PERFORMANCE.md, "Files on the
+ * ring"), and even a cached one costs the loop its copy. A small one is
+ * first issued inline with RWF_NOWAIT, which is all a page-cache hit
+ * needs (4 KiB: ~3 µs against ~17 µs through io-wq); when it would block
+ * (not cached: -EAGAIN; a file without NOWAIT: -EOPNOTSUPP), or did only
+ * the cached part of a regular file's range, the rest goes to io-wq.
+ * io-wq issues a FIFO non-blocking and arms a poll, so a slow FIFO ties
+ * up no worker. A short read or write of a FIFO or device (off < 0) is
+ * theirs to return. */
+#define NOWAIT_MAX 16384
+static ssize_t ring_rw(tulip_loop *l, struct job *j, struct tulip__uop *op)
+{
+    size_t done = 0;
+    int nowait = j->n <= NOWAIT_MAX;
+    op->kind = j->kind == J_READ ? TULIP__UOP_READ : TULIP__UOP_WRITE;
+    for (;;) {
+        op->buf = (char *)j->buf + done;
+        op->len = j->n - done;
+        op->off = j->off < 0 ? -1 : j->off + (int64_t)done;
+        op->flags = nowait ? RWF_NOWAIT : 0;
+        op->async = (uint8_t)!nowait;
+        int st = tulip__uop_run(l, op);
+        if (st == -ENOMEM && !op->task)
+            return done ? (ssize_t)done : st;
+        int res = op->res;
+        if (st < 0) /* cancelled meanwhile: what happened is reported */
+            return res > 0 ? (ssize_t)(done + (size_t)res) : done ? (ssize_t)done : st;
+        if (res == -EINTR)
+            continue;
+        if (nowait && (res == -EAGAIN || res == -EOPNOTSUPP)) {
+            nowait = 0;
+            continue;
+        }
+        if (res == -EAGAIN) {
+            /* A FIFO someone opened O_NONBLOCK: wait for it, as sockets do. */
+            int rc = tulip__wait_fd(j->fd, j->kind == J_READ ? TULIP_READABLE : TULIP_WRITABLE, 0);
+            if (rc < 0)
+                return rc;
+            nowait = 1;
+            continue;
+        }
+        if (res < 0)
+            return done ? (ssize_t)done : res == -ECANCELED ? -EBADF : res;
+        done += (size_t)res;
+        if (nowait && res > 0 && done < j->n && j->off >= 0) {
+            nowait = 0; /* the rest is not cached, or past the end */
+            continue;
+        }
+        return (ssize_t)done;
+    }
+}
+#endif
+
 static ssize_t on_ring(tulip_loop *l, struct job *j)
 {
 #if defined(TULIP_HAVE_URING)
@@ -124,11 +184,7 @@ static ssize_t on_ring(tulip_loop *l, struct job *j)
         break;
     case J_READ:
     case J_WRITE:
-        op->kind = j->kind == J_READ ? TULIP__UOP_READ : TULIP__UOP_WRITE;
-        op->buf = j->buf;
-        op->len = j->n;
-        op->off = j->off < 0 ? -1 : j->off;
-        break;
+        return ring_rw(l, j, op);
     case J_FSYNC:
         op->kind = TULIP__UOP_FSYNC;
         op->flags = j->flags; /* datasync */
@@ -151,18 +207,9 @@ static ssize_t on_ring(tulip_loop *l, struct job *j)
             return st;
         if (op->res == -EINTR && !st)
             continue;
-        if (op->res == -EAGAIN && !st && (j->kind == J_READ || j->kind == J_WRITE)) {
-            /* A FIFO someone opened O_NONBLOCK: wait for it, as sockets do. */
-            int rc = tulip__wait_fd(j->fd, j->kind == J_READ ? TULIP_READABLE : TULIP_WRITABLE, 0);
-            if (rc < 0)
-                return rc;
-            continue;
-        }
         if (st < 0) {
             if (j->kind == J_OPEN && op->res >= 0)
                 close(op->res); /* opened for nobody */
-            if ((j->kind == J_READ || j->kind == J_WRITE) && op->res >= 0)
-                return op->res; /* it happened: say so */
             return st;
         }
         if (op->res >= 0 && (j->kind == J_STAT || j->kind == J_FSTAT))
