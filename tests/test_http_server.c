@@ -36,14 +36,19 @@ typedef struct fx {
     char addr[64];
 } fx;
 
-static void fx_start(fx *f, const tulip_http_server_opts *o)
+static void fx_start_with(fx *f, const tulip_http_server_opts *o, tulip_http_handler h)
 {
-    f->srv = tulip_http_server_new(o, handler, NULL);
+    f->srv = tulip_http_server_new(o, h, NULL);
     assert_non_null(f->srv);
     assert_int_equal(tulip_http_server_listen(f->srv, "127.0.0.1:0"), 0);
     snprintf(f->addr, sizeof f->addr, "127.0.0.1:%d", tulip_http_server_port(f->srv));
     f->task = tulip_spawn(tulip_http_server_task, f->srv);
     assert_non_null(f->task);
+}
+
+static void fx_start(fx *f, const tulip_http_server_opts *o)
+{
+    fx_start_with(f, o, handler);
 }
 
 static void fx_stop(fx *f)
@@ -438,60 +443,54 @@ static void expect_bytes(raw *c, const char *before, const char *after, size_t x
     c->len -= used;
 }
 
+/* One connection's requests and the answers they must get, in order. */
+#define OK200 "HTTP/1.1 200 OK\r\nServer: tulip\r\n"
+static const struct {
+    const char *req, *before, *after;
+    size_t xs;
+} exchanges[] = {
+    {"GET /200 HTTP/1.1\r\nHost: x\r\n\r\n", OK200, "Content-Type: text/plain\r\nContent-Length: 2\r\n\r\nhi", 0},
+    {"GET /404 HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 404 Not Found\r\nServer: tulip\r\n",
+     "Content-Type: text/html\r\nContent-Length: 0\r\n\r\n", 0},
+    {"GET /200 HTTP/1.1\r\nHost: x\r\n\r\n", OK200, "Content-Type: text/plain\r\nContent-Length: 2\r\n\r\nhi", 0},
+    {"GET /404 HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 404 Not Found\r\nServer: tulip\r\n",
+     "Content-Type: text/html\r\nContent-Length: 0\r\n\r\n", 0},
+    {"GET /chunk HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 201 Created\r\nServer: tulip\r\n",
+     "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", 0},
+    {"GET /chunk0 HTTP/1.1\r\nHost: x\r\n\r\n", OK200, "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 0},
+    {"GET /big HTTP/1.1\r\nHost: x\r\n\r\n", OK200, "Content-Type: text/plain\r\nContent-Length: 3000\r\n\r\n", 3000},
+    {"GET /mid HTTP/1.1\r\nHost: x\r\n\r\n", OK200, "Content-Type: text/plain\r\nContent-Length: 345\r\n\r\n", 345},
+    {"GET /hdr HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 503 Service Unavailable\r\nServer: tulip\r\n",
+     "X-A: b\r\nX-Long-Header-Name: 0123456789abcdefghij\r\nCache: no-store\r\nContent-Length: 11\r\n\r\n12345678901",
+     0},
+    {"HEAD /200 HTTP/1.1\r\nHost: x\r\n\r\n", OK200, "Content-Type: text/plain\r\nContent-Length: 2\r\n\r\n", 0},
+    {"GET /200 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", OK200,
+     "Content-Type: text/plain\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nhi", 0},
+    {"GET /200 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", OK200,
+     "Content-Type: text/plain\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi", 0},
+};
+
 static int bytes_body(void *arg)
 {
     (void)arg;
-    tulip_http_server *srv = tulip_http_server_new(NULL, bytes_handler, NULL);
-    assert_int_equal(tulip_http_server_listen(srv, "127.0.0.1:0"), 0);
-    char addr[64];
-    snprintf(addr, sizeof addr, "127.0.0.1:%d", tulip_http_server_port(srv));
-    tulip_task *t = tulip_spawn(tulip_http_server_task, srv);
+    fx f;
+    fx_start_with(&f, NULL, bytes_handler);
     raw c;
-    raw_dial(&c, addr);
-    for (int i = 0; i < 2; i++) {
-        raw_send(&c, "GET /200 HTTP/1.1\r\nHost: x\r\n\r\n");
-        expect_bytes(&c, "HTTP/1.1 200 OK\r\nServer: tulip\r\n",
-                     "Content-Type: text/plain\r\nContent-Length: 2\r\n\r\nhi", 0);
-        raw_send(&c, "GET /404 HTTP/1.1\r\nHost: x\r\n\r\n");
-        expect_bytes(&c, "HTTP/1.1 404 Not Found\r\nServer: tulip\r\n",
-                     "Content-Type: text/html\r\nContent-Length: 0\r\n\r\n", 0);
+    raw_open(&c, &f);
+    for (size_t i = 0; i < sizeof exchanges / sizeof exchanges[0]; i++) {
+        raw_send(&c, exchanges[i].req);
+        expect_bytes(&c, exchanges[i].before, exchanges[i].after, exchanges[i].xs);
     }
-    raw_send(&c, "GET /chunk HTTP/1.1\r\nHost: x\r\n\r\n");
-    expect_bytes(&c, "HTTP/1.1 201 Created\r\nServer: tulip\r\n",
-                 "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", 0);
-    raw_send(&c, "GET /chunk0 HTTP/1.1\r\nHost: x\r\n\r\n");
-    expect_bytes(&c, "HTTP/1.1 200 OK\r\nServer: tulip\r\n", "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 0);
-    raw_send(&c, "GET /big HTTP/1.1\r\nHost: x\r\n\r\n");
-    expect_bytes(&c, "HTTP/1.1 200 OK\r\nServer: tulip\r\n",
-                 "Content-Type: text/plain\r\nContent-Length: 3000\r\n\r\n", 3000);
-    raw_send(&c, "GET /mid HTTP/1.1\r\nHost: x\r\n\r\n");
-    expect_bytes(&c, "HTTP/1.1 200 OK\r\nServer: tulip\r\n",
-                 "Content-Type: text/plain\r\nContent-Length: 345\r\n\r\n", 345);
-    raw_send(&c, "GET /hdr HTTP/1.1\r\nHost: x\r\n\r\n");
-    expect_bytes(&c, "HTTP/1.1 503 Service Unavailable\r\nServer: tulip\r\n",
-                 "X-A: b\r\nX-Long-Header-Name: 0123456789abcdefghij\r\nCache: no-store\r\n"
-                 "Content-Length: 11\r\n\r\n12345678901", 0);
-    raw_send(&c, "HEAD /200 HTTP/1.1\r\nHost: x\r\n\r\n");
-    expect_bytes(&c, "HTTP/1.1 200 OK\r\nServer: tulip\r\n", "Content-Type: text/plain\r\nContent-Length: 2\r\n\r\n",
-                 0);
-    raw_send(&c, "GET /200 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
-    expect_bytes(&c, "HTTP/1.1 200 OK\r\nServer: tulip\r\n",
-                 "Content-Type: text/plain\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nhi", 0);
-    raw_send(&c, "GET /200 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-    expect_bytes(&c, "HTTP/1.1 200 OK\r\nServer: tulip\r\n",
-                 "Content-Type: text/plain\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi", 0);
     raw_expect_eof(&c);
     tulip_close(c.fd);
     /* The server's own refusal starts the same way. */
-    raw_dial(&c, addr);
+    raw_open(&c, &f);
     raw_send(&c, "GET / HTTP/2.0\r\nHost: x\r\n\r\n");
     expect_bytes(&c, "HTTP/1.1 505 HTTP Version Not Supported\r\nServer: tulip\r\n",
                  "Content-Type: text/plain\r\nConnection: close\r\nContent-Length: 27\r\n\r\n"
                  "HTTP Version Not Supported\n", 0);
     tulip_close(c.fd);
-    tulip_http_server_shutdown(srv);
-    assert_int_equal(tulip_join(t), 0);
-    tulip_http_server_free(srv);
+    fx_stop(&f);
     return 0;
 }
 

@@ -176,6 +176,14 @@ static int waiter(void *p)
     return 0;
 }
 
+/* The waiter ended, timed out at exactly `at`. */
+static void timed_out_at(tulip_task *w, const struct mover *m, int64_t at)
+{
+    assert_int_equal(tulip_join(w), 0);
+    assert_int_equal(m->rc, -ETIMEDOUT);
+    assert_int_equal(m->woke, at);
+}
+
 static int main_move_parked(void *p)
 {
     (void)p;
@@ -190,9 +198,7 @@ static int main_move_parked(void *p)
     assert_int_equal(tulip_sleep(TULIP_MS(10)), 0); /* past the first, 10 ms */
     assert_non_null(m.s);
     tulip_scope_set_deadline(m.s, t0 + TULIP_MS(30));
-    assert_int_equal(tulip_join(w), 0);
-    assert_int_equal(m.rc, -ETIMEDOUT);
-    assert_int_equal(m.woke, t0 + TULIP_MS(30));
+    timed_out_at(w, &m, t0 + TULIP_MS(30));
 
     /* A thousand moves later, one per millisecond, each past where the
      * timer was filed by then: woken only at the last. */
@@ -204,9 +210,7 @@ static int main_move_parked(void *p)
         if (i % 10 == 0)
             assert_int_equal(tulip_sleep(TULIP_MS(1)), 0);
     }
-    assert_int_equal(tulip_join(w), 0);
-    assert_int_equal(m.rc, -ETIMEDOUT);
-    assert_int_equal(m.woke, t1 + TULIP_MS(1010));
+    timed_out_at(w, &m, t1 + TULIP_MS(1010));
 
     /* To no deadline and back; then to a time already past: at once. */
     int64_t t2 = tulip_now();
@@ -217,9 +221,7 @@ static int main_move_parked(void *p)
     assert_non_null(m.s);
     tulip_scope_set_deadline(m.s, t2 + TULIP_MS(70));
     tulip_scope_set_deadline(m.s, t2 + TULIP_MS(20));
-    assert_int_equal(tulip_join(w), 0);
-    assert_int_equal(m.rc, -ETIMEDOUT);
-    assert_int_equal(m.woke, t2 + TULIP_MS(50));
+    timed_out_at(w, &m, t2 + TULIP_MS(50));
     return 0;
 }
 
