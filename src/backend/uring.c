@@ -450,12 +450,18 @@ static int uring_wait(tulip_loop *l, int64_t timeout_ns)
     int64_t sleep_from = 0;
     if (timeout_ns != 0 && d->spin_max && !io_uring_sq_ready(&d->ring)) {
         int spun = d->spin_win && (timeout_ns < 0 || timeout_ns > d->spin_win);
+        int64_t t0 = spun ? tulip__clock_ns() : 0;
         if (spun && tulip__spin_until(cq_pending, d, d->spin_win)) {
             timeout_ns = 0;
         } else {
-            if (spun && timeout_ns > 0)
-                timeout_ns -= d->spin_win; /* the timer's deadline does not move */
             sleep_from = tulip__clock_ns();
+            if (spun && timeout_ns > 0) {
+                /* The timer's deadline does not move, even when a yield
+                 * inside the spin gave the CPU away for longer. */
+                timeout_ns -= sleep_from - t0;
+                if (timeout_ns <= 0)
+                    timeout_ns = sleep_from = 0; /* due now: no sleep to learn from */
+            }
         }
     }
     if (timeout_ns < 0) {
