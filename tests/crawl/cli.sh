@@ -132,6 +132,12 @@ if [ -w /dev/full ]; then
         has "^tulip-crawl: /dev/full: No space left on device$"
         has "^  output    /dev/full: No space left on device: rows lost$"
     done
+    # --state: the file a commit failed on is named (it said "stopped   no
+    # space left" and "output    1 rows (JSON Lines) in /dev/full")
+    run 1 "$BIN" --no-progress --state "$TMP/stfull" -o /dev/full http://127.0.0.1:1/
+    has "^tulip-crawl: /dev/full: No space left on device$"
+    has "^  stopped   /dev/full: No space left on device$"
+    has "^  output    /dev/full: No space left on device: rows lost$"
     run 1 "$BIN" --demo --pages 5 --latency 0 --no-progress --server-log /dev/full
     has "^tulip-crawl: /dev/full: cannot write the server log: No space left on device$"
 fi

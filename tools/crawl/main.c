@@ -552,8 +552,13 @@ static int crawl_main(void *arg)
     } else {
         summary(a, rc);
         crawl_state_summary(a->state, stdout);
-        if (rc < 0 && rc != -ECANCELED)
+        const char *failed = crawl_state_failed(a->state);
+        if (rc < 0 && rc != -ECANCELED && failed) {
+            printf("  stopped   %s: %s\n", failed, strerror(-rc));
+            fprintf(stderr, "tulip-crawl: %s: %s\n", failed, strerror(-rc));
+        } else if (rc < 0 && rc != -ECANCELED) {
             printf("  stopped   %s\n", tulip_strerror(rc));
+        }
         crawl_shared_summary(&a->shared, rc, stdout);
         if (a->d && a->check && rc == 0)
             check_demo(a);
@@ -562,6 +567,8 @@ static int crawl_main(void *arg)
             atomic_compare_exchange_strong(&a->out_errno, &none, e);
         }
         int oe = atomic_load(&a->out_errno);
+        if (!oe && a->output && failed && strcmp(failed, a->output) == 0)
+            oe = -rc; /* --state: the commit that failed wrote the rows */
         if (a->output && oe)
             printf("  output    %s: %s: rows lost\n", strcmp(a->output, "-") ? a->output : "stdout", strerror(oe));
         else if (a->output)

@@ -234,7 +234,7 @@ int crawl_state_open(const crawl_state_opts *o, crawl_state **out, char *err, si
         if (rc < 0)
             goto bad;
     }
-    free(jpath);
+    s->jpath = jpath; /* named when a write to it fails */
     *out = s;
     return 0;
 bad:
@@ -266,6 +266,8 @@ void crawl_state_close(crawl_state *s)
     }
     if (s->jmap)
         munmap(s->jmap, s->jlen ? s->jlen : 1);
+    free(s->jpath);
+    free(s->failed);
     free(s);
 }
 
@@ -309,13 +311,25 @@ int crawl_state_begin(crawl_state *s)
 /* Write what committed pages left in the batch: rows first, then the
  * journal lines whose done lines count them (a failed rows write drops
  * the journal lines: no done line without its rows). Never parks. */
+int crawl_state__failed_on(crawl_state *s, int rc, const char *path)
+{
+    if (rc < 0 && !s->failed && path)
+        s->failed = strdup(path); /* NULL: the error is still returned */
+    return rc;
+}
+
+const char *crawl_state_failed(const crawl_state *s)
+{
+    return s ? s->failed : NULL;
+}
+
 int crawl_state__flush(crawl_state *s)
 {
     int rc = 0;
     if (s->brows.len)
-        rc = crawl_write_all(s->out_fd, s->brows.data, s->brows.len);
+        rc = crawl_state__failed_on(s, crawl_write_all(s->out_fd, s->brows.data, s->brows.len), s->o.output);
     if (rc == 0 && s->bjournal.len)
-        rc = crawl_write_all(s->jfd, s->bjournal.data, s->bjournal.len);
+        rc = crawl_state__failed_on(s, crawl_write_all(s->jfd, s->bjournal.data, s->bjournal.len), s->jpath);
     s->brows.len = s->bjournal.len = 0;
     if (rc < 0 && !s->flush_rc)
         s->flush_rc = rc;
@@ -333,7 +347,7 @@ int crawl_state_row(crawl_state *s, const char *line, size_t n)
         return 0;
     int rc = crawl_state__flush(s); /* what was committed before goes first */
     if (rc == 0)
-        rc = crawl_write_all(s->out_fd, line, n);
+        rc = crawl_state__failed_on(s, crawl_write_all(s->out_fd, line, n), s->o.output);
     if (rc == 0)
         s->out_off += n;
     return rc;
@@ -350,7 +364,7 @@ static crawl_buf *journal_buf(crawl_state *s, crawl_buf *tmp)
 static int journal_end(crawl_state *s, crawl_buf *b, crawl_buf *tmp, int rc)
 {
     if (rc == 0 && b == tmp && (rc = crawl_state__flush(s)) == 0)
-        rc = crawl_write_all(s->jfd, tmp->data, tmp->len);
+        rc = crawl_state__failed_on(s, crawl_write_all(s->jfd, tmp->data, tmp->len), s->jpath);
     crawl_buf_free(tmp);
     return rc;
 }
@@ -405,19 +419,20 @@ int crawl_state_commit(crawl_state *s, const char *url, int depth, int status)
     int rc = group ? s->flush_rc : crawl_state__flush(s);
     if (rc == 0 && p->rows.len && s->out_fd >= 0) {
         rc = group ? crawl_buf_append(&s->brows, p->rows.data, p->rows.len)
-                   : crawl_write_all(s->out_fd, p->rows.data, p->rows.len);
+                   : crawl_state__failed_on(s, crawl_write_all(s->out_fd, p->rows.data, p->rows.len),
+                                            s->o.output);
         if (rc == 0)
             s->out_off += p->rows.len;
     }
     if (rc == 0 && p->warc.len && s->warc) {
         crawl_warc_records r = { .gz = p->warc };
-        rc = crawl_warc_append(s->warc, &r);
+        rc = crawl_state__failed_on(s, crawl_warc_append(s->warc, &r), crawl_warc_name(s->warc));
     }
     if (rc == 0 && s->o.sync) {
         if (s->out_fd >= 0 && !s->out_stdout && fdatasync(s->out_fd) < 0)
-            rc = -errno;
+            rc = crawl_state__failed_on(s, -errno, s->o.output);
         if (rc == 0 && s->warc)
-            rc = crawl_warc_sync(s->warc);
+            rc = crawl_state__failed_on(s, crawl_warc_sync(s->warc), crawl_warc_name(s->warc));
     }
     if (rc == 0 && s->jfd >= 0) {
         /* "C": a commit of outputs for a URL that is not done (it went
@@ -428,9 +443,9 @@ int crawl_state_commit(crawl_state *s, const char *url, int depth, int status)
         if (rc == 0 && group)
             rc = crawl_buf_append(&s->bjournal, p->journal.data, p->journal.len);
         else if (rc == 0)
-            rc = crawl_write_all(s->jfd, p->journal.data, p->journal.len);
+            rc = crawl_state__failed_on(s, crawl_write_all(s->jfd, p->journal.data, p->journal.len), s->jpath);
         if (rc == 0 && s->o.sync && fdatasync(s->jfd) < 0)
-            rc = -errno;
+            rc = crawl_state__failed_on(s, -errno, s->jpath);
     }
     if (!group)
         return rc;

@@ -113,6 +113,10 @@ bool crawl_state_reused(const crawl_state *s);
  * again; 0 without a crawl before. Stops at fn's first error. */
 int crawl_state_links(const crawl_state *s, const char *url, crawl_recrawl_link_fn fn, void *arg);
 
+/* The file whose write failed first (rows, journal, WARC), which stopped
+ * the crawl, or NULL. */
+const char *crawl_state_failed(const crawl_state *s);
+
 /* One summary line for the user: bytes received, what --recrawl saved
  * (nothing without --state or --warc). */
 void crawl_state_summary(const crawl_state *s, FILE *f);

@@ -51,7 +51,12 @@ struct crawl_state {
     tulip_lock mu;
     tulip_cond cv;
     char key; /* address used as the task-local key */
+    char *jpath;  /* DIR/journal */
+    char *failed; /* the file a write failed on first (crawl_state_failed) */
 };
+
+/* rc; when it is an error and none was kept, path as the file that failed. */
+int crawl_state__failed_on(crawl_state *s, int rc, const char *path);
 
 /* The calling task's open visit, or NULL (state.c). */
 pending *crawl_state__current(crawl_state *s);
