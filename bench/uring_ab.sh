@@ -12,8 +12,8 @@
 #
 #   bench/uring_ab.sh http|crawl BUILD_DIR [ROUNDS] [SECS|PAGES]
 #
-# Variants: epoll, io_uring, io_uring without the spin before sleep
-# (TULIP_URING_SPIN=0); VARIANTS="name:ENV=V,ENV=V ..." replaces them (e.g.
+# Variants: epoll, io_uring, io_uring with the spin before sleep
+# (TULIP_URING_SPIN=1, opt-in); VARIANTS="name:ENV=V,ENV=V ..." replaces them (e.g.
 # oneshot:TULIP_BACKEND=io_uring,TULIP_URING_MULTISHOT=0). Besides the
 # means, the median over rounds of each variant's ratio to epoll. Wrap in
 # `flock /work/bench.lock` on a shared machine.
@@ -24,7 +24,7 @@ ROUNDS=${3:-3}
 ARG=${4:-}
 TCK=$(getconf CLK_TCK)
 PORT=$((18500 + RANDOM % 400))
-VARIANTS=${VARIANTS:-"epoll:TULIP_BACKEND=epoll io_uring:TULIP_BACKEND=io_uring nospin:TULIP_BACKEND=io_uring,TULIP_URING_SPIN=0"}
+VARIANTS=${VARIANTS:-"epoll:TULIP_BACKEND=epoll io_uring:TULIP_BACKEND=io_uring spin:TULIP_BACKEND=io_uring,TULIP_URING_SPIN=1"}
 PID=""
 stop() { [ -n "$PID" ] && { kill -TERM "$PID" 2>/dev/null; wait "$PID" 2>/dev/null; PID=""; }; }
 trap stop EXIT

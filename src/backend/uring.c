@@ -160,10 +160,13 @@ static int uring_init(tulip_loop *l)
         d->rx_ok = 0; /* one-shot recv, for A/B measurements */
     env = getenv("TULIP_URING_FILE_ASYNC"); /* 0: file I/O issued inline (uring_ops.c), for A/B */
     d->file_async = !(env && strcmp(env, "0") == 0);
-    d->spin_max = d->setup_flags & IORING_SETUP_TASKRUN_FLAG ? tulip__spin_budget_ns() : 0;
-    env = getenv("TULIP_URING_SPIN"); /* 0: no spin on the ring (A/B); the budget stays TULIP_SPIN_NS */
-    if (env && strcmp(env, "0") == 0)
-        d->spin_max = 0;
+    /* Off unless TULIP_URING_SPIN=1: it did not measure better on the
+     * shared machine (docs/PERFORMANCE.md, "Spin before sleep on the
+     * completion queue"); the budget is TULIP_SPIN_NS's. */
+    env = getenv("TULIP_URING_SPIN");
+    d->spin_max = env && strcmp(env, "1") == 0 && (d->setup_flags & IORING_SETUP_TASKRUN_FLAG)
+                      ? tulip__spin_budget_ns()
+                      : 0;
     d->spin_win = d->spin_max;
     d->next_gen = 1;
     l->backend_fd = d->ring.ring_fd;
@@ -409,7 +412,8 @@ void tulip__uring_drain(tulip_loop *l, int (*cond)(void *), void *arg)
  * budget); a longer sleep says spinning is waste here (halve it, below a
  * quarter of the budget to 0). An
  * idle or lightly used loop stops spinning after a few sleeps; a timer due
- * sooner than the window is never spun for. */
+ * sooner than the window is never spun for. Opt-in (TULIP_URING_SPIN=1),
+ * see uring_init. */
 #define SPIN_WORTH 8
 
 static int cq_pending(void *arg)
