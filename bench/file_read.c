@@ -16,8 +16,9 @@
  * order: the modes to run, in that order (the first one after the file was
  * written has measured slower at times: alternate it between runs).
  *
- * The file is made once, kept between runs (bounded: size_mib at most
- * 4096) and removed at the end. */
+ * The file is made when missing (bounded: size_mib at most 4096). The
+ * default path is removed at the end; a path given is kept, so later runs
+ * read a file that was not just written. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -195,6 +196,7 @@ int main(int argc, char **argv)
                L.n ? (double)L.sum / (double)L.n / 1e3 : 0.0, (double)L.worst / 1e3, th, pr);
         fflush(stdout);
     }
-    unlink(path);
+    if (argc <= 2)
+        unlink(path);
     return 0;
 }
