@@ -105,6 +105,12 @@ run 2 "$BIN" --demo http://127.0.0.1:1/
 has "exclude each other"
 run 1 "$BIN" "ftp://example.com/"
 has "is not an http(s) URL"
+# said before anything starts or is written: with --state it left a
+# journal behind, and the corrected command was told "holds a crawl already"
+if grep -q "^Crawling" "$TMP/out"; then fail "a crawl started for a URL that is not http(s)"; fi
+run 1 "$BIN" --no-progress --state "$TMP/stbad" -o "$TMP/rows.jsonl" "ftp://example.com/"
+has "is not an http(s) URL"
+run 0 "$BIN" --no-progress --state "$TMP/stbad" -o "$TMP/rows.jsonl" http://127.0.0.1:1/
 run 1 "$BIN" --demo --pages 5 -o "$TMP/no/such/dir/rows.jsonl"
 has "No such file or directory"
 # --server-log: a bad path stops the server before it starts, naming the

@@ -933,6 +933,19 @@ int main(int argc, char **argv)
         a.workers_set = true;
         a.workers = 1;
     }
+    if (a.url) {
+        /* before anything is opened: a bad URL with --state left a journal
+         * the corrected command was refused with ("holds a crawl already") */
+        char *canon = NULL;
+        int urc = crawl_url_normalize(a.url, &canon);
+        free(canon);
+        if (urc == -ENOMEM)
+            return 1;
+        if (urc < 0) {
+            fprintf(stderr, "tulip-crawl: '%s' is not an http(s) URL\n", a.url);
+            return 1;
+        }
+    }
     if (a.server_log && !(a.server_log_f = fopen(a.server_log, "w"))) {
         fprintf(stderr, "tulip-crawl: %s: %s\n", a.server_log, strerror(errno));
         return 1;
