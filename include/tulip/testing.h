@@ -48,6 +48,14 @@ unsigned long tulip_fault_calls(tulip_fault_kind kind);
  * it after every case. */
 int tulip_test_abandon(void);
 
+/* How many bytes of request heads that did not come whole in one read the
+ * HTTP server srv handed to a parser to check (src/http/server.c): a pass
+ * from a head's first byte counts every byte it is given, a parser resumed
+ * on a later read only the bytes new to it. A head that came whole counts
+ * nothing. A head sent a byte per read should count about its length. */
+struct tulip_http_server;
+uint64_t tulip_test_http_head_checked(const struct tulip_http_server *srv);
+
 #ifdef __cplusplus
 }
 #endif

@@ -24,6 +24,7 @@
 #include "parser_whole.h"
 #include "../common/fault.h"
 #include "../io/net_internal.h"
+#include "tulip/testing.h"
 #include "tulip/io.h"
 #include "tulip/loop.h"
 #include "tulip/net.h"
@@ -232,16 +233,40 @@ static int status_for(const sconn *c, int err)
     }
 }
 
+/* The rest of a head that did not come whole in its first read: c->hp
+ * again, which checks only the bytes it has not seen. */
+__attribute__((noinline)) static int parse_more(sconn *c, tulip_http_request *rq)
+{
+    c->srv->head_checked += c->in.len - c->hp_len;
+    c->hp_len = c->in.len;
+    int rc = tulip_http_parse_request(&c->hp, c->in.p, c->in.len, rq);
+    /* Done with this head (on an error the connection ends). */
+    c->hp_live = rc == -EAGAIN;
+    return rc;
+}
+
+/* Called once per read of a head (in.len > 0), and again on a complete
+ * head to cut its slices anew after the buffer moved. */
 static int parse(sconn *c, tulip_http_request *rq)
 {
+    if (c->hp_live)
+        return parse_more(c, rq);
     /* A head that came whole, the usual case, needs no parser state. */
     const tulip_http_server_opts *o = &c->srv->o;
-    int rc = c->in.len ? tulip__http_parse_whole(c->in.p, c->in.len, o->max_head, c->hdrs, o->max_headers, rq) : 0;
+    int rc = tulip__http_parse_whole(c->in.p, c->in.len, o->max_head, c->hdrs, o->max_headers, rq);
     if (rc != 0)
         return rc;
-    tulip_http_parser p;
-    tulip_http_parser_init(&p, c->hdrs, o->max_headers, o->max_head, 0);
-    return tulip_http_parse_request(&p, c->in.p ? c->in.p : "", c->in.len, rq);
+    /* Not whole: this head's parser from now on, not the one pass again,
+     * which would go over the whole buffer on every read. */
+    c->srv->head_checked += c->in.len < o->max_head ? c->in.len : o->max_head;
+    tulip_http_parser_init(&c->hp, c->hdrs, o->max_headers, o->max_head, 0);
+    c->hp_len = 0;
+    return parse_more(c, rq);
+}
+
+uint64_t tulip_test_http_head_checked(const tulip_http_server *srv)
+{
+    return srv->head_checked;
 }
 
 /* Read the next request's head into c->in at c->off; *head_len is its

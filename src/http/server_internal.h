@@ -25,6 +25,14 @@ typedef struct tulip__sconn {
     size_t off;
     tulip__hbuf out;                /* response head */
     tulip_http_header *hdrs;
+    /* The current head's parser once its first read did not hold it all:
+     * kept across reads, so each byte of a head sent in many pieces is
+     * checked once (a fresh parser per read checks the head again from
+     * its start every time: quadratic for a slow sender). It holds
+     * offsets only, so `in` may grow (move) between reads. */
+    tulip_http_parser hp;
+    bool hp_live;                   /* hp holds the unfinished head's state */
+    size_t hp_len;                  /* in.len at hp's last call (head_checked) */
     size_t accounted;               /* in.cap + out.cap as last told to the stats */
     /* The server's list of connections waiting for a request's first
      * byte, oldest first: the ones closed to make room. */
@@ -114,6 +122,10 @@ struct tulip_http_server {
     tulip_http_server_stats st;
     struct tulip__dlist idle;       /* sconns waiting for a request, oldest first */
     size_t reclaiming;              /* shut down to make room, not yet gone */
+    /* Bytes of heads that did not come whole in one read that were handed
+     * to a parser to check (a fresh pass counts all it is given, hp only
+     * what it had not seen): tulip_test_http_head_checked. */
+    uint64_t head_checked;
 };
 
 /* Tell the server's stats how much c's buffers hold now (the connection
