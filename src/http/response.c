@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "server_internal.h"
+#include "../io/io_internal.h"
 #include "tulip/io.h"
 #include "tulip/net.h"
 #include "tulip/task.h"
@@ -156,14 +157,13 @@ static struct iovec *consume(struct iovec *iov, int *n, size_t w)
 
 int tulip__http_write_all(tulip__sconn *c, struct iovec *iov, int n)
 {
-    /* Most answers fit in the socket's buffer: try once without waiting,
-     * so that only a write the socket cannot take whole arms the send
-     * timeout (a timer in and out of the heap costs more than the rest of
-     * a small response). MSG_DONTWAIT also keeps this one attempt a plain
-     * sendmsg under the io_uring backend. */
-    struct msghdr m = {.msg_iov = iov, .msg_iovlen = (size_t)n};
-    ssize_t w = n == 1 ? tulip_send(c->fd, iov->iov_base, iov->iov_len, MSG_DONTWAIT)
-                       : tulip_sendmsg(c->fd, &m, MSG_DONTWAIT);
+    /* Most answers fit in the socket's buffer: try once without waiting
+     * for room, so that only a write the socket cannot take whole arms the
+     * send timeout (a timer in and out of the heap costs more than the rest
+     * of a small response). On io_uring the try is a ring operation, sent
+     * with the loop's one submit-and-wait per turn beside every other
+     * connection's: no system call of its own (src/io/io_internal.h). */
+    ssize_t w = tulip__send_try(c->fd, iov, n);
     if (w < 0 && w != -EAGAIN)
         return (int)w;
     if (w > 0) {

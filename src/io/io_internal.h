@@ -103,6 +103,21 @@ ssize_t tulip__ring_recvmsg(tulip_loop *l, struct tulip__fd *f, int fd, struct m
 ssize_t tulip__ring_sendmsg(tulip_loop *l, int fd, struct msghdr *m, int flags);
 int tulip__ring_connect(tulip_loop *l, int fd, const struct sockaddr *sa, socklen_t len);
 
+/* One send of iov[0..iovcnt) on a socket that never waits for room
+ * (sockio.c): what the socket took (possibly short), -EAGAIN when it took
+ * nothing, or the error. On readiness backends it is a plain MSG_DONTWAIT
+ * sendmsg. On io_uring it is a MSG_DONTWAIT send on the ring: the task
+ * parks until its completion, which the loop reaps with every other
+ * operation in its one submit-and-wait per turn, so the send costs no
+ * system call of its own. The public tulip_send(..., MSG_DONTWAIT) keeps
+ * its meaning, "never parks", and stays a plain system call. For the HTTP
+ * server's first attempt at an answer (response.c); tulip__send_try_ring
+ * counts this thread's tries that went to the ring (tests). */
+ssize_t tulip__send_try(int fd, struct iovec *iov, int iovcnt);
+extern _Thread_local uint64_t tulip__send_try_ring;
+/* 1 when the running task's tries go to the ring (tests). */
+int tulip__send_try_rings(void);
+
 /* tulip__io_enter, then the path the call takes: 1 through io_uring (a
  * socket on a loop with a ring, unless flags has MSG_DONTWAIT: the ring
  * would wait), 0 by readiness; < 0 the error. *l: the running loop.

@@ -95,6 +95,10 @@ static ssize_t ring_run_op(tulip_loop *l, struct tulip__fd *f, struct tulip__uop
             struct iovec iov = {op->buf, op->len};
             return read_cancelled(l, f, st, op->res, &iov, 1);
         }
+        /* A MSG_DONTWAIT send (tulip__send_try) asked not to wait for
+         * room: the kernel said so without arming a poll, and so do we. */
+        if (op->res == -EAGAIN && (op->flags & MSG_DONTWAIT))
+            return -EAGAIN;
         int again;
         int rc = settle(op->fd, reading ? TULIP_READABLE : TULIP_WRITABLE, op->res, &again);
         if (!again)

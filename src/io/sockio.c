@@ -192,6 +192,37 @@ static ssize_t recvmsg_rest(int fd, const struct msghdr *msg, int flags, size_t 
     return (ssize_t)got;
 }
 
+_Thread_local uint64_t tulip__send_try_ring;
+
+int tulip__send_try_rings(void)
+{
+    tulip_task *t = tulip__current();
+    return t && !t->shared && tulip__uring_on(t->loop);
+}
+
+ssize_t tulip__send_try(int fd, struct iovec *iov, int iovcnt)
+{
+    struct tulip__fd *f;
+    int rc = tulip__io_enter(fd, &f);
+    if (rc < 0)
+        return rc;
+    tulip_task *t = tulip__current();
+    struct msghdr m = msg_of(iov, (size_t)iovcnt, NULL, 0);
+    if (tulip__io_ring(t, f)) {
+        tulip__send_try_ring++;
+        return iovcnt == 1 ? tulip__ring_send(t->loop, fd, iov->iov_base, iov->iov_len, MSG_DONTWAIT)
+                           : tulip__ring_sendmsg(t->loop, fd, &m, MSG_DONTWAIT);
+    }
+    for (;;) {
+        ssize_t r = iovcnt == 1 ? send(fd, iov->iov_base, iov->iov_len, MSG_DONTWAIT | MSG_NOSIGNAL)
+                                : sendmsg(fd, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (r >= 0)
+            return r;
+        if ((rc = retry(fd, TULIP_WRITABLE, &f, MSG_DONTWAIT)) < 0)
+            return rc;
+    }
+}
+
 ssize_t tulip_recvmsg(int fd, struct msghdr *msg, int flags)
 {
     struct tulip__fd *f;
