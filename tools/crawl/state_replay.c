@@ -17,10 +17,17 @@ static const char *robots_head(const char *p, const char *nl, int64_t *status, i
     return p && *len >= 0 && p < nl && *p == ' ' && p + 1 < nl ? p + 1 : NULL;
 }
 
+/* An empty journal is not mapped (jmap is NULL), and NULL + 0 is undefined
+ * behaviour in C: the end of no bytes is the start. */
+static const char *journal_end(const crawl_state *s)
+{
+    return s->jmap ? s->jmap + s->jlen : s->jmap;
+}
+
 size_t crawl_state__scan(crawl_state *s, crawl_last_done *ld, char *stamp, const char **opts, size_t *opts_len,
                          int *rc)
 {
-    const char *p = s->jmap, *end = s->jmap + s->jlen, *good = p, *last = NULL;
+    const char *p = s->jmap, *end = journal_end(s), *good = p, *last = NULL;
     *rc = 0;
     while (p < end) {
         const char *nl = crawl_jl_end(p, end);
@@ -105,7 +112,7 @@ static int grow(char **b, size_t *cap, size_t n)
 
 int crawl_state_replay(crawl_state *s, crawl_state_replay_fn fn, void *arg)
 {
-    const char *p, *end = s->jmap + s->jlen;
+    const char *p, *end = journal_end(s);
     /* The done URLs as fingerprints, in a table sized once. */
     crawl_seen done = {0};
     int rc = crawl_seen_reserve(&done, s->ndone);
