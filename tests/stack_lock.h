@@ -5,11 +5,14 @@
 #ifndef TULIP_TEST_STACK_LOCK_H
 #define TULIP_TEST_STACK_LOCK_H
 
+#include <signal.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include "task/task_internal.h"
+#include "test_util.h"
 
 static inline int stack_has(const tulip_task *t, const void *p)
 {
@@ -34,6 +37,29 @@ static inline int stack_check_parked(const tulip_task *w, const char *what, char
 static inline int stack_lock(tulip_task *t, int prot)
 {
     return mprotect(t->stack->lo, t->stack->size, prot) != 0 ? -errno : 0;
+}
+
+/* stack_lock, and a failure said after the case's name WHAT in FAIL (N
+ * bytes). */
+static inline void stack_protect(tulip_task *t, int prot, const char *what, char *fail, size_t n)
+{
+    int rc = stack_lock(t, prot);
+    if (rc)
+        snprintf(fail, n, "%s: mprotect: %s", what, strerror(-rc));
+}
+
+/* test_run(FN, ARG) with ON_SEGV as the SIGSEGV handler while the loop
+ * runs (ours, not cmocka's: it names the case); the previous one after. */
+static inline int stack_run_trapped(int (*fn)(void *), void *arg, void (*on_segv)(int, siginfo_t *, void *))
+{
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_segv;
+    sa.sa_flags = SA_SIGINFO;
+    sigaction(SIGSEGV, &sa, &old);
+    int rc = test_run(fn, arg);
+    sigaction(SIGSEGV, &old, NULL);
+    return rc;
 }
 
 /* From a SIGSEGV handler: name the case and leave (async-signal-safe). */

@@ -47,9 +47,7 @@ static void on_segv(int sig, siginfo_t *si, void *uc)
 
 static void protect(tulip_task *t, int prot)
 {
-    int rc = stack_lock(t, prot);
-    if (rc)
-        snprintf(g_fail, sizeof g_fail, "%s: mprotect: %s", g_case, strerror(-rc));
+    stack_protect(t, prot, g_case, g_fail, sizeof g_fail);
 }
 
 /* Spawn W, let it park, check its wait record is off its stack, and lock
@@ -280,14 +278,7 @@ static void run(unsigned flags)
 {
     g_flags = flags;
     g_fail[0] = 0;
-    /* Ours, not cmocka's, while the loop runs: it names the case. */
-    struct sigaction sa, old;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_sigaction = on_segv;
-    sa.sa_flags = SA_SIGINFO;
-    sigaction(SIGSEGV, &sa, &old);
-    int rc = test_run(body, NULL);
-    sigaction(SIGSEGV, &old, NULL);
+    int rc = stack_run_trapped(body, NULL, on_segv);
     assert_int_equal(rc, 0);
     if (g_fail[0])
         fail_msg("%s task: %s", flags ? "compact" : "private", g_fail);

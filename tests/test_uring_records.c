@@ -45,9 +45,7 @@ static void on_segv(int sig, siginfo_t *si, void *uc)
 
 static void protect(tulip_task *t, int prot)
 {
-    int rc = stack_lock(t, prot);
-    if (rc)
-        snprintf(g_fail, sizeof g_fail, "%s: mprotect: %s", g_case, strerror(-rc));
+    stack_protect(t, prot, g_case, g_fail, sizeof g_fail);
 }
 
 /* Spawn W, let it park, check its wait record is off its stack. */
@@ -470,14 +468,7 @@ static void test_records(void **state)
     assert_non_null(g_buf);
     assert_non_null(g_big);
     memset(g_big, 'y', BIG);
-    /* Ours, not cmocka's, while the loop runs: it names the case. */
-    struct sigaction sa, old;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_sigaction = on_segv;
-    sa.sa_flags = SA_SIGINFO;
-    sigaction(SIGSEGV, &sa, &old);
-    int rc = test_run(body, NULL);
-    sigaction(SIGSEGV, &old, NULL);
+    int rc = stack_run_trapped(body, NULL, on_segv);
     free(g_buf);
     free(g_big);
     free(g_to);
