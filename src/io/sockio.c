@@ -102,6 +102,34 @@ ssize_t tulip_recv(int fd, void *buf, size_t n, int flags)
     return tulip_recvfrom(fd, buf, n, flags, NULL, NULL);
 }
 
+/* The readiness path of a send (tulip_sendto, tulip_sendmsg, and
+ * tulip__send_try off the ring): the call, and a wait for room between
+ * tries unless flags has MSG_DONTWAIT (retry). */
+static ssize_t plain_sendto(int fd, struct tulip__fd *f, const void *buf, size_t n, int flags,
+                            const struct sockaddr *sa, socklen_t len)
+{
+    for (;;) {
+        ssize_t r = sendto(fd, buf, n, flags | MSG_NOSIGNAL, sa, len);
+        if (r >= 0)
+            return r;
+        int rc = retry(fd, TULIP_WRITABLE, &f, flags);
+        if (rc < 0)
+            return rc;
+    }
+}
+
+static ssize_t plain_sendmsg(int fd, struct tulip__fd *f, const struct msghdr *msg, int flags)
+{
+    for (;;) {
+        ssize_t r = sendmsg(fd, msg, flags | MSG_NOSIGNAL);
+        if (r >= 0)
+            return r;
+        int rc = retry(fd, TULIP_WRITABLE, &f, flags);
+        if (rc < 0)
+            return rc;
+    }
+}
+
 ssize_t tulip_send(int fd, const void *buf, size_t n, int flags)
 {
     return tulip_sendto(fd, buf, n, flags, NULL, 0);
@@ -161,13 +189,7 @@ ssize_t tulip_sendto(int fd, const void *buf, size_t n, int flags, const struct 
         struct msghdr m = msg_of(&iov, 1, sa, len);
         return tulip__ring_sendmsg(l, fd, &m, flags);
     }
-    for (;;) {
-        ssize_t r = sendto(fd, buf, n, flags | MSG_NOSIGNAL, sa, len);
-        if (r >= 0)
-            return r;
-        if ((rc = retry(fd, TULIP_WRITABLE, &f, flags)) < 0)
-            return rc;
-    }
+    return plain_sendto(fd, f, buf, n, flags, sa, len);
 }
 
 /* The rest of a MSG_WAITALL recvmsg that brought got bytes: the buffers
@@ -213,14 +235,8 @@ ssize_t tulip__send_try(int fd, struct iovec *iov, int iovcnt)
         return iovcnt == 1 ? tulip__ring_send(t->loop, fd, iov->iov_base, iov->iov_len, MSG_DONTWAIT)
                            : tulip__ring_sendmsg(t->loop, fd, &m, MSG_DONTWAIT);
     }
-    for (;;) {
-        ssize_t r = iovcnt == 1 ? send(fd, iov->iov_base, iov->iov_len, MSG_DONTWAIT | MSG_NOSIGNAL)
-                                : sendmsg(fd, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
-        if (r >= 0)
-            return r;
-        if ((rc = retry(fd, TULIP_WRITABLE, &f, MSG_DONTWAIT)) < 0)
-            return rc;
-    }
+    return iovcnt == 1 ? plain_sendto(fd, f, iov->iov_base, iov->iov_len, MSG_DONTWAIT, NULL, 0)
+                       : plain_sendmsg(fd, f, &m, MSG_DONTWAIT);
 }
 
 ssize_t tulip_recvmsg(int fd, struct msghdr *msg, int flags)
@@ -252,13 +268,7 @@ ssize_t tulip_sendmsg(int fd, const struct msghdr *msg, int flags)
         return rc;
     if (rc)
         return tulip__ring_sendmsg(l, fd, (struct msghdr *)msg, flags);
-    for (;;) {
-        ssize_t r = sendmsg(fd, msg, flags | MSG_NOSIGNAL);
-        if (r >= 0)
-            return r;
-        if ((rc = retry(fd, TULIP_WRITABLE, &f, flags)) < 0)
-            return rc;
-    }
+    return plain_sendmsg(fd, f, msg, flags);
 }
 
 ssize_t tulip_sendfile(int out_fd, int in_fd, off_t *offset, size_t count)
